@@ -1,0 +1,257 @@
+//! The kernel bodies, written once for every ISA.
+//!
+//! A body walks the slices in blocks of four registers, then single registers, then
+//! one partial register for the tail (masked on AVX-512 and AVX2, a stack copy on the
+//! others): no element outside `[0, len)` is ever read or written. In place (`dst ==
+//! src`) is the same loop: each block is loaded before it is stored.
+//!
+//! The vector formulas below are the only place that says what each op computes on a
+//! register; they mirror [`crate::oracle`] line for line.
+
+use crate::vector::Vector;
+
+/// One forward formula applied to a register.
+pub trait UnaryOp<V: Vector>: Copy {
+    /// The formula.
+    ///
+    /// # Safety
+    /// The running CPU supports `V`'s ISA.
+    unsafe fn apply(self, x: V) -> V;
+}
+
+/// One backward formula applied to registers of `y` and `dy`.
+pub trait BinaryOp<V: Vector>: Copy {
+    /// The formula.
+    ///
+    /// # Safety
+    /// The running CPU supports `V`'s ISA.
+    unsafe fn apply(self, y: V, dy: V) -> V;
+}
+
+/// `x < 0 ? 0 : x`
+#[derive(Clone, Copy)]
+pub struct Relu;
+/// `x < 0 ? 0 : x > n ? n : x`, holding `n` splatted.
+#[derive(Clone, Copy)]
+pub struct ReluN<V>(pub V);
+/// `x < 0 ? a * x : x`, holding `a` splatted.
+#[derive(Clone, Copy)]
+pub struct LeakyRelu<V>(pub V);
+/// `y > 0 ? dy : 0`
+#[derive(Clone, Copy)]
+pub struct ReluGrad;
+/// `y > 0 && y < n ? dy : 0`, holding `n` splatted.
+#[derive(Clone, Copy)]
+pub struct ReluNGrad<V>(pub V);
+/// `y > 0 ? dy : a * dy`, holding `a` splatted.
+#[derive(Clone, Copy)]
+pub struct LeakyReluGrad<V>(pub V);
+
+impl<V: Vector> UnaryOp<V> for Relu {
+    #[inline(always)]
+    unsafe fn apply(self, x: V) -> V {
+        // SAFETY: forwarded from the caller.
+        unsafe { x.relu() }
+    }
+}
+
+impl<V: Vector> UnaryOp<V> for ReluN<V> {
+    #[inline(always)]
+    unsafe fn apply(self, x: V) -> V {
+        // SAFETY: forwarded from the caller. relu first, then the clip: NaN passes
+        // both; n > 0 so a clipped value is never -0.0.
+        unsafe { x.relu().clip_above(self.0) }
+    }
+}
+
+impl<V: Vector> UnaryOp<V> for LeakyRelu<V> {
+    #[inline(always)]
+    unsafe fn apply(self, x: V) -> V {
+        // SAFETY: forwarded from the caller. The product is computed on every lane
+        // but only selected where x < 0, so NaN and -0.0 keep their bits.
+        unsafe { V::select(x.lt(V::zero()), self.0.mul(x), x) }
+    }
+}
+
+impl<V: Vector> BinaryOp<V> for ReluGrad {
+    #[inline(always)]
+    unsafe fn apply(self, y: V, dy: V) -> V {
+        // SAFETY: forwarded from the caller.
+        unsafe { V::keep(y.gt(V::zero()), dy) }
+    }
+}
+
+impl<V: Vector> BinaryOp<V> for ReluNGrad<V> {
+    #[inline(always)]
+    unsafe fn apply(self, y: V, dy: V) -> V {
+        // SAFETY: forwarded from the caller.
+        unsafe { V::keep(V::and(y.gt(V::zero()), y.lt(self.0)), dy) }
+    }
+}
+
+impl<V: Vector> BinaryOp<V> for LeakyReluGrad<V> {
+    #[inline(always)]
+    unsafe fn apply(self, y: V, dy: V) -> V {
+        // SAFETY: forwarded from the caller.
+        unsafe { V::select(y.gt(V::zero()), dy, self.0.mul(dy)) }
+    }
+}
+
+/// `dst[i] = op(src[i])` for `i < len`.
+///
+/// # Safety
+/// The contract of [`crate::UnaryFn`], with `V`'s ISA available.
+#[inline(always)]
+pub unsafe fn unary<V: Vector, O: UnaryOp<V>>(
+    src: *const V::Elem,
+    dst: *mut V::Elem,
+    len: usize,
+    op: O,
+) {
+    let l = V::LANES;
+    let mut i = 0;
+    // SAFETY: every access below is at an index `< len` (the loop conditions and the
+    // partial tail guarantee it), so it stays inside the ranges the caller vouched
+    // for. Each block is fully loaded before it is stored, so `dst == src` is fine.
+    unsafe {
+        while i + 4 * l <= len {
+            let a = V::load(src.add(i));
+            let b = V::load(src.add(i + l));
+            let c = V::load(src.add(i + 2 * l));
+            let d = V::load(src.add(i + 3 * l));
+            op.apply(a).store(dst.add(i));
+            op.apply(b).store(dst.add(i + l));
+            op.apply(c).store(dst.add(i + 2 * l));
+            op.apply(d).store(dst.add(i + 3 * l));
+            i += 4 * l;
+        }
+        while i + l <= len {
+            op.apply(V::load(src.add(i))).store(dst.add(i));
+            i += l;
+        }
+        if i < len {
+            let n = len - i;
+            op.apply(V::load_partial(src.add(i), n))
+                .store_partial(dst.add(i), n);
+        }
+    }
+}
+
+/// `dx[i] = op(y[i], dy[i])` for `i < len`.
+///
+/// # Safety
+/// The contract of [`crate::BinaryFn`], with `V`'s ISA available.
+#[inline(always)]
+pub unsafe fn binary<V: Vector, O: BinaryOp<V>>(
+    y: *const V::Elem,
+    dy: *const V::Elem,
+    dx: *mut V::Elem,
+    len: usize,
+    op: O,
+) {
+    let l = V::LANES;
+    let mut i = 0;
+    // SAFETY: as in `unary`: all indices are `< len`, and every block of `y` and `dy`
+    // is loaded before the same block of `dx` is stored, so `dx` may equal either.
+    unsafe {
+        while i + 4 * l <= len {
+            let y0 = V::load(y.add(i));
+            let y1 = V::load(y.add(i + l));
+            let y2 = V::load(y.add(i + 2 * l));
+            let y3 = V::load(y.add(i + 3 * l));
+            let g0 = V::load(dy.add(i));
+            let g1 = V::load(dy.add(i + l));
+            let g2 = V::load(dy.add(i + 2 * l));
+            let g3 = V::load(dy.add(i + 3 * l));
+            op.apply(y0, g0).store(dx.add(i));
+            op.apply(y1, g1).store(dx.add(i + l));
+            op.apply(y2, g2).store(dx.add(i + 2 * l));
+            op.apply(y3, g3).store(dx.add(i + 3 * l));
+            i += 4 * l;
+        }
+        while i + l <= len {
+            op.apply(V::load(y.add(i)), V::load(dy.add(i)))
+                .store(dx.add(i));
+            i += l;
+        }
+        if i < len {
+            let n = len - i;
+            op.apply(V::load_partial(y.add(i), n), V::load_partial(dy.add(i), n))
+                .store_partial(dx.add(i), n);
+        }
+    }
+}
+
+/// Generates the six `#[target_feature]` entry points for one (ISA, element type)
+/// and the `KERNELS` table that lists them.
+///
+/// Usage: `kernel_entry_points!([target_feature(enable = "avx2")], __m256, f32);`
+/// inside the module that should hold them (`[]` for no extra attribute).
+#[macro_export]
+#[doc(hidden)]
+macro_rules! kernel_entry_points {
+    ([$($attr:meta),*], $V:ty, $T:ty) => {
+        use $crate::generic::{
+            LeakyRelu, LeakyReluGrad, Relu, ReluGrad, ReluN, ReluNGrad, binary, unary,
+        };
+        use $crate::vector::Vector as _;
+
+        /// relu. # Safety: see the crate docs ([`crate::UnaryFn`]).
+        $(#[$attr])*
+        pub unsafe fn relu(src: *const $T, dst: *mut $T, len: usize, _n: $T) {
+            // SAFETY: forwarded from the caller (contract of `UnaryFn`).
+            unsafe { unary::<$V, _>(src, dst, len, Relu) }
+        }
+
+        /// relu_n. # Safety: see the crate docs ([`crate::UnaryFn`]).
+        $(#[$attr])*
+        pub unsafe fn relu_n(src: *const $T, dst: *mut $T, len: usize, n: $T) {
+            // SAFETY: forwarded from the caller (contract of `UnaryFn`).
+            unsafe { unary::<$V, _>(src, dst, len, ReluN(<$V>::splat(n))) }
+        }
+
+        /// leaky_relu. # Safety: see the crate docs ([`crate::UnaryFn`]).
+        $(#[$attr])*
+        pub unsafe fn leaky_relu(src: *const $T, dst: *mut $T, len: usize, a: $T) {
+            // SAFETY: forwarded from the caller (contract of `UnaryFn`).
+            unsafe { unary::<$V, _>(src, dst, len, LeakyRelu(<$V>::splat(a))) }
+        }
+
+        /// relu_grad. # Safety: see the crate docs ([`crate::BinaryFn`]).
+        $(#[$attr])*
+        pub unsafe fn relu_grad(y: *const $T, dy: *const $T, dx: *mut $T, len: usize, _n: $T) {
+            // SAFETY: forwarded from the caller (contract of `BinaryFn`).
+            unsafe { binary::<$V, _>(y, dy, dx, len, ReluGrad) }
+        }
+
+        /// relu_n_grad. # Safety: see the crate docs ([`crate::BinaryFn`]).
+        $(#[$attr])*
+        pub unsafe fn relu_n_grad(y: *const $T, dy: *const $T, dx: *mut $T, len: usize, n: $T) {
+            // SAFETY: forwarded from the caller (contract of `BinaryFn`).
+            unsafe { binary::<$V, _>(y, dy, dx, len, ReluNGrad(<$V>::splat(n))) }
+        }
+
+        /// leaky_relu_grad. # Safety: see the crate docs ([`crate::BinaryFn`]).
+        $(#[$attr])*
+        pub unsafe fn leaky_relu_grad(
+            y: *const $T,
+            dy: *const $T,
+            dx: *mut $T,
+            len: usize,
+            a: $T,
+        ) {
+            // SAFETY: forwarded from the caller (contract of `BinaryFn`).
+            unsafe { binary::<$V, _>(y, dy, dx, len, LeakyReluGrad(<$V>::splat(a))) }
+        }
+
+        /// The six kernels of this module. Calling any of them requires the ISA.
+        pub const KERNELS: $crate::Kernels<$T> = $crate::Kernels {
+            relu,
+            relu_n,
+            leaky_relu,
+            relu_grad,
+            relu_n_grad,
+            leaky_relu_grad,
+        };
+    };
+}

@@ -1,0 +1,145 @@
+//! The scalar oracle: the definition of every function, one element at a time.
+//!
+//! These functions *are* the semantics of the crate (SPEC §3). Every vector kernel is
+//! tested against them bit for bit. They only compare and select, except for the
+//! single IEEE multiplication of leaky_relu and its gradient, so a passed-through value
+//! (NaN payloads, the signalling bit, -0.0) keeps its exact bits.
+//!
+//! The slice loops at the bottom (`KERNELS`) are the `Isa::Scalar` variant: this code
+//! as the compiler sees fit to compile it for the baseline target.
+
+macro_rules! float_oracle {
+    ($T:ident) => {
+        /// The oracle for this element type.
+        pub mod $T {
+            /// `x < 0 ? +0 : x`
+            #[inline]
+            pub fn relu(x: $T) -> $T {
+                if x < 0.0 { 0.0 } else { x }
+            }
+
+            /// `x < 0 ? +0 : x > n ? n : x`
+            #[inline]
+            pub fn relu_n(x: $T, n: $T) -> $T {
+                if x < 0.0 {
+                    0.0
+                } else if x > n {
+                    n
+                } else {
+                    x
+                }
+            }
+
+            /// `x < 0 ? a * x : x`
+            #[inline]
+            pub fn leaky_relu(x: $T, a: $T) -> $T {
+                if x < 0.0 { a * x } else { x }
+            }
+
+            /// `y > 0 ? dy : +0`
+            #[inline]
+            pub fn relu_grad(y: $T, dy: $T) -> $T {
+                if y > 0.0 { dy } else { 0.0 }
+            }
+
+            /// `y > 0 && y < n ? dy : +0`
+            #[inline]
+            pub fn relu_n_grad(y: $T, dy: $T, n: $T) -> $T {
+                if y > 0.0 && y < n { dy } else { 0.0 }
+            }
+
+            /// `y > 0 ? dy : a * dy`
+            #[inline]
+            pub fn leaky_relu_grad(y: $T, dy: $T, a: $T) -> $T {
+                if y > 0.0 { dy } else { a * dy }
+            }
+
+            $crate::oracle::slice_kernels!($T);
+        }
+    };
+}
+
+/// Slice loops over the element functions of the enclosing module, as a `KERNELS`
+/// table (the `Isa::Scalar` variant).
+macro_rules! slice_kernels {
+    ($T:ty) => {
+        /// Slice form of [`relu`]. # Safety: contract of [`crate::UnaryFn`].
+        pub unsafe fn relu_slice(src: *const $T, dst: *mut $T, len: usize, _p: $T) {
+            for i in 0..len {
+                // SAFETY: i < len, inside both ranges; each element is read before
+                // it is written, so dst == src is fine.
+                unsafe { dst.add(i).write(relu(src.add(i).read())) }
+            }
+        }
+        /// Slice form of [`relu_n`]. # Safety: contract of [`crate::UnaryFn`].
+        pub unsafe fn relu_n_slice(src: *const $T, dst: *mut $T, len: usize, n: $T) {
+            for i in 0..len {
+                // SAFETY: as in `relu_slice`.
+                unsafe { dst.add(i).write(relu_n(src.add(i).read(), n)) }
+            }
+        }
+        /// Slice form of [`leaky_relu`]. # Safety: contract of [`crate::UnaryFn`].
+        pub unsafe fn leaky_relu_slice(src: *const $T, dst: *mut $T, len: usize, a: $T) {
+            for i in 0..len {
+                // SAFETY: as in `relu_slice`.
+                unsafe { dst.add(i).write(leaky_relu(src.add(i).read(), a)) }
+            }
+        }
+        /// Slice form of [`relu_grad`]. # Safety: contract of [`crate::BinaryFn`].
+        pub unsafe fn relu_grad_slice(
+            y: *const $T,
+            dy: *const $T,
+            dx: *mut $T,
+            len: usize,
+            _p: $T,
+        ) {
+            for i in 0..len {
+                // SAFETY: i < len, inside all three ranges; both inputs are read
+                // before dx[i] is written, so dx may equal y or dy.
+                unsafe { dx.add(i).write(relu_grad(y.add(i).read(), dy.add(i).read())) }
+            }
+        }
+        /// Slice form of [`relu_n_grad`]. # Safety: contract of [`crate::BinaryFn`].
+        pub unsafe fn relu_n_grad_slice(
+            y: *const $T,
+            dy: *const $T,
+            dx: *mut $T,
+            len: usize,
+            n: $T,
+        ) {
+            for i in 0..len {
+                // SAFETY: as in `relu_grad_slice`.
+                unsafe { dx.add(i).write(relu_n_grad(y.add(i).read(), dy.add(i).read(), n)) }
+            }
+        }
+        /// Slice form of [`leaky_relu_grad`]. # Safety: contract of [`crate::BinaryFn`].
+        pub unsafe fn leaky_relu_grad_slice(
+            y: *const $T,
+            dy: *const $T,
+            dx: *mut $T,
+            len: usize,
+            a: $T,
+        ) {
+            for i in 0..len {
+                // SAFETY: as in `relu_grad_slice`.
+                unsafe {
+                    dx.add(i)
+                        .write(leaky_relu_grad(y.add(i).read(), dy.add(i).read(), a))
+                }
+            }
+        }
+        /// The scalar variant's table.
+        pub const KERNELS: $crate::Kernels<$T> = $crate::Kernels {
+            relu: relu_slice,
+            relu_n: relu_n_slice,
+            leaky_relu: leaky_relu_slice,
+            relu_grad: relu_grad_slice,
+            relu_n_grad: relu_n_grad_slice,
+            leaky_relu_grad: leaky_relu_grad_slice,
+        };
+    };
+}
+pub(crate) use slice_kernels;
+
+float_oracle!(f32);
+float_oracle!(f64);

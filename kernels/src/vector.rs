@@ -1,0 +1,99 @@
+//! The per-ISA vector abstraction every kernel body is written against.
+//!
+//! Each method is a thin `#[inline(always)]` wrapper around one or two intrinsics.
+//! Because the wrappers are always inlined into a `#[target_feature]` entry point,
+//! the intrinsics end up compiled for that ISA (the memchr pattern).
+
+use core::mem::MaybeUninit;
+use core::ptr;
+
+/// A SIMD register of `LANES` elements of type `Elem`, with a comparison mask type.
+///
+/// # Safety
+///
+/// Implementations must be plain SIMD registers whose size is exactly
+/// `LANES * size_of::<Elem>()` bytes (the default partial load/store methods spill
+/// through a stack copy of `Self`). Every method may only be called on a CPU that
+/// supports the implementing ISA.
+pub unsafe trait Vector: Copy {
+    /// The element type.
+    type Elem: Copy;
+    /// The result of a lane-wise comparison.
+    type Mask: Copy;
+    /// Number of elements per register.
+    const LANES: usize;
+
+    /// All lanes set to `x`.
+    unsafe fn splat(x: Self::Elem) -> Self;
+    /// All lanes `+0`.
+    unsafe fn zero() -> Self;
+    /// Loads `LANES` elements from `p` (no alignment needed).
+    unsafe fn load(p: *const Self::Elem) -> Self;
+    /// Stores `LANES` elements to `p` (no alignment needed).
+    unsafe fn store(self, p: *mut Self::Elem);
+
+    /// Loads `n < LANES` elements from `p`, touching no memory past `p + n`.
+    /// The other lanes are `+0`.
+    #[inline(always)]
+    unsafe fn load_partial(p: *const Self::Elem, n: usize) -> Self {
+        let mut buf = MaybeUninit::<Self>::uninit();
+        let bp = buf.as_mut_ptr().cast::<Self::Elem>();
+        // SAFETY: `buf` has room for exactly LANES elements (trait contract); it is
+        // fully initialised by the zero store before the `n <= LANES` elements are
+        // copied over it, so the final load reads initialised memory. The caller
+        // guarantees `p` is valid for `n` reads.
+        unsafe {
+            Self::zero().store(bp);
+            ptr::copy_nonoverlapping(p, bp, n);
+            Self::load(bp)
+        }
+    }
+
+    /// Stores the first `n < LANES` lanes to `p`, touching no memory past `p + n`.
+    #[inline(always)]
+    unsafe fn store_partial(self, p: *mut Self::Elem, n: usize) {
+        let mut buf = MaybeUninit::<Self>::uninit();
+        let bp = buf.as_mut_ptr().cast::<Self::Elem>();
+        // SAFETY: `buf` holds LANES elements and is initialised by the store; the
+        // caller guarantees `p` is valid for `n <= LANES` writes.
+        unsafe {
+            self.store(bp);
+            ptr::copy_nonoverlapping(bp, p, n);
+        }
+    }
+
+    /// Lane-wise `self < o` (false when either is NaN).
+    unsafe fn lt(self, o: Self) -> Self::Mask;
+    /// Lane-wise `self > o` (false when either is NaN).
+    unsafe fn gt(self, o: Self) -> Self::Mask;
+    /// Lane-wise AND of two masks.
+    unsafe fn and(a: Self::Mask, b: Self::Mask) -> Self::Mask;
+    /// Lane-wise `m ? t : f`, bit for bit.
+    unsafe fn select(m: Self::Mask, t: Self, f: Self) -> Self;
+    /// Lane-wise IEEE multiplication, round to nearest-even.
+    unsafe fn mul(self, o: Self) -> Self;
+
+    /// `m ? v : +0`.
+    #[inline(always)]
+    unsafe fn keep(m: Self::Mask, v: Self) -> Self {
+        // SAFETY: forwarded from the caller (ISA available).
+        unsafe { Self::select(m, v, Self::zero()) }
+    }
+
+    /// The oracle's relu: `self < 0 ? +0 : self` (NaN and -0.0 pass through unchanged).
+    #[inline(always)]
+    unsafe fn relu(self) -> Self {
+        // SAFETY: forwarded from the caller (ISA available).
+        unsafe {
+            let z = Self::zero();
+            Self::select(self.lt(z), z, self)
+        }
+    }
+
+    /// `self > n ? n : self` (NaN passes through unchanged).
+    #[inline(always)]
+    unsafe fn clip_above(self, n: Self) -> Self {
+        // SAFETY: forwarded from the caller (ISA available).
+        unsafe { Self::select(self.gt(n), n, self) }
+    }
+}

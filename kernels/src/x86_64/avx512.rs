@@ -1,0 +1,191 @@
+//! AVX-512 kernels: `__m512` (16 x f32) and `__m512d` (8 x f64).
+//!
+//! Comparisons produce `k` mask registers; tails are masked loads and stores (lanes
+//! whose mask bit is clear are never accessed, and never fault). relu is
+//! `max(0, x)` with zero first, as on AVX2: NaN and -0.0 pass through.
+//!
+//! `Isa::Avx512` means AVX512F + AVX512BW (the 16-bit and 8-bit element types need BW).
+
+use core::arch::x86_64::*;
+
+use crate::vector::Vector;
+
+// SAFETY: `__m512` is a plain 64-byte register of 16 f32 lanes.
+unsafe impl Vector for __m512 {
+    type Elem = f32;
+    type Mask = __mmask16;
+    const LANES: usize = 16;
+
+    #[inline(always)]
+    unsafe fn splat(x: f32) -> Self {
+        // SAFETY: caller guarantees AVX512F.
+        unsafe { _mm512_set1_ps(x) }
+    }
+    #[inline(always)]
+    unsafe fn zero() -> Self {
+        // SAFETY: caller guarantees AVX512F.
+        unsafe { _mm512_setzero_ps() }
+    }
+    #[inline(always)]
+    unsafe fn load(p: *const f32) -> Self {
+        // SAFETY: caller guarantees 16 readable f32 at p; no alignment needed.
+        unsafe { _mm512_loadu_ps(p) }
+    }
+    #[inline(always)]
+    unsafe fn store(self, p: *mut f32) {
+        // SAFETY: caller guarantees 16 writable f32 at p; no alignment needed.
+        unsafe { _mm512_storeu_ps(p, self) }
+    }
+    #[inline(always)]
+    unsafe fn load_partial(p: *const f32, n: usize) -> Self {
+        // SAFETY: only the first n < 16 lanes are enabled and accessed; the caller
+        // vouches for them. Disabled lanes read as +0.
+        unsafe { _mm512_maskz_loadu_ps(tail_mask16(n), p) }
+    }
+    #[inline(always)]
+    unsafe fn store_partial(self, p: *mut f32, n: usize) {
+        // SAFETY: as in `load_partial`, for writes.
+        unsafe { _mm512_mask_storeu_ps(p, tail_mask16(n), self) }
+    }
+    #[inline(always)]
+    unsafe fn lt(self, o: Self) -> __mmask16 {
+        // SAFETY: caller guarantees AVX512F.
+        unsafe { _mm512_cmp_ps_mask::<_CMP_LT_OQ>(self, o) }
+    }
+    #[inline(always)]
+    unsafe fn gt(self, o: Self) -> __mmask16 {
+        // SAFETY: caller guarantees AVX512F.
+        unsafe { _mm512_cmp_ps_mask::<_CMP_GT_OQ>(self, o) }
+    }
+    #[inline(always)]
+    unsafe fn and(a: __mmask16, b: __mmask16) -> __mmask16 {
+        a & b
+    }
+    #[inline(always)]
+    unsafe fn select(m: __mmask16, t: Self, f: Self) -> Self {
+        // SAFETY: caller guarantees AVX512F. mask_blend takes its second vector
+        // where the mask bit is set.
+        unsafe { _mm512_mask_blend_ps(m, f, t) }
+    }
+    #[inline(always)]
+    unsafe fn mul(self, o: Self) -> Self {
+        // SAFETY: caller guarantees AVX512F.
+        unsafe { _mm512_mul_ps(self, o) }
+    }
+    #[inline(always)]
+    unsafe fn keep(m: __mmask16, v: Self) -> Self {
+        // SAFETY: caller guarantees AVX512F; zero-masking writes +0 bits.
+        unsafe { _mm512_maskz_mov_ps(m, v) }
+    }
+    #[inline(always)]
+    unsafe fn relu(self) -> Self {
+        // SAFETY: caller guarantees AVX512F. Zero first (module docs).
+        unsafe { _mm512_max_ps(_mm512_setzero_ps(), self) }
+    }
+    #[inline(always)]
+    unsafe fn clip_above(self, n: Self) -> Self {
+        // SAFETY: caller guarantees AVX512F. `min(n, x)` returns x when x is NaN.
+        unsafe { _mm512_min_ps(n, self) }
+    }
+}
+
+// SAFETY: `__m512d` is a plain 64-byte register of 8 f64 lanes.
+unsafe impl Vector for __m512d {
+    type Elem = f64;
+    type Mask = __mmask8;
+    const LANES: usize = 8;
+
+    #[inline(always)]
+    unsafe fn splat(x: f64) -> Self {
+        // SAFETY: caller guarantees AVX512F.
+        unsafe { _mm512_set1_pd(x) }
+    }
+    #[inline(always)]
+    unsafe fn zero() -> Self {
+        // SAFETY: caller guarantees AVX512F.
+        unsafe { _mm512_setzero_pd() }
+    }
+    #[inline(always)]
+    unsafe fn load(p: *const f64) -> Self {
+        // SAFETY: caller guarantees 8 readable f64 at p.
+        unsafe { _mm512_loadu_pd(p) }
+    }
+    #[inline(always)]
+    unsafe fn store(self, p: *mut f64) {
+        // SAFETY: caller guarantees 8 writable f64 at p.
+        unsafe { _mm512_storeu_pd(p, self) }
+    }
+    #[inline(always)]
+    unsafe fn load_partial(p: *const f64, n: usize) -> Self {
+        // SAFETY: only the first n < 8 lanes are enabled and accessed.
+        unsafe { _mm512_maskz_loadu_pd(tail_mask8(n), p) }
+    }
+    #[inline(always)]
+    unsafe fn store_partial(self, p: *mut f64, n: usize) {
+        // SAFETY: as in `load_partial`, for writes.
+        unsafe { _mm512_mask_storeu_pd(p, tail_mask8(n), self) }
+    }
+    #[inline(always)]
+    unsafe fn lt(self, o: Self) -> __mmask8 {
+        // SAFETY: caller guarantees AVX512F.
+        unsafe { _mm512_cmp_pd_mask::<_CMP_LT_OQ>(self, o) }
+    }
+    #[inline(always)]
+    unsafe fn gt(self, o: Self) -> __mmask8 {
+        // SAFETY: caller guarantees AVX512F.
+        unsafe { _mm512_cmp_pd_mask::<_CMP_GT_OQ>(self, o) }
+    }
+    #[inline(always)]
+    unsafe fn and(a: __mmask8, b: __mmask8) -> __mmask8 {
+        a & b
+    }
+    #[inline(always)]
+    unsafe fn select(m: __mmask8, t: Self, f: Self) -> Self {
+        // SAFETY: caller guarantees AVX512F.
+        unsafe { _mm512_mask_blend_pd(m, f, t) }
+    }
+    #[inline(always)]
+    unsafe fn mul(self, o: Self) -> Self {
+        // SAFETY: caller guarantees AVX512F.
+        unsafe { _mm512_mul_pd(self, o) }
+    }
+    #[inline(always)]
+    unsafe fn keep(m: __mmask8, v: Self) -> Self {
+        // SAFETY: caller guarantees AVX512F.
+        unsafe { _mm512_maskz_mov_pd(m, v) }
+    }
+    #[inline(always)]
+    unsafe fn relu(self) -> Self {
+        // SAFETY: caller guarantees AVX512F. Zero first (module docs).
+        unsafe { _mm512_max_pd(_mm512_setzero_pd(), self) }
+    }
+    #[inline(always)]
+    unsafe fn clip_above(self, n: Self) -> Self {
+        // SAFETY: caller guarantees AVX512F.
+        unsafe { _mm512_min_pd(n, self) }
+    }
+}
+
+/// The first `n < 16` bits set.
+#[inline(always)]
+fn tail_mask16(n: usize) -> __mmask16 {
+    ((1u32 << n) - 1) as __mmask16
+}
+
+/// The first `n < 8` bits set.
+#[inline(always)]
+fn tail_mask8(n: usize) -> __mmask8 {
+    ((1u32 << n) - 1) as __mmask8
+}
+
+/// f32 kernels on AVX-512.
+pub mod f32 {
+    use core::arch::x86_64::__m512;
+    crate::kernel_entry_points!([target_feature(enable = "avx512f,avx512bw")], __m512, f32);
+}
+
+/// f64 kernels on AVX-512.
+pub mod f64 {
+    use core::arch::x86_64::__m512d;
+    crate::kernel_entry_points!([target_feature(enable = "avx512f,avx512bw")], __m512d, f64);
+}

@@ -1,0 +1,129 @@
+//! Running a kernel over raw ranges: serially, or split across the current rayon pool.
+//!
+//! This file and `quantized.rs` hold the few lines of the safe crate that call into the
+//! unsafe kernels; everything above them works on validated slices.
+
+use caffe2op_relu_kernels::{BinaryFn, UnaryFn};
+use rayon::prelude::*;
+
+/// Whether large calls may use several threads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Threads {
+    /// Split calls that move at least [`PARALLEL_MIN_BYTES`] across the current rayon
+    /// pool (so `pool.install(..)` controls it); smaller calls run on the caller's
+    /// thread and never touch rayon.
+    #[default]
+    Auto,
+    /// Always run on the caller's thread.
+    Serial,
+}
+
+/// `Threads::Auto` goes parallel when one call reads and writes at least this many
+/// bytes in total (inputs + output). Measured on the reference machine: see the README.
+pub const PARALLEL_MIN_BYTES: usize = 2 << 20;
+
+/// The smallest piece of work (bytes moved) handed to one thread.
+const MIN_CHUNK_BYTES: usize = 512 << 10;
+
+/// A pointer that may cross threads. Each thread touches a disjoint sub-range of it.
+#[derive(Clone, Copy)]
+struct SendPtr<T>(*mut T);
+// SAFETY: the pointers are only dereferenced inside the kernels, on disjoint chunks
+// of ranges the caller of `run_*` vouched for; the calling thread blocks until every
+// chunk is done, so no other access to the ranges happens meanwhile.
+unsafe impl<T> Send for SendPtr<T> {}
+// SAFETY: as above.
+unsafe impl<T> Sync for SendPtr<T> {}
+
+/// Splits `len` elements into `(chunk_len, chunks)`; `chunks == 1` means serial.
+fn plan(len: usize, elem_size: usize, streams: usize, threads: Threads) -> (usize, usize) {
+    let bytes = len.saturating_mul(elem_size).saturating_mul(streams);
+    if threads == Threads::Serial || bytes < PARALLEL_MIN_BYTES {
+        return (len, 1);
+    }
+    let workers = rayon::current_num_threads();
+    if workers < 2 {
+        return (len, 1);
+    }
+    let pieces = (bytes / MIN_CHUNK_BYTES).clamp(1, workers);
+    // Chunk lengths are whole cache lines (64 bytes) so threads never share one.
+    let line = (64 / elem_size).max(1);
+    let chunk = len.div_ceil(pieces).div_ceil(line) * line;
+    (chunk, len.div_ceil(chunk))
+}
+
+/// Runs `f` over `[0, len)`, possibly in parallel chunks.
+///
+/// # Safety
+/// The contract of [`UnaryFn`] for `f`, `src`, `dst`, `len` (including: `f`'s ISA is
+/// available on this CPU).
+pub(crate) unsafe fn run_unary<T: Send + Sync + Copy>(
+    f: UnaryFn<T>,
+    src: *const T,
+    dst: *mut T,
+    len: usize,
+    param: T,
+    threads: Threads,
+) {
+    let (chunk, chunks) = plan(len, size_of::<T>(), 2, threads);
+    if chunks <= 1 {
+        // SAFETY: forwarded from the caller.
+        unsafe { f(src, dst, len, param) };
+        return;
+    }
+    let (s, d) = (SendPtr(src.cast_mut()), SendPtr(dst));
+    (0..chunks).into_par_iter().for_each(move |c| {
+        let (s, d) = (s, d);
+        let start = c * chunk;
+        let n = chunk.min(len - start);
+        // SAFETY: [start, start + n) is inside [0, len); chunks are disjoint, and an
+        // in-place call (dst == src) stays in place chunk by chunk.
+        unsafe { f(s.0.add(start), d.0.add(start), n, param) }
+    });
+}
+
+/// Runs the backward kernel `f` over `[0, len)`, possibly in parallel chunks.
+///
+/// # Safety
+/// The contract of [`BinaryFn`] for `f`, `y`, `dy`, `dx`, `len`.
+pub(crate) unsafe fn run_binary<T: Send + Sync + Copy>(
+    f: BinaryFn<T>,
+    y: *const T,
+    dy: *const T,
+    dx: *mut T,
+    len: usize,
+    param: T,
+    threads: Threads,
+) {
+    let (chunk, chunks) = plan(len, size_of::<T>(), 3, threads);
+    if chunks <= 1 {
+        // SAFETY: forwarded from the caller.
+        unsafe { f(y, dy, dx, len, param) };
+        return;
+    }
+    let (y, dy, dx) = (SendPtr(y.cast_mut()), SendPtr(dy.cast_mut()), SendPtr(dx));
+    (0..chunks).into_par_iter().for_each(move |c| {
+        let (y, dy, dx) = (y, dy, dx);
+        let start = c * chunk;
+        let n = chunk.min(len - start);
+        // SAFETY: as in `run_unary`; exact aliasing of dx with y or dy is preserved
+        // chunk by chunk.
+        unsafe { f(y.0.add(start), dy.0.add(start), dx.0.add(start), n, param) }
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plan_covers_everything_in_whole_lines() {
+        for len in [0usize, 1, 15, 16, 17, 1 << 20, (1 << 22) + 3, 10_000_019] {
+            let (chunk, chunks) = plan(len, 4, 2, Threads::Auto);
+            assert!(chunks == 1 || chunk % 16 == 0);
+            assert!(chunk * chunks >= len);
+            assert!(chunks == 1 || chunk * (chunks - 1) < len);
+        }
+        assert_eq!(plan(1 << 24, 4, 2, Threads::Serial).1, 1);
+    }
+}

@@ -1,0 +1,172 @@
+//! Instruction-set variants, CPU feature detection and the cached default choice.
+
+use std::fmt;
+use std::str::FromStr;
+use std::sync::atomic::{AtomicU8, Ordering};
+
+use crate::error::Error;
+
+/// One kernel variant. Every variant exists on every target; [`Isa::is_available`]
+/// says whether it can run here.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Isa {
+    /// The oracle's slice loop, compiled for the baseline target.
+    Scalar,
+    /// The `wide` crate's portable SIMD (SSE2 on x86_64, NEON on aarch64, scalar
+    /// elsewhere).
+    Portable,
+    /// x86_64 AVX2 (256-bit).
+    Avx2,
+    /// x86_64 AVX-512 F + BW (512-bit, masked tails).
+    Avx512,
+    /// aarch64 NEON (128-bit).
+    Neon,
+}
+
+impl Isa {
+    /// Every variant, from the most portable to the most specialised.
+    pub const ALL: [Isa; 5] = [Isa::Scalar, Isa::Portable, Isa::Avx2, Isa::Avx512, Isa::Neon];
+
+    /// The lowercase name used by `Display`, `FromStr` and `CAFFE2OP_RELU_ISA`.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Isa::Scalar => "scalar",
+            Isa::Portable => "portable",
+            Isa::Avx2 => "avx2",
+            Isa::Avx512 => "avx512",
+            Isa::Neon => "neon",
+        }
+    }
+
+    /// Whether this CPU and target can run the variant (detected once, then cached
+    /// by the standard library's feature cache).
+    pub fn is_available(self) -> bool {
+        match self {
+            Isa::Scalar | Isa::Portable => true,
+            #[cfg(target_arch = "x86_64")]
+            Isa::Avx2 => std::arch::is_x86_feature_detected!("avx2"),
+            #[cfg(target_arch = "x86_64")]
+            Isa::Avx512 => {
+                std::arch::is_x86_feature_detected!("avx512f")
+                    && std::arch::is_x86_feature_detected!("avx512bw")
+            }
+            #[cfg(target_arch = "aarch64")]
+            Isa::Neon => std::arch::is_aarch64_feature_detected!("neon"),
+            #[allow(unreachable_patterns)]
+            _ => false,
+        }
+    }
+
+    /// The variants available here, from the most portable to the best.
+    pub fn available() -> Vec<Isa> {
+        Isa::ALL.into_iter().filter(|i| i.is_available()).collect()
+    }
+
+    /// The best variant this CPU supports (ignores `CAFFE2OP_RELU_ISA`).
+    pub fn detected() -> Isa {
+        [Isa::Avx512, Isa::Avx2, Isa::Neon, Isa::Portable]
+            .into_iter()
+            .find(|i| i.is_available())
+            .unwrap_or(Isa::Scalar)
+    }
+
+    /// `Ok(self)` when available, else [`Error::IsaUnavailable`].
+    pub fn check(self) -> Result<Isa, Error> {
+        if self.is_available() {
+            Ok(self)
+        } else {
+            Err(Error::IsaUnavailable { isa: self })
+        }
+    }
+
+    /// The variant the default dispatch uses: [`Isa::detected`], or the one named by
+    /// `CAFFE2OP_RELU_ISA` when that is available. Decided on the first call and cached;
+    /// afterwards this is one relaxed atomic load.
+    #[inline]
+    pub fn dispatched() -> Isa {
+        match DISPATCHED.load(Ordering::Relaxed) {
+            UNDECIDED => decide_dispatch(),
+            v => Isa::ALL[v as usize],
+        }
+    }
+
+    fn index(self) -> u8 {
+        self as u8
+    }
+}
+
+const UNDECIDED: u8 = u8::MAX;
+static DISPATCHED: AtomicU8 = AtomicU8::new(UNDECIDED);
+
+/// The environment variable that caps the default dispatch.
+pub const ISA_ENV_VAR: &str = "CAFFE2OP_RELU_ISA";
+
+#[cold]
+fn decide_dispatch() -> Isa {
+    let best = Isa::detected();
+    let chosen = match std::env::var(ISA_ENV_VAR) {
+        Err(std::env::VarError::NotPresent) => best,
+        Err(std::env::VarError::NotUnicode(v)) => {
+            warn_once(&format!("{ISA_ENV_VAR}={v:?} is not valid UTF-8; using {best}"));
+            best
+        }
+        Ok(name) => match name.trim().parse::<Isa>() {
+            Ok(isa) if isa.is_available() => isa,
+            Ok(isa) => {
+                warn_once(&format!(
+                    "{ISA_ENV_VAR}={name}: `{isa}` is not available on this CPU; using {best}"
+                ));
+                best
+            }
+            Err(e) => {
+                warn_once(&format!("{ISA_ENV_VAR}={name}: {e}; using {best}"));
+                best
+            }
+        },
+    };
+    // Racing first calls all compute the same answer; whoever stores first wins and
+    // only that thread prints the warning (see `warn_once`).
+    DISPATCHED.store(chosen.index(), Ordering::Relaxed);
+    chosen
+}
+
+fn warn_once(msg: &str) {
+    static WARNED: std::sync::Once = std::sync::Once::new();
+    WARNED.call_once(|| eprintln!("caffe2op-relu: {msg}"));
+}
+
+impl fmt::Display for Isa {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// The error of parsing an [`Isa`] name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParseIsaError {
+    /// The name that did not parse.
+    pub name: String,
+}
+
+impl fmt::Display for ParseIsaError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "unknown ISA name {:?} (expected one of scalar, portable, avx2, avx512, neon)",
+            self.name
+        )
+    }
+}
+
+impl std::error::Error for ParseIsaError {}
+
+impl FromStr for Isa {
+    type Err = ParseIsaError;
+
+    fn from_str(s: &str) -> Result<Isa, ParseIsaError> {
+        Isa::ALL
+            .into_iter()
+            .find(|i| i.name().eq_ignore_ascii_case(s))
+            .ok_or_else(|| ParseIsaError { name: s.to_string() })
+    }
+}

@@ -1,0 +1,82 @@
+//! The portable variant: the kernels crate's generic bodies instantiated on the
+//! `wide` crate's SIMD types (SSE2 on baseline x86_64, NEON on aarch64, plain arrays
+//! elsewhere). This is what runs on targets without hand-written kernels.
+//!
+//! `wide` itself is safe code; the only unsafe here is the raw-pointer load/store that
+//! the shared kernel bodies need, and the `#[inline]` entry points that forward the
+//! kernels crate's contract.
+
+use caffe2op_relu_kernels::vector::Vector;
+
+macro_rules! wide_vector {
+    ($name:ident, $W:ident, $T:ident, $lanes:literal) => {
+        /// A `wide` register as a kernels-crate [`Vector`].
+        #[derive(Clone, Copy)]
+        #[repr(transparent)]
+        pub struct $name(wide::$W);
+
+        // SAFETY: `wide::$W` is a plain, fully initialised SIMD value of exactly
+        // $lanes lanes of $T (it is `Pod`), and it needs no CPU feature beyond the
+        // target's baseline, so every method may be called on any CPU.
+        unsafe impl Vector for $name {
+            type Elem = $T;
+            type Mask = wide::$W;
+            const LANES: usize = $lanes;
+
+            #[inline(always)]
+            unsafe fn splat(x: $T) -> Self {
+                $name(wide::$W::splat(x))
+            }
+            #[inline(always)]
+            unsafe fn zero() -> Self {
+                $name(wide::$W::ZERO)
+            }
+            #[inline(always)]
+            unsafe fn load(p: *const $T) -> Self {
+                // SAFETY: the caller guarantees $lanes readable elements at p;
+                // read_unaligned needs no alignment.
+                $name(wide::$W::new(unsafe { p.cast::<[$T; $lanes]>().read_unaligned() }))
+            }
+            #[inline(always)]
+            unsafe fn store(self, p: *mut $T) {
+                // SAFETY: the caller guarantees $lanes writable elements at p.
+                unsafe { p.cast::<[$T; $lanes]>().write_unaligned(self.0.to_array()) }
+            }
+            #[inline(always)]
+            unsafe fn lt(self, o: Self) -> wide::$W {
+                self.0.simd_lt(o.0)
+            }
+            #[inline(always)]
+            unsafe fn gt(self, o: Self) -> wide::$W {
+                self.0.simd_gt(o.0)
+            }
+            #[inline(always)]
+            unsafe fn and(a: wide::$W, b: wide::$W) -> wide::$W {
+                a & b
+            }
+            #[inline(always)]
+            unsafe fn select(m: wide::$W, t: Self, f: Self) -> Self {
+                // `bitselect` is pure bitwise logic, so every bit of t/f survives.
+                $name(m.bitselect(t.0, f.0))
+            }
+            #[inline(always)]
+            unsafe fn mul(self, o: Self) -> Self {
+                $name(self.0 * o.0)
+            }
+            #[inline(always)]
+            unsafe fn keep(m: wide::$W, v: Self) -> Self {
+                $name(m & v.0)
+            }
+        }
+
+        /// Portable kernels for this element type.
+        pub mod $T {
+            use super::$name;
+            // "" enables no extra feature: the portable kernels run on any CPU.
+            caffe2op_relu_kernels::kernel_entry_points!([inline], $name, $T);
+        }
+    };
+}
+
+wide_vector!(F32x8, f32x8, f32, 8);
+wide_vector!(F64x4, f64x4, f64, 4);
