@@ -47,26 +47,38 @@ pub const DEFAULT_ALPHA: f64 = 0.01;
 impl Activation {
     /// `relu(x) = x < 0 ? 0 : x`.
     pub const fn relu() -> Activation {
-        Activation { op: Op::Relu, param: 0.0 }
+        Activation {
+            op: Op::Relu,
+            param: 0.0,
+        }
     }
 
     /// `relu_n(x; n)`: ReLU clipped at `n`. `n` must be `> 0` and not NaN (`+inf` is
     /// allowed and makes it relu).
     pub fn relu_n(n: f64) -> Result<Activation, Error> {
         check_n(n, n, "f64")?;
-        Ok(Activation { op: Op::ReluN, param: n })
+        Ok(Activation {
+            op: Op::ReluN,
+            param: n,
+        })
     }
 
     /// ReLU6, Caffe2's default ReluN.
     pub const fn relu6() -> Activation {
-        Activation { op: Op::ReluN, param: DEFAULT_N }
+        Activation {
+            op: Op::ReluN,
+            param: DEFAULT_N,
+        }
     }
 
     /// `leaky_relu(x; alpha)`. `alpha` must be finite and `>= 0` (the backward pass
     /// works from the forward output, which is only invertible for `alpha >= 0`).
     pub fn leaky_relu(alpha: f64) -> Result<Activation, Error> {
         check_alpha(alpha, alpha, "f64")?;
-        Ok(Activation { op: Op::LeakyRelu, param: alpha })
+        Ok(Activation {
+            op: Op::LeakyRelu,
+            param: alpha,
+        })
     }
 
     /// Builds an activation from an op and its parameter (ignored for relu).
@@ -118,7 +130,12 @@ fn check_n(rounded: f64, given: f64, dtype: &'static str) -> Result<(), Error> {
     } else {
         return Ok(());
     };
-    Err(Error::InvalidParameter { name: "n", value: given, dtype, reason })
+    Err(Error::InvalidParameter {
+        name: "n",
+        value: given,
+        dtype,
+        reason,
+    })
 }
 
 fn check_alpha(rounded: f64, given: f64, dtype: &'static str) -> Result<(), Error> {
@@ -131,5 +148,10 @@ fn check_alpha(rounded: f64, given: f64, dtype: &'static str) -> Result<(), Erro
     } else {
         return Ok(());
     };
-    Err(Error::InvalidParameter { name: "alpha", value: given, dtype, reason })
+    Err(Error::InvalidParameter {
+        name: "alpha",
+        value: given,
+        dtype,
+        reason,
+    })
 }

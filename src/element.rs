@@ -49,7 +49,7 @@ pub trait Element:
 }
 
 macro_rules! float_element {
-    ($T:ident, $Bits:ty, $Wide:ident) => {
+    ($T:ident, $Bits:ty) => {
         impl sealed::Sealed for $T {}
 
         impl Element for $T {
@@ -62,7 +62,7 @@ macro_rules! float_element {
                     Isa::Portable => Some(crate::portable::$T::KERNELS),
                     #[cfg(target_arch = "x86_64")]
                     Isa::Avx2 => Some(k::x86_64::avx2::$T::KERNELS),
-                    #[cfg(target_arch = "x86_64")]
+                    #[cfg(all(target_arch = "x86_64", caffe2op_relu_avx512))]
                     Isa::Avx512 => Some(k::x86_64::avx512::$T::KERNELS),
                     #[cfg(target_arch = "aarch64")]
                     Isa::Neon => Some(k::aarch64::neon::$T::KERNELS),
@@ -103,5 +103,5 @@ macro_rules! float_element {
     };
 }
 
-float_element!(f32, u32, f32x8);
-float_element!(f64, u64, f64x4);
+float_element!(f32, u32);
+float_element!(f64, u64);

@@ -116,11 +116,21 @@ pub enum OpErrorKind {
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Error::LengthMismatch { arg, expected, found } => write!(
+            Error::LengthMismatch {
+                arg,
+                expected,
+                found,
+            } => write!(
                 f,
                 "length mismatch: `{arg}` has {found} elements, expected {expected}"
             ),
-            Error::Overlap { input, output, input_addr, output_addr, len } => write!(
+            Error::Overlap {
+                input,
+                output,
+                input_addr,
+                output_addr,
+                len,
+            } => write!(
                 f,
                 "`{output}` (at {output_addr:#x}) partially overlaps `{input}` (at \
                  {input_addr:#x}), {len} elements each; only identical or disjoint ranges \
@@ -129,19 +139,31 @@ impl fmt::Display for Error {
             Error::IsaUnavailable { isa } => {
                 write!(f, "ISA `{isa}` is not available on this CPU/target")
             }
-            Error::InvalidParameter { name, value, dtype, reason } => {
+            Error::InvalidParameter {
+                name,
+                value,
+                dtype,
+                reason,
+            } => {
                 write!(f, "invalid `{name}` = {value:?} (as {dtype}): {reason}")
             }
             Error::NullPointer { arg } => write!(f, "`{arg}` is a null pointer"),
-            Error::Misaligned { arg, addr, align } => write!(
-                f,
-                "`{arg}` at {addr:#x} is not aligned to {align} bytes"
-            ),
-            Error::QuantizationMismatch { arg, expected, found } => write!(
+            Error::Misaligned { arg, addr, align } => {
+                write!(f, "`{arg}` at {addr:#x} is not aligned to {align} bytes")
+            }
+            Error::QuantizationMismatch {
+                arg,
+                expected,
+                found,
+            } => write!(
                 f,
                 "quantization mismatch: output `{arg}` is {found}, input has {expected}"
             ),
-            Error::Operator { op_type, kind, detail } => {
+            Error::Operator {
+                op_type,
+                kind,
+                detail,
+            } => {
                 if op_type.is_empty() {
                     write!(f, "{kind:?}: {detail}")
                 } else {

@@ -36,7 +36,12 @@ unsafe impl<T> Send for SendPtr<T> {}
 unsafe impl<T> Sync for SendPtr<T> {}
 
 /// Splits `len` elements into `(chunk_len, chunks)`; `chunks == 1` means serial.
-fn plan(len: usize, elem_size: usize, streams: usize, threads: Threads) -> (usize, usize) {
+pub(crate) fn plan(
+    len: usize,
+    elem_size: usize,
+    streams: usize,
+    threads: Threads,
+) -> (usize, usize) {
     let bytes = len.saturating_mul(elem_size).saturating_mul(streams);
     if threads == Threads::Serial || bytes < PARALLEL_MIN_BYTES {
         return (len, 1);

@@ -25,7 +25,13 @@ pub enum Isa {
 
 impl Isa {
     /// Every variant, from the most portable to the most specialised.
-    pub const ALL: [Isa; 5] = [Isa::Scalar, Isa::Portable, Isa::Avx2, Isa::Avx512, Isa::Neon];
+    pub const ALL: [Isa; 5] = [
+        Isa::Scalar,
+        Isa::Portable,
+        Isa::Avx2,
+        Isa::Avx512,
+        Isa::Neon,
+    ];
 
     /// The lowercase name used by `Display`, `FromStr` and `CAFFE2OP_RELU_ISA`.
     pub const fn name(self) -> &'static str {
@@ -45,7 +51,7 @@ impl Isa {
             Isa::Scalar | Isa::Portable => true,
             #[cfg(target_arch = "x86_64")]
             Isa::Avx2 => std::arch::is_x86_feature_detected!("avx2"),
-            #[cfg(target_arch = "x86_64")]
+            #[cfg(all(target_arch = "x86_64", caffe2op_relu_avx512))]
             Isa::Avx512 => {
                 std::arch::is_x86_feature_detected!("avx512f")
                     && std::arch::is_x86_feature_detected!("avx512bw")
@@ -107,7 +113,9 @@ fn decide_dispatch() -> Isa {
     let chosen = match std::env::var(ISA_ENV_VAR) {
         Err(std::env::VarError::NotPresent) => best,
         Err(std::env::VarError::NotUnicode(v)) => {
-            warn_once(&format!("{ISA_ENV_VAR}={v:?} is not valid UTF-8; using {best}"));
+            warn_once(&format!(
+                "{ISA_ENV_VAR}={v:?} is not valid UTF-8; using {best}"
+            ));
             best
         }
         Ok(name) => match name.trim().parse::<Isa>() {
@@ -167,6 +175,8 @@ impl FromStr for Isa {
         Isa::ALL
             .into_iter()
             .find(|i| i.name().eq_ignore_ascii_case(s))
-            .ok_or_else(|| ParseIsaError { name: s.to_string() })
+            .ok_or_else(|| ParseIsaError {
+                name: s.to_string(),
+            })
     }
 }

@@ -43,7 +43,13 @@ fn alias_of<T>(
     } else if len == 0 || a.saturating_add(bytes) <= b || b.saturating_add(bytes) <= a {
         Ok(Alias::Disjoint)
     } else {
-        Err(Error::Overlap { input, output, input_addr: a, output_addr: b, len })
+        Err(Error::Overlap {
+            input,
+            output,
+            input_addr: a,
+            output_addr: b,
+            len,
+        })
     }
 }
 
@@ -51,7 +57,11 @@ fn check_len(arg: &'static str, expected: usize, found: usize) -> Result<(), Err
     if expected == found {
         Ok(())
     } else {
-        Err(Error::LengthMismatch { arg, expected, found })
+        Err(Error::LengthMismatch {
+            arg,
+            expected,
+            found,
+        })
     }
 }
 
@@ -59,7 +69,11 @@ fn check_ptr<T>(arg: &'static str, p: *const T) -> Result<(), Error> {
     if p.is_null() {
         Err(Error::NullPointer { arg })
     } else if !(p as usize).is_multiple_of(align_of::<T>()) {
-        Err(Error::Misaligned { arg, addr: p as usize, align: align_of::<T>() })
+        Err(Error::Misaligned {
+            arg,
+            addr: p as usize,
+            align: align_of::<T>(),
+        })
     } else {
         Ok(())
     }
@@ -68,12 +82,19 @@ fn check_ptr<T>(arg: &'static str, p: *const T) -> Result<(), Error> {
 impl Kernel {
     /// The activation on the default ISA ([`Isa::dispatched`]) with [`Threads::Auto`].
     pub const fn new(act: Activation) -> Kernel {
-        Kernel { act, isa: None, threads: Threads::Auto }
+        Kernel {
+            act,
+            isa: None,
+            threads: Threads::Auto,
+        }
     }
 
     /// Forces an ISA; [`Error::IsaUnavailable`] if this CPU cannot run it.
     pub fn with_isa(self, isa: Isa) -> Result<Kernel, Error> {
-        Ok(Kernel { isa: Some(isa.check()?), ..self })
+        Ok(Kernel {
+            isa: Some(isa.check()?),
+            ..self
+        })
     }
 
     /// Sets the threading policy.
@@ -94,6 +115,12 @@ impl Kernel {
     /// The threading policy.
     pub const fn threads(&self) -> Threads {
         self.threads
+    }
+
+    /// How many pieces a forward call on `len` elements of `T` would be split into
+    /// (run on that many rayon workers) from the current thread; 1 means serial.
+    pub fn pieces<T: Element>(&self, len: usize) -> usize {
+        exec::plan(len, size_of::<T>(), 2, self.threads).1
     }
 
     #[inline]
@@ -129,9 +156,7 @@ impl Kernel {
         check_len("dx", y.len(), dx.len())?;
         let p = self.act.param_as::<T>()?;
         // SAFETY: live slices of equal length; dx is exclusive so it overlaps neither.
-        unsafe {
-            self.backward_unchecked(y.as_ptr(), dy.as_ptr(), dx.as_mut_ptr(), y.len(), p)
-        };
+        unsafe { self.backward_unchecked(y.as_ptr(), dy.as_ptr(), dx.as_mut_ptr(), y.len(), p) };
         Ok(())
     }
 

@@ -35,7 +35,9 @@ macro_rules! wide_vector {
             unsafe fn load(p: *const $T) -> Self {
                 // SAFETY: the caller guarantees $lanes readable elements at p;
                 // read_unaligned needs no alignment.
-                $name(wide::$W::new(unsafe { p.cast::<[$T; $lanes]>().read_unaligned() }))
+                $name(wide::$W::new(unsafe {
+                    p.cast::<[$T; $lanes]>().read_unaligned()
+                }))
             }
             #[inline(always)]
             unsafe fn store(self, p: *mut $T) {

@@ -20,7 +20,11 @@ pub fn int8_relu_oracle(x: u8, zero_point: u8) -> u8 {
 /// `y[i] = max(x[i], zero_point)` (Int8Relu; scale and zero point carry over).
 pub fn int8_relu(x: &[u8], y: &mut [u8], zero_point: u8) -> Result<(), Error> {
     if x.len() != y.len() {
-        return Err(Error::LengthMismatch { arg: "y", expected: x.len(), found: y.len() });
+        return Err(Error::LengthMismatch {
+            arg: "y",
+            expected: x.len(),
+            found: y.len(),
+        });
     }
     for (o, &i) in y.iter_mut().zip(x) {
         *o = int8_relu_oracle(i, zero_point);

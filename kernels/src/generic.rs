@@ -196,42 +196,60 @@ macro_rules! kernel_entry_points {
         };
         use $crate::vector::Vector as _;
 
-        /// relu. # Safety: see the crate docs ([`crate::UnaryFn`]).
+        /// relu.
+        ///
+        /// # Safety
+        /// See the crate docs ([`crate::UnaryFn`]).
         $(#[$attr])*
         pub unsafe fn relu(src: *const $T, dst: *mut $T, len: usize, _n: $T) {
             // SAFETY: forwarded from the caller (contract of `UnaryFn`).
             unsafe { unary::<$V, _>(src, dst, len, Relu) }
         }
 
-        /// relu_n. # Safety: see the crate docs ([`crate::UnaryFn`]).
+        /// relu_n.
+        ///
+        /// # Safety
+        /// See the crate docs ([`crate::UnaryFn`]).
         $(#[$attr])*
         pub unsafe fn relu_n(src: *const $T, dst: *mut $T, len: usize, n: $T) {
             // SAFETY: forwarded from the caller (contract of `UnaryFn`).
             unsafe { unary::<$V, _>(src, dst, len, ReluN(<$V>::splat(n))) }
         }
 
-        /// leaky_relu. # Safety: see the crate docs ([`crate::UnaryFn`]).
+        /// leaky_relu.
+        ///
+        /// # Safety
+        /// See the crate docs ([`crate::UnaryFn`]).
         $(#[$attr])*
         pub unsafe fn leaky_relu(src: *const $T, dst: *mut $T, len: usize, a: $T) {
             // SAFETY: forwarded from the caller (contract of `UnaryFn`).
             unsafe { unary::<$V, _>(src, dst, len, LeakyRelu(<$V>::splat(a))) }
         }
 
-        /// relu_grad. # Safety: see the crate docs ([`crate::BinaryFn`]).
+        /// relu_grad.
+        ///
+        /// # Safety
+        /// See the crate docs ([`crate::BinaryFn`]).
         $(#[$attr])*
         pub unsafe fn relu_grad(y: *const $T, dy: *const $T, dx: *mut $T, len: usize, _n: $T) {
             // SAFETY: forwarded from the caller (contract of `BinaryFn`).
             unsafe { binary::<$V, _>(y, dy, dx, len, ReluGrad) }
         }
 
-        /// relu_n_grad. # Safety: see the crate docs ([`crate::BinaryFn`]).
+        /// relu_n_grad.
+        ///
+        /// # Safety
+        /// See the crate docs ([`crate::BinaryFn`]).
         $(#[$attr])*
         pub unsafe fn relu_n_grad(y: *const $T, dy: *const $T, dx: *mut $T, len: usize, n: $T) {
             // SAFETY: forwarded from the caller (contract of `BinaryFn`).
             unsafe { binary::<$V, _>(y, dy, dx, len, ReluNGrad(<$V>::splat(n))) }
         }
 
-        /// leaky_relu_grad. # Safety: see the crate docs ([`crate::BinaryFn`]).
+        /// leaky_relu_grad.
+        ///
+        /// # Safety
+        /// See the crate docs ([`crate::BinaryFn`]).
         $(#[$attr])*
         pub unsafe fn leaky_relu_grad(
             y: *const $T,

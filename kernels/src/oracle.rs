@@ -63,7 +63,10 @@ macro_rules! float_oracle {
 /// table (the `Isa::Scalar` variant).
 macro_rules! slice_kernels {
     ($T:ty) => {
-        /// Slice form of [`relu`]. # Safety: contract of [`crate::UnaryFn`].
+        /// Slice form of [`relu`].
+        ///
+        /// # Safety
+        /// Contract of [`crate::UnaryFn`].
         pub unsafe fn relu_slice(src: *const $T, dst: *mut $T, len: usize, _p: $T) {
             for i in 0..len {
                 // SAFETY: i < len, inside both ranges; each element is read before
@@ -71,21 +74,30 @@ macro_rules! slice_kernels {
                 unsafe { dst.add(i).write(relu(src.add(i).read())) }
             }
         }
-        /// Slice form of [`relu_n`]. # Safety: contract of [`crate::UnaryFn`].
+        /// Slice form of [`relu_n`].
+        ///
+        /// # Safety
+        /// Contract of [`crate::UnaryFn`].
         pub unsafe fn relu_n_slice(src: *const $T, dst: *mut $T, len: usize, n: $T) {
             for i in 0..len {
                 // SAFETY: as in `relu_slice`.
                 unsafe { dst.add(i).write(relu_n(src.add(i).read(), n)) }
             }
         }
-        /// Slice form of [`leaky_relu`]. # Safety: contract of [`crate::UnaryFn`].
+        /// Slice form of [`leaky_relu`].
+        ///
+        /// # Safety
+        /// Contract of [`crate::UnaryFn`].
         pub unsafe fn leaky_relu_slice(src: *const $T, dst: *mut $T, len: usize, a: $T) {
             for i in 0..len {
                 // SAFETY: as in `relu_slice`.
                 unsafe { dst.add(i).write(leaky_relu(src.add(i).read(), a)) }
             }
         }
-        /// Slice form of [`relu_grad`]. # Safety: contract of [`crate::BinaryFn`].
+        /// Slice form of [`relu_grad`].
+        ///
+        /// # Safety
+        /// Contract of [`crate::BinaryFn`].
         pub unsafe fn relu_grad_slice(
             y: *const $T,
             dy: *const $T,
@@ -96,10 +108,16 @@ macro_rules! slice_kernels {
             for i in 0..len {
                 // SAFETY: i < len, inside all three ranges; both inputs are read
                 // before dx[i] is written, so dx may equal y or dy.
-                unsafe { dx.add(i).write(relu_grad(y.add(i).read(), dy.add(i).read())) }
+                unsafe {
+                    dx.add(i)
+                        .write(relu_grad(y.add(i).read(), dy.add(i).read()))
+                }
             }
         }
-        /// Slice form of [`relu_n_grad`]. # Safety: contract of [`crate::BinaryFn`].
+        /// Slice form of [`relu_n_grad`].
+        ///
+        /// # Safety
+        /// Contract of [`crate::BinaryFn`].
         pub unsafe fn relu_n_grad_slice(
             y: *const $T,
             dy: *const $T,
@@ -109,10 +127,16 @@ macro_rules! slice_kernels {
         ) {
             for i in 0..len {
                 // SAFETY: as in `relu_grad_slice`.
-                unsafe { dx.add(i).write(relu_n_grad(y.add(i).read(), dy.add(i).read(), n)) }
+                unsafe {
+                    dx.add(i)
+                        .write(relu_n_grad(y.add(i).read(), dy.add(i).read(), n))
+                }
             }
         }
-        /// Slice form of [`leaky_relu_grad`]. # Safety: contract of [`crate::BinaryFn`].
+        /// Slice form of [`leaky_relu_grad`].
+        ///
+        /// # Safety
+        /// Contract of [`crate::BinaryFn`].
         pub unsafe fn leaky_relu_grad_slice(
             y: *const $T,
             dy: *const $T,

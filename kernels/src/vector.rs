@@ -14,7 +14,9 @@ use core::ptr;
 /// Implementations must be plain SIMD registers whose size is exactly
 /// `LANES * size_of::<Elem>()` bytes (the default partial load/store methods spill
 /// through a stack copy of `Self`). Every method may only be called on a CPU that
-/// supports the implementing ISA.
+/// supports the implementing ISA; pointer arguments must be valid for the accesses
+/// each method's doc names. (This section covers every method below.)
+#[allow(clippy::missing_safety_doc)]
 pub unsafe trait Vector: Copy {
     /// The element type.
     type Elem: Copy;

@@ -1,4 +1,7 @@
 //! x86_64 kernels: AVX2 (256-bit) and AVX-512 (512-bit, masked tails).
 
 pub mod avx2;
+// Built only by rustc >= 1.89 (see build.rs), so clippy may assume that version here.
+#[cfg(caffe2op_relu_avx512)]
+#[clippy::msrv = "1.89"]
 pub mod avx512;

@@ -1,0 +1,329 @@
+//! Shared test support: a small deterministic RNG, value generators that favour the
+//! bit patterns where SIMD kernels go wrong, and the oracle comparison harness.
+#![allow(dead_code)]
+
+use std::cell::Cell;
+
+use caffe2op_relu::{Activation, Element, Isa, Kernel, Op, Threads};
+
+/// splitmix64: deterministic, seedable, good enough to spray bit patterns.
+pub struct Rng(pub u64);
+
+impl Rng {
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+    pub fn below(&mut self, n: usize) -> usize {
+        (self.next_u64() % n as u64) as usize
+    }
+}
+
+/// Element types under test, with their interesting values.
+pub trait TestElem: Element {
+    /// Any bit pattern.
+    fn random_bits(rng: &mut Rng) -> Self;
+    /// Values with a small magnitude around 0 and around `p`.
+    fn near(rng: &mut Rng, p: f64) -> Self;
+    /// Specials: ±0, ±inf, quiet and signalling NaNs with payloads, subnormals,
+    /// extremes, and the values at and around the parameter `p`.
+    fn specials(p: f64) -> Vec<Self>;
+}
+
+macro_rules! float_test_elem {
+    ($T:ident, $B:ident, $exp_bits:expr, $quiet:expr) => {
+        impl TestElem for $T {
+            fn random_bits(rng: &mut Rng) -> $T {
+                $T::from_bits(rng.next_u64() as $B)
+            }
+            fn near(rng: &mut Rng, p: f64) -> $T {
+                let r = (rng.next_u64() % 2001) as f64 / 1000.0 - 1.0;
+                let base = if rng.next_u64() % 2 == 0 { 0.0 } else { p };
+                <$T>::from_f64(base + r * if base == 0.0 { 1.0 } else { p.abs().min(1e30) })
+            }
+            fn specials(p: f64) -> Vec<$T> {
+                let pt = <$T>::from_f64(p);
+                let v = vec![
+                    0.0,
+                    -0.0,
+                    1.0,
+                    -1.0,
+                    $T::INFINITY,
+                    $T::NEG_INFINITY,
+                    $T::NAN,
+                    -$T::NAN,
+                    $T::from_bits($exp_bits | $quiet | 1),
+                    $T::from_bits($exp_bits | 1),
+                    $T::from_bits($exp_bits | 0x5a),
+                    $T::from_bits(!0),
+                    -$T::from_bits($exp_bits | 3),
+                    $T::MIN_POSITIVE,
+                    -$T::MIN_POSITIVE,
+                    $T::from_bits(1),
+                    -$T::from_bits(1),
+                    $T::from_bits($quiet - 1),
+                    $T::MAX,
+                    $T::MIN,
+                    $T::EPSILON,
+                    pt,
+                    -pt,
+                    pt.next_up(),
+                    pt.next_down(),
+                    6.0,
+                    0.01,
+                ];
+                v
+            }
+        }
+    };
+}
+
+float_test_elem!(f32, u32, 0x7f80_0000u32, 0x0040_0000u32);
+float_test_elem!(f64, u64, 0x7ff0_0000_0000_0000u64, 0x0008_0000_0000_0000u64);
+
+/// A buffer of `len` test values: a mix of specials, near-kink values and raw bits.
+pub fn values<T: TestElem>(rng: &mut Rng, len: usize, p: f64) -> Vec<T> {
+    let specials = T::specials(p);
+    (0..len)
+        .map(|_| match rng.below(4) {
+            0 => specials[rng.below(specials.len())],
+            1 => T::near(rng, p),
+            _ => T::random_bits(rng),
+        })
+        .collect()
+}
+
+/// The activations to test for one op: defaults, edges and a random one.
+pub fn activations(op: Op, rng: &mut Rng) -> Vec<Activation> {
+    match op {
+        Op::Relu => vec![Activation::relu()],
+        Op::ReluN => [
+            6.0,
+            1.0,
+            0.5,
+            1e-3,
+            f64::INFINITY,
+            3.4e38,
+            1e-40,
+            (rng.below(1000) + 1) as f64 / 7.0,
+        ]
+        .into_iter()
+        .filter_map(|n| Activation::relu_n(n).ok())
+        .collect(),
+        Op::LeakyRelu => [
+            0.01,
+            0.0,
+            -0.0,
+            1.0,
+            0.2,
+            3.5,
+            1e-30,
+            (rng.below(1000)) as f64 / 13.0,
+        ]
+        .into_iter()
+        .filter_map(|a| Activation::leaky_relu(a).ok())
+        .collect(),
+    }
+}
+
+/// Which memory arrangement a call uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// `forward(&x, &mut y)` / `backward(&y, &dy, &mut dx)`
+    OutOfPlace,
+    /// `forward_in_place` / `backward_in_place`
+    InPlace,
+    /// `forward_aliased` / `backward_aliased` with the output the same cells as the input
+    AliasedSame,
+    /// `forward_aliased` / `backward_aliased` with disjoint cells
+    AliasedDisjoint,
+}
+
+pub const MODES: [Mode; 4] = [
+    Mode::OutOfPlace,
+    Mode::InPlace,
+    Mode::AliasedSame,
+    Mode::AliasedDisjoint,
+];
+
+fn bits_eq<T: Element>(a: T, b: T) -> bool {
+    a.to_bits() == b.to_bits()
+}
+
+/// A buffer holding `data` at element index `start`, where `start`'s address is
+/// `off` elements past a 64-byte boundary; the rest is filled with `fill`.
+pub fn place<T: Element>(data: &[T], off: usize, fill: T) -> (Vec<T>, usize) {
+    let mut buf = vec![fill; data.len() + 64 + off];
+    let base = buf.as_ptr() as usize;
+    let skip = (64 - base % 64) % 64 / size_of::<T>();
+    let start = skip + off;
+    buf[start..start + data.len()].copy_from_slice(data);
+    (buf, start)
+}
+
+/// Runs the forward op of `k` on `x` (placed `off` elements past a 64-byte boundary)
+/// in `mode` and compares every element with the oracle, bit for bit. Panics with a
+/// precise description otherwise. Also checks nothing past the output was written.
+pub fn check_forward<T: TestElem>(k: &Kernel, x: &[T], off: usize, mode: Mode, ctx: &str) {
+    let act = k.activation();
+    let n = x.len();
+    let fill = T::from_f64(1234.5);
+    let expect: Vec<T> = x.iter().map(|&v| act.oracle_forward(v).unwrap()).collect();
+    let (buf, s) = match mode {
+        Mode::OutOfPlace => {
+            let (mut y, s) = place(&vec![fill; n], off, fill);
+            k.forward(x, &mut y[s..s + n]).unwrap();
+            (y, s)
+        }
+        Mode::InPlace => {
+            let (mut y, s) = place(x, off, fill);
+            k.forward_in_place(&mut y[s..s + n]).unwrap();
+            (y, s)
+        }
+        Mode::AliasedSame => {
+            let (mut y, s) = place(x, off, fill);
+            let cells = Cell::from_mut(&mut y[s..s + n]).as_slice_of_cells();
+            k.forward_aliased(cells, cells).unwrap();
+            (y, s)
+        }
+        Mode::AliasedDisjoint => {
+            let mut data = x.to_vec();
+            data.extend(std::iter::repeat_n(fill, n));
+            let (mut y, s) = place(&data, off, fill);
+            let cells = Cell::from_mut(&mut y[s..s + 2 * n]).as_slice_of_cells();
+            let (a, b) = cells.split_at(n);
+            k.forward_aliased(a, b).unwrap();
+            for (i, &orig) in x.iter().enumerate() {
+                assert!(bits_eq(orig, y[s + i]), "{ctx}: input {i} modified");
+            }
+            (y, s + n)
+        }
+    };
+    check_untouched(&buf, s, n, fill, ctx);
+    compare(&expect, &buf[s..s + n], x, None, k, mode, ctx);
+}
+
+/// As [`check_forward`], for the backward op (`dx` placed `off` past a boundary).
+pub fn check_backward<T: TestElem>(
+    k: &Kernel,
+    y: &[T],
+    dy: &[T],
+    off: usize,
+    mode: Mode,
+    ctx: &str,
+) {
+    let act = k.activation();
+    let n = y.len();
+    let fill = T::from_f64(1234.5);
+    let expect: Vec<T> = y
+        .iter()
+        .zip(dy)
+        .map(|(&a, &b)| act.oracle_backward(a, b).unwrap())
+        .collect();
+    let (buf, s) = match mode {
+        Mode::OutOfPlace => {
+            let (mut dx, s) = place(&vec![fill; n], off, fill);
+            k.backward(y, dy, &mut dx[s..s + n]).unwrap();
+            (dx, s)
+        }
+        Mode::InPlace => {
+            let (mut d, s) = place(dy, off, fill);
+            k.backward_in_place(y, &mut d[s..s + n]).unwrap();
+            (d, s)
+        }
+        Mode::AliasedSame => {
+            let (mut d, s) = place(dy, off, fill);
+            let mut yv = y.to_vec();
+            let yc = Cell::from_mut(&mut yv[..]).as_slice_of_cells();
+            let dc = Cell::from_mut(&mut d[s..s + n]).as_slice_of_cells();
+            k.backward_aliased(yc, dc, dc).unwrap();
+            (d, s)
+        }
+        Mode::AliasedDisjoint => {
+            let mut data = y.to_vec();
+            data.extend_from_slice(dy);
+            data.extend(std::iter::repeat_n(fill, n));
+            let (mut b, s) = place(&data, off, fill);
+            let cells = Cell::from_mut(&mut b[s..s + 3 * n]).as_slice_of_cells();
+            let (yc, rest) = cells.split_at(n);
+            let (dc, xc) = rest.split_at(n);
+            k.backward_aliased(yc, dc, xc).unwrap();
+            (b, s + 2 * n)
+        }
+    };
+    check_untouched(&buf, s, n, fill, ctx);
+    compare(&expect, &buf[s..s + n], y, Some(dy), k, mode, ctx);
+}
+
+/// Everything after the output window still holds `fill` (no write past the end).
+fn check_untouched<T: Element>(buf: &[T], s: usize, n: usize, fill: T, ctx: &str) {
+    for (i, &v) in buf[s + n..].iter().enumerate() {
+        assert!(
+            bits_eq(v, fill),
+            "{ctx}: wrote element {i} past the end of the output"
+        );
+    }
+}
+
+fn compare<T: Element>(
+    expect: &[T],
+    got: &[T],
+    a: &[T],
+    b: Option<&[T]>,
+    k: &Kernel,
+    mode: Mode,
+    ctx: &str,
+) {
+    assert_eq!(expect.len(), got.len());
+    for i in 0..expect.len() {
+        if !bits_eq(expect[i], got[i]) {
+            panic!(
+                "{ctx}: {} {:?} isa={} mode={mode:?} len={} index {i}: input {:?} ({:?}){} \
+                 -> got {:?} ({:?}), oracle {:?} ({:?})",
+                T::NAME,
+                k.activation(),
+                k.isa(),
+                expect.len(),
+                a[i],
+                a[i].to_bits(),
+                b.map(|b| format!(", dy {:?} ({:?})", b[i], b[i].to_bits()))
+                    .unwrap_or_default(),
+                got[i],
+                got[i].to_bits(),
+                expect[i],
+                expect[i].to_bits(),
+            );
+        }
+    }
+}
+
+/// Every available ISA as a serial kernel for `act`.
+pub fn kernels_for(act: Activation) -> Vec<Kernel> {
+    Isa::available()
+        .into_iter()
+        .map(|isa| {
+            Kernel::new(act)
+                .with_isa(isa)
+                .unwrap()
+                .with_threads(Threads::Serial)
+        })
+        .collect()
+}
+
+/// Lengths to sweep: every length up to 260 (qemu: up to 70).
+pub fn small_lengths() -> std::ops::RangeInclusive<usize> {
+    if cfg!(target_arch = "aarch64") {
+        0..=70
+    } else {
+        0..=260
+    }
+}
+
+/// Element offsets covering start addresses 0..=63 bytes past an aligned base.
+pub fn offsets<T>() -> impl Iterator<Item = usize> {
+    let step = if cfg!(target_arch = "aarch64") { 3 } else { 1 };
+    (0..64 / size_of::<T>()).step_by(step)
+}

@@ -1,0 +1,147 @@
+//! The ISA a kernel reports is the ISA whose code runs: forced ISAs resolve to that
+//! ISA's kernel table, and the default dispatch picks the best available one.
+
+use caffe2op_relu::{Activation, Element, Error, Isa, Kernel};
+use caffe2op_relu_kernels as k;
+
+fn table_addr<T: Element>(isa: Isa) -> [usize; 6] {
+    let t = T::kernels(isa).expect("an available ISA has a table");
+    [
+        t.relu as usize,
+        t.relu_n as usize,
+        t.leaky_relu as usize,
+        t.relu_grad as usize,
+        t.relu_n_grad as usize,
+        t.leaky_relu_grad as usize,
+    ]
+}
+
+fn addr_of<T>(t: k::Kernels<T>) -> [usize; 6] {
+    [
+        t.relu as usize,
+        t.relu_n as usize,
+        t.leaky_relu as usize,
+        t.relu_grad as usize,
+        t.relu_n_grad as usize,
+        t.leaky_relu_grad as usize,
+    ]
+}
+
+#[test]
+fn forced_isa_is_reported_and_resolves_to_its_own_table() {
+    for isa in Isa::available() {
+        let kern = Kernel::new(Activation::relu()).with_isa(isa).unwrap();
+        assert_eq!(kern.isa(), isa);
+        // Every available ISA has distinct entry points for f32 and f64.
+        for other in Isa::available() {
+            if other != isa {
+                assert_ne!(
+                    table_addr::<f32>(isa),
+                    table_addr::<f32>(other),
+                    "{isa} vs {other}"
+                );
+                assert_ne!(
+                    table_addr::<f64>(isa),
+                    table_addr::<f64>(other),
+                    "{isa} vs {other}"
+                );
+            }
+        }
+    }
+    assert_eq!(
+        table_addr::<f32>(Isa::Scalar),
+        addr_of(k::oracle::f32::KERNELS)
+    );
+    #[cfg(target_arch = "x86_64")]
+    {
+        #[cfg(caffe2op_relu_avx512)]
+        if Isa::Avx512.is_available() {
+            assert_eq!(
+                table_addr::<f32>(Isa::Avx512),
+                addr_of(k::x86_64::avx512::f32::KERNELS)
+            );
+            assert_eq!(
+                table_addr::<f64>(Isa::Avx512),
+                addr_of(k::x86_64::avx512::f64::KERNELS)
+            );
+        }
+        if Isa::Avx2.is_available() {
+            assert_eq!(
+                table_addr::<f32>(Isa::Avx2),
+                addr_of(k::x86_64::avx2::f32::KERNELS)
+            );
+            assert_eq!(
+                table_addr::<f64>(Isa::Avx2),
+                addr_of(k::x86_64::avx2::f64::KERNELS)
+            );
+        }
+    }
+}
+
+#[test]
+fn unavailable_isa_is_refused() {
+    for isa in Isa::ALL {
+        let r = Kernel::new(Activation::relu()).with_isa(isa);
+        if isa.is_available() {
+            assert!(r.is_ok());
+        } else {
+            assert_eq!(r.unwrap_err(), Error::IsaUnavailable { isa });
+        }
+    }
+    #[cfg(target_arch = "x86_64")]
+    {
+        let e = Kernel::new(Activation::relu())
+            .with_isa(Isa::Neon)
+            .unwrap_err();
+        assert!(e.to_string().contains("neon"), "{e}");
+    }
+}
+
+#[test]
+fn names_round_trip() {
+    for isa in Isa::ALL {
+        assert_eq!(isa.to_string().parse::<Isa>().unwrap(), isa);
+        assert_eq!(isa.to_string().to_uppercase().parse::<Isa>().unwrap(), isa);
+    }
+    assert!("sse9".parse::<Isa>().is_err());
+    assert_eq!(
+        Isa::ALL.map(|i| i.name()),
+        ["scalar", "portable", "avx2", "avx512", "neon"]
+    );
+}
+
+#[test]
+fn detected_is_the_best_available() {
+    let avail = Isa::available();
+    assert!(avail.contains(&Isa::Scalar) && avail.contains(&Isa::Portable));
+    assert!(avail.contains(&Isa::detected()));
+    #[cfg(target_arch = "x86_64")]
+    {
+        assert!(!Isa::Neon.is_available());
+        if Isa::Avx512.is_available() {
+            assert_eq!(Isa::detected(), Isa::Avx512);
+        } else if Isa::Avx2.is_available() {
+            assert_eq!(Isa::detected(), Isa::Avx2);
+        }
+    }
+}
+
+/// On aarch64 (under qemu in CI) NEON must be selected and compared, not skipped.
+#[cfg(target_arch = "aarch64")]
+#[test]
+fn neon_is_selected_on_aarch64() {
+    assert!(Isa::Neon.is_available());
+    assert_eq!(Isa::detected(), Isa::Neon);
+    assert!(Isa::available().contains(&Isa::Neon));
+    assert_eq!(
+        table_addr::<f32>(Isa::Neon),
+        addr_of(k::aarch64::neon::f32::KERNELS)
+    );
+    assert_eq!(
+        table_addr::<f64>(Isa::Neon),
+        addr_of(k::aarch64::neon::f64::KERNELS)
+    );
+    if std::env::var(caffe2op_relu::ISA_ENV_VAR).is_err() {
+        assert_eq!(Kernel::new(Activation::relu()).isa(), Isa::Neon);
+    }
+}
