@@ -316,7 +316,7 @@ pub fn kernels_for(act: Activation) -> Vec<Kernel> {
 /// Lengths to sweep: every length up to 260 (qemu: up to 70).
 pub fn small_lengths() -> std::ops::RangeInclusive<usize> {
     if cfg!(target_arch = "aarch64") {
-        0..=70
+        0..=130
     } else {
         0..=260
     }
@@ -324,6 +324,5 @@ pub fn small_lengths() -> std::ops::RangeInclusive<usize> {
 
 /// Element offsets covering start addresses 0..=63 bytes past an aligned base.
 pub fn offsets<T>() -> impl Iterator<Item = usize> {
-    let step = if cfg!(target_arch = "aarch64") { 3 } else { 1 };
-    (0..64 / size_of::<T>()).step_by(step)
+    0..64 / size_of::<T>()
 }
