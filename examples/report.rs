@@ -1,0 +1,530 @@
+//! The main job: `cargo run --release --example report [-- --quick] [--json PATH] [--svg PATH]`
+//!
+//! 1. prints the CPU, its detected features and the ISA chosen for each op and type;
+//! 2. checks every available ISA against the oracle on random and special values;
+//! 3. measures throughput (GB/s = bytes read + written per second) of every op x type
+//!    x ISA, serial and `Threads::Auto`, next to `copy_from_slice` of the same buffer
+//!    size (the roof) and next to the compiler-vectorised oracle loop for each ISA,
+//!    all interleaved round by round so machine noise hits every column alike;
+//! 4. writes one JSON object per measured cell and an SVG plot.
+
+use std::fmt::Write as _;
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
+use caffe2op_relu::{Activation, Element, Isa, Kernel, Op, Threads, autovec};
+
+// ---------------------------------------------------------------------------------
+// Options
+
+struct Opts {
+    quick: bool,
+    json: String,
+    svg: String,
+}
+
+fn opts() -> Opts {
+    let mut o = Opts { quick: false, json: "report.json".into(), svg: "report.svg".into() };
+    let mut args = std::env::args().skip(1);
+    while let Some(a) = args.next() {
+        match a.as_str() {
+            "--quick" => o.quick = true,
+            "--json" => o.json = args.next().unwrap_or(o.json),
+            "--svg" => o.svg = args.next().unwrap_or(o.svg),
+            "--bench" => {} // passed by `cargo bench`-style runners; ignored
+            other => eprintln!("report: ignoring unknown argument {other:?}"),
+        }
+    }
+    o
+}
+
+// ---------------------------------------------------------------------------------
+// What is measured
+
+/// The six functions.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+struct Func {
+    op: Op,
+    grad: bool,
+}
+
+impl Func {
+    const ALL: [Func; 6] = [
+        Func { op: Op::Relu, grad: false },
+        Func { op: Op::ReluN, grad: false },
+        Func { op: Op::LeakyRelu, grad: false },
+        Func { op: Op::Relu, grad: true },
+        Func { op: Op::ReluN, grad: true },
+        Func { op: Op::LeakyRelu, grad: true },
+    ];
+    fn name(self) -> String {
+        if self.grad { format!("{}_grad", self.op.name()) } else { self.op.name().to_string() }
+    }
+    fn act(self) -> Activation {
+        match self.op {
+            Op::Relu => Activation::relu(),
+            Op::ReluN => Activation::relu6(),
+            Op::LeakyRelu => Activation::leaky_relu(0.01).unwrap(),
+        }
+    }
+    /// Buffers streamed per element (inputs + output).
+    fn streams(self) -> usize {
+        if self.grad { 3 } else { 2 }
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Kind {
+    /// The crate's kernel, out of place.
+    Hand,
+    /// The crate's kernel, in place (forward: x = f(x); backward: dy = f'(y) dy).
+    HandInPlace,
+    /// The compiler-vectorised oracle for the ISA, out of place.
+    Naive,
+    /// The compiler-vectorised oracle for the ISA, in place.
+    NaiveInPlace,
+    /// `copy_from_slice` of one buffer.
+    Memcpy,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Cell {
+    func: Func,
+    kind: Kind,
+    isa: Isa,
+    threads: Threads,
+}
+
+impl Cell {
+    fn label(&self) -> String {
+        let t = if self.threads == Threads::Auto { "+auto" } else { "" };
+        match self.kind {
+            Kind::Hand => format!("{}{t}", self.isa),
+            Kind::HandInPlace => format!("{} in-place{t}", self.isa),
+            Kind::Naive => format!("naive-{}", self.isa),
+            Kind::NaiveInPlace => format!("naive-{} in-place", self.isa),
+            Kind::Memcpy => "memcpy".into(),
+        }
+    }
+}
+
+struct Bufs<T> {
+    x: Vec<T>,
+    y: Vec<T>,
+    dy: Vec<T>,
+    dx: Vec<T>,
+    copy_dst: Vec<T>,
+}
+
+fn fill<T: Element>(n: usize, seed: u64, scale: f64) -> Vec<T> {
+    let mut s = seed;
+    (0..n)
+        .map(|_| {
+            s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            T::from_f64(((s >> 11) as f64 / (1u64 << 53) as f64 - 0.5) * scale)
+        })
+        .collect()
+}
+
+impl<T: Element> Bufs<T> {
+    fn new(n: usize) -> Self {
+        Bufs {
+            x: fill(n, 1, 16.0),
+            y: fill(n, 2, 16.0),
+            dy: fill(n, 3, 2.0),
+            dx: fill(n, 4, 2.0),
+            copy_dst: vec![T::default(); n],
+        }
+    }
+
+    /// One call of `cell`.
+    fn run(&mut self, c: &Cell) {
+        let act = c.func.act();
+        let k = Kernel::new(act).with_threads(c.threads);
+        let k = k.with_isa(c.isa).expect("only available ISAs are measured");
+        let r = match (c.kind, c.func.grad) {
+            (Kind::Memcpy, _) => {
+                self.copy_dst.copy_from_slice(&self.x);
+                Ok(())
+            }
+            (Kind::Hand, false) => k.forward(&self.x, &mut self.y),
+            (Kind::HandInPlace, false) => k.forward_in_place(&mut self.y),
+            (Kind::Naive, false) => autovec::forward(c.isa, act, &self.x, &mut self.y),
+            (Kind::NaiveInPlace, false) => autovec::forward_in_place(c.isa, act, &mut self.y),
+            (Kind::Hand, true) => k.backward(&self.y, &self.dy, &mut self.dx),
+            (Kind::HandInPlace, true) => k.backward_in_place(&self.y, &mut self.dx),
+            (Kind::Naive, true) => autovec::backward(c.isa, act, &self.y, &self.dy, &mut self.dx),
+            (Kind::NaiveInPlace, true) => Ok(()),
+        };
+        r.expect("valid call");
+        black_box(&mut self.y);
+        black_box(&mut self.dx);
+    }
+}
+
+/// Bytes moved by one call.
+fn bytes_moved<T>(c: &Cell, n: usize) -> usize {
+    let s = size_of::<T>();
+    match c.kind {
+        Kind::Memcpy => 2 * n * s,
+        _ => c.func.streams() * n * s,
+    }
+}
+
+fn cells_for(funcs: &[Func], isas: &[Isa]) -> Vec<Cell> {
+    let mut v = Vec::new();
+    for &func in funcs {
+        for &isa in isas {
+            for threads in [Threads::Serial, Threads::Auto] {
+                v.push(Cell { func, kind: Kind::Hand, isa, threads });
+            }
+            v.push(Cell { func, kind: Kind::HandInPlace, isa, threads: Threads::Serial });
+            if isa != Isa::Portable {
+                v.push(Cell { func, kind: Kind::Naive, isa, threads: Threads::Serial });
+                if !func.grad {
+                    v.push(Cell { func, kind: Kind::NaiveInPlace, isa, threads: Threads::Serial });
+                }
+            }
+        }
+    }
+    v
+}
+
+struct Row {
+    dtype: &'static str,
+    cell: Cell,
+    bytes: usize,
+    gbps: f64,
+    memcpy_gbps: f64,
+}
+
+fn median(v: &mut [f64]) -> f64 {
+    v.sort_by(|a, b| a.total_cmp(b));
+    v[v.len() / 2]
+}
+
+/// Measures every cell (plus memcpy) at `n` elements, interleaved round by round.
+fn measure<T: Element>(cells: &[Cell], n: usize, samples: usize, min_sample: Duration) -> Vec<Row> {
+    let mut bufs = Bufs::<T>::new(n);
+    let memcpy = Cell {
+        func: Func::ALL[0],
+        kind: Kind::Memcpy,
+        isa: Isa::Scalar,
+        threads: Threads::Serial,
+    };
+    let mut all: Vec<Cell> = vec![memcpy];
+    all.extend_from_slice(cells);
+    // Calibrate: repetitions per sample so one sample lasts about `min_sample`.
+    let reps: Vec<u32> = all
+        .iter()
+        .map(|c| {
+            bufs.run(c);
+            let t = Instant::now();
+            bufs.run(c);
+            let one = t.elapsed().as_secs_f64().max(1e-9);
+            (min_sample.as_secs_f64() / one).ceil().clamp(1.0, 1e6) as u32
+        })
+        .collect();
+    let mut times: Vec<Vec<f64>> = vec![Vec::with_capacity(samples); all.len()];
+    for round in 0..samples {
+        // Rotate the order each round so no cell always follows the same neighbour.
+        for j in 0..all.len() {
+            let i = (j + round * 7) % all.len();
+            let t = Instant::now();
+            for _ in 0..reps[i] {
+                bufs.run(&all[i]);
+            }
+            times[i].push(t.elapsed().as_secs_f64() / reps[i] as f64);
+        }
+    }
+    let gbps: Vec<f64> = all
+        .iter()
+        .zip(times.iter_mut())
+        .map(|(c, t)| bytes_moved::<T>(c, n) as f64 / median(t) / 1e9)
+        .collect();
+    let memcpy_gbps = gbps[0];
+    all.iter()
+        .zip(gbps)
+        .map(|(c, g)| Row { dtype: T::NAME, cell: *c, bytes: n * size_of::<T>(), gbps: g, memcpy_gbps })
+        .collect()
+}
+
+// ---------------------------------------------------------------------------------
+// Correctness check against the oracle
+
+fn check_oracle<T: Element>(isas: &[Isa]) -> (usize, usize) {
+    let n = 4099;
+    let mut x: Vec<T> = fill(n, 7, 20.0);
+    // Special values: the bit patterns where SIMD max/min and selects go wrong.
+    let specials = [0.0, -0.0, f64::INFINITY, f64::NEG_INFINITY, f64::NAN, -f64::NAN, 6.0, -6.0, 1e-310, -1e-310];
+    for (i, s) in specials.iter().enumerate() {
+        x[i * 3] = T::from_f64(*s);
+    }
+    let dy: Vec<T> = fill(n, 8, 3.0);
+    let (mut checked, mut bad) = (0, 0);
+    for f in Func::ALL {
+        let act = f.act();
+        let expect: Vec<T> = if f.grad {
+            x.iter().zip(&dy).map(|(&a, &b)| act.oracle_backward(a, b).unwrap()).collect()
+        } else {
+            x.iter().map(|&a| act.oracle_forward(a).unwrap()).collect()
+        };
+        for &isa in isas {
+            for threads in [Threads::Serial, Threads::Auto] {
+                let k = Kernel::new(act).with_isa(isa).unwrap().with_threads(threads);
+                let mut out = vec![T::default(); n];
+                if f.grad {
+                    k.backward(&x, &dy, &mut out).unwrap();
+                } else {
+                    k.forward(&x, &mut out).unwrap();
+                }
+                checked += n;
+                bad += out.iter().zip(&expect).filter(|(a, b)| a.to_bits() != b.to_bits()).count();
+            }
+        }
+    }
+    (checked, bad)
+}
+
+// ---------------------------------------------------------------------------------
+// Output
+
+fn fmt_size(b: usize) -> String {
+    if b >= 1 << 30 {
+        format!("{}G", b >> 30)
+    } else if b >= 1 << 20 {
+        format!("{}M", b >> 20)
+    } else {
+        format!("{}K", b >> 10)
+    }
+}
+
+fn print_table(rows: &[Row], dtype: &str, func: Func, sizes: &[usize]) {
+    let sel: Vec<&Row> = rows.iter().filter(|r| r.dtype == dtype && (r.cell.kind == Kind::Memcpy || r.cell.func == func)).collect();
+    let mut labels: Vec<String> = Vec::new();
+    for r in &sel {
+        let l = r.cell.label();
+        if !labels.contains(&l) {
+            labels.push(l);
+        }
+    }
+    println!("\n{dtype} {}  (GB/s, x = ratio to memcpy of the same buffer size)", func.name());
+    print!("{:<24}", "variant \\ buffer");
+    for s in sizes {
+        print!("{:>15}", fmt_size(*s));
+    }
+    println!();
+    for l in labels {
+        print!("{l:<24}");
+        for &s in sizes {
+            match sel.iter().find(|r| r.cell.label() == l && r.bytes == s) {
+                Some(r) => print!("{:>8.1} {:>5.2}x", r.gbps, r.gbps / r.memcpy_gbps),
+                None => print!("{:>15}", "-"),
+            }
+        }
+        println!();
+    }
+}
+
+fn json_line(r: &Row) -> String {
+    let c = &r.cell;
+    let isa = match c.kind {
+        Kind::Naive | Kind::NaiveInPlace => format!("naive-{}", c.isa),
+        Kind::Memcpy => "memcpy".into(),
+        _ => c.isa.to_string(),
+    };
+    let op = match c.kind {
+        Kind::Memcpy => "memcpy".to_string(),
+        Kind::HandInPlace | Kind::NaiveInPlace => format!("{}_in_place", c.func.name()),
+        _ => c.func.name(),
+    };
+    let threads = if c.threads == Threads::Auto { rayon::current_num_threads() } else { 1 };
+    format!(
+        "{{\"op\":\"{op}\",\"dtype\":\"{}\",\"isa\":\"{isa}\",\"threads\":{threads},\"bytes\":{},\"gbps\":{:.3},\"memcpy_gbps\":{:.3},\"ratio\":{:.4}}}",
+        r.dtype,
+        r.bytes,
+        r.gbps,
+        r.memcpy_gbps,
+        r.gbps / r.memcpy_gbps
+    )
+}
+
+fn svg(rows: &[Row], sizes: &[usize], isas: &[Isa]) -> String {
+    let funcs = Func::ALL;
+    let (pw, ph, ml, mt) = (420.0, 260.0, 55.0, 30.0);
+    let (w, h) = (3.0 * (pw + 20.0) + 20.0, 2.0 * (ph + 70.0) + 40.0);
+    let mut s = String::new();
+    let _ = writeln!(s, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{w}\" height=\"{h}\" font-family=\"sans-serif\" font-size=\"11\">");
+    let _ = writeln!(s, "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>");
+    let _ = writeln!(s, "<text x=\"20\" y=\"20\" font-size=\"14\">caffe2op-relu, f32, 1 thread: GB/s (read + written) vs buffer size; black = memcpy</text>");
+    let colors = ["#888888", "#1f77b4", "#d62728", "#2ca02c", "#9467bd"];
+    let max_g = rows.iter().filter(|r| r.dtype == "f32").map(|r| r.gbps).fold(1.0, f64::max) * 1.05;
+    let (lo, hi) = ((sizes[0] as f64).log2(), (*sizes.last().unwrap() as f64).log2().max(sizes[0] as f64 + 1.0));
+    for (pi, f) in funcs.iter().enumerate() {
+        let ox = 20.0 + (pi % 3) as f64 * (pw + 20.0);
+        let oy = 40.0 + (pi / 3) as f64 * (ph + 70.0);
+        let px = |b: usize| ox + ml + ((b as f64).log2() - lo) / (hi - lo) * (pw - ml - 10.0);
+        let py = |g: f64| oy + mt + (1.0 - g / max_g) * (ph - mt - 25.0);
+        let _ = writeln!(s, "<text x=\"{}\" y=\"{}\" font-size=\"13\">{}</text>", ox + ml, oy + 15.0, f.name());
+        let _ = writeln!(s, "<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"none\" stroke=\"#ccc\"/>", ox + ml, oy + mt, pw - ml - 10.0, ph - mt - 25.0);
+        for k in 0..=4 {
+            let g = max_g * k as f64 / 4.0;
+            let _ = writeln!(s, "<text x=\"{}\" y=\"{}\" text-anchor=\"end\">{g:.0}</text>", ox + ml - 4.0, py(g) + 4.0);
+        }
+        for &b in sizes {
+            let _ = writeln!(s, "<text x=\"{}\" y=\"{}\" text-anchor=\"middle\">{}</text>", px(b), oy + ph - 8.0, fmt_size(b));
+        }
+        let mut line = |pts: Vec<(usize, f64)>, color: &str, dash: &str, label: &str, li: usize| {
+            if pts.is_empty() {
+                return;
+            }
+            let d: Vec<String> = pts.iter().map(|&(b, g)| format!("{:.1},{:.1}", px(b), py(g))).collect();
+            let _ = writeln!(s, "<polyline points=\"{}\" fill=\"none\" stroke=\"{color}\" stroke-width=\"2\" stroke-dasharray=\"{dash}\"/>", d.join(" "));
+            let _ = writeln!(s, "<text x=\"{}\" y=\"{}\" fill=\"{color}\">{label}</text>", ox + pw - 120.0, oy + mt + 14.0 + 13.0 * li as f64);
+        };
+        let pick = |kind: Kind, isa: Option<Isa>| -> Vec<(usize, f64)> {
+            sizes
+                .iter()
+                .filter_map(|&b| {
+                    rows.iter()
+                        .find(|r| {
+                            r.dtype == "f32"
+                                && r.bytes == b
+                                && r.cell.kind == kind
+                                && r.cell.threads == Threads::Serial
+                                && (kind == Kind::Memcpy || (r.cell.func == *f && Some(r.cell.isa) == isa))
+                        })
+                        .map(|r| (b, r.gbps))
+                })
+                .collect()
+        };
+        line(pick(Kind::Memcpy, None), "#000000", "", "memcpy", 0);
+        for (ii, &isa) in isas.iter().enumerate() {
+            line(pick(Kind::Hand, Some(isa)), colors[ii % colors.len()], "", isa.name(), ii + 1);
+        }
+        if let Some(&best) = isas.last() {
+            line(pick(Kind::Naive, Some(best)), "#ff7f0e", "5,3", &format!("naive-{best}"), isas.len() + 1);
+        }
+    }
+    s.push_str("</svg>\n");
+    s
+}
+
+fn cpu_name() -> String {
+    std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|c| c.lines().find(|l| l.starts_with("model name")).map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string()))
+        .unwrap_or_else(|| std::env::consts::ARCH.to_string())
+}
+
+fn features() -> Vec<&'static str> {
+    #[allow(unused_mut)]
+    let mut v = Vec::new();
+    #[cfg(target_arch = "x86_64")]
+    {
+        macro_rules! f {
+            ($($n:tt),*) => { $( if std::arch::is_x86_feature_detected!($n) { v.push($n); } )* };
+        }
+        f!("sse4.2", "avx", "avx2", "fma", "f16c", "avx512f", "avx512bw", "avx512dq", "avx512vl", "avx512bf16", "avx512fp16", "avx512vbmi2", "avx512vnni");
+    }
+    #[cfg(target_arch = "aarch64")]
+    {
+        macro_rules! f {
+            ($($n:tt),*) => { $( if std::arch::is_aarch64_feature_detected!($n) { v.push($n); } )* };
+        }
+        f!("neon", "fp16", "bf16", "dotprod", "sve", "sve2");
+    }
+    v
+}
+
+// ---------------------------------------------------------------------------------
+
+fn run_type<T: Element>(rows: &mut Vec<Row>, sizes: &[usize], isas: &[Isa], quick: bool, dtype_sizes_cap: usize) {
+    let cells = cells_for(&Func::ALL, isas);
+    for &b in sizes.iter().filter(|&&b| b <= dtype_sizes_cap) {
+        let n = b / size_of::<T>();
+        let (samples, min) = if quick {
+            (3, Duration::from_micros(1500))
+        } else if b >= 256 << 20 {
+            (5, Duration::from_millis(1))
+        } else {
+            (7, Duration::from_millis(4))
+        };
+        let t = Instant::now();
+        rows.extend(measure::<T>(&cells, n, samples, min));
+        eprintln!("  {} {:>5}: {} cells in {:.1} s", T::NAME, fmt_size(b), cells.len() + 1, t.elapsed().as_secs_f64());
+    }
+}
+
+/// Time per call (ns) for tiny inputs: the crate's default entry vs the naive loop.
+fn small_calls(isa: Isa) {
+    println!("\nsmall inputs (f32 relu, out of place): ns per call, crate default dispatch vs direct naive loop ({isa})");
+    for n in [1usize, 8, 64] {
+        let x: Vec<f32> = fill(n, 5, 4.0);
+        let mut y = vec![0.0f32; n];
+        let reps = 2_000_000u32;
+        let mut best = [f64::MAX; 2];
+        for _ in 0..5 {
+            let t = Instant::now();
+            for _ in 0..reps {
+                caffe2op_relu::relu(black_box(&x), black_box(&mut y)).unwrap();
+            }
+            best[0] = best[0].min(t.elapsed().as_secs_f64() / reps as f64 * 1e9);
+            let t = Instant::now();
+            for _ in 0..reps {
+                autovec::forward(isa, Activation::relu(), black_box(&x), black_box(&mut y)).unwrap();
+            }
+            best[1] = best[1].min(t.elapsed().as_secs_f64() / reps as f64 * 1e9);
+        }
+        println!("  n = {n:>3}: crate {:>6.2} ns, naive {:>6.2} ns, ratio {:.2}", best[0], best[1], best[0] / best[1]);
+    }
+}
+
+fn main() {
+    let o = opts();
+    let isas = Isa::available();
+    println!("caffe2op-relu report");
+    println!("CPU: {}  ({} rayon threads)", cpu_name(), rayon::current_num_threads());
+    println!("features: {}", features().join(" "));
+    println!("ISAs available: {}", isas.iter().map(|i| i.name()).collect::<Vec<_>>().join(", "));
+    for f in Func::ALL {
+        let k = Kernel::new(f.act());
+        println!("  {:<16} f32: {:<8} f64: {}", f.name(), k.isa(), k.isa());
+    }
+
+    let (c1, b1) = check_oracle::<f32>(&isas);
+    let (c2, b2) = check_oracle::<f64>(&isas);
+    println!("oracle check: {} elements compared over every ISA x function x threads, {} mismatches", c1 + c2, b1 + b2);
+    if b1 + b2 != 0 {
+        eprintln!("report: MISMATCH against the oracle");
+        std::process::exit(1);
+    }
+
+    let sizes: Vec<usize> = if o.quick {
+        vec![4 << 10, 64 << 10, 1 << 20, 16 << 20]
+    } else {
+        vec![4 << 10, 16 << 10, 64 << 10, 256 << 10, 1 << 20, 4 << 20, 16 << 20, 64 << 20, 256 << 20, 1 << 30]
+    };
+    let mut rows = Vec::new();
+    let t0 = Instant::now();
+    run_type::<f32>(&mut rows, &sizes, &isas, o.quick, usize::MAX);
+    run_type::<f64>(&mut rows, &sizes, &isas, o.quick, 256 << 20);
+
+    for dtype in ["f32", "f64"] {
+        for f in Func::ALL {
+            print_table(&rows, dtype, f, &sizes);
+        }
+    }
+    small_calls(*isas.last().unwrap());
+    println!("\nmeasured in {:.0} s", t0.elapsed().as_secs_f64());
+
+    let json: String = rows.iter().map(|r| json_line(r) + "\n").collect();
+    match std::fs::write(&o.json, json) {
+        Ok(()) => println!("wrote {} ({} cells)", o.json, rows.len()),
+        Err(e) => eprintln!("report: cannot write {}: {e}", o.json),
+    }
+    match std::fs::write(&o.svg, svg(&rows, &sizes, &isas)) {
+        Ok(()) => println!("wrote {}", o.svg),
+        Err(e) => eprintln!("report: cannot write {}: {e}", o.svg),
+    }
+}
