@@ -456,9 +456,17 @@ fn run_type<T: Element>(rows: &mut Vec<Row>, sizes: &[usize], isas: &[Isa], quic
     }
 }
 
+/// The naive loop, called directly (baseline target, no dispatch, no checks).
+#[inline(never)]
+fn naive_relu(x: &[f32], y: &mut [f32]) {
+    for (o, &v) in y.iter_mut().zip(x) {
+        *o = if v < 0.0 { 0.0 } else { v };
+    }
+}
+
 /// Time per call (ns) for tiny inputs: the crate's default entry vs the naive loop.
 fn small_calls(isa: Isa) {
-    println!("\nsmall inputs (f32 relu, out of place): ns per call, crate default dispatch vs direct naive loop ({isa})");
+    println!("\nsmall inputs (f32 relu, out of place): ns per call, crate default dispatch ({isa}) vs a direct call of the naive loop");
     for n in [1usize, 8, 64] {
         let x: Vec<f32> = fill(n, 5, 4.0);
         let mut y = vec![0.0f32; n];
@@ -472,12 +480,84 @@ fn small_calls(isa: Isa) {
             best[0] = best[0].min(t.elapsed().as_secs_f64() / reps as f64 * 1e9);
             let t = Instant::now();
             for _ in 0..reps {
-                autovec::forward(isa, Activation::relu(), black_box(&x), black_box(&mut y)).unwrap();
+                naive_relu(black_box(&x), black_box(&mut y));
             }
             best[1] = best[1].min(t.elapsed().as_secs_f64() / reps as f64 * 1e9);
         }
         println!("  n = {n:>3}: crate {:>6.2} ns, naive {:>6.2} ns, ratio {:.2}", best[0], best[1], best[0] / best[1]);
     }
+}
+
+/// Measures `a` and `b` alternately, `samples` rounds; returns median seconds of each.
+fn ab(samples: usize, reps: u32, mut a: impl FnMut(), mut b: impl FnMut()) -> (f64, f64) {
+    let (mut ta, mut tb) = (Vec::new(), Vec::new());
+    for _ in 0..samples {
+        let t = Instant::now();
+        for _ in 0..reps {
+            a();
+        }
+        ta.push(t.elapsed().as_secs_f64() / reps as f64);
+        let t = Instant::now();
+        for _ in 0..reps {
+            b();
+        }
+        tb.push(t.elapsed().as_secs_f64() / reps as f64);
+    }
+    (median(&mut ta), median(&mut tb))
+}
+
+/// The measurements behind the two thresholds: non-temporal stores on/off and
+/// `Threads::Auto` on/off, per buffer size, f32 on the best ISA.
+fn thresholds(isa: Isa, quick: bool) {
+    let sizes: Vec<usize> = if quick {
+        vec![4 << 20, 16 << 20, 64 << 20]
+    } else {
+        vec![1 << 20, 2 << 20, 4 << 20, 8 << 20, 16 << 20, 32 << 20, 64 << 20, 256 << 20]
+    };
+    println!("\nnon-temporal stores, f32 on {isa}, 1 thread: GB/s with / without (ratio)");
+    println!("{:>8} {:>24} {:>24}", "buffer", "relu", "relu_grad");
+    for &b in &sizes {
+        let n = b / 4;
+        let x: Vec<f32> = fill(n, 1, 16.0);
+        let dy: Vec<f32> = fill(n, 2, 2.0);
+        let mut y = vec![0.0f32; n];
+        let k = Kernel::new(Activation::relu()).with_isa(isa).unwrap().with_threads(Threads::Serial);
+        let reps = (((64 << 20) / b).max(1)) as u32;
+        let mut cell = |grad: bool| {
+            let mut run = |nt: bool| {
+                caffe2op_relu::set_stream_min_bytes(if nt { 0 } else { usize::MAX });
+                if grad { k.backward(&x, &dy, &mut y).unwrap() } else { k.forward(&x, &mut y).unwrap() }
+            };
+            let (t_nt, t_plain) = ab(if quick { 3 } else { 7 }, reps, || run(true), || run(false));
+            let bytes = (if grad { 3 } else { 2 } * b) as f64;
+            let (g1, g2) = (bytes / t_nt / 1e9, bytes / t_plain / 1e9);
+            format!("{g1:>7.1} /{g2:>6.1} ({:.2}x)", g1 / g2)
+        };
+        let (c1, c2) = (cell(false), cell(true));
+        println!("{:>8} {c1:>24} {c2:>24}", fmt_size(b));
+    }
+    caffe2op_relu::set_stream_min_bytes(caffe2op_relu::DEFAULT_STREAM_MIN_BYTES);
+
+    let sizes: Vec<usize> = if quick {
+        vec![256 << 10, 1 << 20, 4 << 20]
+    } else {
+        vec![64 << 10, 128 << 10, 256 << 10, 512 << 10, 1 << 20, 2 << 20, 4 << 20, 16 << 20, 64 << 20]
+    };
+    println!("\nthreads, f32 relu on {isa}: GB/s with {} rayon threads / serial (ratio)", rayon::current_num_threads());
+    let saved = caffe2op_relu::parallel_min_bytes();
+    caffe2op_relu::set_parallel_min_bytes(0);
+    for &b in &sizes {
+        let n = b / 4;
+        let x: Vec<f32> = fill(n, 1, 16.0);
+        let mut y = vec![0.0f32; n];
+        let k = Kernel::new(Activation::relu()).with_isa(isa).unwrap();
+        let ks = k.with_threads(Threads::Serial);
+        let reps = (((32 << 20) / b).max(1)) as u32;
+        let (ta, ts) = ab(if quick { 3 } else { 9 }, reps, || k.forward(&x, &mut y).unwrap(), || ks.forward(&x, &mut y).unwrap());
+        let bytes = 2.0 * b as f64;
+        println!("{:>8} {:>7.1} /{:>6.1} ({:.2}x)", fmt_size(b), bytes / ta / 1e9, bytes / ts / 1e9, ts / ta);
+    }
+    caffe2op_relu::set_parallel_min_bytes(saved);
 }
 
 fn main() {
@@ -516,6 +596,7 @@ fn main() {
         }
     }
     small_calls(*isas.last().unwrap());
+    thresholds(*isas.last().unwrap(), o.quick);
     println!("\nmeasured in {:.0} s", t0.elapsed().as_secs_f64());
 
     let json: String = rows.iter().map(|r| json_line(r) + "\n").collect();

@@ -3,13 +3,15 @@
 //! This file and `quantized.rs` hold the few lines of the safe crate that call into the
 //! unsafe kernels; everything above them works on validated slices.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
+
 use caffe2op_relu_kernels::{BinaryFn, UnaryFn};
 use rayon::prelude::*;
 
 /// Whether large calls may use several threads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Threads {
-    /// Split calls that move at least [`PARALLEL_MIN_BYTES`] across the current rayon
+    /// Split calls that move at least [`parallel_min_bytes`] across the current rayon
     /// pool (so `pool.install(..)` controls it); smaller calls run on the caller's
     /// thread and never touch rayon.
     #[default]
@@ -18,9 +20,33 @@ pub enum Threads {
     Serial,
 }
 
-/// `Threads::Auto` goes parallel when one call reads and writes at least this many
-/// bytes in total (inputs + output). Measured on the reference machine: see the README.
+/// The default of [`parallel_min_bytes`]: `Threads::Auto` goes parallel when one
+/// call reads and writes at least this many bytes in total (inputs + output).
+/// Measured on the reference machine: see the README.
 pub const PARALLEL_MIN_BYTES: usize = 2 << 20;
+
+static PARALLEL_MIN: AtomicUsize = AtomicUsize::new(PARALLEL_MIN_BYTES);
+
+/// The current parallel threshold in bytes moved per call (see [`PARALLEL_MIN_BYTES`]).
+pub fn parallel_min_bytes() -> usize {
+    PARALLEL_MIN.load(Ordering::Relaxed)
+}
+
+/// Sets the parallel threshold (process-wide; for tuning and benchmarking).
+pub fn set_parallel_min_bytes(bytes: usize) {
+    PARALLEL_MIN.store(bytes, Ordering::Relaxed);
+}
+
+/// The current non-temporal store threshold: out-of-place calls (or per-thread
+/// chunks) whose output is at least this many bytes write around the cache.
+pub fn stream_min_bytes() -> usize {
+    caffe2op_relu_kernels::generic::STREAM_MIN_BYTES.load(Ordering::Relaxed)
+}
+
+/// Sets the non-temporal store threshold (process-wide; for tuning and benchmarking).
+pub fn set_stream_min_bytes(bytes: usize) {
+    caffe2op_relu_kernels::generic::STREAM_MIN_BYTES.store(bytes, Ordering::Relaxed);
+}
 
 /// The smallest piece of work (bytes moved) handed to one thread.
 const MIN_CHUNK_BYTES: usize = 512 << 10;
@@ -43,7 +69,7 @@ pub(crate) fn plan(
     threads: Threads,
 ) -> (usize, usize) {
     let bytes = len.saturating_mul(elem_size).saturating_mul(streams);
-    if threads == Threads::Serial || bytes < PARALLEL_MIN_BYTES {
+    if threads == Threads::Serial || bytes < parallel_min_bytes() {
         return (len, 1);
     }
     let workers = rayon::current_num_threads();

@@ -4,6 +4,7 @@
 #![warn(missing_docs)]
 
 mod activation;
+pub mod autovec;
 mod element;
 mod error;
 mod exec;
@@ -15,7 +16,11 @@ mod quantized;
 pub use activation::{Activation, DEFAULT_ALPHA, DEFAULT_N, Op};
 pub use element::Element;
 pub use error::{Error, OpErrorKind};
-pub use exec::{PARALLEL_MIN_BYTES, Threads};
+pub use exec::{
+    PARALLEL_MIN_BYTES, Threads, parallel_min_bytes, set_parallel_min_bytes, set_stream_min_bytes,
+    stream_min_bytes,
+};
+pub use caffe2op_relu_kernels::generic::DEFAULT_STREAM_MIN_BYTES;
 pub use isa::{ISA_ENV_VAR, Isa, ParseIsaError};
 pub use kernel::Kernel;
 pub use quantized::{QuantParams, int8_relu, int8_relu_in_place, int8_relu_oracle};

@@ -8,6 +8,8 @@
 //! The vector formulas below are the only place that says what each op computes on a
 //! register; they mirror [`crate::oracle`] line for line.
 
+use core::sync::atomic::{AtomicUsize, Ordering};
+
 use crate::vector::Vector;
 
 /// One forward formula applied to a register.
@@ -97,6 +99,48 @@ impl<V: Vector> BinaryOp<V> for LeakyReluGrad<V> {
     }
 }
 
+/// Out-of-place calls whose output is at least this many bytes use non-temporal
+/// (streaming) stores on ISAs that have them (AVX2, AVX-512): once the buffers no
+/// longer fit in the last-level cache, writing around the cache saves the
+/// read-for-ownership of every output line. In place never streams (the line was
+/// just read anyway). The default was chosen by measurement (see the README); the
+/// safe crate exposes a setter for benchmarking.
+pub static STREAM_MIN_BYTES: AtomicUsize = AtomicUsize::new(DEFAULT_STREAM_MIN_BYTES);
+
+/// The default of [`STREAM_MIN_BYTES`].
+pub const DEFAULT_STREAM_MIN_BYTES: usize = 16 << 20;
+
+#[inline(always)]
+fn streams<V: Vector>(distinct: bool, len: usize) -> bool {
+    V::STREAMS
+        && distinct
+        && len.saturating_mul(size_of::<V::Elem>()) >= STREAM_MIN_BYTES.load(Ordering::Relaxed)
+}
+
+/// Elements to process before `dst` is aligned to a whole register (0 if it is).
+#[inline(always)]
+fn head_len<V: Vector>(dst: *const V::Elem, len: usize) -> usize {
+    let vbytes = V::LANES * size_of::<V::Elem>();
+    let mis = dst as usize % vbytes;
+    if mis == 0 { 0 } else { ((vbytes - mis) / size_of::<V::Elem>()).min(len) }
+}
+
+/// A full-register store, streaming when `NT`.
+///
+/// # Safety
+/// `p` is valid for `LANES` writes (and register-aligned when `NT`); ISA available.
+#[inline(always)]
+unsafe fn put<V: Vector, const NT: bool>(v: V, p: *mut V::Elem) {
+    // SAFETY: forwarded from the caller.
+    unsafe {
+        if NT {
+            v.store_stream(p)
+        } else {
+            v.store(p)
+        }
+    }
+}
+
 /// `dst[i] = op(src[i])` for `i < len`.
 ///
 /// # Safety
@@ -108,31 +152,60 @@ pub unsafe fn unary<V: Vector, O: UnaryOp<V>>(
     len: usize,
     op: O,
 ) {
+    // SAFETY: forwarded from the caller.
+    unsafe {
+        if streams::<V>(!core::ptr::eq(src, dst), len) {
+            unary_body::<V, O, true>(src, dst, len, op)
+        } else {
+            unary_body::<V, O, false>(src, dst, len, op)
+        }
+    }
+}
+
+#[inline(always)]
+unsafe fn unary_body<V: Vector, O: UnaryOp<V>, const NT: bool>(
+    src: *const V::Elem,
+    dst: *mut V::Elem,
+    len: usize,
+    op: O,
+) {
     let l = V::LANES;
     let mut i = 0;
-    // SAFETY: every access below is at an index `< len` (the loop conditions and the
-    // partial tail guarantee it), so it stays inside the ranges the caller vouched
-    // for. Each block is fully loaded before it is stored, so `dst == src` is fine.
+    // SAFETY: every access below is at an index `< len` (the loop conditions, the
+    // head and the partial tail guarantee it), so it stays inside the ranges the
+    // caller vouched for. Each block is fully loaded before it is stored, so
+    // `dst == src` is fine. With NT, the head (`h < LANES` elements) makes
+    // `dst + i` register-aligned, as `store_stream` requires.
     unsafe {
+        if NT {
+            let h = head_len::<V>(dst, len);
+            if h > 0 {
+                op.apply(V::load_partial(src, h)).store_partial(dst, h);
+                i = h;
+            }
+        }
         while i + 4 * l <= len {
             let a = V::load(src.add(i));
             let b = V::load(src.add(i + l));
             let c = V::load(src.add(i + 2 * l));
             let d = V::load(src.add(i + 3 * l));
-            op.apply(a).store(dst.add(i));
-            op.apply(b).store(dst.add(i + l));
-            op.apply(c).store(dst.add(i + 2 * l));
-            op.apply(d).store(dst.add(i + 3 * l));
+            put::<V, NT>(op.apply(a), dst.add(i));
+            put::<V, NT>(op.apply(b), dst.add(i + l));
+            put::<V, NT>(op.apply(c), dst.add(i + 2 * l));
+            put::<V, NT>(op.apply(d), dst.add(i + 3 * l));
             i += 4 * l;
         }
         while i + l <= len {
-            op.apply(V::load(src.add(i))).store(dst.add(i));
+            put::<V, NT>(op.apply(V::load(src.add(i))), dst.add(i));
             i += l;
         }
         if i < len {
             let n = len - i;
             op.apply(V::load_partial(src.add(i), n))
                 .store_partial(dst.add(i), n);
+        }
+        if NT {
+            V::stream_fence();
         }
     }
 }
@@ -149,11 +222,39 @@ pub unsafe fn binary<V: Vector, O: BinaryOp<V>>(
     len: usize,
     op: O,
 ) {
+    let distinct = !core::ptr::eq(y, dx) && !core::ptr::eq(dy, dx);
+    // SAFETY: forwarded from the caller.
+    unsafe {
+        if streams::<V>(distinct, len) {
+            binary_body::<V, O, true>(y, dy, dx, len, op)
+        } else {
+            binary_body::<V, O, false>(y, dy, dx, len, op)
+        }
+    }
+}
+
+#[inline(always)]
+unsafe fn binary_body<V: Vector, O: BinaryOp<V>, const NT: bool>(
+    y: *const V::Elem,
+    dy: *const V::Elem,
+    dx: *mut V::Elem,
+    len: usize,
+    op: O,
+) {
     let l = V::LANES;
     let mut i = 0;
-    // SAFETY: as in `unary`: all indices are `< len`, and every block of `y` and `dy`
-    // is loaded before the same block of `dx` is stored, so `dx` may equal either.
+    // SAFETY: as in `unary_body`: all indices are `< len`, and every block of `y`
+    // and `dy` is loaded before the same block of `dx` is stored, so `dx` may equal
+    // either; with NT the head aligns `dx + i` for the streaming stores.
     unsafe {
+        if NT {
+            let h = head_len::<V>(dx, len);
+            if h > 0 {
+                op.apply(V::load_partial(y, h), V::load_partial(dy, h))
+                    .store_partial(dx, h);
+                i = h;
+            }
+        }
         while i + 4 * l <= len {
             let y0 = V::load(y.add(i));
             let y1 = V::load(y.add(i + l));
@@ -163,21 +264,23 @@ pub unsafe fn binary<V: Vector, O: BinaryOp<V>>(
             let g1 = V::load(dy.add(i + l));
             let g2 = V::load(dy.add(i + 2 * l));
             let g3 = V::load(dy.add(i + 3 * l));
-            op.apply(y0, g0).store(dx.add(i));
-            op.apply(y1, g1).store(dx.add(i + l));
-            op.apply(y2, g2).store(dx.add(i + 2 * l));
-            op.apply(y3, g3).store(dx.add(i + 3 * l));
+            put::<V, NT>(op.apply(y0, g0), dx.add(i));
+            put::<V, NT>(op.apply(y1, g1), dx.add(i + l));
+            put::<V, NT>(op.apply(y2, g2), dx.add(i + 2 * l));
+            put::<V, NT>(op.apply(y3, g3), dx.add(i + 3 * l));
             i += 4 * l;
         }
         while i + l <= len {
-            op.apply(V::load(y.add(i)), V::load(dy.add(i)))
-                .store(dx.add(i));
+            put::<V, NT>(op.apply(V::load(y.add(i)), V::load(dy.add(i))), dx.add(i));
             i += l;
         }
         if i < len {
             let n = len - i;
             op.apply(V::load_partial(y.add(i), n), V::load_partial(dy.add(i), n))
                 .store_partial(dx.add(i), n);
+        }
+        if NT {
+            V::stream_fence();
         }
     }
 }

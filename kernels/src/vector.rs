@@ -64,6 +64,22 @@ pub unsafe trait Vector: Copy {
         }
     }
 
+    /// Stores `LANES` elements to `p`, which must be aligned to the register size,
+    /// bypassing the caches where the ISA can (non-temporal). Callers issue
+    /// [`Vector::stream_fence`] after the last such store. Default: a plain store.
+    #[inline(always)]
+    unsafe fn store_stream(self, p: *mut Self::Elem) {
+        // SAFETY: forwarded from the caller.
+        unsafe { self.store(p) }
+    }
+
+    /// Whether [`Vector::store_stream`] really bypasses the caches on this ISA.
+    const STREAMS: bool = false;
+
+    /// Orders earlier non-temporal stores before any later store (SFENCE on x86).
+    #[inline(always)]
+    unsafe fn stream_fence() {}
+
     /// Lane-wise `self < o` (false when either is NaN).
     unsafe fn lt(self, o: Self) -> Self::Mask;
     /// Lane-wise `self > o` (false when either is NaN).

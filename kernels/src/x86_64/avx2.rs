@@ -35,6 +35,18 @@ unsafe impl Vector for __m256 {
         // SAFETY: caller guarantees 8 writable f32 at p; storeu needs no alignment.
         unsafe { _mm256_storeu_ps(p, self) }
     }
+    const STREAMS: bool = true;
+    #[inline(always)]
+    unsafe fn store_stream(self, p: *mut f32) {
+        // SAFETY: the caller guarantees LANES writable elements at p, 32-byte aligned
+        // (VMOVNTPS requires it).
+        unsafe { _mm256_stream_ps(p, self) }
+    }
+    #[inline(always)]
+    unsafe fn stream_fence() {
+        // SAFETY: SFENCE is available on every x86_64 CPU.
+        unsafe { _mm_sfence() }
+    }
     #[inline(always)]
     unsafe fn load_partial(p: *const f32, n: usize) -> Self {
         // SAFETY: VMASKMOVPS does not access lanes whose mask bit is clear; the mask
@@ -114,6 +126,18 @@ unsafe impl Vector for __m256d {
     unsafe fn store(self, p: *mut f64) {
         // SAFETY: caller guarantees 4 writable f64 at p.
         unsafe { _mm256_storeu_pd(p, self) }
+    }
+    const STREAMS: bool = true;
+    #[inline(always)]
+    unsafe fn store_stream(self, p: *mut f64) {
+        // SAFETY: the caller guarantees LANES writable elements at p, 32-byte aligned
+        // (VMOVNTPD requires it).
+        unsafe { _mm256_stream_pd(p, self) }
+    }
+    #[inline(always)]
+    unsafe fn stream_fence() {
+        // SAFETY: SFENCE is available on every x86_64 CPU.
+        unsafe { _mm_sfence() }
     }
     #[inline(always)]
     unsafe fn load_partial(p: *const f64, n: usize) -> Self {

@@ -36,6 +36,18 @@ unsafe impl Vector for __m512 {
         // SAFETY: caller guarantees 16 writable f32 at p; no alignment needed.
         unsafe { _mm512_storeu_ps(p, self) }
     }
+    const STREAMS: bool = true;
+    #[inline(always)]
+    unsafe fn store_stream(self, p: *mut f32) {
+        // SAFETY: the caller guarantees LANES writable elements at p, 64-byte aligned
+        // (VMOVNTPS requires it).
+        unsafe { _mm512_stream_ps(p, self) }
+    }
+    #[inline(always)]
+    unsafe fn stream_fence() {
+        // SAFETY: SFENCE is available on every x86_64 CPU.
+        unsafe { _mm_sfence() }
+    }
     #[inline(always)]
     unsafe fn load_partial(p: *const f32, n: usize) -> Self {
         // SAFETY: only the first n < 16 lanes are enabled and accessed; the caller
@@ -114,6 +126,18 @@ unsafe impl Vector for __m512d {
     unsafe fn store(self, p: *mut f64) {
         // SAFETY: caller guarantees 8 writable f64 at p.
         unsafe { _mm512_storeu_pd(p, self) }
+    }
+    const STREAMS: bool = true;
+    #[inline(always)]
+    unsafe fn store_stream(self, p: *mut f64) {
+        // SAFETY: the caller guarantees LANES writable elements at p, 64-byte aligned
+        // (VMOVNTPD requires it).
+        unsafe { _mm512_stream_pd(p, self) }
+    }
+    #[inline(always)]
+    unsafe fn stream_fence() {
+        // SAFETY: SFENCE is available on every x86_64 CPU.
+        unsafe { _mm_sfence() }
     }
     #[inline(always)]
     unsafe fn load_partial(p: *const f64, n: usize) -> Self {

@@ -1,0 +1,35 @@
+//! The non-temporal store path (taken by large out-of-place calls) against the
+//! oracle: this binary sets the streaming threshold to 0 so that every out-of-place
+//! call streams, then sweeps lengths, offsets (the aligning head) and modes.
+
+mod common;
+
+use caffe2op_relu::Op;
+use common::*;
+
+fn sweep<T: TestElem>() {
+    caffe2op_relu::set_stream_min_bytes(0);
+    let mut rng = Rng(0x57_4e41_4d);
+    for op in Op::ALL {
+        let act = activations(op, &mut rng)[0];
+        for k in kernels_for(act) {
+            for len in small_lengths().chain([1000, 4099, 65_537]) {
+                let x: Vec<T> = values(&mut rng, len, act.param());
+                let dy: Vec<T> = values(&mut rng, len, 1.0);
+                for off in offsets::<T>() {
+                    for mode in [Mode::OutOfPlace, Mode::AliasedDisjoint] {
+                        check_forward(&k, &x, off, mode, "streaming");
+                        check_backward(&k, &x, &dy, off, mode, "streaming");
+                    }
+                }
+            }
+        }
+    }
+    assert_eq!(caffe2op_relu::stream_min_bytes(), 0, "another test changed the threshold");
+}
+
+#[test]
+fn streaming_stores_match_the_oracle() {
+    sweep::<f32>();
+    sweep::<f64>();
+}
