@@ -10,6 +10,7 @@ mod error;
 mod exec;
 mod isa;
 mod kernel;
+pub mod ops;
 mod portable;
 mod quantized;
 

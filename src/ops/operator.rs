@@ -1,0 +1,368 @@
+//! Operators: a checked definition bound to its schema, its parameters and a kernel.
+
+use super::def::OperatorDef;
+use super::schema::{Family, OpSchema, Params, lookup, op_error};
+use super::tensor::{DataType, Tensor, TensorElement, TensorShape};
+use super::workspace::Workspace;
+use crate::activation::Activation;
+use crate::element::Element;
+use crate::error::{Error, OpErrorKind};
+use crate::isa::Isa;
+use crate::kernel::Kernel;
+use crate::quantized::{QuantParams, int8_relu, int8_relu_in_place};
+
+/// What a blob is, as far as validation is concerned.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Meta {
+    pub shape: TensorShape,
+    pub quant: Option<QuantParams>,
+}
+
+impl Meta {
+    pub(crate) fn of(t: &Tensor) -> Meta {
+        Meta {
+            shape: t.shape(),
+            quant: t.quant(),
+        }
+    }
+}
+
+/// An operator created from a definition: the schema has checked its type, counts,
+/// arguments and in-place pairs. [`Operator::run`] checks the blobs (existence, types,
+/// shapes, parameters for the element type, quantization) before it touches any.
+#[derive(Debug, Clone)]
+pub struct Operator {
+    def: OperatorDef,
+    schema: &'static OpSchema,
+    params: Params,
+    kernel: Option<Kernel>,
+}
+
+/// Caffe2 falls back to the default engine when the named one does not exist; an
+/// engine naming an available ISA forces that ISA.
+fn kernel_for(act: Activation, engine: &str) -> Kernel {
+    let k = Kernel::new(act);
+    match engine.parse::<Isa>() {
+        Ok(isa) => k.with_isa(isa).unwrap_or(k),
+        Err(_) => k,
+    }
+}
+
+// TODO(f16): remove once `half::f16` / `half::bf16` implement `Element`; their arms
+// below then call the same generic code as f32 and f64.
+fn half_not_yet(op: &str, dtype: DataType) -> Error {
+    op_error(
+        op,
+        OpErrorKind::TypeMismatch,
+        format!("{dtype} tensors are not supported by the kernels of this build yet"),
+    )
+}
+
+/// The output slot of an out-of-place operator: the old tensor's buffer when its type
+/// and length fit (Caffe2 reuses it too), else a fresh buffer and the old tensor kept
+/// aside so that a refusal can put it back.
+enum Slot<T> {
+    Reused { dims: Vec<usize>, buf: Vec<T> },
+    Fresh { buf: Vec<T>, old: Option<Tensor> },
+}
+
+impl<T: TensorElement> Slot<T> {
+    fn take(ws: &mut Workspace, name: &str, n: usize) -> Slot<T> {
+        match ws.take(name) {
+            Some(t) if t.dtype() == T::DTYPE && t.numel() == n => {
+                let (dims, data, _) = t.into_parts();
+                match T::unwrap(data) {
+                    Ok(buf) => Slot::Reused { dims, buf },
+                    // Unreachable (the dtype matched); start afresh, keeping nothing.
+                    Err(_) => Slot::Fresh {
+                        buf: vec![T::default(); n],
+                        old: None,
+                    },
+                }
+            }
+            old => Slot::Fresh {
+                buf: vec![T::default(); n],
+                old,
+            },
+        }
+    }
+
+    fn buf(&mut self) -> &mut Vec<T> {
+        match self {
+            Slot::Reused { buf, .. } | Slot::Fresh { buf, .. } => buf,
+        }
+    }
+
+    /// Commits the result (`Ok`) or restores the old blob (`Err`; the kernels write
+    /// nothing when they refuse, so a reused buffer still holds the old values).
+    fn finish(
+        self,
+        ws: &mut Workspace,
+        name: &str,
+        dims: Vec<usize>,
+        r: Result<(), Error>,
+    ) -> Result<(), Error> {
+        match (r, self) {
+            (Ok(()), Slot::Reused { buf, .. } | Slot::Fresh { buf, .. }) => {
+                ws.put(name, Tensor::from_parts(dims, T::wrap(buf), None));
+                Ok(())
+            }
+            (Err(e), Slot::Reused { dims, buf }) => {
+                ws.put(name, Tensor::from_parts(dims, T::wrap(buf), None));
+                Err(e)
+            }
+            (Err(e), Slot::Fresh { old, .. }) => {
+                if let Some(t) = old {
+                    ws.put(name, t);
+                }
+                Err(e)
+            }
+        }
+    }
+}
+
+impl Operator {
+    /// Creates an operator from its definition: looks the type up in the registry and
+    /// checks input/output counts, blob names, argument types and values, and
+    /// in-place pairs ([`OpSchema::check_def`]).
+    pub fn from_def(def: &OperatorDef) -> Result<Operator, Error> {
+        let schema = lookup(&def.op_type)?;
+        let params = schema.parse(def)?;
+        let kernel = match params {
+            Params::Act(act) => Some(kernel_for(act, &def.engine)),
+            Params::Int8 { .. } => None,
+        };
+        Ok(Operator {
+            def: def.clone(),
+            schema,
+            params,
+            kernel,
+        })
+    }
+
+    /// The definition.
+    pub fn def(&self) -> &OperatorDef {
+        &self.def
+    }
+
+    /// The schema.
+    pub fn schema(&self) -> &'static OpSchema {
+        self.schema
+    }
+
+    /// The kernel the operator runs (`None` for Int8Relu).
+    pub fn kernel(&self) -> Option<Kernel> {
+        self.kernel
+    }
+
+    /// Whether the output names an input (and so runs in place).
+    pub fn is_in_place(&self) -> bool {
+        self.def.inputs.contains(&self.def.outputs[0])
+    }
+
+    /// Checks the operator against the blobs of `ws` without running it: every input
+    /// exists, types and shapes agree, the parameter is valid for the element type,
+    /// quantization parameters match. Returns the output's shape.
+    pub fn check(&self, ws: &Workspace) -> Result<TensorShape, Error> {
+        self.plan(&|b| ws.get(b).map(Meta::of)).map(|m| m.shape)
+    }
+
+    /// Runs the operator on `ws`: checks everything first ([`Operator::check`]); a
+    /// refusal leaves every blob as it was.
+    pub fn run(&self, ws: &mut Workspace) -> Result<(), Error> {
+        self.plan(&|b| ws.get(b).map(Meta::of))?;
+        self.execute(ws)
+    }
+
+    /// Validates against blob metadata and returns the output's metadata.
+    pub(crate) fn plan(&self, lookup: &dyn Fn(&str) -> Option<Meta>) -> Result<Meta, Error> {
+        let name = self.schema.name();
+        let mut metas = Vec::with_capacity(self.def.inputs.len());
+        for (i, (blob, io)) in self.def.inputs.iter().zip(self.schema.inputs()).enumerate() {
+            metas.push(lookup(blob).ok_or_else(|| {
+                op_error(
+                    name,
+                    OpErrorKind::MissingBlob,
+                    format!("input {i} ({}) `{blob}` is not in the workspace", io.name),
+                )
+            })?);
+        }
+        let shapes: Vec<TensorShape> = metas.iter().map(|m| m.shape.clone()).collect();
+        let out = self.schema.infer(&self.def, &shapes)?.remove(0);
+        match self.params {
+            Params::Act(act) => {
+                match out.dtype {
+                    DataType::F32 => {
+                        let _: f32 = act.param_as()?;
+                    }
+                    DataType::F64 => {
+                        let _: f64 = act.param_as()?;
+                    }
+                    // TODO(f16): act.param_as::<f16>() / ::<bf16>() once they are Elements.
+                    DataType::F16 | DataType::Bf16 => return Err(half_not_yet(name, out.dtype)),
+                    DataType::U8 => {
+                        return Err(op_error(name, OpErrorKind::TypeMismatch, "u8 input".into()));
+                    }
+                }
+                Ok(Meta {
+                    shape: out,
+                    quant: None,
+                })
+            }
+            Params::Int8 { scale, zero_point } => {
+                let q = metas[0].quant.ok_or_else(|| {
+                    op_error(
+                        name,
+                        OpErrorKind::TypeMismatch,
+                        format!(
+                            "input `{}` has no quantization parameters",
+                            self.def.inputs[0]
+                        ),
+                    )
+                })?;
+                if let Some(s) = scale
+                    && s != q.scale
+                {
+                    return Err(Error::QuantizationMismatch {
+                        arg: "Y_scale",
+                        expected: format!("{:?}", q.scale),
+                        found: format!("{s:?}"),
+                    });
+                }
+                if let Some(z) = zero_point
+                    && z != q.zero_point
+                {
+                    return Err(Error::QuantizationMismatch {
+                        arg: "Y_zero_point",
+                        expected: q.zero_point.to_string(),
+                        found: z.to_string(),
+                    });
+                }
+                Ok(Meta {
+                    shape: out,
+                    quant: Some(q),
+                })
+            }
+        }
+    }
+
+    /// Runs a planned operator. After a successful [`Operator::plan`] on the same blobs
+    /// nothing here can refuse; should a kernel refuse anyway, it has written nothing
+    /// and the output blob is put back as it was.
+    pub(crate) fn execute(&self, ws: &mut Workspace) -> Result<(), Error> {
+        let name = self.schema.name();
+        let x = &self.def.inputs[0];
+        let dtype = ws
+            .get(x)
+            .map(Tensor::dtype)
+            .ok_or_else(|| op_error(name, OpErrorKind::MissingBlob, format!("`{x}` vanished")))?;
+        match (self.params, self.kernel) {
+            (Params::Act(_), Some(k)) => match dtype {
+                DataType::F32 => self.execute_float::<f32>(k, ws),
+                DataType::F64 => self.execute_float::<f64>(k, ws),
+                // TODO(f16): self.execute_float::<f16>(k, ws) / ::<bf16>.
+                DataType::F16 | DataType::Bf16 => Err(half_not_yet(name, dtype)),
+                DataType::U8 => Err(op_error(name, OpErrorKind::TypeMismatch, "u8 input".into())),
+            },
+            _ => self.execute_int8(ws),
+        }
+    }
+
+    fn missing(&self, blob: &str) -> Error {
+        op_error(
+            self.schema.name(),
+            OpErrorKind::MissingBlob,
+            format!("`{blob}` is not in the workspace"),
+        )
+    }
+
+    fn wrong_type(&self, blob: &str, want: DataType) -> Error {
+        op_error(
+            self.schema.name(),
+            OpErrorKind::TypeMismatch,
+            format!("`{blob}` does not hold {want}"),
+        )
+    }
+
+    fn slice<'a, T: TensorElement>(&self, ws: &'a Workspace, blob: &str) -> Result<&'a [T], Error> {
+        ws.get(blob)
+            .ok_or_else(|| self.missing(blob))?
+            .as_slice::<T>()
+            .ok_or_else(|| self.wrong_type(blob, T::DTYPE))
+    }
+
+    fn execute_float<T: TensorElement + Element>(
+        &self,
+        k: Kernel,
+        ws: &mut Workspace,
+    ) -> Result<(), Error> {
+        let (ins, out) = (&self.def.inputs, &self.def.outputs[0]);
+        match self.schema.family() {
+            Family::Forward(_) => {
+                let x = &ins[0];
+                if x == out {
+                    let t = ws.get_mut(x).ok_or_else(|| self.missing(x))?;
+                    let s = t
+                        .as_mut_slice::<T>()
+                        .ok_or_else(|| self.wrong_type(x, T::DTYPE))?;
+                    return k.forward_in_place(s);
+                }
+                let (dims, n) = {
+                    let t = ws.get(x).ok_or_else(|| self.missing(x))?;
+                    (t.dims().to_vec(), t.numel())
+                };
+                let mut slot = Slot::<T>::take(ws, out, n);
+                let r = self
+                    .slice::<T>(ws, x)
+                    .and_then(|xs| k.forward(xs, slot.buf()));
+                slot.finish(ws, out, dims, r)
+            }
+            Family::Gradient(_) => {
+                let (y, dy) = (&ins[0], &ins[1]);
+                if dy == out {
+                    // In-place pair {1,0}: dX overwrites dY. (`y == dy` here would be
+                    // the pair {0,0}, refused by the schema.)
+                    let mut d = ws.take(dy).ok_or_else(|| self.missing(dy))?;
+                    let r = match (self.slice::<T>(ws, y), d.as_mut_slice::<T>()) {
+                        (Ok(ys), Some(ds)) => k.backward_in_place(ys, ds),
+                        (Err(e), _) => Err(e),
+                        (_, None) => Err(self.wrong_type(dy, T::DTYPE)),
+                    };
+                    ws.put(dy, d);
+                    return r;
+                }
+                let (dims, n) = {
+                    let t = ws.get(dy).ok_or_else(|| self.missing(dy))?;
+                    (t.dims().to_vec(), t.numel())
+                };
+                let mut slot = Slot::<T>::take(ws, out, n);
+                let r = self.slice::<T>(ws, y).and_then(|ys| {
+                    let ds = self.slice::<T>(ws, dy)?;
+                    k.backward(ys, ds, slot.buf())
+                });
+                slot.finish(ws, out, dims, r)
+            }
+            Family::Int8Relu => self.execute_int8(ws),
+        }
+    }
+
+    fn execute_int8(&self, ws: &mut Workspace) -> Result<(), Error> {
+        let (x, out) = (&self.def.inputs[0], &self.def.outputs[0]);
+        let t = ws.get(x).ok_or_else(|| self.missing(x))?;
+        let q = t.quant().ok_or_else(|| self.wrong_type(x, DataType::U8))?;
+        if x == out {
+            let t = ws.get_mut(x).ok_or_else(|| self.missing(x))?;
+            match t.data_mut() {
+                super::tensor::TensorData::U8(v) => int8_relu_in_place(v, q.zero_point),
+                _ => return Err(self.wrong_type(x, DataType::U8)),
+            }
+            return Ok(());
+        }
+        let xs = t.as_u8().ok_or_else(|| self.wrong_type(x, DataType::U8))?;
+        let mut y = vec![0u8; xs.len()];
+        int8_relu(xs, &mut y, q.zero_point)?;
+        let dims = t.dims().to_vec();
+        ws.put(out, Tensor::quantized(dims, y, q)?);
+        Ok(())
+    }
+}

@@ -1,0 +1,647 @@
+//! Operator schemas (Caffe2's `OpSchema`) and the registry of the seven operators.
+
+use std::fmt;
+
+use super::def::{ArgValue, OperatorDef};
+use super::tensor::{DataType, TensorShape};
+use crate::activation::{Activation, DEFAULT_ALPHA, DEFAULT_N, Op};
+use crate::error::{Error, OpErrorKind};
+
+/// The type of a schema argument.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ArgType {
+    /// A float (Caffe2 field `f`). An int is refused, as in Caffe2: write `6.0`.
+    Float,
+    /// An integer (Caffe2 field `i`).
+    Int,
+}
+
+impl fmt::Display for ArgType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            ArgType::Float => "float",
+            ArgType::Int => "int",
+        })
+    }
+}
+
+/// One argument of a schema: name, type, default and doc string.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ArgSchema {
+    /// The argument's name.
+    pub name: &'static str,
+    /// Its type.
+    pub ty: ArgType,
+    /// The default used when the argument is absent, as text.
+    pub default: &'static str,
+    /// What it means.
+    pub doc: &'static str,
+}
+
+/// One input or output of a schema: its conventional name and doc string.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IoSchema {
+    /// The conventional blob name (`"X"`, `"dY"`, ...).
+    pub name: &'static str,
+    /// What it holds.
+    pub doc: &'static str,
+}
+
+/// The cost of running an operator once (Caffe2's `OpSchema::Cost`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Cost {
+    /// Floating-point (or integer) operations.
+    pub flops: u64,
+    /// Bytes read from the inputs.
+    pub bytes_read: u64,
+    /// Bytes written to the outputs.
+    pub bytes_written: u64,
+    /// Bytes of parameters (always 0 here).
+    pub params_bytes: u64,
+}
+
+/// What an operator computes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Family {
+    Forward(Op),
+    Gradient(Op),
+    Int8Relu,
+}
+
+/// An operator's schema: counts, names, in-place pairs, arguments, docs, tensor and
+/// cost inference.
+#[derive(Debug)]
+pub struct OpSchema {
+    name: &'static str,
+    doc: &'static str,
+    family: Family,
+    inputs: &'static [IoSchema],
+    outputs: &'static [IoSchema],
+    in_place: &'static [(usize, usize)],
+    args: &'static [ArgSchema],
+    /// flops per element.
+    flops_per_elem: u64,
+    cost_formula: &'static str,
+}
+
+/// The parsed, validated arguments of a definition.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) enum Params {
+    Act(Activation),
+    Int8 {
+        scale: Option<f32>,
+        zero_point: Option<u8>,
+    },
+}
+
+pub(crate) fn op_error(op_type: &str, kind: OpErrorKind, detail: String) -> Error {
+    Error::Operator {
+        op_type: op_type.to_string(),
+        kind,
+        detail,
+    }
+}
+
+const X: IoSchema = IoSchema {
+    name: "X",
+    doc: "input tensor",
+};
+const Y: IoSchema = IoSchema {
+    name: "Y",
+    doc: "output tensor, same type and shape as X",
+};
+const GY: IoSchema = IoSchema {
+    name: "Y",
+    doc: "the forward operator's output",
+};
+const DY: IoSchema = IoSchema {
+    name: "dY",
+    doc: "gradient of the loss w.r.t. Y (same type and shape as Y)",
+};
+const DX: IoSchema = IoSchema {
+    name: "dX",
+    doc: "gradient of the loss w.r.t. X (same type and shape as dY)",
+};
+const QX: IoSchema = IoSchema {
+    name: "X",
+    doc: "quantized u8 input tensor",
+};
+const QY: IoSchema = IoSchema {
+    name: "Y",
+    doc: "quantized u8 output, same shape, scale and zero point as X",
+};
+
+const ARG_N: ArgSchema = ArgSchema {
+    name: "n",
+    ty: ArgType::Float,
+    default: "6.0",
+    doc: "the clipping value: > 0 and not NaN (+inf makes ReluN a Relu)",
+};
+const ARG_ALPHA: ArgSchema = ArgSchema {
+    name: "alpha",
+    ty: ArgType::Float,
+    default: "0.01",
+    doc: "the slope for x < 0: finite and >= 0",
+};
+const ARG_Y_SCALE: ArgSchema = ArgSchema {
+    name: "Y_scale",
+    ty: ArgType::Float,
+    default: "X's scale",
+    doc: "output quantization scale; must equal X's",
+};
+const ARG_Y_ZERO_POINT: ArgSchema = ArgSchema {
+    name: "Y_zero_point",
+    ty: ArgType::Int,
+    default: "X's zero point",
+    doc: "output quantization zero point (0..=255); must equal X's",
+};
+
+static SCHEMAS: [OpSchema; 7] = [
+    OpSchema {
+        name: "Relu",
+        doc: "Y = max(X, 0) elementwise: x < 0 ? +0 : x (NaN and -0.0 pass through \
+              unchanged).",
+        family: Family::Forward(Op::Relu),
+        inputs: &[X],
+        outputs: &[Y],
+        in_place: &[(0, 0)],
+        args: &[],
+        flops_per_elem: 0,
+        cost_formula: "flops 0, bytes_read N*s, bytes_written N*s, params_bytes 0",
+    },
+    OpSchema {
+        name: "ReluGradient",
+        doc: "dX = Y > 0 ? dY : 0, from the forward output Y.",
+        family: Family::Gradient(Op::Relu),
+        inputs: &[GY, DY],
+        outputs: &[DX],
+        in_place: &[(1, 0)],
+        args: &[],
+        flops_per_elem: 1,
+        cost_formula: "flops N, bytes_read 2N*s, bytes_written N*s, params_bytes 0",
+    },
+    OpSchema {
+        name: "ReluN",
+        doc: "Y = min(max(X, 0), n) elementwise (ReLU6 for n = 6): x < 0 ? +0 : x > n ? n \
+              : x.",
+        family: Family::Forward(Op::ReluN),
+        inputs: &[X],
+        outputs: &[Y],
+        in_place: &[(0, 0)],
+        args: &[ARG_N],
+        flops_per_elem: 2,
+        cost_formula: "flops 2N, bytes_read N*s, bytes_written N*s, params_bytes 0",
+    },
+    OpSchema {
+        name: "ReluNGradient",
+        doc: "dX = 0 < Y < n ? dY : 0, from the forward output Y.",
+        family: Family::Gradient(Op::ReluN),
+        inputs: &[GY, DY],
+        outputs: &[DX],
+        in_place: &[(1, 0)],
+        args: &[ARG_N],
+        flops_per_elem: 2,
+        cost_formula: "flops 2N, bytes_read 2N*s, bytes_written N*s, params_bytes 0",
+    },
+    OpSchema {
+        name: "LeakyRelu",
+        doc: "Y = X < 0 ? alpha * X : X elementwise.",
+        family: Family::Forward(Op::LeakyRelu),
+        inputs: &[X],
+        outputs: &[Y],
+        in_place: &[(0, 0)],
+        args: &[ARG_ALPHA],
+        flops_per_elem: 2,
+        cost_formula: "flops 2N, bytes_read N*s, bytes_written N*s, params_bytes 0",
+    },
+    OpSchema {
+        name: "LeakyReluGradient",
+        doc: "dX = Y > 0 ? dY : alpha * dY, from the forward output Y (Caffe2 tests Y >= 0; \
+              the two agree for every alpha >= 0 except at Y = 0, where this is the \
+              left derivative PyTorch also uses).",
+        family: Family::Gradient(Op::LeakyRelu),
+        inputs: &[GY, DY],
+        outputs: &[DX],
+        in_place: &[(1, 0)],
+        args: &[ARG_ALPHA],
+        flops_per_elem: 2,
+        cost_formula: "flops 2N, bytes_read 2N*s, bytes_written N*s, params_bytes 0",
+    },
+    OpSchema {
+        name: "Int8Relu",
+        doc: "Quantized relu: Y_q = max(X_q, zero_point); the scale and zero point carry \
+              over unchanged.",
+        family: Family::Int8Relu,
+        inputs: &[QX],
+        outputs: &[QY],
+        in_place: &[(0, 0)],
+        args: &[ARG_Y_SCALE, ARG_Y_ZERO_POINT],
+        flops_per_elem: 0,
+        cost_formula: "flops 0, bytes_read N, bytes_written N, params_bytes 0 (s = 1)",
+    },
+];
+
+/// The schema registered under `op_type`, if any.
+pub fn schema(op_type: &str) -> Option<&'static OpSchema> {
+    SCHEMAS.iter().find(|s| s.name == op_type)
+}
+
+/// Every registered schema, in the order of SPEC §6 (Relu, ReluGradient, ReluN,
+/// ReluNGradient, LeakyRelu, LeakyReluGradient, Int8Relu).
+pub fn registered_ops() -> &'static [OpSchema] {
+    &SCHEMAS
+}
+
+/// The schema of `op_type`, or an [`OpErrorKind::UnknownOp`] error naming it.
+pub(crate) fn lookup(op_type: &str) -> Result<&'static OpSchema, Error> {
+    schema(op_type).ok_or_else(|| {
+        let known: Vec<&str> = SCHEMAS.iter().map(|s| s.name).collect();
+        op_error(
+            op_type,
+            OpErrorKind::UnknownOp,
+            format!(
+                "no operator type `{op_type}` is registered (registered: {})",
+                known.join(", ")
+            ),
+        )
+    })
+}
+
+fn float_arg(def: &OperatorDef, schema: &OpSchema, name: &str) -> Result<Option<f32>, Error> {
+    match def.get_arg(name) {
+        None => Ok(None),
+        Some(ArgValue::Float(v)) => Ok(Some(*v)),
+        Some(other) => Err(op_error(
+            schema.name,
+            OpErrorKind::ArgumentType,
+            format!(
+                "argument `{name}` must be a float (Caffe2 field `f`), got {} {other} (field \
+                 `{}`)",
+                other.kind(),
+                other.field()
+            ),
+        )),
+    }
+}
+
+fn int_arg(def: &OperatorDef, schema: &OpSchema, name: &str) -> Result<Option<i64>, Error> {
+    match def.get_arg(name) {
+        None => Ok(None),
+        Some(ArgValue::Int(v)) => Ok(Some(*v)),
+        Some(other) => Err(op_error(
+            schema.name,
+            OpErrorKind::ArgumentType,
+            format!(
+                "argument `{name}` must be an int (Caffe2 field `i`), got {} {other} (field \
+                 `{}`)",
+                other.kind(),
+                other.field()
+            ),
+        )),
+    }
+}
+
+impl OpSchema {
+    /// The operator type (`"Relu"`, ...).
+    pub fn name(&self) -> &'static str {
+        self.name
+    }
+
+    /// The doc string.
+    pub fn doc(&self) -> &'static str {
+        self.doc
+    }
+
+    /// The number of inputs (exact).
+    pub fn num_inputs(&self) -> usize {
+        self.inputs.len()
+    }
+
+    /// The number of outputs (exact).
+    pub fn num_outputs(&self) -> usize {
+        self.outputs.len()
+    }
+
+    /// The inputs, in order.
+    pub fn inputs(&self) -> &'static [IoSchema] {
+        self.inputs
+    }
+
+    /// The outputs, in order.
+    pub fn outputs(&self) -> &'static [IoSchema] {
+        self.outputs
+    }
+
+    /// The allowed in-place pairs `(input index, output index)`, Caffe2's
+    /// `AllowInPlace({{i, o}})`.
+    pub fn in_place_pairs(&self) -> &'static [(usize, usize)] {
+        self.in_place
+    }
+
+    /// Whether output `output` may be the same blob as input `input`.
+    pub fn allows_in_place(&self, input: usize, output: usize) -> bool {
+        self.in_place.contains(&(input, output))
+    }
+
+    /// The arguments with their types, defaults and docs.
+    pub fn args(&self) -> &'static [ArgSchema] {
+        self.args
+    }
+
+    /// The cost formula as text (`N` elements of `s` bytes each).
+    pub fn cost_formula(&self) -> &'static str {
+        self.cost_formula
+    }
+
+    /// Whether this is a gradient operator.
+    pub fn is_gradient(&self) -> bool {
+        matches!(self.family, Family::Gradient(_))
+    }
+
+    /// The type of the gradient operator of this forward operator (`"ReluGradient"`
+    /// for `"Relu"`), or `None` when none is registered (gradients, Int8Relu).
+    pub fn gradient_op(&self) -> Option<&'static str> {
+        match self.family {
+            Family::Forward(Op::Relu) => Some("ReluGradient"),
+            Family::Forward(Op::ReluN) => Some("ReluNGradient"),
+            Family::Forward(Op::LeakyRelu) => Some("LeakyReluGradient"),
+            Family::Gradient(_) | Family::Int8Relu => None,
+        }
+    }
+
+    pub(crate) fn family(&self) -> Family {
+        self.family
+    }
+
+    /// Checks a definition against the schema without looking at any tensor: the
+    /// operator type, input and output counts, blob names, argument types and values,
+    /// and in-place pairs. Unknown arguments are ignored, as in Caffe2.
+    pub fn check_def(&self, def: &OperatorDef) -> Result<(), Error> {
+        self.parse(def).map(|_| ())
+    }
+
+    pub(crate) fn parse(&self, def: &OperatorDef) -> Result<Params, Error> {
+        let name = self.name;
+        if def.op_type != name {
+            return Err(op_error(
+                &def.op_type,
+                OpErrorKind::UnknownOp,
+                format!(
+                    "definition of type `{}` checked against schema `{name}`",
+                    def.op_type
+                ),
+            ));
+        }
+        let names = |v: &[IoSchema]| v.iter().map(|io| io.name).collect::<Vec<_>>().join(", ");
+        if def.inputs.len() != self.num_inputs() {
+            return Err(op_error(
+                name,
+                OpErrorKind::InputCount,
+                format!(
+                    "takes {} input(s) ({}), got {}: {:?}",
+                    self.num_inputs(),
+                    names(self.inputs),
+                    def.inputs.len(),
+                    def.inputs
+                ),
+            ));
+        }
+        if def.outputs.len() != self.num_outputs() {
+            return Err(op_error(
+                name,
+                OpErrorKind::OutputCount,
+                format!(
+                    "takes {} output(s) ({}), got {}: {:?}",
+                    self.num_outputs(),
+                    names(self.outputs),
+                    def.outputs.len(),
+                    def.outputs
+                ),
+            ));
+        }
+        for (role, list, ios) in [
+            ("input", &def.inputs, self.inputs),
+            ("output", &def.outputs, self.outputs),
+        ] {
+            if let Some(i) = list.iter().position(|b| b.is_empty()) {
+                return Err(op_error(
+                    name,
+                    OpErrorKind::MissingBlob,
+                    format!("{role} {i} ({}) has an empty blob name", ios[i].name),
+                ));
+            }
+        }
+        for (o, out) in def.outputs.iter().enumerate() {
+            for (i, inp) in def.inputs.iter().enumerate() {
+                if out == inp && !self.allows_in_place(i, o) {
+                    let pairs: Vec<String> = self
+                        .in_place
+                        .iter()
+                        .map(|(a, b)| format!("{{{a},{b}}}"))
+                        .collect();
+                    return Err(op_error(
+                        name,
+                        OpErrorKind::InPlaceNotAllowed,
+                        format!(
+                            "output {o} ({}) `{out}` is input {i} ({}); the allowed in-place \
+                             pairs {{input,output}} are {}",
+                            self.outputs[o].name,
+                            self.inputs[i].name,
+                            pairs.join(" ")
+                        ),
+                    ));
+                }
+            }
+        }
+        for (k, a) in def.args.iter().enumerate() {
+            if def.args[..k].iter().any(|b| b.name == a.name) {
+                return Err(op_error(
+                    name,
+                    OpErrorKind::ArgumentValue,
+                    format!("argument `{}` is given more than once", a.name),
+                ));
+            }
+        }
+        let act = |op: Op, arg: &str, default: f64| -> Result<Params, Error> {
+            let v = float_arg(def, self, arg)?.map_or(default, f64::from);
+            Activation::new(op, v).map(Params::Act).map_err(|e| {
+                op_error(
+                    name,
+                    OpErrorKind::ArgumentValue,
+                    format!("argument `{arg}`: {e}"),
+                )
+            })
+        };
+        match self.family {
+            Family::Forward(Op::Relu) | Family::Gradient(Op::Relu) => {
+                Ok(Params::Act(Activation::relu()))
+            }
+            // Defaults as Caffe2 stores them: an f32 (so an absent argument and the same
+            // value written explicitly agree, for every element type).
+            Family::Forward(Op::ReluN) | Family::Gradient(Op::ReluN) => {
+                act(Op::ReluN, "n", f64::from(DEFAULT_N as f32))
+            }
+            Family::Forward(Op::LeakyRelu) | Family::Gradient(Op::LeakyRelu) => {
+                act(Op::LeakyRelu, "alpha", f64::from(DEFAULT_ALPHA as f32))
+            }
+            Family::Int8Relu => {
+                let scale = float_arg(def, self, "Y_scale")?;
+                if let Some(s) = scale
+                    && !(s.is_finite() && s > 0.0)
+                {
+                    return Err(op_error(
+                        name,
+                        OpErrorKind::ArgumentValue,
+                        format!("argument `Y_scale` = {s:?} must be finite and > 0"),
+                    ));
+                }
+                let zero_point = match int_arg(def, self, "Y_zero_point")? {
+                    None => None,
+                    Some(z) => Some(u8::try_from(z).map_err(|_| {
+                        op_error(
+                            name,
+                            OpErrorKind::ArgumentValue,
+                            format!("argument `Y_zero_point` = {z} is outside 0..=255"),
+                        )
+                    })?),
+                };
+                Ok(Params::Int8 { scale, zero_point })
+            }
+        }
+    }
+
+    /// Checks input shapes: count, element types, and (for gradients) that `Y` and `dY`
+    /// agree in type and shape. Returns the shape every output takes.
+    fn check_shapes(&self, shapes: &[TensorShape]) -> Result<TensorShape, Error> {
+        let name = self.name;
+        if shapes.len() != self.num_inputs() {
+            return Err(op_error(
+                name,
+                OpErrorKind::InputCount,
+                format!(
+                    "takes {} input shape(s), got {}",
+                    self.num_inputs(),
+                    shapes.len()
+                ),
+            ));
+        }
+        for (s, io) in shapes.iter().zip(self.inputs) {
+            s.byte_size().map_err(|e| match e {
+                Error::Operator { kind, detail, .. } => {
+                    op_error(name, kind, format!("input `{}`: {detail}", io.name))
+                }
+                other => other,
+            })?;
+            let ok = match self.family {
+                Family::Int8Relu => s.dtype == DataType::U8,
+                _ => s.dtype.is_float(),
+            };
+            if !ok {
+                let want = match self.family {
+                    Family::Int8Relu => "quantized u8",
+                    _ => "f32, f64, f16 or bf16 (use Int8Relu for quantized u8)",
+                };
+                return Err(op_error(
+                    name,
+                    OpErrorKind::TypeMismatch,
+                    format!("input `{}` is {}; {name} takes {want}", io.name, s.dtype),
+                ));
+            }
+        }
+        if let Family::Gradient(_) = self.family {
+            let (y, dy) = (&shapes[0], &shapes[1]);
+            if y.dtype != dy.dtype {
+                return Err(op_error(
+                    name,
+                    OpErrorKind::TypeMismatch,
+                    format!(
+                        "`Y` is {} but `dY` is {}; they must agree",
+                        y.dtype, dy.dtype
+                    ),
+                ));
+            }
+            if y.dims != dy.dims {
+                return Err(op_error(
+                    name,
+                    OpErrorKind::ShapeMismatch,
+                    format!(
+                        "`Y` has dims {:?} but `dY` has dims {:?}; they must be identical",
+                        y.dims, dy.dims
+                    ),
+                ));
+            }
+            Ok(dy.clone())
+        } else {
+            Ok(shapes[0].clone())
+        }
+    }
+
+    /// Tensor inference: the type and shape of each output, given the input shapes.
+    /// Forward operators: identical to input 0; gradients: identical to input 1 (`dY`),
+    /// after checking that `Y` and `dY` agree. The definition is checked too
+    /// ([`OpSchema::check_def`]).
+    pub fn infer(
+        &self,
+        def: &OperatorDef,
+        shapes: &[TensorShape],
+    ) -> Result<Vec<TensorShape>, Error> {
+        self.parse(def)?;
+        Ok(vec![self.check_shapes(shapes)?])
+    }
+
+    /// Cost inference (SPEC §6), with `N` the element count and `s` the real item size:
+    /// every number is computed with checked arithmetic, and a shape whose byte size
+    /// would exceed `isize::MAX` is refused with [`OpErrorKind::Overflow`]. The
+    /// definition's arguments are not consulted (the cost does not depend on them).
+    pub fn cost(&self, _def: &OperatorDef, shapes: &[TensorShape]) -> Result<Cost, Error> {
+        let out = self.check_shapes(shapes)?;
+        let overflow = || {
+            op_error(
+                self.name,
+                OpErrorKind::Overflow,
+                format!("the cost of dims {:?} overflows u64", out.dims),
+            )
+        };
+        let n = u64::try_from(out.numel()?).map_err(|_| overflow())?;
+        let bytes = u64::try_from(out.byte_size()?).map_err(|_| overflow())?;
+        let inputs = u64::try_from(self.num_inputs()).map_err(|_| overflow())?;
+        Ok(Cost {
+            flops: n.checked_mul(self.flops_per_elem).ok_or_else(overflow)?,
+            bytes_read: bytes.checked_mul(inputs).ok_or_else(overflow)?,
+            bytes_written: bytes,
+            params_bytes: 0,
+        })
+    }
+}
+
+impl fmt::Display for OpSchema {
+    /// The schema as the `caffe2_ops list` example prints it.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let names = |v: &[IoSchema]| v.iter().map(|io| io.name).collect::<Vec<_>>().join(", ");
+        writeln!(
+            f,
+            "{}: ({}) -> ({})",
+            self.name,
+            names(self.inputs),
+            names(self.outputs)
+        )?;
+        writeln!(f, "  {}", self.doc)?;
+        let pairs: Vec<String> = self
+            .in_place
+            .iter()
+            .map(|(a, b)| format!("{{{a},{b}}}"))
+            .collect();
+        writeln!(f, "  in-place pairs {{input,output}}: {}", pairs.join(" "))?;
+        if self.args.is_empty() {
+            writeln!(f, "  arguments: none")?;
+        }
+        for a in self.args {
+            writeln!(
+                f,
+                "  argument {}: {} (default {}) — {}",
+                a.name, a.ty, a.default, a.doc
+            )?;
+        }
+        write!(f, "  cost: {}", self.cost_formula)
+    }
+}
