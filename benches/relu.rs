@@ -26,14 +26,21 @@ fn data<T: Element>(n: usize, seed: u64) -> Vec<T> {
     let mut s = seed;
     (0..n)
         .map(|_| {
-            s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            s = s
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
             T::from_f64(((s >> 11) as f64 / (1u64 << 53) as f64 - 0.5) * 16.0)
         })
         .collect()
 }
 
 fn group<T: Element>(c: &mut Criterion, op: Op, grad: bool) {
-    let name = format!("{}{}/{}", op.name(), if grad { "_grad" } else { "" }, T::NAME);
+    let name = format!(
+        "{}{}/{}",
+        op.name(),
+        if grad { "_grad" } else { "" },
+        T::NAME
+    );
     let mut g = c.benchmark_group(name);
     g.sample_size(10)
         .warm_up_time(Duration::from_millis(100))
@@ -47,11 +54,15 @@ fn group<T: Element>(c: &mut Criterion, op: Op, grad: bool) {
         let dy: Vec<T> = data(n, 2);
         let mut out: Vec<T> = vec![T::default(); n];
         for isa in Isa::available() {
-            let k = Kernel::new(a).with_isa(isa).expect("available").with_threads(Threads::Serial);
+            let k = Kernel::new(a)
+                .with_isa(isa)
+                .expect("available")
+                .with_threads(Threads::Serial);
             g.bench_with_input(BenchmarkId::new(isa.name(), bytes), &bytes, |b, _| {
                 b.iter(|| {
                     if grad {
-                        k.backward(black_box(&x), black_box(&dy), &mut out).expect("valid");
+                        k.backward(black_box(&x), black_box(&dy), &mut out)
+                            .expect("valid");
                     } else {
                         k.forward(black_box(&x), &mut out).expect("valid");
                     }
@@ -72,15 +83,20 @@ fn group<T: Element>(c: &mut Criterion, op: Op, grad: bool) {
             }
         }
         let auto = Kernel::new(a);
-        g.bench_with_input(BenchmarkId::new(format!("{}+auto", auto.isa()), bytes), &bytes, |b, _| {
-            b.iter(|| {
-                if grad {
-                    auto.backward(black_box(&x), black_box(&dy), &mut out).expect("valid");
-                } else {
-                    auto.forward(black_box(&x), &mut out).expect("valid");
-                }
-            })
-        });
+        g.bench_with_input(
+            BenchmarkId::new(format!("{}+auto", auto.isa()), bytes),
+            &bytes,
+            |b, _| {
+                b.iter(|| {
+                    if grad {
+                        auto.backward(black_box(&x), black_box(&dy), &mut out)
+                            .expect("valid");
+                    } else {
+                        auto.forward(black_box(&x), &mut out).expect("valid");
+                    }
+                })
+            },
+        );
         // The roof: copying one buffer of the same size (2 x bytes moved); reported
         // with the same throughput unit so the ratio reads off directly.
         g.throughput(Throughput::Bytes((2 * bytes) as u64));

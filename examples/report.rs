@@ -24,7 +24,11 @@ struct Opts {
 }
 
 fn opts() -> Opts {
-    let mut o = Opts { quick: false, json: "report.json".into(), svg: "report.svg".into() };
+    let mut o = Opts {
+        quick: false,
+        json: "report.json".into(),
+        svg: "report.svg".into(),
+    };
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         match a.as_str() {
@@ -50,15 +54,37 @@ struct Func {
 
 impl Func {
     const ALL: [Func; 6] = [
-        Func { op: Op::Relu, grad: false },
-        Func { op: Op::ReluN, grad: false },
-        Func { op: Op::LeakyRelu, grad: false },
-        Func { op: Op::Relu, grad: true },
-        Func { op: Op::ReluN, grad: true },
-        Func { op: Op::LeakyRelu, grad: true },
+        Func {
+            op: Op::Relu,
+            grad: false,
+        },
+        Func {
+            op: Op::ReluN,
+            grad: false,
+        },
+        Func {
+            op: Op::LeakyRelu,
+            grad: false,
+        },
+        Func {
+            op: Op::Relu,
+            grad: true,
+        },
+        Func {
+            op: Op::ReluN,
+            grad: true,
+        },
+        Func {
+            op: Op::LeakyRelu,
+            grad: true,
+        },
     ];
     fn name(self) -> String {
-        if self.grad { format!("{}_grad", self.op.name()) } else { self.op.name().to_string() }
+        if self.grad {
+            format!("{}_grad", self.op.name())
+        } else {
+            self.op.name().to_string()
+        }
     }
     fn act(self) -> Activation {
         match self.op {
@@ -97,7 +123,11 @@ struct Cell {
 
 impl Cell {
     fn label(&self) -> String {
-        let t = if self.threads == Threads::Auto { "+auto" } else { "" };
+        let t = if self.threads == Threads::Auto {
+            "+auto"
+        } else {
+            ""
+        };
         match self.kind {
             Kind::Hand => format!("{}{t}", self.isa),
             Kind::HandInPlace => format!("{} in-place{t}", self.isa),
@@ -120,7 +150,9 @@ fn fill<T: Element>(n: usize, seed: u64, scale: f64) -> Vec<T> {
     let mut s = seed;
     (0..n)
         .map(|_| {
-            s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            s = s
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
             T::from_f64(((s >> 11) as f64 / (1u64 << 53) as f64 - 0.5) * scale)
         })
         .collect()
@@ -176,13 +208,33 @@ fn cells_for(funcs: &[Func], isas: &[Isa]) -> Vec<Cell> {
     for &func in funcs {
         for &isa in isas {
             for threads in [Threads::Serial, Threads::Auto] {
-                v.push(Cell { func, kind: Kind::Hand, isa, threads });
+                v.push(Cell {
+                    func,
+                    kind: Kind::Hand,
+                    isa,
+                    threads,
+                });
             }
-            v.push(Cell { func, kind: Kind::HandInPlace, isa, threads: Threads::Serial });
+            v.push(Cell {
+                func,
+                kind: Kind::HandInPlace,
+                isa,
+                threads: Threads::Serial,
+            });
             if isa != Isa::Portable {
-                v.push(Cell { func, kind: Kind::Naive, isa, threads: Threads::Serial });
+                v.push(Cell {
+                    func,
+                    kind: Kind::Naive,
+                    isa,
+                    threads: Threads::Serial,
+                });
                 if !func.grad {
-                    v.push(Cell { func, kind: Kind::NaiveInPlace, isa, threads: Threads::Serial });
+                    v.push(Cell {
+                        func,
+                        kind: Kind::NaiveInPlace,
+                        isa,
+                        threads: Threads::Serial,
+                    });
                 }
             }
         }
@@ -245,7 +297,13 @@ fn measure<T: Element>(cells: &[Cell], n: usize, samples: usize, min_sample: Dur
     let memcpy_gbps = gbps[0];
     all.iter()
         .zip(gbps)
-        .map(|(c, g)| Row { dtype: T::NAME, cell: *c, bytes: n * size_of::<T>(), gbps: g, memcpy_gbps })
+        .map(|(c, g)| Row {
+            dtype: T::NAME,
+            cell: *c,
+            bytes: n * size_of::<T>(),
+            gbps: g,
+            memcpy_gbps,
+        })
         .collect()
 }
 
@@ -256,7 +314,18 @@ fn check_oracle<T: Element>(isas: &[Isa]) -> (usize, usize) {
     let n = 4099;
     let mut x: Vec<T> = fill(n, 7, 20.0);
     // Special values: the bit patterns where SIMD max/min and selects go wrong.
-    let specials = [0.0, -0.0, f64::INFINITY, f64::NEG_INFINITY, f64::NAN, -f64::NAN, 6.0, -6.0, 1e-310, -1e-310];
+    let specials = [
+        0.0,
+        -0.0,
+        f64::INFINITY,
+        f64::NEG_INFINITY,
+        f64::NAN,
+        -f64::NAN,
+        6.0,
+        -6.0,
+        1e-310,
+        -1e-310,
+    ];
     for (i, s) in specials.iter().enumerate() {
         x[i * 3] = T::from_f64(*s);
     }
@@ -265,13 +334,19 @@ fn check_oracle<T: Element>(isas: &[Isa]) -> (usize, usize) {
     for f in Func::ALL {
         let act = f.act();
         let expect: Vec<T> = if f.grad {
-            x.iter().zip(&dy).map(|(&a, &b)| act.oracle_backward(a, b).unwrap()).collect()
+            x.iter()
+                .zip(&dy)
+                .map(|(&a, &b)| act.oracle_backward(a, b).unwrap())
+                .collect()
         } else {
             x.iter().map(|&a| act.oracle_forward(a).unwrap()).collect()
         };
         for &isa in isas {
             for threads in [Threads::Serial, Threads::Auto] {
-                let k = Kernel::new(act).with_isa(isa).unwrap().with_threads(threads);
+                let k = Kernel::new(act)
+                    .with_isa(isa)
+                    .unwrap()
+                    .with_threads(threads);
                 let mut out = vec![T::default(); n];
                 if f.grad {
                     k.backward(&x, &dy, &mut out).unwrap();
@@ -279,7 +354,11 @@ fn check_oracle<T: Element>(isas: &[Isa]) -> (usize, usize) {
                     k.forward(&x, &mut out).unwrap();
                 }
                 checked += n;
-                bad += out.iter().zip(&expect).filter(|(a, b)| a.to_bits() != b.to_bits()).count();
+                bad += out
+                    .iter()
+                    .zip(&expect)
+                    .filter(|(a, b)| a.to_bits() != b.to_bits())
+                    .count();
             }
         }
     }
@@ -300,7 +379,10 @@ fn fmt_size(b: usize) -> String {
 }
 
 fn print_table(rows: &[Row], dtype: &str, func: Func, sizes: &[usize]) {
-    let sel: Vec<&Row> = rows.iter().filter(|r| r.dtype == dtype && (r.cell.kind == Kind::Memcpy || r.cell.func == func)).collect();
+    let sel: Vec<&Row> = rows
+        .iter()
+        .filter(|r| r.dtype == dtype && (r.cell.kind == Kind::Memcpy || r.cell.func == func))
+        .collect();
     let mut labels: Vec<String> = Vec::new();
     for r in &sel {
         let l = r.cell.label();
@@ -308,7 +390,10 @@ fn print_table(rows: &[Row], dtype: &str, func: Func, sizes: &[usize]) {
             labels.push(l);
         }
     }
-    println!("\n{dtype} {}  (GB/s, x = ratio to memcpy of the same buffer size)", func.name());
+    println!(
+        "\n{dtype} {}  (GB/s, x = ratio to memcpy of the same buffer size)",
+        func.name()
+    );
     print!("{:<24}", "variant \\ buffer");
     for s in sizes {
         print!("{:>15}", fmt_size(*s));
@@ -338,7 +423,11 @@ fn json_line(r: &Row) -> String {
         Kind::HandInPlace | Kind::NaiveInPlace => format!("{}_in_place", c.func.name()),
         _ => c.func.name(),
     };
-    let threads = if c.threads == Threads::Auto { rayon::current_num_threads() } else { 1 };
+    let threads = if c.threads == Threads::Auto {
+        rayon::current_num_threads()
+    } else {
+        1
+    };
     format!(
         "{{\"op\":\"{op}\",\"dtype\":\"{}\",\"isa\":\"{isa}\",\"threads\":{threads},\"bytes\":{},\"gbps\":{:.3},\"memcpy_gbps\":{:.3},\"ratio\":{:.4}}}",
         r.dtype,
@@ -354,33 +443,85 @@ fn svg(rows: &[Row], sizes: &[usize], isas: &[Isa]) -> String {
     let (pw, ph, ml, mt) = (420.0, 260.0, 55.0, 30.0);
     let (w, h) = (3.0 * (pw + 20.0) + 20.0, 2.0 * (ph + 70.0) + 40.0);
     let mut s = String::new();
-    let _ = writeln!(s, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{w}\" height=\"{h}\" font-family=\"sans-serif\" font-size=\"11\">");
+    let _ = writeln!(
+        s,
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{w}\" height=\"{h}\" font-family=\"sans-serif\" font-size=\"11\">"
+    );
     let _ = writeln!(s, "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>");
-    let _ = writeln!(s, "<text x=\"20\" y=\"20\" font-size=\"14\">caffe2op-relu, f32, 1 thread: GB/s (read + written) vs buffer size; black = memcpy</text>");
+    let _ = writeln!(
+        s,
+        "<text x=\"20\" y=\"20\" font-size=\"14\">caffe2op-relu, f32, 1 thread: GB/s (read + written) vs buffer size; black = memcpy</text>"
+    );
     let colors = ["#888888", "#1f77b4", "#d62728", "#2ca02c", "#9467bd"];
-    let max_g = rows.iter().filter(|r| r.dtype == "f32").map(|r| r.gbps).fold(1.0, f64::max) * 1.05;
-    let (lo, hi) = ((sizes[0] as f64).log2(), (*sizes.last().unwrap() as f64).log2().max(sizes[0] as f64 + 1.0));
+    let max_g = rows
+        .iter()
+        .filter(|r| r.dtype == "f32")
+        .map(|r| r.gbps)
+        .fold(1.0, f64::max)
+        * 1.05;
+    let (lo, hi) = (
+        (sizes[0] as f64).log2(),
+        (*sizes.last().unwrap() as f64)
+            .log2()
+            .max(sizes[0] as f64 + 1.0),
+    );
     for (pi, f) in funcs.iter().enumerate() {
         let ox = 20.0 + (pi % 3) as f64 * (pw + 20.0);
         let oy = 40.0 + (pi / 3) as f64 * (ph + 70.0);
         let px = |b: usize| ox + ml + ((b as f64).log2() - lo) / (hi - lo) * (pw - ml - 10.0);
         let py = |g: f64| oy + mt + (1.0 - g / max_g) * (ph - mt - 25.0);
-        let _ = writeln!(s, "<text x=\"{}\" y=\"{}\" font-size=\"13\">{}</text>", ox + ml, oy + 15.0, f.name());
-        let _ = writeln!(s, "<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"none\" stroke=\"#ccc\"/>", ox + ml, oy + mt, pw - ml - 10.0, ph - mt - 25.0);
+        let _ = writeln!(
+            s,
+            "<text x=\"{}\" y=\"{}\" font-size=\"13\">{}</text>",
+            ox + ml,
+            oy + 15.0,
+            f.name()
+        );
+        let _ = writeln!(
+            s,
+            "<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"none\" stroke=\"#ccc\"/>",
+            ox + ml,
+            oy + mt,
+            pw - ml - 10.0,
+            ph - mt - 25.0
+        );
         for k in 0..=4 {
             let g = max_g * k as f64 / 4.0;
-            let _ = writeln!(s, "<text x=\"{}\" y=\"{}\" text-anchor=\"end\">{g:.0}</text>", ox + ml - 4.0, py(g) + 4.0);
+            let _ = writeln!(
+                s,
+                "<text x=\"{}\" y=\"{}\" text-anchor=\"end\">{g:.0}</text>",
+                ox + ml - 4.0,
+                py(g) + 4.0
+            );
         }
         for &b in sizes {
-            let _ = writeln!(s, "<text x=\"{}\" y=\"{}\" text-anchor=\"middle\">{}</text>", px(b), oy + ph - 8.0, fmt_size(b));
+            let _ = writeln!(
+                s,
+                "<text x=\"{}\" y=\"{}\" text-anchor=\"middle\">{}</text>",
+                px(b),
+                oy + ph - 8.0,
+                fmt_size(b)
+            );
         }
         let mut line = |pts: Vec<(usize, f64)>, color: &str, dash: &str, label: &str, li: usize| {
             if pts.is_empty() {
                 return;
             }
-            let d: Vec<String> = pts.iter().map(|&(b, g)| format!("{:.1},{:.1}", px(b), py(g))).collect();
-            let _ = writeln!(s, "<polyline points=\"{}\" fill=\"none\" stroke=\"{color}\" stroke-width=\"2\" stroke-dasharray=\"{dash}\"/>", d.join(" "));
-            let _ = writeln!(s, "<text x=\"{}\" y=\"{}\" fill=\"{color}\">{label}</text>", ox + pw - 120.0, oy + mt + 14.0 + 13.0 * li as f64);
+            let d: Vec<String> = pts
+                .iter()
+                .map(|&(b, g)| format!("{:.1},{:.1}", px(b), py(g)))
+                .collect();
+            let _ = writeln!(
+                s,
+                "<polyline points=\"{}\" fill=\"none\" stroke=\"{color}\" stroke-width=\"2\" stroke-dasharray=\"{dash}\"/>",
+                d.join(" ")
+            );
+            let _ = writeln!(
+                s,
+                "<text x=\"{}\" y=\"{}\" fill=\"{color}\">{label}</text>",
+                ox + pw - 120.0,
+                oy + mt + 14.0 + 13.0 * li as f64
+            );
         };
         let pick = |kind: Kind, isa: Option<Isa>| -> Vec<(usize, f64)> {
             sizes
@@ -392,7 +533,8 @@ fn svg(rows: &[Row], sizes: &[usize], isas: &[Isa]) -> String {
                                 && r.bytes == b
                                 && r.cell.kind == kind
                                 && r.cell.threads == Threads::Serial
-                                && (kind == Kind::Memcpy || (r.cell.func == *f && Some(r.cell.isa) == isa))
+                                && (kind == Kind::Memcpy
+                                    || (r.cell.func == *f && Some(r.cell.isa) == isa))
                         })
                         .map(|r| (b, r.gbps))
                 })
@@ -400,10 +542,22 @@ fn svg(rows: &[Row], sizes: &[usize], isas: &[Isa]) -> String {
         };
         line(pick(Kind::Memcpy, None), "#000000", "", "memcpy", 0);
         for (ii, &isa) in isas.iter().enumerate() {
-            line(pick(Kind::Hand, Some(isa)), colors[ii % colors.len()], "", isa.name(), ii + 1);
+            line(
+                pick(Kind::Hand, Some(isa)),
+                colors[ii % colors.len()],
+                "",
+                isa.name(),
+                ii + 1,
+            );
         }
         if let Some(&best) = isas.last() {
-            line(pick(Kind::Naive, Some(best)), "#ff7f0e", "5,3", &format!("naive-{best}"), isas.len() + 1);
+            line(
+                pick(Kind::Naive, Some(best)),
+                "#ff7f0e",
+                "5,3",
+                &format!("naive-{best}"),
+                isas.len() + 1,
+            );
         }
     }
     s.push_str("</svg>\n");
@@ -413,7 +567,11 @@ fn svg(rows: &[Row], sizes: &[usize], isas: &[Isa]) -> String {
 fn cpu_name() -> String {
     std::fs::read_to_string("/proc/cpuinfo")
         .ok()
-        .and_then(|c| c.lines().find(|l| l.starts_with("model name")).map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string()))
+        .and_then(|c| {
+            c.lines()
+                .find(|l| l.starts_with("model name"))
+                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string())
+        })
         .unwrap_or_else(|| std::env::consts::ARCH.to_string())
 }
 
@@ -425,7 +583,21 @@ fn features() -> Vec<&'static str> {
         macro_rules! f {
             ($($n:tt),*) => { $( if std::arch::is_x86_feature_detected!($n) { v.push($n); } )* };
         }
-        f!("sse4.2", "avx", "avx2", "fma", "f16c", "avx512f", "avx512bw", "avx512dq", "avx512vl", "avx512bf16", "avx512fp16", "avx512vbmi2", "avx512vnni");
+        f!(
+            "sse4.2",
+            "avx",
+            "avx2",
+            "fma",
+            "f16c",
+            "avx512f",
+            "avx512bw",
+            "avx512dq",
+            "avx512vl",
+            "avx512bf16",
+            "avx512fp16",
+            "avx512vbmi2",
+            "avx512vnni"
+        );
     }
     #[cfg(target_arch = "aarch64")]
     {
@@ -439,7 +611,13 @@ fn features() -> Vec<&'static str> {
 
 // ---------------------------------------------------------------------------------
 
-fn run_type<T: Element>(rows: &mut Vec<Row>, sizes: &[usize], isas: &[Isa], quick: bool, dtype_sizes_cap: usize) {
+fn run_type<T: Element>(
+    rows: &mut Vec<Row>,
+    sizes: &[usize],
+    isas: &[Isa],
+    quick: bool,
+    dtype_sizes_cap: usize,
+) {
     let cells = cells_for(&Func::ALL, isas);
     for &b in sizes.iter().filter(|&&b| b <= dtype_sizes_cap) {
         let n = b / size_of::<T>();
@@ -452,7 +630,13 @@ fn run_type<T: Element>(rows: &mut Vec<Row>, sizes: &[usize], isas: &[Isa], quic
         };
         let t = Instant::now();
         rows.extend(measure::<T>(&cells, n, samples, min));
-        eprintln!("  {} {:>5}: {} cells in {:.1} s", T::NAME, fmt_size(b), cells.len() + 1, t.elapsed().as_secs_f64());
+        eprintln!(
+            "  {} {:>5}: {} cells in {:.1} s",
+            T::NAME,
+            fmt_size(b),
+            cells.len() + 1,
+            t.elapsed().as_secs_f64()
+        );
     }
 }
 
@@ -466,7 +650,9 @@ fn naive_relu(x: &[f32], y: &mut [f32]) {
 
 /// Time per call (ns) for tiny inputs: the crate's default entry vs the naive loop.
 fn small_calls(isa: Isa) {
-    println!("\nsmall inputs (f32 relu, out of place): ns per call, crate default dispatch ({isa}) vs a direct call of the naive loop");
+    println!(
+        "\nsmall inputs (f32 relu, out of place): ns per call, crate default dispatch ({isa}) vs a direct call of the naive loop"
+    );
     for n in [1usize, 8, 64] {
         let x: Vec<f32> = fill(n, 5, 4.0);
         let mut y = vec![0.0f32; n];
@@ -484,24 +670,27 @@ fn small_calls(isa: Isa) {
             }
             best[1] = best[1].min(t.elapsed().as_secs_f64() / reps as f64 * 1e9);
         }
-        println!("  n = {n:>3}: crate {:>6.2} ns, naive {:>6.2} ns, ratio {:.2}", best[0], best[1], best[0] / best[1]);
+        println!(
+            "  n = {n:>3}: crate {:>6.2} ns, naive {:>6.2} ns, ratio {:.2}",
+            best[0],
+            best[1],
+            best[0] / best[1]
+        );
     }
 }
 
 /// Measures `a` and `b` alternately, `samples` rounds; returns median seconds of each.
-fn ab(samples: usize, reps: u32, mut a: impl FnMut(), mut b: impl FnMut()) -> (f64, f64) {
+/// `f(true)` is variant a, `f(false)` variant b.
+fn ab(samples: usize, reps: u32, mut f: impl FnMut(bool)) -> (f64, f64) {
     let (mut ta, mut tb) = (Vec::new(), Vec::new());
     for _ in 0..samples {
-        let t = Instant::now();
-        for _ in 0..reps {
-            a();
+        for (which, times) in [(true, &mut ta), (false, &mut tb)] {
+            let t = Instant::now();
+            for _ in 0..reps {
+                f(which);
+            }
+            times.push(t.elapsed().as_secs_f64() / reps as f64);
         }
-        ta.push(t.elapsed().as_secs_f64() / reps as f64);
-        let t = Instant::now();
-        for _ in 0..reps {
-            b();
-        }
-        tb.push(t.elapsed().as_secs_f64() / reps as f64);
     }
     (median(&mut ta), median(&mut tb))
 }
@@ -512,7 +701,16 @@ fn thresholds(isa: Isa, quick: bool) {
     let sizes: Vec<usize> = if quick {
         vec![4 << 20, 16 << 20, 64 << 20]
     } else {
-        vec![1 << 20, 2 << 20, 4 << 20, 8 << 20, 16 << 20, 32 << 20, 64 << 20, 256 << 20]
+        vec![
+            1 << 20,
+            2 << 20,
+            4 << 20,
+            8 << 20,
+            16 << 20,
+            32 << 20,
+            64 << 20,
+            256 << 20,
+        ]
     };
     println!("\nnon-temporal stores, f32 on {isa}, 1 thread: GB/s with / without (ratio)");
     println!("{:>8} {:>24} {:>24}", "buffer", "relu", "relu_grad");
@@ -521,14 +719,21 @@ fn thresholds(isa: Isa, quick: bool) {
         let x: Vec<f32> = fill(n, 1, 16.0);
         let dy: Vec<f32> = fill(n, 2, 2.0);
         let mut y = vec![0.0f32; n];
-        let k = Kernel::new(Activation::relu()).with_isa(isa).unwrap().with_threads(Threads::Serial);
+        let k = Kernel::new(Activation::relu())
+            .with_isa(isa)
+            .unwrap()
+            .with_threads(Threads::Serial);
         let reps = (((64 << 20) / b).max(1)) as u32;
         let mut cell = |grad: bool| {
             let mut run = |nt: bool| {
                 caffe2op_relu::set_stream_min_bytes(if nt { 0 } else { usize::MAX });
-                if grad { k.backward(&x, &dy, &mut y).unwrap() } else { k.forward(&x, &mut y).unwrap() }
+                if grad {
+                    k.backward(&x, &dy, &mut y).unwrap()
+                } else {
+                    k.forward(&x, &mut y).unwrap()
+                }
             };
-            let (t_nt, t_plain) = ab(if quick { 3 } else { 7 }, reps, || run(true), || run(false));
+            let (t_nt, t_plain) = ab(if quick { 3 } else { 7 }, reps, &mut run);
             let bytes = (if grad { 3 } else { 2 } * b) as f64;
             let (g1, g2) = (bytes / t_nt / 1e9, bytes / t_plain / 1e9);
             format!("{g1:>7.1} /{g2:>6.1} ({:.2}x)", g1 / g2)
@@ -541,9 +746,22 @@ fn thresholds(isa: Isa, quick: bool) {
     let sizes: Vec<usize> = if quick {
         vec![256 << 10, 1 << 20, 4 << 20]
     } else {
-        vec![64 << 10, 128 << 10, 256 << 10, 512 << 10, 1 << 20, 2 << 20, 4 << 20, 16 << 20, 64 << 20]
+        vec![
+            64 << 10,
+            128 << 10,
+            256 << 10,
+            512 << 10,
+            1 << 20,
+            2 << 20,
+            4 << 20,
+            16 << 20,
+            64 << 20,
+        ]
     };
-    println!("\nthreads, f32 relu on {isa}: GB/s with {} rayon threads / serial (ratio)", rayon::current_num_threads());
+    println!(
+        "\nthreads, f32 relu on {isa}: GB/s with {} rayon threads / serial (ratio)",
+        rayon::current_num_threads()
+    );
     let saved = caffe2op_relu::parallel_min_bytes();
     caffe2op_relu::set_parallel_min_bytes(0);
     for &b in &sizes {
@@ -553,9 +771,21 @@ fn thresholds(isa: Isa, quick: bool) {
         let k = Kernel::new(Activation::relu()).with_isa(isa).unwrap();
         let ks = k.with_threads(Threads::Serial);
         let reps = (((32 << 20) / b).max(1)) as u32;
-        let (ta, ts) = ab(if quick { 3 } else { 9 }, reps, || k.forward(&x, &mut y).unwrap(), || ks.forward(&x, &mut y).unwrap());
+        let (ta, ts) = ab(if quick { 3 } else { 9 }, reps, |a| {
+            if a {
+                k.forward(&x, &mut y).unwrap()
+            } else {
+                ks.forward(&x, &mut y).unwrap()
+            }
+        });
         let bytes = 2.0 * b as f64;
-        println!("{:>8} {:>7.1} /{:>6.1} ({:.2}x)", fmt_size(b), bytes / ta / 1e9, bytes / ts / 1e9, ts / ta);
+        println!(
+            "{:>8} {:>7.1} /{:>6.1} ({:.2}x)",
+            fmt_size(b),
+            bytes / ta / 1e9,
+            bytes / ts / 1e9,
+            ts / ta
+        );
     }
     caffe2op_relu::set_parallel_min_bytes(saved);
 }
@@ -564,9 +794,16 @@ fn main() {
     let o = opts();
     let isas = Isa::available();
     println!("caffe2op-relu report");
-    println!("CPU: {}  ({} rayon threads)", cpu_name(), rayon::current_num_threads());
+    println!(
+        "CPU: {}  ({} rayon threads)",
+        cpu_name(),
+        rayon::current_num_threads()
+    );
     println!("features: {}", features().join(" "));
-    println!("ISAs available: {}", isas.iter().map(|i| i.name()).collect::<Vec<_>>().join(", "));
+    println!(
+        "ISAs available: {}",
+        isas.iter().map(|i| i.name()).collect::<Vec<_>>().join(", ")
+    );
     for f in Func::ALL {
         let k = Kernel::new(f.act());
         println!("  {:<16} f32: {:<8} f64: {}", f.name(), k.isa(), k.isa());
@@ -574,7 +811,11 @@ fn main() {
 
     let (c1, b1) = check_oracle::<f32>(&isas);
     let (c2, b2) = check_oracle::<f64>(&isas);
-    println!("oracle check: {} elements compared over every ISA x function x threads, {} mismatches", c1 + c2, b1 + b2);
+    println!(
+        "oracle check: {} elements compared over every ISA x function x threads, {} mismatches",
+        c1 + c2,
+        b1 + b2
+    );
     if b1 + b2 != 0 {
         eprintln!("report: MISMATCH against the oracle");
         std::process::exit(1);
@@ -583,7 +824,18 @@ fn main() {
     let sizes: Vec<usize> = if o.quick {
         vec![4 << 10, 64 << 10, 1 << 20, 16 << 20]
     } else {
-        vec![4 << 10, 16 << 10, 64 << 10, 256 << 10, 1 << 20, 4 << 20, 16 << 20, 64 << 20, 256 << 20, 1 << 30]
+        vec![
+            4 << 10,
+            16 << 10,
+            64 << 10,
+            256 << 10,
+            1 << 20,
+            4 << 20,
+            16 << 20,
+            64 << 20,
+            256 << 20,
+            1 << 30,
+        ]
     };
     let mut rows = Vec::new();
     let t0 = Instant::now();

@@ -101,6 +101,7 @@ impl Activation {
     }
 
     /// The parameter rounded to `T`, refused if rounding breaks its rule.
+    #[inline]
     pub fn param_as<T: Element>(&self) -> Result<T, Error> {
         let p = T::from_f64(self.param);
         match self.op {

@@ -56,7 +56,15 @@ loops!(
 loops!(fwd_neon, fwd_ip_neon, bwd_neon, #[multiversion(targets("aarch64+neon"))]);
 
 fn check_len(arg: &'static str, expected: usize, found: usize) -> Result<(), Error> {
-    if expected == found { Ok(()) } else { Err(Error::LengthMismatch { arg, expected, found }) }
+    if expected == found {
+        Ok(())
+    } else {
+        Err(Error::LengthMismatch {
+            arg,
+            expected,
+            found,
+        })
+    }
 }
 
 /// `y = act(x)` with the compiler-vectorised oracle loop for `isa`.

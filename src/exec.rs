@@ -28,6 +28,7 @@ pub const PARALLEL_MIN_BYTES: usize = 2 << 20;
 static PARALLEL_MIN: AtomicUsize = AtomicUsize::new(PARALLEL_MIN_BYTES);
 
 /// The current parallel threshold in bytes moved per call (see [`PARALLEL_MIN_BYTES`]).
+#[inline]
 pub fn parallel_min_bytes() -> usize {
     PARALLEL_MIN.load(Ordering::Relaxed)
 }
@@ -62,6 +63,7 @@ unsafe impl<T> Send for SendPtr<T> {}
 unsafe impl<T> Sync for SendPtr<T> {}
 
 /// Splits `len` elements into `(chunk_len, chunks)`; `chunks == 1` means serial.
+#[inline]
 pub(crate) fn plan(
     len: usize,
     elem_size: usize,
@@ -88,6 +90,7 @@ pub(crate) fn plan(
 /// # Safety
 /// The contract of [`UnaryFn`] for `f`, `src`, `dst`, `len` (including: `f`'s ISA is
 /// available on this CPU).
+#[inline]
 pub(crate) unsafe fn run_unary<T: Send + Sync + Copy>(
     f: UnaryFn<T>,
     src: *const T,
@@ -117,6 +120,7 @@ pub(crate) unsafe fn run_unary<T: Send + Sync + Copy>(
 ///
 /// # Safety
 /// The contract of [`BinaryFn`] for `f`, `y`, `dy`, `dx`, `len`.
+#[inline]
 pub(crate) unsafe fn run_binary<T: Send + Sync + Copy>(
     f: BinaryFn<T>,
     y: *const T,

@@ -103,6 +103,7 @@ impl Kernel {
     }
 
     /// The ISA this kernel runs on (the forced one, or the default dispatch).
+    #[inline]
     pub fn isa(&self) -> Isa {
         self.isa.unwrap_or_else(Isa::dispatched)
     }
@@ -133,6 +134,7 @@ impl Kernel {
     }
 
     /// `y = act(x)`. Lengths must match.
+    #[inline]
     pub fn forward<T: Element>(&self, x: &[T], y: &mut [T]) -> Result<(), Error> {
         check_len("y", x.len(), y.len())?;
         let p = self.act.param_as::<T>()?;

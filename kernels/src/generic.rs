@@ -122,7 +122,11 @@ fn streams<V: Vector>(distinct: bool, len: usize) -> bool {
 fn head_len<V: Vector>(dst: *const V::Elem, len: usize) -> usize {
     let vbytes = V::LANES * size_of::<V::Elem>();
     let mis = dst as usize % vbytes;
-    if mis == 0 { 0 } else { ((vbytes - mis) / size_of::<V::Elem>()).min(len) }
+    if mis == 0 {
+        0
+    } else {
+        ((vbytes - mis) / size_of::<V::Elem>()).min(len)
+    }
 }
 
 /// A full-register store, streaming when `NT`.
@@ -132,13 +136,7 @@ fn head_len<V: Vector>(dst: *const V::Elem, len: usize) -> usize {
 #[inline(always)]
 unsafe fn put<V: Vector, const NT: bool>(v: V, p: *mut V::Elem) {
     // SAFETY: forwarded from the caller.
-    unsafe {
-        if NT {
-            v.store_stream(p)
-        } else {
-            v.store(p)
-        }
-    }
+    unsafe { if NT { v.store_stream(p) } else { v.store(p) } }
 }
 
 /// `dst[i] = op(src[i])` for `i < len`.
