@@ -19,6 +19,18 @@ pub trait UnaryOp<V: Vector>: Copy {
     /// # Safety
     /// The running CPU supports `V`'s ISA.
     unsafe fn apply(self, x: V) -> V;
+
+    /// In place: writes `apply(x)` back to `p`, where `x` was loaded. With a cheap
+    /// masked store, only the lanes that change are written, so a cache line whose
+    /// values all pass through is never dirtied (and never written back to DRAM).
+    ///
+    /// # Safety
+    /// `p` is valid for `LANES` reads and writes; the CPU supports `V`'s ISA.
+    #[inline(always)]
+    unsafe fn apply_in_place(self, x: V, p: *mut V::Elem) {
+        // SAFETY: forwarded from the caller.
+        unsafe { self.apply(x).store(p) }
+    }
 }
 
 /// One backward formula applied to registers of `y` and `dy`.
@@ -55,6 +67,17 @@ impl<V: Vector> UnaryOp<V> for Relu {
         // SAFETY: forwarded from the caller.
         unsafe { x.relu() }
     }
+    #[inline(always)]
+    unsafe fn apply_in_place(self, x: V, p: *mut V::Elem) {
+        // SAFETY: forwarded from the caller. Only lanes with x < 0 change (to +0).
+        unsafe {
+            if V::MASKED_STORE {
+                V::zero().store_masked(p, x.lt(V::zero()))
+            } else {
+                x.relu().store(p)
+            }
+        }
+    }
 }
 
 impl<V: Vector> UnaryOp<V> for ReluN<V> {
@@ -64,6 +87,19 @@ impl<V: Vector> UnaryOp<V> for ReluN<V> {
         // both; n > 0 so a clipped value is never -0.0.
         unsafe { x.relu().clip_above(self.0) }
     }
+    #[inline(always)]
+    unsafe fn apply_in_place(self, x: V, p: *mut V::Elem) {
+        // SAFETY: forwarded from the caller. Lanes with x < 0 become +0, lanes with
+        // x > n become n (disjoint masks, as n > 0); the rest keep their bits.
+        unsafe {
+            if V::MASKED_STORE {
+                V::zero().store_masked(p, x.lt(V::zero()));
+                self.0.store_masked(p, x.gt(self.0));
+            } else {
+                self.apply(x).store(p)
+            }
+        }
+    }
 }
 
 impl<V: Vector> UnaryOp<V> for LeakyRelu<V> {
@@ -72,6 +108,17 @@ impl<V: Vector> UnaryOp<V> for LeakyRelu<V> {
         // SAFETY: forwarded from the caller. The product is computed on every lane
         // but only selected where x < 0, so NaN and -0.0 keep their bits.
         unsafe { V::select(x.lt(V::zero()), self.0.mul(x), x) }
+    }
+    #[inline(always)]
+    unsafe fn apply_in_place(self, x: V, p: *mut V::Elem) {
+        // SAFETY: forwarded from the caller. Only lanes with x < 0 change.
+        unsafe {
+            if V::MASKED_STORE {
+                self.0.mul(x).store_masked(p, x.lt(V::zero()))
+            } else {
+                self.apply(x).store(p)
+            }
+        }
     }
 }
 
@@ -152,7 +199,13 @@ pub unsafe fn unary<V: Vector, O: UnaryOp<V>>(
 ) {
     // SAFETY: forwarded from the caller.
     unsafe {
-        if streams::<V>(!core::ptr::eq(src, dst), len) {
+        if core::ptr::eq(src, dst) {
+            if V::MASKED_STORE {
+                in_place_body::<V, O>(dst, len, op)
+            } else {
+                unary_body::<V, O, false>(src, dst, len, op)
+            }
+        } else if streams::<V>(true, len) {
             unary_body::<V, O, true>(src, dst, len, op)
         } else {
             unary_body::<V, O, false>(src, dst, len, op)
@@ -204,6 +257,38 @@ unsafe fn unary_body<V: Vector, O: UnaryOp<V>, const NT: bool>(
         }
         if NT {
             V::stream_fence();
+        }
+    }
+}
+
+/// `x[i] = op(x[i])` for `i < len`, writing only the lanes that change
+/// ([`UnaryOp::apply_in_place`]).
+#[inline(always)]
+unsafe fn in_place_body<V: Vector, O: UnaryOp<V>>(x: *mut V::Elem, len: usize, op: O) {
+    let l = V::LANES;
+    let mut i = 0;
+    // SAFETY: all indices are `< len`, inside the caller's range; each register is
+    // loaded before any lane of it is written back.
+    unsafe {
+        while i + 4 * l <= len {
+            let a = V::load(x.add(i));
+            let b = V::load(x.add(i + l));
+            let c = V::load(x.add(i + 2 * l));
+            let d = V::load(x.add(i + 3 * l));
+            op.apply_in_place(a, x.add(i));
+            op.apply_in_place(b, x.add(i + l));
+            op.apply_in_place(c, x.add(i + 2 * l));
+            op.apply_in_place(d, x.add(i + 3 * l));
+            i += 4 * l;
+        }
+        while i + l <= len {
+            op.apply_in_place(V::load(x.add(i)), x.add(i));
+            i += l;
+        }
+        if i < len {
+            let n = len - i;
+            op.apply(V::load_partial(x.add(i), n))
+                .store_partial(x.add(i), n);
         }
     }
 }

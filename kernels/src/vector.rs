@@ -80,6 +80,19 @@ pub unsafe trait Vector: Copy {
     #[inline(always)]
     unsafe fn stream_fence() {}
 
+    /// Whether [`Vector::store_masked`] is a real masked store (AVX-512), cheap enough
+    /// that in-place kernels can write only the lanes that change.
+    const MASKED_STORE: bool = false;
+
+    /// Stores the lanes of `self` selected by `m` to `p` (`LANES` elements valid for
+    /// reads and writes); the other lanes of memory keep their bits. Default: a
+    /// read-modify-write of the whole register.
+    #[inline(always)]
+    unsafe fn store_masked(self, p: *mut Self::Elem, m: Self::Mask) {
+        // SAFETY: forwarded from the caller (p valid for LANES reads and writes).
+        unsafe { Self::select(m, self, Self::load(p)).store(p) }
+    }
+
     /// Lane-wise `self < o` (false when either is NaN).
     unsafe fn lt(self, o: Self) -> Self::Mask;
     /// Lane-wise `self > o` (false when either is NaN).

@@ -48,6 +48,13 @@ unsafe impl Vector for __m512 {
         // SAFETY: SFENCE is available on every x86_64 CPU.
         unsafe { _mm_sfence() }
     }
+    const MASKED_STORE: bool = true;
+    #[inline(always)]
+    unsafe fn store_masked(self, p: *mut f32, m: __mmask16) {
+        // SAFETY: the caller guarantees LANES writable elements at p; lanes whose
+        // mask bit is clear are not accessed.
+        unsafe { _mm512_mask_storeu_ps(p, m, self) }
+    }
     #[inline(always)]
     unsafe fn load_partial(p: *const f32, n: usize) -> Self {
         // SAFETY: only the first n < 16 lanes are enabled and accessed; the caller
@@ -138,6 +145,13 @@ unsafe impl Vector for __m512d {
     unsafe fn stream_fence() {
         // SAFETY: SFENCE is available on every x86_64 CPU.
         unsafe { _mm_sfence() }
+    }
+    const MASKED_STORE: bool = true;
+    #[inline(always)]
+    unsafe fn store_masked(self, p: *mut f64, m: __mmask8) {
+        // SAFETY: the caller guarantees LANES writable elements at p; lanes whose
+        // mask bit is clear are not accessed.
+        unsafe { _mm512_mask_storeu_pd(p, m, self) }
     }
     #[inline(always)]
     unsafe fn load_partial(p: *const f64, n: usize) -> Self {
