@@ -105,3 +105,100 @@ macro_rules! float_element {
 
 float_element!(f32, u32);
 float_element!(f64, u64);
+
+/// The kernels crate's table for its bit newtype `A`, retyped for `half`'s type `B`.
+///
+/// Both `half::f16`/`half::bf16` and the kernels crate's `F16`/`Bf16` are
+/// `#[repr(transparent)]` over `u16`.
+macro_rules! retype_kernels {
+    ($t:expr, $A:ty => $B:ty) => {{
+        use k::{BinaryFn, UnaryFn};
+        let t: Kernels<$A> = $t;
+        // SAFETY: `$A` and `$B` are both `#[repr(transparent)]` wrappers of `u16`, so each
+        // is ABI-compatible with `u16` and hence with the other; raw pointers are
+        // ABI-compatible whatever they point to. Function pointers whose signatures
+        // differ only in ABI-compatible argument types may be called through each other
+        // (std docs of `fn`, "ABI compatibility"), and fn pointers all have one size. The
+        // kernels' contract (valid ranges, ISA available) is unchanged: a `*const $B` to
+        // `len` readable elements is a `*const $A` to `len` readable elements.
+        unsafe {
+            use core::mem::transmute;
+            Kernels::<$B> {
+                relu: transmute::<UnaryFn<$A>, UnaryFn<$B>>(t.relu),
+                relu_n: transmute::<UnaryFn<$A>, UnaryFn<$B>>(t.relu_n),
+                leaky_relu: transmute::<UnaryFn<$A>, UnaryFn<$B>>(t.leaky_relu),
+                relu_grad: transmute::<BinaryFn<$A>, BinaryFn<$B>>(t.relu_grad),
+                relu_n_grad: transmute::<BinaryFn<$A>, BinaryFn<$B>>(t.relu_n_grad),
+                leaky_relu_grad: transmute::<BinaryFn<$A>, BinaryFn<$B>>(t.leaky_relu_grad),
+            }
+        }
+    }};
+}
+
+/// `half::f16` / `half::bf16`: the kernels crate works on its own bit newtypes
+/// (`k::half::F16` / `Bf16`, the oracle written in bits); this maps the types.
+macro_rules! half_element {
+    ($T:ident, $K:ident) => {
+        impl sealed::Sealed for half::$T {}
+
+        impl Element for half::$T {
+            const NAME: &'static str = stringify!($T);
+            type Bits = u16;
+
+            fn kernels(isa: Isa) -> Option<Kernels<half::$T>> {
+                let t: Kernels<k::half::$K> = match isa {
+                    Isa::Scalar => k::oracle::$T::KERNELS,
+                    Isa::Portable => crate::portable::$T::KERNELS,
+                    #[cfg(target_arch = "x86_64")]
+                    Isa::Avx2 => k::x86_64::avx2_half::$T::KERNELS,
+                    #[cfg(all(target_arch = "x86_64", caffe2op_relu_avx512))]
+                    Isa::Avx512 => k::x86_64::avx512_half::$T::KERNELS,
+                    #[cfg(target_arch = "aarch64")]
+                    Isa::Neon => k::aarch64::neon_half::$T::KERNELS,
+                    #[allow(unreachable_patterns)]
+                    _ => return None,
+                };
+                Some(retype_kernels!(t, k::half::$K => half::$T))
+            }
+
+            /// One correctly rounded step (not `half`'s `from_f64`, which rounds twice
+            /// on some paths; see the kernels crate's `half` module).
+            #[inline]
+            fn from_f64(v: f64) -> half::$T {
+                half::$T::from_bits(k::half::$K::from_f64(v).0)
+            }
+            #[inline]
+            fn to_f64(self) -> f64 {
+                f64::from(k::half::$K(self.to_bits()).to_f32())
+            }
+
+            #[inline]
+            fn oracle_forward(op: Op, x: half::$T, p: half::$T) -> half::$T {
+                use k::oracle::$T as o;
+                let (x, p) = (k::half::$K(x.to_bits()), k::half::$K(p.to_bits()));
+                let r = match op {
+                    Op::Relu => o::relu(x),
+                    Op::ReluN => o::relu_n(x, p),
+                    Op::LeakyRelu => o::leaky_relu(x, p),
+                };
+                half::$T::from_bits(r.0)
+            }
+
+            #[inline]
+            fn oracle_backward(op: Op, y: half::$T, dy: half::$T, p: half::$T) -> half::$T {
+                use k::oracle::$T as o;
+                let (y, dy) = (k::half::$K(y.to_bits()), k::half::$K(dy.to_bits()));
+                let p = k::half::$K(p.to_bits());
+                let r = match op {
+                    Op::Relu => o::relu_grad(y, dy),
+                    Op::ReluN => o::relu_n_grad(y, dy, p),
+                    Op::LeakyRelu => o::leaky_relu_grad(y, dy, p),
+                };
+                half::$T::from_bits(r.0)
+            }
+        }
+    };
+}
+
+half_element!(f16, F16);
+half_element!(bf16, Bf16);

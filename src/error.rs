@@ -20,6 +20,16 @@ pub enum Error {
         /// The length of `arg`.
         found: usize,
     },
+    /// An array's shape differs from the shape of the first input (returned by the
+    /// entry points of the `ndarray` feature, such as `Kernel::forward_array`).
+    ShapeMismatch {
+        /// The argument whose shape is wrong (`"y"`, `"dy"`, `"dx"`).
+        arg: &'static str,
+        /// The shape of the first input (`x`, or `y` for a backward call).
+        expected: Vec<usize>,
+        /// The shape of `arg`.
+        found: Vec<usize>,
+    },
     /// An output overlaps an input without being exactly the same range.
     Overlap {
         /// The input argument.
@@ -123,6 +133,15 @@ impl fmt::Display for Error {
             } => write!(
                 f,
                 "length mismatch: `{arg}` has {found} elements, expected {expected}"
+            ),
+            Error::ShapeMismatch {
+                arg,
+                expected,
+                found,
+            } => write!(
+                f,
+                "shape mismatch: `{arg}` has shape {found:?}, expected {expected:?} (the \
+                 shape of the first input)"
             ),
             Error::Overlap {
                 input,

@@ -50,7 +50,11 @@ impl Isa {
         match self {
             Isa::Scalar | Isa::Portable => true,
             #[cfg(target_arch = "x86_64")]
-            Isa::Avx2 => std::arch::is_x86_feature_detected!("avx2"),
+            Isa::Avx2 => {
+                // F16C: the f16 kernels' conversions (every AVX2 CPU has it).
+                std::arch::is_x86_feature_detected!("avx2")
+                    && std::arch::is_x86_feature_detected!("f16c")
+            }
             #[cfg(all(target_arch = "x86_64", caffe2op_relu_avx512))]
             Isa::Avx512 => {
                 std::arch::is_x86_feature_detected!("avx512f")

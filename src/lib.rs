@@ -1,7 +1,287 @@
-//! Caffe2's ReLU family — Relu, ReluN (ReLU6), LeakyRelu, their gradients and the
-//! quantized Int8Relu — as bit-exact, runtime-dispatched SIMD kernels.
+//! Caffe2's ReLU family — **Relu**, **ReluN** (clipped; ReLU6 by default),
+//! **LeakyRelu**, their **gradients** and the quantized **Int8Relu** — as kernels
+//! hand-vectorised for AVX2, AVX-512 and NEON, chosen at run time by CPU feature
+//! detection, split across threads with rayon for large inputs, and **bit for bit
+//! equal** to a scalar oracle on every ISA.
+//!
+//! ```
+//! use caffe2op_relu::{Activation, Kernel};
+//!
+//! let k = Kernel::new(Activation::relu_n(6.0)?); // best ISA, Threads::Auto
+//! let x = [-1.5f32, 0.0, 3.0, 7.0];
+//! let mut y = [0.0f32; 4];
+//! k.forward(&x, &mut y)?;
+//! assert_eq!(y, [0.0, 0.0, 3.0, 6.0]);
+//!
+//! let mut dy = [1.0f32; 4];
+//! k.backward_in_place(&y, &mut dy)?; // the gradient from the forward *output*
+//! assert_eq!(dy, [0.0, 0.0, 1.0, 0.0]);
+//! # Ok::<(), caffe2op_relu::Error>(())
+//! ```
+//!
+//! # Semantics (the oracle)
+//!
+//! `0` means `+0.0`. Every ISA produces exactly these bits, for every element type.
+//!
+//! | function | definition | NaN in | -0.0 in |
+//! |---|---|---|---|
+//! | relu(x) | `x < 0 ? 0 : x` | same bits out | -0.0 out |
+//! | relu_n(x; n) | `x < 0 ? 0 : x > n ? n : x` | same bits out | -0.0 out |
+//! | leaky_relu(x; a) | `x < 0 ? a * x : x` | same bits out | -0.0 out |
+//! | relu_grad(y, dy) | `y > 0 ? dy : 0` | y NaN → 0 | y -0.0 → 0 |
+//! | relu_n_grad(y, dy; n) | `y > 0 && y < n ? dy : 0` | y NaN → 0 | → 0 |
+//! | leaky_relu_grad(y, dy; a) | `y > 0 ? dy : a * dy` | y NaN → a·dy | → a·dy |
+//! | int8_relu(x_q; zero_point) | `max(x_q, zero_point)` (`u8`; scale and zero point carried over) | — | — |
+//!
+//! - Gradients take the forward **output** `y` (Caffe2's convention), so the forward
+//!   output may overwrite its input and training still works.
+//! - A passed-through value keeps its exact bits (NaN payloads, the signalling bit,
+//!   -0.0): the kernels select, they never do arithmetic on it. `a * x` and `a * dy`
+//!   are one IEEE multiplication in the element type, rounded to nearest-even; for
+//!   `f16`/`bf16` the product is formed in `f32` (exactly) and rounded once.
+//! - Parameters: `n > 0`, not NaN (`+inf` allowed: relu_n is then relu); `alpha`
+//!   finite and `>= 0`. Defaults [`DEFAULT_N`] = 6 and [`DEFAULT_ALPHA`] = 0.01. A
+//!   parameter is rounded to the element type once per call; if the rounded value
+//!   breaks the rule (`n = 1e-50` is `0` in `f32`) the call is refused.
+//! - The oracle itself is public: [`Activation::oracle_forward`] and
+//!   [`Activation::oracle_backward`] (and [`Element::oracle_forward`] /
+//!   [`Element::oracle_backward`] with a parameter already in `T`), and
+//!   [`int8_relu_oracle`].
+//!
+//! Differences from Caffe2 (`LeakyReluGradient` tests `y >= 0`, `LeakyRelu` writes
+//! `+0` for a `-0` product) and PyTorch are listed in the README.
+//!
+//! # Entry points
+//!
+//! | task | entry point |
+//! |---|---|
+//! | one call, default ISA | [`relu`], [`relu_in_place`], [`relu_n`], [`relu_n_in_place`], [`leaky_relu`], [`leaky_relu_in_place`], [`relu_grad`], [`relu_grad_in_place`], [`relu_n_grad`], [`leaky_relu_grad`] |
+//! | choose the function | [`Activation::relu`], [`relu_n`](Activation::relu_n), [`relu6`](Activation::relu6), [`leaky_relu`](Activation::leaky_relu), [`new`](Activation::new)`(`[`Op`]`, param)` |
+//! | a reusable kernel | [`Kernel::new`], [`forward`](Kernel::forward), [`forward_in_place`](Kernel::forward_in_place), [`backward`](Kernel::backward), [`backward_in_place`](Kernel::backward_in_place) |
+//! | force an ISA | [`Kernel::with_isa`], [`Isa::available`], [`Isa::detected`], [`Isa::dispatched`], [`ISA_ENV_VAR`] |
+//! | threading | [`Kernel::with_threads`], [`Threads`], [`Kernel::pieces`], [`parallel_min_bytes`], [`set_parallel_min_bytes`] |
+//! | streaming stores | [`stream_min_bytes`], [`set_stream_min_bytes`], [`DEFAULT_STREAM_MIN_BYTES`] |
+//! | views that may alias | [`Kernel::forward_aliased`], [`Kernel::backward_aliased`] |
+//! | raw pointers | [`Kernel::forward_raw`], [`Kernel::backward_raw`] (`unsafe`, checked for null, alignment and overlap) |
+//! | quantized `u8` | [`int8_relu`], [`int8_relu_in_place`], [`int8_relu_with_isa`], [`int8_relu_in_place_with_isa`], [`QuantParams`] |
+//! | `ndarray` arrays (feature `ndarray`) | `Kernel::forward_array`, `forward_array_in_place`, `backward_array`, `backward_array_in_place`, `nd::int8_relu`: see the `nd` module |
+//! | compiler-vectorised baselines | [`autovec`] |
+//! | Caffe2 operators, nets, protobuf | [`ops`] |
+//!
+//! ## One-liners
+//!
+//! ```
+//! let x = [-2.0f32, -0.0, 0.5, 8.0];
+//! let mut y = [0.0f32; 4];
+//! caffe2op_relu::relu(&x, &mut y)?;
+//! assert_eq!(y.map(f32::to_bits), [0.0f32, -0.0, 0.5, 8.0].map(f32::to_bits));
+//! caffe2op_relu::relu_n(&x, &mut y, 6.0)?;
+//! assert_eq!(y, [0.0, 0.0, 0.5, 6.0]);
+//! caffe2op_relu::leaky_relu(&x, &mut y, 0.25)?;
+//! assert_eq!(y, [-0.5, -0.0, 0.5, 8.0]);
+//!
+//! let mut z = x;
+//! caffe2op_relu::relu_in_place(&mut z); // relu has no parameter: cannot fail
+//! caffe2op_relu::relu_n_in_place(&mut z, 6.0)?;
+//! caffe2op_relu::leaky_relu_in_place(&mut z, 0.01)?;
+//! assert_eq!(z, [0.0, 0.0, 0.5, 6.0]);
+//!
+//! // Gradients from the forward output y.
+//! let (out, dy) = ([0.0f64, 0.5, 6.0], [1.0f64, 2.0, 3.0]);
+//! let mut dx = [0.0f64; 3];
+//! caffe2op_relu::relu_grad(&out, &dy, &mut dx)?;
+//! assert_eq!(dx, [0.0, 2.0, 3.0]);
+//! caffe2op_relu::relu_n_grad(&out, &dy, &mut dx, 6.0)?;
+//! assert_eq!(dx, [0.0, 2.0, 0.0]);
+//! caffe2op_relu::leaky_relu_grad(&out, &dy, &mut dx, 0.5)?;
+//! assert_eq!(dx, [0.5, 2.0, 3.0]);
+//! let mut d = dy;
+//! caffe2op_relu::relu_grad_in_place(&out, &mut d)?; // dx overwrites dy
+//! assert_eq!(d, [0.0, 2.0, 3.0]);
+//! # Ok::<(), caffe2op_relu::Error>(())
+//! ```
+//!
+//! ## A kernel, every element type
+//!
+//! A [`Kernel`] is an [`Activation`] bound to an ISA choice and a threading policy;
+//! it is `Copy`, and one kernel serves every [`Element`] type: `f32`, `f64`,
+//! [`half::f16`] and [`half::bf16`].
+//!
+//! ```
+//! use caffe2op_relu::{Activation, Kernel};
+//! use half::{bf16, f16};
+//!
+//! let k = Kernel::new(Activation::leaky_relu(0.125)?);
+//! let x = [f16::from_f32(-8.0), f16::from_f32(3.5)];
+//! let mut y = [f16::ZERO; 2];
+//! k.forward(&x, &mut y)?;
+//! assert_eq!(y, [f16::from_f32(-1.0), f16::from_f32(3.5)]);
+//!
+//! let mut b = [bf16::from_f32(-2.0), bf16::NAN];
+//! k.forward_in_place(&mut b)?;
+//! assert_eq!(b[0], bf16::from_f32(-0.25));
+//! assert!(b[1].is_nan()); // NaN passes through with its bits
+//!
+//! let (out, dy) = ([0.0f64, 1.0], [4.0f64, 4.0]);
+//! let mut dx = [0.0f64; 2];
+//! k.backward(&out, &dy, &mut dx)?;
+//! assert_eq!(dx, [0.5, 4.0]);
+//! # Ok::<(), caffe2op_relu::Error>(())
+//! ```
+//!
+//! ## Choosing the ISA
+//!
+//! The default dispatch picks the best ISA this CPU runs ([`Isa::detected`]: AVX-512 >
+//! AVX2 > NEON > portable > scalar), once, cached; `CAFFE2OP_RELU_ISA=<name>` in the
+//! environment caps it ([`ISA_ENV_VAR`]). [`Kernel::with_isa`] forces one and is
+//! refused with [`Error::IsaUnavailable`] when the CPU cannot run it. Every [`Isa`]
+//! variant exists on every target.
+//!
+//! ```
+//! use caffe2op_relu::{Activation, Error, Isa, Kernel};
+//!
+//! let x: Vec<f32> = (0..100).map(|i| i as f32 - 50.0).collect();
+//! let want: Vec<f32> = x.iter().map(|&v| Activation::relu6().oracle_forward(v).unwrap()).collect();
+//! for isa in Isa::available() {
+//!     let mut y = vec![0.0f32; x.len()];
+//!     Kernel::new(Activation::relu6()).with_isa(isa)?.forward(&x, &mut y)?;
+//!     assert_eq!(y, want, "{isa}");
+//! }
+//! let neon: Isa = "neon".parse().unwrap();
+//! if !neon.is_available() {
+//!     let err = Kernel::new(Activation::relu()).with_isa(neon).unwrap_err();
+//!     assert_eq!(err, Error::IsaUnavailable { isa: Isa::Neon });
+//! }
+//! assert!(Isa::available().contains(&Isa::dispatched()));
+//! # Ok::<(), caffe2op_relu::Error>(())
+//! ```
+//!
+//! ## Threads
+//!
+//! [`Threads::Auto`] (the default) splits a call that moves at least
+//! [`parallel_min_bytes`] across rayon's *current* pool, so `pool.install(..)`
+//! decides the threads; smaller calls never touch rayon. [`Threads::Serial`] never
+//! splits. [`Kernel::pieces`] tells how a call would be split.
+//!
+//! ```
+//! use caffe2op_relu::{Activation, Kernel, Threads};
+//!
+//! let k = Kernel::new(Activation::relu());
+//! let pool = rayon::ThreadPoolBuilder::new().num_threads(2).build().unwrap();
+//! let n = 4 << 20; // 16 MiB of f32 each way
+//! let (x, mut y) = (vec![-1.0f32; n], vec![1.0f32; n]);
+//! pool.install(|| {
+//!     assert_eq!(k.pieces::<f32>(n), 2); // split across the pool's two threads
+//!     k.forward(&x, &mut y)
+//! })?;
+//! assert!(y.iter().all(|&v| v == 0.0));
+//! assert_eq!(k.with_threads(Threads::Serial).pieces::<f32>(n), 1);
+//! assert_eq!(k.pieces::<f32>(16), 1); // small calls stay on the caller's thread
+//! # Ok::<(), caffe2op_relu::Error>(())
+//! ```
+//!
+//! ## Views that may alias
+//!
+//! Safe Rust cannot pass the same buffer as `&[T]` and `&mut [T]`; the aliased entry
+//! points take `&[Cell<T>]` views instead. The same range runs in place, disjoint
+//! ranges run out of place, and a partial overlap is refused with [`Error::Overlap`].
+//!
+//! ```
+//! use std::cell::Cell;
+//! use caffe2op_relu::{Activation, Error, Kernel};
+//!
+//! let k = Kernel::new(Activation::relu());
+//! let mut buf = [-1.0f32, 2.0, -3.0, 4.0, 0.0, 0.0];
+//! let cells = Cell::from_mut(&mut buf[..]).as_slice_of_cells();
+//! k.forward_aliased(&cells[0..2], &cells[4..6])?; // disjoint: out of place
+//! k.forward_aliased(&cells[2..4], &cells[2..4])?; // identical: in place
+//! let err = k.forward_aliased(&cells[0..4], &cells[1..5]).unwrap_err();
+//! assert!(matches!(err, Error::Overlap { .. }));
+//! k.backward_aliased(&cells[0..2], &cells[2..4], &cells[2..4])?; // dx is dy
+//! assert_eq!(buf, [-1.0, 2.0, 0.0, 4.0, 0.0, 2.0]);
+//! # Ok::<(), caffe2op_relu::Error>(())
+//! ```
+//!
+//! The raw-pointer twins check what they can (null, alignment, partial overlap) and
+//! leave validity to the caller:
+//!
+//! ```
+//! use caffe2op_relu::{Activation, Error, Kernel};
+//!
+//! let k = Kernel::new(Activation::relu());
+//! let mut v = [-1.0f32, 2.0];
+//! let p = v.as_mut_ptr();
+//! // SAFETY: p is valid for 2 reads and writes, and nothing else uses v meanwhile.
+//! unsafe { k.forward_raw(p, p, 2)? };
+//! assert_eq!(v, [0.0, 2.0]);
+//! // SAFETY: null is checked before any access.
+//! let err = unsafe { k.forward_raw(std::ptr::null(), p, 2) }.unwrap_err();
+//! assert_eq!(err, Error::NullPointer { arg: "x" });
+//! # Ok::<(), caffe2op_relu::Error>(())
+//! ```
+//!
+//! ## Quantized `u8` (Int8Relu)
+//!
+//! ```
+//! use caffe2op_relu::{Isa, QuantParams};
+//!
+//! let q = QuantParams { scale: 0.05, zero_point: 128 }; // real = 0.05 * (x_q - 128)
+//! let x = [0u8, 127, 128, 129, 255];
+//! let mut y = [0u8; 5];
+//! caffe2op_relu::int8_relu(&x, &mut y, q.zero_point)?;
+//! assert_eq!(y, [128, 128, 128, 129, 255]); // y keeps x's scale and zero point
+//! caffe2op_relu::int8_relu_with_isa(&x, &mut y, q.zero_point, Isa::Scalar)?;
+//! let mut z = x;
+//! caffe2op_relu::int8_relu_in_place(&mut z, q.zero_point);
+//! caffe2op_relu::int8_relu_in_place_with_isa(&mut z, q.zero_point, Isa::Portable)?;
+//! assert_eq!(z, y);
+//! assert_eq!(caffe2op_relu::int8_relu_oracle(3, 128), 128);
+//! # Ok::<(), caffe2op_relu::Error>(())
+//! ```
+//!
+//! ## Errors
+//!
+//! Every refusal is an [`Error`] that names the offending argument and its value, and
+//! a refused call has written nothing: everything is validated before the first store.
+//!
+//! ```
+//! use caffe2op_relu::{Activation, Error, Kernel};
+//!
+//! assert!(matches!(Activation::relu_n(0.0), Err(Error::InvalidParameter { name: "n", .. })));
+//! let k = Kernel::new(Activation::relu_n(1e-50)?); // valid as f64 ...
+//! let mut y = [7.0f32; 2];
+//! let err = k.forward(&[1.0f32, 2.0], &mut y).unwrap_err(); // ... but 0 in f32
+//! assert_eq!(err.to_string(), "invalid `n` = 1e-50 (as f32): n must be > 0");
+//! assert_eq!(y, [7.0, 7.0]); // untouched
+//! let err = k.forward(&[1.0f64], &mut [0.0f64; 2]).unwrap_err();
+//! assert_eq!(err, Error::LengthMismatch { arg: "y", expected: 1, found: 2 });
+//! # Ok::<(), caffe2op_relu::Error>(())
+//! ```
+//!
+//! ## Baselines, operators, arrays
+//!
+//! - [`autovec`]: the oracle's loops as the compiler vectorises them for each target
+//!   (`multiversion`), the baseline the hand kernels are benchmarked against.
+//! - [`ops`]: Caffe2's operator layer — schemas, registry, cost and shape inference,
+//!   gradient makers, a workspace of named tensors, nets, and Caffe2's protobuf
+//!   `NetDef`/`OperatorDef` format.
+//! - `nd` (feature `ndarray`): every [`Kernel`] entry point on `ndarray` arrays and
+//!   views of any dimension and layout, contiguous ones straight to the kernels.
+//!
+//! # Cargo features
+//!
+//! | feature | default | what it adds |
+//! |---|---|---|
+//! | `ndarray` | no | the `nd` module and the `Kernel::*_array` methods, on [`ndarray`](https://docs.rs/ndarray/0.17) 0.17 |
+//!
+//! # Safety and layout
+//!
+//! All `unsafe` SIMD code lives in the `no_std` crate `caffe2op-relu-kernels`; this
+//! crate detects the CPU, validates slices and parameters, and only then calls it.
+//! The minimum supported Rust version is 1.89 (`wide` 1.7 requires it).
 #![deny(unsafe_op_in_unsafe_fn)]
-#![warn(missing_docs)]
+#![deny(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod activation;
 pub mod autovec;
@@ -10,6 +290,9 @@ mod error;
 mod exec;
 mod isa;
 mod kernel;
+#[cfg(feature = "ndarray")]
+#[cfg_attr(docsrs, doc(cfg(feature = "ndarray")))]
+pub mod nd;
 pub mod ops;
 mod portable;
 mod quantized;
@@ -24,7 +307,10 @@ pub use exec::{
 };
 pub use isa::{ISA_ENV_VAR, Isa, ParseIsaError};
 pub use kernel::Kernel;
-pub use quantized::{QuantParams, int8_relu, int8_relu_in_place, int8_relu_oracle};
+pub use quantized::{
+    QuantParams, int8_relu, int8_relu_in_place, int8_relu_in_place_with_isa, int8_relu_oracle,
+    int8_relu_with_isa,
+};
 
 /// `y = relu(x)` on the default ISA.
 #[inline]

@@ -1,6 +1,16 @@
 //! Quantized u8 (Caffe2 Int8Relu): `y_q = max(x_q, zero_point)`.
+//!
+//! Dispatched like the float kernels: one [`Int8Kernels`] table per ISA (the oracle's
+//! loop, `wide`, AVX2 `VPMAXUB`, AVX-512 `VPMAXUB` with masked tails, NEON `UMAX`), the
+//! default ISA from [`Isa::dispatched`] (cached, capped by `CAFFE2OP_RELU_ISA`), and
+//! large calls split across the current rayon pool like every other kernel.
+
+use caffe2op_relu_kernels as k;
+use k::int8::Int8Kernels;
 
 use crate::error::Error;
+use crate::exec::{self, Threads};
+use crate::isa::Isa;
 
 /// Scale and zero point of a quantized u8 tensor (`real = scale * (q - zero_point)`).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -14,11 +24,60 @@ pub struct QuantParams {
 /// The oracle of Int8Relu on one element.
 #[inline]
 pub fn int8_relu_oracle(x: u8, zero_point: u8) -> u8 {
-    if x < zero_point { zero_point } else { x }
+    k::oracle::u8::int8_relu(x, zero_point)
 }
 
-/// `y[i] = max(x[i], zero_point)` (Int8Relu; scale and zero point carry over).
+/// The Int8Relu table of `isa`, or `None` when `isa` is not compiled for this target.
+/// Having a table does not mean the CPU can run it: check [`Isa::is_available`] first.
+fn table(isa: Isa) -> Option<Int8Kernels> {
+    match isa {
+        Isa::Scalar => Some(k::oracle::u8::KERNELS),
+        Isa::Portable => Some(crate::portable::u8::KERNELS),
+        #[cfg(target_arch = "x86_64")]
+        Isa::Avx2 => Some(k::x86_64::avx2_u8::KERNELS),
+        #[cfg(all(target_arch = "x86_64", caffe2op_relu_avx512))]
+        Isa::Avx512 => Some(k::x86_64::avx512_u8::KERNELS),
+        #[cfg(target_arch = "aarch64")]
+        Isa::Neon => Some(k::aarch64::neon_u8::KERNELS),
+        #[allow(unreachable_patterns)]
+        _ => None,
+    }
+}
+
+/// The table for an ISA already known to be available (the oracle's as a fallback,
+/// which cannot be needed: every available ISA has a table on its target).
+fn available_table(isa: Isa) -> Int8Kernels {
+    table(isa).unwrap_or(k::oracle::u8::KERNELS)
+}
+
+/// # Safety
+/// `src` valid for `len` reads, `dst` for `len` writes, `dst == src` or disjoint;
+/// `isa` available on this CPU.
+unsafe fn run(isa: Isa, src: *const u8, dst: *mut u8, len: usize, zero_point: u8) {
+    let f = available_table(isa).int8_relu;
+    // SAFETY: forwarded from the caller (the `UnaryFn` contract).
+    unsafe { exec::run_unary(f, src, dst, len, zero_point, Threads::Auto) }
+}
+
+/// `y[i] = max(x[i], zero_point)` (Int8Relu; scale and zero point carry over), on the
+/// default ISA. Lengths must match; a refused call writes nothing.
 pub fn int8_relu(x: &[u8], y: &mut [u8], zero_point: u8) -> Result<(), Error> {
+    int8_relu_with_isa(x, y, zero_point, Isa::dispatched())
+}
+
+/// In-place Int8Relu on the default ISA.
+pub fn int8_relu_in_place(x: &mut [u8], zero_point: u8) {
+    let isa = Isa::dispatched();
+    let p = x.as_mut_ptr();
+    // SAFETY: src == dst, a live exclusive slice of x.len() bytes; the dispatched ISA
+    // is available by construction.
+    unsafe { run(isa, p, p, x.len(), zero_point) }
+}
+
+/// [`int8_relu`] on a forced ISA ([`Error::IsaUnavailable`] if this CPU cannot run it),
+/// for comparing every variant.
+pub fn int8_relu_with_isa(x: &[u8], y: &mut [u8], zero_point: u8, isa: Isa) -> Result<(), Error> {
+    let isa = isa.check()?;
     if x.len() != y.len() {
         return Err(Error::LengthMismatch {
             arg: "y",
@@ -26,15 +85,17 @@ pub fn int8_relu(x: &[u8], y: &mut [u8], zero_point: u8) -> Result<(), Error> {
             found: y.len(),
         });
     }
-    for (o, &i) in y.iter_mut().zip(x) {
-        *o = int8_relu_oracle(i, zero_point);
-    }
+    // SAFETY: x and y are live, disjoint (y is &mut) and of equal length; `isa` was
+    // checked above.
+    unsafe { run(isa, x.as_ptr(), y.as_mut_ptr(), x.len(), zero_point) };
     Ok(())
 }
 
-/// In-place Int8Relu.
-pub fn int8_relu_in_place(x: &mut [u8], zero_point: u8) {
-    for v in x {
-        *v = int8_relu_oracle(*v, zero_point);
-    }
+/// [`int8_relu_in_place`] on a forced ISA.
+pub fn int8_relu_in_place_with_isa(x: &mut [u8], zero_point: u8, isa: Isa) -> Result<(), Error> {
+    let isa = isa.check()?;
+    let p = x.as_mut_ptr();
+    // SAFETY: src == dst, a live exclusive slice of x.len() bytes; `isa` was checked.
+    unsafe { run(isa, p, p, x.len(), zero_point) };
+    Ok(())
 }

@@ -26,6 +26,8 @@
 #![warn(missing_docs)]
 
 pub mod generic;
+pub mod half;
+pub mod int8;
 pub mod oracle;
 pub mod vector;
 

@@ -167,3 +167,109 @@ pub(crate) use slice_kernels;
 
 float_oracle!(f32);
 float_oracle!(f64);
+
+/// The oracle for a 16-bit float type (`F16`, `Bf16`), written in bits.
+///
+/// Comparisons widen exactly to `f32` (so NaN compares false and -0.0 equals +0.0, as
+/// in IEEE); a passed-through value is returned as the same bits. The one product,
+/// `a * x` (or `a * dy`), is one `f32` multiplication of the widened operands, rounded
+/// once to the type by [`crate::half`]'s round-to-nearest-even: exact in `f32` for
+/// `F16` (11-bit significands, exponents far inside `f32`'s range) and for `Bf16` too
+/// unless the product falls below `f32`'s normal range (then it is the `f32` product,
+/// which every bf16 library computes, rounded to bf16).
+macro_rules! half_oracle {
+    ($m:ident, $T:ident) => {
+        /// The oracle for this element type (bit newtype of [`crate::half`]).
+        pub mod $m {
+            use crate::half::$T;
+
+            /// `x < 0 ? +0 : x`
+            #[inline]
+            pub fn relu(x: $T) -> $T {
+                if x.to_f32() < 0.0 { $T::ZERO } else { x }
+            }
+
+            /// `x < 0 ? +0 : x > n ? n : x`
+            #[inline]
+            pub fn relu_n(x: $T, n: $T) -> $T {
+                let xf = x.to_f32();
+                if xf < 0.0 {
+                    $T::ZERO
+                } else if xf > n.to_f32() {
+                    n
+                } else {
+                    x
+                }
+            }
+
+            /// `x < 0 ? a * x : x`, the product formed in `f32` and rounded once.
+            #[inline]
+            pub fn leaky_relu(x: $T, a: $T) -> $T {
+                let xf = x.to_f32();
+                if xf < 0.0 {
+                    $T::from_f32(a.to_f32() * xf)
+                } else {
+                    x
+                }
+            }
+
+            /// `y > 0 ? dy : +0`
+            #[inline]
+            pub fn relu_grad(y: $T, dy: $T) -> $T {
+                if y.to_f32() > 0.0 { dy } else { $T::ZERO }
+            }
+
+            /// `y > 0 && y < n ? dy : +0`
+            #[inline]
+            pub fn relu_n_grad(y: $T, dy: $T, n: $T) -> $T {
+                let yf = y.to_f32();
+                if yf > 0.0 && yf < n.to_f32() {
+                    dy
+                } else {
+                    $T::ZERO
+                }
+            }
+
+            /// `y > 0 ? dy : a * dy`, the product formed in `f32` and rounded once.
+            #[inline]
+            pub fn leaky_relu_grad(y: $T, dy: $T, a: $T) -> $T {
+                if y.to_f32() > 0.0 {
+                    dy
+                } else {
+                    $T::from_f32(a.to_f32() * dy.to_f32())
+                }
+            }
+
+            $crate::oracle::slice_kernels!($T);
+        }
+    };
+}
+
+half_oracle!(f16, F16);
+half_oracle!(bf16, Bf16);
+
+/// The oracle of quantized Int8Relu (Caffe2): `y_q = max(x_q, zero_point)`.
+pub mod u8 {
+    /// `x < zero_point ? zero_point : x`
+    #[inline]
+    pub fn int8_relu(x: u8, zero_point: u8) -> u8 {
+        if x < zero_point { zero_point } else { x }
+    }
+
+    /// Slice form of [`int8_relu`].
+    ///
+    /// # Safety
+    /// Contract of [`crate::UnaryFn`].
+    pub unsafe fn int8_relu_slice(src: *const u8, dst: *mut u8, len: usize, zero_point: u8) {
+        for i in 0..len {
+            // SAFETY: i < len, inside both ranges; each element is read before it is
+            // written, so dst == src is fine.
+            unsafe { dst.add(i).write(int8_relu(src.add(i).read(), zero_point)) }
+        }
+    }
+
+    /// The scalar variant's table.
+    pub const KERNELS: crate::int8::Int8Kernels = crate::int8::Int8Kernels {
+        int8_relu: int8_relu_slice,
+    };
+}

@@ -84,6 +84,82 @@ macro_rules! float_test_elem {
 float_test_elem!(f32, u32, 0x7f80_0000u32, 0x0040_0000u32);
 float_test_elem!(f64, u64, 0x7ff0_0000_0000_0000u64, 0x0008_0000_0000_0000u64);
 
+/// The 16-bit floats: the same specials, built from bits (`half` has no `next_up`).
+macro_rules! half_test_elem {
+    ($T:ident, $exp_bits:expr, $quiet:expr) => {
+        impl TestElem for half::$T {
+            fn random_bits(rng: &mut Rng) -> half::$T {
+                half::$T::from_bits(rng.next_u64() as u16)
+            }
+            fn near(rng: &mut Rng, p: f64) -> half::$T {
+                let r = (rng.next_u64() % 2001) as f64 / 1000.0 - 1.0;
+                let base = if rng.next_u64() % 2 == 0 { 0.0 } else { p };
+                <half::$T as Element>::from_f64(
+                    base + r * if base == 0.0 { 1.0 } else { p.abs().min(1e30) },
+                )
+            }
+            fn specials(p: f64) -> Vec<half::$T> {
+                type H = half::$T;
+                let b = H::from_bits;
+                // The neighbours of a value in value order (through ±0).
+                let up = |v: H| {
+                    let x = v.to_bits();
+                    if x == 0x8000 || x == 0 {
+                        b(1)
+                    } else if x & 0x8000 == 0 {
+                        b(x + 1)
+                    } else {
+                        b(x - 1)
+                    }
+                };
+                let down = |v: H| {
+                    let x = v.to_bits();
+                    if x == 0x8000 || x == 0 {
+                        b(0x8001)
+                    } else if x & 0x8000 == 0 {
+                        b(x - 1)
+                    } else {
+                        b(x + 1)
+                    }
+                };
+                let pt = <H as Element>::from_f64(p);
+                vec![
+                    H::ZERO,
+                    H::NEG_ZERO,
+                    H::ONE,
+                    H::NEG_ONE,
+                    H::INFINITY,
+                    H::NEG_INFINITY,
+                    H::NAN,
+                    -H::NAN,
+                    b($exp_bits | $quiet | 1),
+                    b($exp_bits | 1),
+                    b($exp_bits | 0x5a),
+                    b(!0),
+                    -b($exp_bits | 3),
+                    H::MIN_POSITIVE,
+                    -H::MIN_POSITIVE,
+                    b(1),
+                    -b(1),
+                    b($quiet - 1),
+                    H::MAX,
+                    H::MIN,
+                    H::EPSILON,
+                    pt,
+                    -pt,
+                    up(pt),
+                    down(pt),
+                    <H as Element>::from_f64(6.0),
+                    <H as Element>::from_f64(0.01),
+                ]
+            }
+        }
+    };
+}
+
+half_test_elem!(f16, 0x7c00u16, 0x0200u16);
+half_test_elem!(bf16, 0x7f80u16, 0x0040u16);
+
 /// A buffer of `len` test values: a mix of specials, near-kink values and raw bits.
 pub fn values<T: TestElem>(rng: &mut Rng, len: usize, p: f64) -> Vec<T> {
     let specials = T::specials(p);

@@ -1,0 +1,318 @@
+//! AVX-512 (F + BW) kernels for the 16-bit floats: [`F16x32`] and [`Bf16x32`], 32 lanes
+//! in a `__m512i`, compare results in `__mmask32`.
+//!
+//! The same scheme as [`super::avx2_half`]: integer-only compares on the order key
+//! `sign ? -|x| : |x|` (NaN lanes false), bitwise selects (`VPBLENDMW`, zero-masking
+//! moves), and the product formed in `f32` and rounded once. Compares against what the
+//! kernel bodies compare with (the constant `+0`, a splatted positive `n`) take
+//! shortcuts of one or two `VPCMPW` on the raw bits ([`lt_fast`], [`gt_fast`],
+//! [`clip_above`]), chosen by a test of the right-hand side that LLVM folds or hoists
+//! (a branch joining `k` masks costs nothing here, unlike AVX2's vector masks).
+//! - f16: AVX512F `VCVTPH2PS` / `VCVTPS2PH` (rounding immediate "nearest even"), exact
+//!   with subnormals, NaN quieted with its payload kept.
+//! - bf16: a 16-bit shift to widen (unpack with zero), integer round-to-nearest-even to
+//!   narrow (a NaN product needs no path of its own, see [`round_bf16_product`]),
+//!   `VPACKUSDW` back. AVX512-BF16 `VCVTNEPS2BF16` is deliberately not used:
+//!   it treats subnormal inputs and outputs as zero, which the oracle does not.
+//!
+//! Tails are masked 16-bit loads and stores (`VMOVDQU16` with a `k` mask): lanes outside
+//! the slice are never accessed. As for f32, large out-of-place calls use non-temporal
+//! stores (`VMOVNTDQ`) and in-place forward calls write only the lanes that change.
+
+use core::arch::x86_64::*;
+
+use crate::half::{Bf16, F16};
+use crate::vector::Vector;
+
+/// 32 binary16 values (bits) in a `__m512i`.
+#[derive(Clone, Copy)]
+#[repr(transparent)]
+pub struct F16x32(__m512i);
+
+/// 32 bfloat16 values (bits) in a `__m512i`.
+#[derive(Clone, Copy)]
+#[repr(transparent)]
+pub struct Bf16x32(__m512i);
+
+/// The order key `sign ? -|x| : |x|` of each 16-bit lane.
+#[inline(always)]
+unsafe fn order_key(v: __m512i) -> __m512i {
+    // SAFETY: caller guarantees AVX512F + BW.
+    unsafe {
+        let mag = _mm512_and_si512(v, _mm512_set1_epi16(0x7FFF));
+        let neg = _mm512_srai_epi16::<15>(v);
+        _mm512_sub_epi16(_mm512_xor_si512(mag, neg), neg)
+    }
+}
+
+/// The lanes that are not NaN (`|x| <= inf`).
+#[inline(always)]
+unsafe fn ordered(v: __m512i, inf: u16) -> __mmask32 {
+    // SAFETY: caller guarantees AVX512F + BW.
+    unsafe {
+        let mag = _mm512_and_si512(v, _mm512_set1_epi16(0x7FFF));
+        _mm512_cmple_epu16_mask(mag, _mm512_set1_epi16(inf as i16))
+    }
+}
+
+/// IEEE `a < b` per lane (false if either is NaN).
+#[inline(always)]
+unsafe fn less(a: __m512i, b: __m512i, inf: u16) -> __mmask32 {
+    // SAFETY: caller guarantees AVX512F + BW.
+    unsafe {
+        _mm512_cmplt_epi16_mask(order_key(a), order_key(b)) & ordered(a, inf) & ordered(b, inf)
+    }
+}
+
+/// IEEE `a < b` per lane, with fast paths for what the kernel bodies compare against:
+/// `b` a positive non-NaN in every lane (a splatted `n`: then `a < b` is the signed
+/// compare of the bits, minus the negative NaNs) and `b = ±0` (then it is
+/// [`negative`]). The choice tests `b` alone, which is a constant (folded) or
+/// loop-invariant (hoisted) in every body; any other `b` takes the general [`less`].
+#[inline(always)]
+unsafe fn lt_fast(a: __m512i, b: __m512i, inf: u16) -> __mmask32 {
+    // SAFETY: caller guarantees AVX512F + BW.
+    unsafe {
+        let z = _mm512_setzero_si512();
+        let inf_v = _mm512_set1_epi16(inf as i16);
+        let b_positive = _mm512_mask_cmple_epi16_mask(_mm512_cmpgt_epi16_mask(b, z), b, inf_v);
+        if b_positive == u32::MAX {
+            // Sign-set a (all <= -0 < b) are negative as i16; +NaN a are above inf >= b.
+            let not_neg_nan = _mm512_cmple_epu16_mask(a, _mm512_set1_epi16((0x8000 | inf) as i16));
+            _mm512_mask_cmplt_epi16_mask(not_neg_nan, a, b)
+        } else if _mm512_test_epi16_mask(b, _mm512_set1_epi16(0x7FFF)) == 0 {
+            negative(a, inf)
+        } else {
+            less(a, b, inf)
+        }
+    }
+}
+
+/// IEEE `a > b` per lane, with a fast path for `b` in `+0..=+inf` in every lane (the
+/// zero constant, a splatted `n`): then `a > b` is the signed compare of the bits
+/// (sign-set `a` are negative as i16) minus the positive NaNs. As in [`lt_fast`], the
+/// test is on `b` alone.
+#[inline(always)]
+unsafe fn gt_fast(a: __m512i, b: __m512i, inf: u16) -> __mmask32 {
+    // SAFETY: caller guarantees AVX512F + BW.
+    unsafe {
+        let z = _mm512_setzero_si512();
+        let inf_v = _mm512_set1_epi16(inf as i16);
+        let b_nonneg = _mm512_mask_cmple_epi16_mask(_mm512_cmpge_epi16_mask(b, z), b, inf_v);
+        if b_nonneg == u32::MAX {
+            _mm512_mask_cmpgt_epi16_mask(_mm512_cmple_epi16_mask(a, inf_v), a, b)
+        } else {
+            less(b, a, inf)
+        }
+    }
+}
+
+/// The lanes where `x < 0`: bits in `0x8001..=0x8000 | inf` (one wrapping subtract and
+/// one unsigned compare).
+#[inline(always)]
+unsafe fn negative(v: __m512i, inf: u16) -> __mmask32 {
+    // SAFETY: caller guarantees AVX512F + BW.
+    unsafe {
+        let off = _mm512_sub_epi16(v, _mm512_set1_epi16(0x8001u16 as i16));
+        _mm512_cmple_epu16_mask(off, _mm512_set1_epi16((inf - 1) as i16))
+    }
+}
+
+/// `x > n ? n : x` per lane. When `n` is in `+0..=+inf` in every lane (relu_n's
+/// splatted `n`; the test is loop-invariant), this is a signed minimum of the bits on
+/// the lanes that are not positive NaNs (sign-set `x` are negative as i16, so below
+/// `n`, and stay); otherwise a blend on the general [`less`].
+#[inline(always)]
+unsafe fn clip_above(x: __m512i, n: __m512i, inf: u16) -> __m512i {
+    // SAFETY: caller guarantees AVX512F + BW.
+    unsafe {
+        let inf_v = _mm512_set1_epi16(inf as i16);
+        let n_nonneg = _mm512_mask_cmple_epi16_mask(
+            _mm512_cmpge_epi16_mask(n, _mm512_setzero_si512()),
+            n,
+            inf_v,
+        );
+        if n_nonneg == u32::MAX {
+            let pos_nan = _mm512_cmpgt_epi16_mask(x, inf_v);
+            _mm512_mask_min_epi16(x, !pos_nan, x, n)
+        } else {
+            _mm512_mask_blend_epi16(less(n, x, inf), x, n)
+        }
+    }
+}
+
+/// binary16 product, formed in f32 and rounded once.
+#[inline(always)]
+unsafe fn mul_f16(a: __m512i, b: __m512i) -> __m512i {
+    // SAFETY: caller guarantees AVX512F.
+    unsafe {
+        let al = _mm512_cvtph_ps(_mm512_castsi512_si256(a));
+        let ah = _mm512_cvtph_ps(_mm512_extracti64x4_epi64::<1>(a));
+        let bl = _mm512_cvtph_ps(_mm512_castsi512_si256(b));
+        let bh = _mm512_cvtph_ps(_mm512_extracti64x4_epi64::<1>(b));
+        let lo = _mm512_cvtps_ph::<_MM_FROUND_TO_NEAREST_INT>(_mm512_mul_ps(al, bl));
+        let hi = _mm512_cvtps_ph::<_MM_FROUND_TO_NEAREST_INT>(_mm512_mul_ps(ah, bh));
+        _mm512_inserti64x4::<1>(_mm512_castsi256_si512(lo), hi)
+    }
+}
+
+/// f32 products of two bfloat16 values, rounded to bfloat16 (nearest even), in the
+/// low 16 bits of each 32-bit lane.
+///
+/// No NaN path: a NaN product of two bf16 values is a quieted operand or the default
+/// NaN, whose low 16 bits are zero, so `x + 0x7fff + lsb` cannot carry into the top
+/// half and the result is `x >> 16` with the quiet bit set, the oracle's NaN narrowing.
+/// (No lane overflows: the largest non-NaN magnitude is 0x7f80_0000.)
+#[inline(always)]
+unsafe fn round_bf16_product(p: __m512) -> __m512i {
+    // SAFETY: caller guarantees AVX512F.
+    unsafe {
+        let x = _mm512_castps_si512(p);
+        let lsb = _mm512_and_si512(_mm512_srli_epi32::<16>(x), _mm512_set1_epi32(1));
+        let bias = _mm512_add_epi32(lsb, _mm512_set1_epi32(0x7FFF));
+        _mm512_srli_epi32::<16>(_mm512_add_epi32(x, bias))
+    }
+}
+
+/// bfloat16 product, formed in f32 and rounded once (integer rounding).
+#[inline(always)]
+unsafe fn mul_bf16(a: __m512i, b: __m512i) -> __m512i {
+    // SAFETY: caller guarantees AVX512F + BW. As on AVX2: the in-lane unpack order is
+    // the same for both operands and PACKUSDW (inputs in 0..=0xffff) restores it.
+    unsafe {
+        let z = _mm512_setzero_si512();
+        let al = _mm512_castsi512_ps(_mm512_unpacklo_epi16(z, a));
+        let ah = _mm512_castsi512_ps(_mm512_unpackhi_epi16(z, a));
+        let bl = _mm512_castsi512_ps(_mm512_unpacklo_epi16(z, b));
+        let bh = _mm512_castsi512_ps(_mm512_unpackhi_epi16(z, b));
+        let lo = round_bf16_product(_mm512_mul_ps(al, bl));
+        let hi = round_bf16_product(_mm512_mul_ps(ah, bh));
+        _mm512_packus_epi32(lo, hi)
+    }
+}
+
+/// The first `n < 32` bits set.
+#[inline(always)]
+fn tail_mask32(n: usize) -> __mmask32 {
+    ((1u64 << n) - 1) as __mmask32
+}
+
+macro_rules! half_vector {
+    ($V:ident, $T:ident, $mul:ident) => {
+        // SAFETY: `$V` is a transparent 64-byte register of 32 lanes of the 2-byte `$T`.
+        unsafe impl Vector for $V {
+            type Elem = $T;
+            type Mask = __mmask32;
+            const LANES: usize = 32;
+
+            #[inline(always)]
+            unsafe fn splat(x: $T) -> Self {
+                // SAFETY: caller guarantees AVX512F.
+                $V(unsafe { _mm512_set1_epi16(x.0 as i16) })
+            }
+            #[inline(always)]
+            unsafe fn zero() -> Self {
+                // SAFETY: caller guarantees AVX512F; +0.0 is all-zero bits.
+                $V(unsafe { _mm512_setzero_si512() })
+            }
+            #[inline(always)]
+            unsafe fn load(p: *const $T) -> Self {
+                // SAFETY: caller guarantees 32 readable elements (64 bytes) at p; no
+                // alignment needed.
+                $V(unsafe { _mm512_loadu_si512(p.cast()) })
+            }
+            #[inline(always)]
+            unsafe fn store(self, p: *mut $T) {
+                // SAFETY: caller guarantees 32 writable elements at p.
+                unsafe { _mm512_storeu_si512(p.cast(), self.0) }
+            }
+            const STREAMS: bool = true;
+            #[inline(always)]
+            unsafe fn store_stream(self, p: *mut $T) {
+                // SAFETY: the caller guarantees 32 writable elements at p, 64-byte
+                // aligned (VMOVNTDQ requires it).
+                unsafe { _mm512_stream_si512(p.cast(), self.0) }
+            }
+            #[inline(always)]
+            unsafe fn stream_fence() {
+                // SAFETY: SFENCE is available on every x86_64 CPU.
+                unsafe { _mm_sfence() }
+            }
+            const MASKED_STORE: bool = true;
+            #[inline(always)]
+            unsafe fn store_masked(self, p: *mut $T, m: __mmask32) {
+                // SAFETY: the caller guarantees 32 writable elements at p; only the
+                // lanes selected by m are written (VMOVDQU16 with a k mask).
+                unsafe { _mm512_mask_storeu_epi16(p.cast(), m, self.0) }
+            }
+            #[inline(always)]
+            unsafe fn load_partial(p: *const $T, n: usize) -> Self {
+                // SAFETY: only the first n < 32 lanes are enabled and accessed (masked
+                // lanes never fault); the caller vouches for them. The rest read as 0.
+                $V(unsafe { _mm512_maskz_loadu_epi16(tail_mask32(n), p.cast()) })
+            }
+            #[inline(always)]
+            unsafe fn store_partial(self, p: *mut $T, n: usize) {
+                // SAFETY: as in `load_partial`, for writes.
+                unsafe { _mm512_mask_storeu_epi16(p.cast(), tail_mask32(n), self.0) }
+            }
+            #[inline(always)]
+            unsafe fn lt(self, o: Self) -> __mmask32 {
+                // SAFETY: caller guarantees AVX512F + BW.
+                unsafe { lt_fast(self.0, o.0, $T::INFINITY_BITS) }
+            }
+            #[inline(always)]
+            unsafe fn gt(self, o: Self) -> __mmask32 {
+                // SAFETY: caller guarantees AVX512F + BW.
+                unsafe { gt_fast(self.0, o.0, $T::INFINITY_BITS) }
+            }
+            #[inline(always)]
+            unsafe fn and(a: __mmask32, b: __mmask32) -> __mmask32 {
+                a & b
+            }
+            #[inline(always)]
+            unsafe fn select(m: __mmask32, t: Self, f: Self) -> Self {
+                // SAFETY: caller guarantees AVX512BW. The blend takes its second
+                // vector where the mask bit is set.
+                $V(unsafe { _mm512_mask_blend_epi16(m, f.0, t.0) })
+            }
+            #[inline(always)]
+            unsafe fn mul(self, o: Self) -> Self {
+                // SAFETY: forwarded from the caller (the entry point enables the ISA).
+                $V(unsafe { $mul(self.0, o.0) })
+            }
+            #[inline(always)]
+            unsafe fn keep(m: __mmask32, v: Self) -> Self {
+                // SAFETY: caller guarantees AVX512BW; zero-masking writes +0 bits.
+                $V(unsafe { _mm512_maskz_mov_epi16(m, v.0) })
+            }
+            #[inline(always)]
+            unsafe fn clip_above(self, n: Self) -> Self {
+                // SAFETY: caller guarantees AVX512F + BW.
+                $V(unsafe { clip_above(self.0, n.0, $T::INFINITY_BITS) })
+            }
+            #[inline(always)]
+            unsafe fn relu(self) -> Self {
+                // SAFETY: caller guarantees AVX512F + BW. Keep the lanes not < 0.
+                $V(unsafe { _mm512_maskz_mov_epi16(!negative(self.0, $T::INFINITY_BITS), self.0) })
+            }
+        }
+    };
+}
+
+half_vector!(F16x32, F16, mul_f16);
+half_vector!(Bf16x32, Bf16, mul_bf16);
+
+/// binary16 kernels on AVX-512.
+pub mod f16 {
+    use super::F16x32;
+    use crate::half::F16;
+    crate::kernel_entry_points!([target_feature(enable = "avx512f,avx512bw")], F16x32, F16);
+}
+
+/// bfloat16 kernels on AVX-512.
+pub mod bf16 {
+    use super::Bf16x32;
+    use crate::half::Bf16;
+    crate::kernel_entry_points!([target_feature(enable = "avx512f,avx512bw")], Bf16x32, Bf16);
+}

@@ -1,0 +1,126 @@
+//! f16 and bf16, every available ISA, bit for bit against the oracle:
+//! - every forward op on **all 65,536 bit patterns**, for several `n`/`alpha` each
+//!   (ordinary, subnormal-range, huge, infinite n, alpha 0), out of place, in place and
+//!   through both aliased forms;
+//! - every backward op on a dense sample: every `y` pattern against a permuted `dy`
+//!   (each pattern once), and every `dy` pattern against each of the `y` values where
+//!   the ops branch (so the product `a * dy` is checked for all 65,536 `dy`).
+
+mod common;
+
+use caffe2op_relu::{Activation, Element, Isa, Op};
+use common::*;
+
+/// Parameters for the exhaustive sweeps (fewer under qemu).
+fn params<T: Element>(op: Op) -> Vec<f64> {
+    let f16 = T::NAME == "f16";
+    let full = !cfg!(target_arch = "aarch64");
+    let v: Vec<f64> = match (op, f16) {
+        (Op::Relu, _) => vec![0.0],
+        // n: ReLU6, 1, a subnormal, the smallest normal, the largest finite, +inf.
+        (Op::ReluN, true) => vec![6.0, 1.0, 1e-7, 6.103515625e-5, 65504.0, f64::INFINITY],
+        (Op::ReluN, false) => vec![6.0, 1.0, 1e-39, 1.2e-38, 3.3e38, f64::INFINITY],
+        // alpha: the default, 0, 1, a subnormal, tiny, huge (products overflow).
+        (Op::LeakyRelu, true) => vec![0.01, 0.0, 1.0, 1e-7, 3e-3, 300.0, 65504.0],
+        (Op::LeakyRelu, false) => vec![0.01, 0.0, 1.0, 1e-39, 1e-30, 1e30, 3e38],
+    };
+    if full {
+        v
+    } else {
+        v.into_iter().take(4).collect()
+    }
+}
+
+fn act(op: Op, p: f64) -> Activation {
+    Activation::new(op, p).unwrap()
+}
+
+/// All 65,536 patterns, in order and in a scrambled order (so that neighbouring
+/// patterns also meet in different lanes and in the tail).
+fn all_patterns<T: Element<Bits = u16>>() -> [Vec<T>; 2] {
+    let ordered: Vec<T> = (0..=u16::MAX).map(T::from_bits).collect();
+    let scrambled: Vec<T> = (0..=u16::MAX as u32)
+        .map(|i| T::from_bits((i.wrapping_mul(40_503) ^ 0x5a5a) as u16))
+        .collect();
+    [ordered, scrambled]
+}
+
+fn forward_exhaustive<T: TestElem + Element<Bits = u16>>() {
+    let inputs = all_patterns::<T>();
+    let mut cases = 0usize;
+    for op in Op::ALL {
+        for p in params::<T>(op) {
+            let a = act(op, p);
+            for k in kernels_for(a) {
+                for mode in MODES {
+                    for (i, x) in inputs.iter().enumerate() {
+                        check_forward(&k, x, i, mode, "exhaustive");
+                        cases += x.len();
+                    }
+                }
+            }
+        }
+    }
+    eprintln!("{}: {cases} forward cases", T::NAME);
+}
+
+fn backward_dense<T: TestElem + Element<Bits = u16>>() {
+    let [ordered, scrambled] = all_patterns::<T>();
+    let mut cases = 0usize;
+    for op in Op::ALL {
+        for p in params::<T>(op) {
+            let a = act(op, p);
+            // Where the ops branch: ±0, ±1, NaN, ±inf, the parameter and its
+            // neighbours, the smallest subnormal.
+            let mut ys = T::specials(p);
+            if cfg!(target_arch = "aarch64") {
+                ys.truncate(8);
+            }
+            for k in kernels_for(a) {
+                for mode in MODES {
+                    // Every y once, every dy once.
+                    check_backward(&k, &ordered, &scrambled, 3, mode, "dense y");
+                    cases += ordered.len();
+                }
+                // Every dy against each branching y.
+                for (j, &y0) in ys.iter().enumerate() {
+                    let y = vec![y0; ordered.len()];
+                    let mode = MODES[j % MODES.len()];
+                    check_backward(&k, &y, &ordered, j % 7, mode, "dense dy");
+                    cases += ordered.len();
+                }
+            }
+        }
+    }
+    eprintln!("{}: {cases} backward cases", T::NAME);
+}
+
+#[test]
+fn f16_every_pattern_every_forward_op() {
+    forward_exhaustive::<half::f16>();
+}
+
+#[test]
+fn bf16_every_pattern_every_forward_op() {
+    forward_exhaustive::<half::bf16>();
+}
+
+#[test]
+fn f16_dense_backward() {
+    backward_dense::<half::f16>();
+}
+
+#[test]
+fn bf16_dense_backward() {
+    backward_dense::<half::bf16>();
+}
+
+/// On aarch64 the NEON kernels must be among those compared.
+#[test]
+fn neon_is_compared_on_aarch64() {
+    if cfg!(target_arch = "aarch64") {
+        assert!(Isa::available().contains(&Isa::Neon));
+        let k = kernels_for(Activation::relu());
+        assert!(k.iter().any(|k| k.isa() == Isa::Neon));
+    }
+}

@@ -1,0 +1,300 @@
+//! f16 and bf16 through the whole safe API, every available ISA x op x memory mode,
+//! bit for bit against the oracle: every length 0..=130 at every start offset within a
+//! cache line (every register width's tail and head), random lengths (quickcheck), the
+//! threaded path, the non-temporal store path, `dx` aliasing `y`, and that a forced ISA
+//! resolves to that ISA's own half-precision table.
+
+mod common;
+
+use caffe2op_relu::{Activation, Element, Isa, Kernel, Op, Threads};
+use caffe2op_relu_kernels as k;
+use common::*;
+use quickcheck::{QuickCheck, TestResult};
+
+fn lengths() -> std::ops::RangeInclusive<usize> {
+    if cfg!(target_arch = "aarch64") {
+        0..=70
+    } else {
+        0..=130
+    }
+}
+
+fn sweep<T: TestElem>(grad: bool) {
+    let mut rng = Rng(0x4a1f ^ u64::from(grad) ^ (T::NAME.len() as u64) << 8);
+    let mut cases = 0usize;
+    for op in Op::ALL {
+        let acts = activations(op, &mut rng);
+        for (ai, &act) in acts.iter().enumerate() {
+            if act.param_as::<T>().is_err() {
+                continue; // e.g. n = 1e-40 is 0 in f16: refused (tests/half_refusals.rs)
+            }
+            for k in kernels_for(act) {
+                for mode in MODES {
+                    for len in lengths() {
+                        let x: Vec<T> = values(&mut rng, len, act.param());
+                        let dy: Vec<T> = values(&mut rng, len, 1.0);
+                        for off in offsets::<T>().filter(|&o| ai < 2 || o == 0) {
+                            if grad {
+                                check_backward(&k, &x, &dy, off, mode, "sweep");
+                            } else {
+                                check_forward(&k, &x, off, mode, "sweep");
+                            }
+                            cases += 1;
+                        }
+                    }
+                }
+            }
+        }
+    }
+    eprintln!("{} grad={grad}: {cases} calls", T::NAME);
+}
+
+#[test]
+fn f16_forward_every_length_and_offset() {
+    sweep::<half::f16>(false);
+}
+
+#[test]
+fn bf16_forward_every_length_and_offset() {
+    sweep::<half::bf16>(false);
+}
+
+#[test]
+fn f16_backward_every_length_and_offset() {
+    sweep::<half::f16>(true);
+}
+
+#[test]
+fn bf16_backward_every_length_and_offset() {
+    sweep::<half::bf16>(true);
+}
+
+fn random_case<T: TestElem>(
+    seed: u64,
+    len: u32,
+    off: u8,
+    op: u8,
+    mode: u8,
+    grad: bool,
+) -> TestResult {
+    let max = if cfg!(target_arch = "aarch64") {
+        8_000
+    } else {
+        100_000
+    };
+    let len = len as usize % max;
+    let mut rng = Rng(seed);
+    let op = Op::ALL[op as usize % 3];
+    let acts: Vec<Activation> = activations(op, &mut rng)
+        .into_iter()
+        .filter(|a| a.param_as::<T>().is_ok())
+        .collect();
+    let act = acts[rng.below(acts.len())];
+    let off = off as usize % (64 / size_of::<T>());
+    let mode = MODES[mode as usize % MODES.len()];
+    for k in kernels_for(act) {
+        let x: Vec<T> = values(&mut rng, len, act.param());
+        if grad {
+            let dy: Vec<T> = values(&mut rng, len, 1.0);
+            check_backward(&k, &x, &dy, off, mode, "quickcheck");
+        } else {
+            check_forward(&k, &x, off, mode, "quickcheck");
+        }
+    }
+    TestResult::passed()
+}
+
+fn qc() -> QuickCheck {
+    let tests = if cfg!(target_arch = "aarch64") {
+        20
+    } else {
+        60
+    };
+    QuickCheck::new().tests(tests).max_tests(tests * 2)
+}
+
+#[test]
+fn f16_random_lengths_quickcheck() {
+    qc().quickcheck(random_case::<half::f16> as fn(u64, u32, u8, u8, u8, bool) -> TestResult);
+}
+
+#[test]
+fn bf16_random_lengths_quickcheck() {
+    qc().quickcheck(random_case::<half::bf16> as fn(u64, u32, u8, u8, u8, bool) -> TestResult);
+}
+
+/// Lengths big enough for `Threads::Auto` to split, in a 4-thread pool. Odd lengths
+/// leave ragged chunks.
+fn threaded<T: TestElem>() {
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(4)
+        .build()
+        .unwrap();
+    let mut rng = Rng(0x7468_7265_6164);
+    let len = 3 * caffe2op_relu::PARALLEL_MIN_BYTES / size_of::<T>() / 2 + 13;
+    pool.install(|| {
+        for op in Op::ALL {
+            let act = activations(op, &mut rng)[0];
+            for isa in Isa::available() {
+                let k = Kernel::new(act).with_isa(isa).unwrap();
+                assert_eq!(k.threads(), Threads::Auto);
+                assert!(k.pieces::<T>(len) > 1, "{len} elements should be split");
+                let x: Vec<T> = values(&mut rng, len, act.param());
+                let dy: Vec<T> = values(&mut rng, len, 1.0);
+                for mode in MODES {
+                    check_forward(&k, &x, 1, mode, "threaded");
+                    check_backward(&k, &x, &dy, 3, mode, "threaded");
+                }
+            }
+        }
+    });
+}
+
+#[test]
+fn f16_threaded_path() {
+    threaded::<half::f16>();
+}
+
+#[test]
+fn bf16_threaded_path() {
+    threaded::<half::bf16>();
+}
+
+/// dx may be exactly y (not only dy).
+fn dx_is_y<T: TestElem>() {
+    let mut rng = Rng(77);
+    for op in Op::ALL {
+        for act in activations(op, &mut rng) {
+            if act.param_as::<T>().is_err() {
+                continue;
+            }
+            for k in kernels_for(act) {
+                for len in [0usize, 1, 7, 33, 257, 1000] {
+                    let y: Vec<T> = values(&mut rng, len, act.param());
+                    let dy: Vec<T> = values(&mut rng, len, 1.0);
+                    let expect: Vec<u16> = y
+                        .iter()
+                        .zip(&dy)
+                        .map(|(&a, &b)| bytemuck::cast(act.oracle_backward(a, b).unwrap()))
+                        .collect();
+                    let mut yv = y.clone();
+                    let mut dv = dy.clone();
+                    let yc = std::cell::Cell::from_mut(&mut yv[..]).as_slice_of_cells();
+                    let dc = std::cell::Cell::from_mut(&mut dv[..]).as_slice_of_cells();
+                    k.backward_aliased(yc, dc, yc).unwrap();
+                    let got: Vec<u16> = yv.iter().map(|&v| bytemuck::cast(v)).collect();
+                    assert_eq!(got, expect, "{} {act:?} {} len {len}", T::NAME, k.isa());
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn backward_with_dx_equal_to_y() {
+    dx_is_y::<half::f16>();
+    dx_is_y::<half::bf16>();
+}
+
+/// Every out-of-place call streams in this test (threshold 0): the aligning head, the
+/// non-temporal body and the tail. (Process-wide, but it changes no result, only the
+/// store instruction, so the other tests in this binary are unaffected.)
+#[test]
+fn streaming_stores_match_the_oracle() {
+    caffe2op_relu::set_stream_min_bytes(0);
+    let mut rng = Rng(0x5354_5245_414d);
+    fn run<T: TestElem>(rng: &mut Rng) {
+        for op in Op::ALL {
+            let act = activations(op, rng)[0];
+            for k in kernels_for(act) {
+                for len in lengths().chain([1000, 4099]) {
+                    let x: Vec<T> = values(rng, len, act.param());
+                    let dy: Vec<T> = values(rng, len, 1.0);
+                    for off in offsets::<T>() {
+                        for mode in [Mode::OutOfPlace, Mode::AliasedDisjoint] {
+                            check_forward(&k, &x, off, mode, "streaming");
+                            check_backward(&k, &x, &dy, off, mode, "streaming");
+                        }
+                    }
+                }
+            }
+        }
+    }
+    run::<half::f16>(&mut rng);
+    run::<half::bf16>(&mut rng);
+    caffe2op_relu::set_stream_min_bytes(caffe2op_relu::DEFAULT_STREAM_MIN_BYTES);
+}
+
+fn addrs<T>(t: k::Kernels<T>) -> [usize; 6] {
+    [
+        t.relu as usize,
+        t.relu_n as usize,
+        t.leaky_relu as usize,
+        t.relu_grad as usize,
+        t.relu_n_grad as usize,
+        t.leaky_relu_grad as usize,
+    ]
+}
+
+fn table<T: Element>(isa: Isa) -> [usize; 6] {
+    addrs(T::kernels(isa).expect("an available ISA has a table"))
+}
+
+/// A forced ISA runs that ISA's own half kernels: the safe crate's table for
+/// `half::f16` is the kernels crate's table of that ISA (retyped), and the ISAs'
+/// tables are all distinct.
+#[test]
+fn forced_isa_resolves_to_its_own_half_table() {
+    assert_eq!(
+        table::<half::f16>(Isa::Scalar),
+        addrs(k::oracle::f16::KERNELS)
+    );
+    assert_eq!(
+        table::<half::bf16>(Isa::Scalar),
+        addrs(k::oracle::bf16::KERNELS)
+    );
+    #[cfg(target_arch = "x86_64")]
+    {
+        if Isa::Avx2.is_available() {
+            assert_eq!(
+                table::<half::f16>(Isa::Avx2),
+                addrs(k::x86_64::avx2_half::f16::KERNELS)
+            );
+            assert_eq!(
+                table::<half::bf16>(Isa::Avx2),
+                addrs(k::x86_64::avx2_half::bf16::KERNELS)
+            );
+        }
+        #[cfg(caffe2op_relu_avx512)]
+        if Isa::Avx512.is_available() {
+            assert_eq!(
+                table::<half::f16>(Isa::Avx512),
+                addrs(k::x86_64::avx512_half::f16::KERNELS)
+            );
+            assert_eq!(
+                table::<half::bf16>(Isa::Avx512),
+                addrs(k::x86_64::avx512_half::bf16::KERNELS)
+            );
+        }
+    }
+    #[cfg(target_arch = "aarch64")]
+    {
+        assert!(Isa::Neon.is_available());
+        assert_eq!(
+            table::<half::f16>(Isa::Neon),
+            addrs(k::aarch64::neon_half::f16::KERNELS)
+        );
+        assert_eq!(
+            table::<half::bf16>(Isa::Neon),
+            addrs(k::aarch64::neon_half::bf16::KERNELS)
+        );
+    }
+    for a in Isa::available() {
+        for b in Isa::available() {
+            if a != b {
+                assert_ne!(table::<half::f16>(a), table::<half::f16>(b), "{a} vs {b}");
+                assert_ne!(table::<half::bf16>(a), table::<half::bf16>(b), "{a} vs {b}");
+            }
+        }
+    }
+}

@@ -1,0 +1,245 @@
+//! The 16-bit float `Vector` impls of each hand-written ISA, one method at a time, on
+//! arbitrary registers: `lt`, `gt`, `clip_above`, `relu` and `mul` against IEEE
+//! semantics computed through the oracle's exact widening.
+//!
+//! The kernel bodies only ever compare against `+0` and a splatted positive `n`, which
+//! the ISAs serve with shortcuts; the exhaustive tests cover those. This test also
+//! reaches the general paths (negative, NaN, -0 and mixed-lane right-hand sides), which
+//! no kernel call takes today, so that `Vector`'s contract holds for any future body.
+
+#![allow(dead_code)]
+
+mod common;
+
+use caffe2op_relu_kernels::half::{Bf16, F16};
+use caffe2op_relu_kernels::vector::Vector;
+use common::Rng;
+
+/// What a 16-bit float type needs here.
+trait Half: Copy {
+    fn bits(self) -> u16;
+    fn from_bits(b: u16) -> Self;
+    fn widen(self) -> f32;
+    fn narrow(v: f32) -> Self;
+}
+
+impl Half for F16 {
+    fn bits(self) -> u16 {
+        self.0
+    }
+    fn from_bits(b: u16) -> Self {
+        F16(b)
+    }
+    fn widen(self) -> f32 {
+        self.to_f32()
+    }
+    fn narrow(v: f32) -> Self {
+        F16::from_f32(v)
+    }
+}
+
+impl Half for Bf16 {
+    fn bits(self) -> u16 {
+        self.0
+    }
+    fn from_bits(b: u16) -> Self {
+        Bf16(b)
+    }
+    fn widen(self) -> f32 {
+        self.to_f32()
+    }
+    fn narrow(v: f32) -> Self {
+        Bf16::from_f32(v)
+    }
+}
+
+/// Interesting 16-bit patterns for both formats: zeros, ones, infinities, NaNs of both
+/// signs, subnormals, extremes.
+const SPECIALS: [u16; 22] = [
+    0x0000, 0x8000, 0x3C00, 0xBC00, 0x3F80, 0xBF80, 0x7C00, 0xFC00, 0x7F80, 0xFF80, 0x7E00, 0xFE00,
+    0x7C01, 0xFC01, 0x7FC0, 0xFFC1, 0x0001, 0x8001, 0x7BFF, 0xFBFF, 0x7F7F, 0xFF7F,
+];
+
+fn pattern(rng: &mut Rng) -> u16 {
+    match rng.below(3) {
+        0 => SPECIALS[rng.below(SPECIALS.len())],
+        _ => rng.next_u64() as u16,
+    }
+}
+
+/// Results of one register's worth of every op, as bits.
+struct Out {
+    lt: Vec<u16>,
+    gt: Vec<u16>,
+    clip: Vec<u16>,
+    relu: Vec<u16>,
+    mul: Vec<u16>,
+}
+
+/// Runs the ops of `V` on `a` and `b` (each `V::LANES` elements).
+///
+/// # Safety
+/// The CPU supports `V`'s ISA (the callers enable it with `target_feature` and check).
+#[inline(always)]
+unsafe fn run<V: Vector>(a: &[V::Elem], b: &[V::Elem], ones: V::Elem) -> Out
+where
+    V::Elem: Half,
+{
+    let n = V::LANES;
+    let mut out = Out {
+        lt: vec![0; n],
+        gt: vec![0; n],
+        clip: vec![0; n],
+        relu: vec![0; n],
+        mul: vec![0; n],
+    };
+    let mut tmp = vec![V::Elem::from_bits(0); n];
+    let mut dump = |v: V, into: &mut Vec<u16>| {
+        // SAFETY: `tmp` holds LANES elements.
+        unsafe { v.store(tmp.as_mut_ptr()) };
+        *into = tmp.iter().map(|e| e.bits()).collect();
+    };
+    // SAFETY: the slices hold LANES elements each; the ISA is the caller's promise.
+    unsafe {
+        let (va, vb) = (V::load(a.as_ptr()), V::load(b.as_ptr()));
+        let (one, zero) = (V::splat(ones), V::zero());
+        dump(V::select(va.lt(vb), one, zero), &mut out.lt);
+        dump(V::select(va.gt(vb), one, zero), &mut out.gt);
+        dump(va.clip_above(vb), &mut out.clip);
+        dump(va.relu(), &mut out.relu);
+        dump(va.mul(vb), &mut out.mul);
+    }
+    out
+}
+
+fn check<T: Half>(isa: &str, a: &[T], b: &[T], out: &Out) {
+    for i in 0..a.len() {
+        let (x, y) = (a[i].widen(), b[i].widen());
+        let (xb, yb) = (a[i].bits(), b[i].bits());
+        let ctx = format!("{isa} lane {i}: a {xb:#06x} b {yb:#06x}");
+        assert_eq!(out.lt[i] == 0xFFFF, x < y, "lt {ctx}");
+        assert!(out.lt[i] == 0 || out.lt[i] == 0xFFFF, "lt mask {ctx}");
+        assert_eq!(out.gt[i] == 0xFFFF, x > y, "gt {ctx}");
+        let clip = if x > y { yb } else { xb };
+        assert_eq!(out.clip[i], clip, "clip_above {ctx}");
+        let relu = if x < 0.0 { 0 } else { xb };
+        assert_eq!(out.relu[i], relu, "relu {ctx}");
+        // Both NaN: which payload survives is the hardware's choice of operand order,
+        // which no kernel relies on (the parameter is never NaN).
+        if !(x.is_nan() && y.is_nan()) {
+            assert_eq!(out.mul[i], T::narrow(x * y).bits(), "mul {ctx}");
+        }
+    }
+}
+
+/// Registers of random lanes, with `b` sometimes one splatted value (like a parameter)
+/// of any sign, and sometimes equal to `a` lane by lane or with the signs flipped.
+fn sweep<T: Half>(lanes: usize, rounds: usize, mut f: impl FnMut(&[T], &[T]) -> Out, isa: &str) {
+    let mut rng = Rng(0xc0de ^ lanes as u64);
+    for r in 0..rounds {
+        let a: Vec<T> = (0..lanes)
+            .map(|_| T::from_bits(pattern(&mut rng)))
+            .collect();
+        let b: Vec<T> = match r % 4 {
+            0 => vec![T::from_bits(pattern(&mut rng)); lanes],
+            1 => a.iter().map(|v| T::from_bits(v.bits() ^ 0x8000)).collect(),
+            2 => a.clone(),
+            _ => (0..lanes)
+                .map(|_| T::from_bits(pattern(&mut rng)))
+                .collect(),
+        };
+        let out = f(&a, &b);
+        check(isa, &a, &b, &out);
+    }
+}
+
+fn rounds() -> usize {
+    if cfg!(target_arch = "aarch64") {
+        3_000
+    } else {
+        40_000
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+mod x86 {
+    use super::*;
+    use caffe2op_relu_kernels::x86_64::avx2_half::{Bf16x16, F16x16};
+
+    #[target_feature(enable = "avx2,f16c")]
+    unsafe fn avx2_f16(a: &[F16], b: &[F16]) -> Out {
+        // SAFETY: this function is only called after detecting AVX2 and F16C.
+        unsafe { run::<F16x16>(a, b, F16(0xFFFF)) }
+    }
+
+    #[target_feature(enable = "avx2")]
+    unsafe fn avx2_bf16(a: &[Bf16], b: &[Bf16]) -> Out {
+        // SAFETY: this function is only called after detecting AVX2.
+        unsafe { run::<Bf16x16>(a, b, Bf16(0xFFFF)) }
+    }
+
+    #[test]
+    fn avx2_half_vector_ops() {
+        if !(is_x86_feature_detected!("avx2") && is_x86_feature_detected!("f16c")) {
+            return;
+        }
+        // SAFETY: AVX2 and F16C detected above.
+        sweep::<F16>(16, rounds(), |a, b| unsafe { avx2_f16(a, b) }, "avx2 f16");
+        // SAFETY: as above.
+        sweep::<Bf16>(16, rounds(), |a, b| unsafe { avx2_bf16(a, b) }, "avx2 bf16");
+    }
+
+    #[cfg(caffe2op_relu_avx512)]
+    mod avx512 {
+        use super::*;
+        use caffe2op_relu_kernels::x86_64::avx512_half::{Bf16x32, F16x32};
+
+        #[target_feature(enable = "avx512f,avx512bw")]
+        unsafe fn f16(a: &[F16], b: &[F16]) -> Out {
+            // SAFETY: only called after detecting AVX512F and AVX512BW.
+            unsafe { run::<F16x32>(a, b, F16(0xFFFF)) }
+        }
+
+        #[target_feature(enable = "avx512f,avx512bw")]
+        unsafe fn bf16(a: &[Bf16], b: &[Bf16]) -> Out {
+            // SAFETY: only called after detecting AVX512F and AVX512BW.
+            unsafe { run::<Bf16x32>(a, b, Bf16(0xFFFF)) }
+        }
+
+        #[test]
+        fn avx512_half_vector_ops() {
+            if !(is_x86_feature_detected!("avx512f") && is_x86_feature_detected!("avx512bw")) {
+                return;
+            }
+            // SAFETY: AVX512F and AVX512BW detected above.
+            sweep::<F16>(32, rounds(), |a, b| unsafe { f16(a, b) }, "avx512 f16");
+            // SAFETY: as above.
+            sweep::<Bf16>(32, rounds(), |a, b| unsafe { bf16(a, b) }, "avx512 bf16");
+        }
+    }
+}
+
+#[cfg(target_arch = "aarch64")]
+mod arm {
+    use super::*;
+    use caffe2op_relu_kernels::aarch64::neon_half::{Bf16x8, F16x8};
+
+    #[test]
+    fn neon_half_vector_ops() {
+        assert!(std::arch::is_aarch64_feature_detected!("neon"));
+        // SAFETY: NEON is present (asserted above; it is part of aarch64 Linux).
+        sweep::<F16>(
+            8,
+            rounds(),
+            |a, b| unsafe { run::<F16x8>(a, b, F16(0xFFFF)) },
+            "neon f16",
+        );
+        // SAFETY: as above.
+        sweep::<Bf16>(
+            8,
+            rounds(),
+            |a, b| unsafe { run::<Bf16x8>(a, b, Bf16(0xFFFF)) },
+            "neon bf16",
+        );
+    }
+}
