@@ -459,12 +459,8 @@ fn svg(rows: &[Row], sizes: &[usize], isas: &[Isa]) -> String {
         .map(|r| r.gbps)
         .fold(1.0, f64::max)
         * 1.05;
-    let (lo, hi) = (
-        (sizes[0] as f64).log2(),
-        (*sizes.last().unwrap() as f64)
-            .log2()
-            .max(sizes[0] as f64 + 1.0),
-    );
+    let lo = (sizes[0] as f64).log2();
+    let hi = (*sizes.last().unwrap() as f64).log2().max(lo + 1.0);
     for (pi, f) in funcs.iter().enumerate() {
         let ox = 20.0 + (pi % 3) as f64 * (pw + 20.0);
         let oy = 40.0 + (pi / 3) as f64 * (ph + 70.0);

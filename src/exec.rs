@@ -38,19 +38,40 @@ pub fn set_parallel_min_bytes(bytes: usize) {
     PARALLEL_MIN.store(bytes, Ordering::Relaxed);
 }
 
-/// The current non-temporal store threshold: out-of-place calls (or per-thread
-/// chunks) whose output is at least this many bytes write around the cache.
+/// The default of [`stream_min_bytes`]: out-of-place calls whose output is at least
+/// this many bytes use non-temporal (streaming) stores on ISAs that have them (AVX2,
+/// AVX-512). Once the buffers no longer fit in the last-level cache, writing around it
+/// saves the read-for-ownership of every output line; below that, streaming would
+/// evict data the next call wants. Measured on the reference machine: see the README.
+pub const DEFAULT_STREAM_MIN_BYTES: usize = 16 << 20;
+
+static STREAM_MIN: AtomicUsize = AtomicUsize::new(DEFAULT_STREAM_MIN_BYTES);
+
+/// The current non-temporal store threshold, in bytes of one call's output (the
+/// whole call, however it is split across threads). In place never streams.
+#[inline]
 pub fn stream_min_bytes() -> usize {
-    caffe2op_relu_kernels::generic::STREAM_MIN_BYTES.load(Ordering::Relaxed)
+    STREAM_MIN.load(Ordering::Relaxed)
 }
 
 /// Sets the non-temporal store threshold (process-wide; for tuning and benchmarking).
 pub fn set_stream_min_bytes(bytes: usize) {
-    caffe2op_relu_kernels::generic::STREAM_MIN_BYTES.store(bytes, Ordering::Relaxed);
+    STREAM_MIN.store(bytes, Ordering::Relaxed);
 }
 
-/// The smallest piece of work (bytes moved) handed to one thread.
-const MIN_CHUNK_BYTES: usize = 512 << 10;
+/// Whether a call writing `len` elements of `elem_size` bytes should stream.
+#[inline]
+fn stream(len: usize, elem_size: usize) -> bool {
+    len.saturating_mul(elem_size) >= stream_min_bytes()
+}
+
+/// The smallest piece of work (bytes moved) handed to one thread: about 10 µs at
+/// cache speed, so rayon's per-task cost (about 1 µs) stays small.
+const MIN_CHUNK_BYTES: usize = 1 << 20;
+
+/// Pieces per worker: more pieces than workers lets work stealing rebalance when a
+/// core is busy with something else (the caller then simply does more of them).
+const PIECES_PER_WORKER: usize = 4;
 
 /// A pointer that may cross threads. Each thread touches a disjoint sub-range of it.
 #[derive(Clone, Copy)]
@@ -71,14 +92,14 @@ pub(crate) fn plan(
     threads: Threads,
 ) -> (usize, usize) {
     let bytes = len.saturating_mul(elem_size).saturating_mul(streams);
-    if threads == Threads::Serial || bytes < parallel_min_bytes() {
+    if threads == Threads::Serial || len == 0 || bytes < parallel_min_bytes() {
         return (len, 1);
     }
     let workers = rayon::current_num_threads();
     if workers < 2 {
         return (len, 1);
     }
-    let pieces = (bytes / MIN_CHUNK_BYTES).clamp(1, workers);
+    let pieces = (bytes / MIN_CHUNK_BYTES).clamp(1, workers * PIECES_PER_WORKER);
     // Chunk lengths are whole cache lines (64 bytes) so threads never share one.
     let line = (64 / elem_size).max(1);
     let chunk = len.div_ceil(pieces).div_ceil(line) * line;
@@ -99,10 +120,11 @@ pub(crate) unsafe fn run_unary<T: Send + Sync + Copy>(
     param: T,
     threads: Threads,
 ) {
+    let nt = !std::ptr::eq(src, dst) && stream(len, size_of::<T>());
     let (chunk, chunks) = plan(len, size_of::<T>(), 2, threads);
     if chunks <= 1 {
         // SAFETY: forwarded from the caller.
-        unsafe { f(src, dst, len, param) };
+        unsafe { f(src, dst, len, param, nt) };
         return;
     }
     let (s, d) = (SendPtr(src.cast_mut()), SendPtr(dst));
@@ -112,7 +134,7 @@ pub(crate) unsafe fn run_unary<T: Send + Sync + Copy>(
         let n = chunk.min(len - start);
         // SAFETY: [start, start + n) is inside [0, len); chunks are disjoint, and an
         // in-place call (dst == src) stays in place chunk by chunk.
-        unsafe { f(s.0.add(start), d.0.add(start), n, param) }
+        unsafe { f(s.0.add(start), d.0.add(start), n, param, nt) }
     });
 }
 
@@ -130,10 +152,11 @@ pub(crate) unsafe fn run_binary<T: Send + Sync + Copy>(
     param: T,
     threads: Threads,
 ) {
+    let nt = !std::ptr::eq(y, dx) && !std::ptr::eq(dy, dx) && stream(len, size_of::<T>());
     let (chunk, chunks) = plan(len, size_of::<T>(), 3, threads);
     if chunks <= 1 {
         // SAFETY: forwarded from the caller.
-        unsafe { f(y, dy, dx, len, param) };
+        unsafe { f(y, dy, dx, len, param, nt) };
         return;
     }
     let (y, dy, dx) = (SendPtr(y.cast_mut()), SendPtr(dy.cast_mut()), SendPtr(dx));
@@ -143,7 +166,16 @@ pub(crate) unsafe fn run_binary<T: Send + Sync + Copy>(
         let n = chunk.min(len - start);
         // SAFETY: as in `run_unary`; exact aliasing of dx with y or dy is preserved
         // chunk by chunk.
-        unsafe { f(y.0.add(start), dy.0.add(start), dx.0.add(start), n, param) }
+        unsafe {
+            f(
+                y.0.add(start),
+                dy.0.add(start),
+                dx.0.add(start),
+                n,
+                param,
+                nt,
+            )
+        }
     });
 }
 

@@ -171,7 +171,7 @@
 //! let n = 4 << 20; // 16 MiB of f32 each way
 //! let (x, mut y) = (vec![-1.0f32; n], vec![1.0f32; n]);
 //! pool.install(|| {
-//!     assert_eq!(k.pieces::<f32>(n), 2); // split across the pool's two threads
+//!     assert!(k.pieces::<f32>(n) > 1); // split across the pool's threads
 //!     k.forward(&x, &mut y)
 //! })?;
 //! assert!(y.iter().all(|&v| v == 0.0));
@@ -298,12 +298,11 @@ mod portable;
 mod quantized;
 
 pub use activation::{Activation, DEFAULT_ALPHA, DEFAULT_N, Op};
-pub use caffe2op_relu_kernels::generic::DEFAULT_STREAM_MIN_BYTES;
 pub use element::Element;
 pub use error::{Error, OpErrorKind};
 pub use exec::{
-    PARALLEL_MIN_BYTES, Threads, parallel_min_bytes, set_parallel_min_bytes, set_stream_min_bytes,
-    stream_min_bytes,
+    DEFAULT_STREAM_MIN_BYTES, PARALLEL_MIN_BYTES, Threads, parallel_min_bytes,
+    set_parallel_min_bytes, set_stream_min_bytes, stream_min_bytes,
 };
 pub use isa::{ISA_ENV_VAR, Isa, ParseIsaError};
 pub use kernel::Kernel;

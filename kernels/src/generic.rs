@@ -8,8 +8,6 @@
 //! The vector formulas below are the only place that says what each op computes on a
 //! register; they mirror [`crate::oracle`] line for line.
 
-use core::sync::atomic::{AtomicUsize, Ordering};
-
 use crate::vector::Vector;
 
 /// One forward formula applied to a register.
@@ -146,24 +144,6 @@ impl<V: Vector> BinaryOp<V> for LeakyReluGrad<V> {
     }
 }
 
-/// Out-of-place calls whose output is at least this many bytes use non-temporal
-/// (streaming) stores on ISAs that have them (AVX2, AVX-512): once the buffers no
-/// longer fit in the last-level cache, writing around the cache saves the
-/// read-for-ownership of every output line. In place never streams (the line was
-/// just read anyway). The default was chosen by measurement (see the README); the
-/// safe crate exposes a setter for benchmarking.
-pub static STREAM_MIN_BYTES: AtomicUsize = AtomicUsize::new(DEFAULT_STREAM_MIN_BYTES);
-
-/// The default of [`STREAM_MIN_BYTES`].
-pub const DEFAULT_STREAM_MIN_BYTES: usize = 16 << 20;
-
-#[inline(always)]
-fn streams<V: Vector>(distinct: bool, len: usize) -> bool {
-    V::STREAMS
-        && distinct
-        && len.saturating_mul(size_of::<V::Elem>()) >= STREAM_MIN_BYTES.load(Ordering::Relaxed)
-}
-
 /// Elements to process before `dst` is aligned to a whole register (0 if it is).
 #[inline(always)]
 fn head_len<V: Vector>(dst: *const V::Elem, len: usize) -> usize {
@@ -196,6 +176,7 @@ pub unsafe fn unary<V: Vector, O: UnaryOp<V>>(
     dst: *mut V::Elem,
     len: usize,
     op: O,
+    stream: bool,
 ) {
     // SAFETY: forwarded from the caller.
     unsafe {
@@ -205,7 +186,7 @@ pub unsafe fn unary<V: Vector, O: UnaryOp<V>>(
             } else {
                 unary_body::<V, O, false>(src, dst, len, op)
             }
-        } else if streams::<V>(true, len) {
+        } else if V::STREAMS && stream {
             unary_body::<V, O, true>(src, dst, len, op)
         } else {
             unary_body::<V, O, false>(src, dst, len, op)
@@ -304,11 +285,12 @@ pub unsafe fn binary<V: Vector, O: BinaryOp<V>>(
     dx: *mut V::Elem,
     len: usize,
     op: O,
+    stream: bool,
 ) {
     let distinct = !core::ptr::eq(y, dx) && !core::ptr::eq(dy, dx);
     // SAFETY: forwarded from the caller.
     unsafe {
-        if streams::<V>(distinct, len) {
+        if V::STREAMS && stream && distinct {
             binary_body::<V, O, true>(y, dy, dx, len, op)
         } else {
             binary_body::<V, O, false>(y, dy, dx, len, op)
@@ -387,9 +369,9 @@ macro_rules! kernel_entry_points {
         /// # Safety
         /// See the crate docs ([`crate::UnaryFn`]).
         $(#[$attr])*
-        pub unsafe fn relu(src: *const $T, dst: *mut $T, len: usize, _n: $T) {
+        pub unsafe fn relu(src: *const $T, dst: *mut $T, len: usize, _n: $T, stream: bool) {
             // SAFETY: forwarded from the caller (contract of `UnaryFn`).
-            unsafe { unary::<$V, _>(src, dst, len, Relu) }
+            unsafe { unary::<$V, _>(src, dst, len, Relu, stream) }
         }
 
         /// relu_n.
@@ -397,9 +379,9 @@ macro_rules! kernel_entry_points {
         /// # Safety
         /// See the crate docs ([`crate::UnaryFn`]).
         $(#[$attr])*
-        pub unsafe fn relu_n(src: *const $T, dst: *mut $T, len: usize, n: $T) {
+        pub unsafe fn relu_n(src: *const $T, dst: *mut $T, len: usize, n: $T, stream: bool) {
             // SAFETY: forwarded from the caller (contract of `UnaryFn`).
-            unsafe { unary::<$V, _>(src, dst, len, ReluN(<$V>::splat(n))) }
+            unsafe { unary::<$V, _>(src, dst, len, ReluN(<$V>::splat(n)), stream) }
         }
 
         /// leaky_relu.
@@ -407,9 +389,9 @@ macro_rules! kernel_entry_points {
         /// # Safety
         /// See the crate docs ([`crate::UnaryFn`]).
         $(#[$attr])*
-        pub unsafe fn leaky_relu(src: *const $T, dst: *mut $T, len: usize, a: $T) {
+        pub unsafe fn leaky_relu(src: *const $T, dst: *mut $T, len: usize, a: $T, stream: bool) {
             // SAFETY: forwarded from the caller (contract of `UnaryFn`).
-            unsafe { unary::<$V, _>(src, dst, len, LeakyRelu(<$V>::splat(a))) }
+            unsafe { unary::<$V, _>(src, dst, len, LeakyRelu(<$V>::splat(a)), stream) }
         }
 
         /// relu_grad.
@@ -417,9 +399,9 @@ macro_rules! kernel_entry_points {
         /// # Safety
         /// See the crate docs ([`crate::BinaryFn`]).
         $(#[$attr])*
-        pub unsafe fn relu_grad(y: *const $T, dy: *const $T, dx: *mut $T, len: usize, _n: $T) {
+        pub unsafe fn relu_grad(y: *const $T, dy: *const $T, dx: *mut $T, len: usize, _n: $T, stream: bool) {
             // SAFETY: forwarded from the caller (contract of `BinaryFn`).
-            unsafe { binary::<$V, _>(y, dy, dx, len, ReluGrad) }
+            unsafe { binary::<$V, _>(y, dy, dx, len, ReluGrad, stream) }
         }
 
         /// relu_n_grad.
@@ -427,9 +409,9 @@ macro_rules! kernel_entry_points {
         /// # Safety
         /// See the crate docs ([`crate::BinaryFn`]).
         $(#[$attr])*
-        pub unsafe fn relu_n_grad(y: *const $T, dy: *const $T, dx: *mut $T, len: usize, n: $T) {
+        pub unsafe fn relu_n_grad(y: *const $T, dy: *const $T, dx: *mut $T, len: usize, n: $T, stream: bool) {
             // SAFETY: forwarded from the caller (contract of `BinaryFn`).
-            unsafe { binary::<$V, _>(y, dy, dx, len, ReluNGrad(<$V>::splat(n))) }
+            unsafe { binary::<$V, _>(y, dy, dx, len, ReluNGrad(<$V>::splat(n)), stream) }
         }
 
         /// leaky_relu_grad.
@@ -443,9 +425,10 @@ macro_rules! kernel_entry_points {
             dx: *mut $T,
             len: usize,
             a: $T,
+            stream: bool,
         ) {
             // SAFETY: forwarded from the caller (contract of `BinaryFn`).
-            unsafe { binary::<$V, _>(y, dy, dx, len, LeakyReluGrad(<$V>::splat(a))) }
+            unsafe { binary::<$V, _>(y, dy, dx, len, LeakyReluGrad(<$V>::splat(a)), stream) }
         }
 
         /// The six kernels of this module. Calling any of them requires the ISA.

@@ -5,15 +5,12 @@
 //! `wide`'s `u8x16::max`), and one body, [`int8_relu`], walked like
 //! [`crate::generic::unary`]: blocks of four registers, single registers, then one
 //! partial register; no byte outside `[0, len)` is read or written. It shares the float
-//! kernels' non-temporal threshold ([`STREAM_MIN_BYTES`]).
+//! kernels' streaming convention: the caller's `stream` flag asks for non-temporal stores.
 
 use core::mem::MaybeUninit;
 use core::ptr;
 
-use core::sync::atomic::Ordering;
-
 use crate::UnaryFn;
-use crate::generic::STREAM_MIN_BYTES;
 
 /// The Int8Relu kernels of one ISA (a table of its own: u8 has no gradient and none of
 /// the float ops).
@@ -94,16 +91,21 @@ pub unsafe trait ByteVector: Copy {
 
 /// `dst[i] = max(src[i], zero_point)` for `i < len`.
 ///
-/// Like the float bodies, a large out-of-place call (output at least
-/// [`STREAM_MIN_BYTES`]) writes around the cache on ISAs with non-temporal stores,
-/// after a partial head that aligns `dst`.
+/// Like the float bodies, when the caller asks (`stream`) an out-of-place call writes
+/// around the cache on ISAs with non-temporal stores, after a partial head that aligns
+/// `dst`.
 ///
 /// # Safety
 /// The contract of [`UnaryFn`], with `V`'s ISA available.
 #[inline(always)]
-pub unsafe fn int8_relu<V: ByteVector>(src: *const u8, dst: *mut u8, len: usize, zero_point: u8) {
-    let stream =
-        V::STREAMS && !core::ptr::eq(src, dst) && len >= STREAM_MIN_BYTES.load(Ordering::Relaxed);
+pub unsafe fn int8_relu<V: ByteVector>(
+    src: *const u8,
+    dst: *mut u8,
+    len: usize,
+    zero_point: u8,
+    stream: bool,
+) {
+    let stream = V::STREAMS && stream && !core::ptr::eq(src, dst);
     // SAFETY: forwarded from the caller.
     unsafe {
         if stream {
@@ -188,9 +190,15 @@ macro_rules! int8_entry_points {
         /// # Safety
         /// See the crate docs ([`crate::UnaryFn`]).
         $(#[$attr])*
-        pub unsafe fn int8_relu(src: *const u8, dst: *mut u8, len: usize, zero_point: u8) {
+        pub unsafe fn int8_relu(
+            src: *const u8,
+            dst: *mut u8,
+            len: usize,
+            zero_point: u8,
+            stream: bool,
+        ) {
             // SAFETY: forwarded from the caller (contract of `UnaryFn`).
-            unsafe { $crate::int8::int8_relu::<$V>(src, dst, len, zero_point) }
+            unsafe { $crate::int8::int8_relu::<$V>(src, dst, len, zero_point, stream) }
         }
 
         /// This module's Int8Relu table. Calling it requires the ISA.

@@ -39,11 +39,16 @@ pub mod aarch64;
 
 /// An elementwise forward kernel: `dst[i] = op(src[i]; param)`.
 ///
-/// `param` is `n` for relu_n, `alpha` for leaky_relu and ignored by relu.
-pub type UnaryFn<T> = unsafe fn(src: *const T, dst: *mut T, len: usize, param: T);
+/// `param` is `n` for relu_n, `alpha` for leaky_relu and ignored by relu. `stream`
+/// asks for non-temporal stores (writing around the cache): honoured by ISAs that have
+/// them when `dst != src`, ignored otherwise; it never changes the result.
+pub type UnaryFn<T> = unsafe fn(src: *const T, dst: *mut T, len: usize, param: T, stream: bool);
 
 /// An elementwise backward kernel: `dx[i] = op_grad(y[i], dy[i]; param)`.
-pub type BinaryFn<T> = unsafe fn(y: *const T, dy: *const T, dx: *mut T, len: usize, param: T);
+///
+/// `stream` as for [`UnaryFn`] (honoured when `dx` is neither `y` nor `dy`).
+pub type BinaryFn<T> =
+    unsafe fn(y: *const T, dy: *const T, dx: *mut T, len: usize, param: T, stream: bool);
 
 /// The six functions of the ReLU family for one element type and one ISA.
 ///

@@ -67,7 +67,7 @@ macro_rules! slice_kernels {
         ///
         /// # Safety
         /// Contract of [`crate::UnaryFn`].
-        pub unsafe fn relu_slice(src: *const $T, dst: *mut $T, len: usize, _p: $T) {
+        pub unsafe fn relu_slice(src: *const $T, dst: *mut $T, len: usize, _p: $T, _stream: bool) {
             for i in 0..len {
                 // SAFETY: i < len, inside both ranges; each element is read before
                 // it is written, so dst == src is fine.
@@ -78,7 +78,7 @@ macro_rules! slice_kernels {
         ///
         /// # Safety
         /// Contract of [`crate::UnaryFn`].
-        pub unsafe fn relu_n_slice(src: *const $T, dst: *mut $T, len: usize, n: $T) {
+        pub unsafe fn relu_n_slice(src: *const $T, dst: *mut $T, len: usize, n: $T, _stream: bool) {
             for i in 0..len {
                 // SAFETY: as in `relu_slice`.
                 unsafe { dst.add(i).write(relu_n(src.add(i).read(), n)) }
@@ -88,7 +88,13 @@ macro_rules! slice_kernels {
         ///
         /// # Safety
         /// Contract of [`crate::UnaryFn`].
-        pub unsafe fn leaky_relu_slice(src: *const $T, dst: *mut $T, len: usize, a: $T) {
+        pub unsafe fn leaky_relu_slice(
+            src: *const $T,
+            dst: *mut $T,
+            len: usize,
+            a: $T,
+            _stream: bool,
+        ) {
             for i in 0..len {
                 // SAFETY: as in `relu_slice`.
                 unsafe { dst.add(i).write(leaky_relu(src.add(i).read(), a)) }
@@ -104,6 +110,7 @@ macro_rules! slice_kernels {
             dx: *mut $T,
             len: usize,
             _p: $T,
+            _stream: bool,
         ) {
             for i in 0..len {
                 // SAFETY: i < len, inside all three ranges; both inputs are read
@@ -124,6 +131,7 @@ macro_rules! slice_kernels {
             dx: *mut $T,
             len: usize,
             n: $T,
+            _stream: bool,
         ) {
             for i in 0..len {
                 // SAFETY: as in `relu_grad_slice`.
@@ -143,6 +151,7 @@ macro_rules! slice_kernels {
             dx: *mut $T,
             len: usize,
             a: $T,
+            _stream: bool,
         ) {
             for i in 0..len {
                 // SAFETY: as in `relu_grad_slice`.
@@ -260,7 +269,13 @@ pub mod u8 {
     ///
     /// # Safety
     /// Contract of [`crate::UnaryFn`].
-    pub unsafe fn int8_relu_slice(src: *const u8, dst: *mut u8, len: usize, zero_point: u8) {
+    pub unsafe fn int8_relu_slice(
+        src: *const u8,
+        dst: *mut u8,
+        len: usize,
+        zero_point: u8,
+        _stream: bool,
+    ) {
         for i in 0..len {
             // SAFETY: i < len, inside both ranges; each element is read before it is
             // written, so dst == src is fine.
