@@ -1,0 +1,255 @@
+//! The operator layer on arbitrary bytes: `NetDef::from_bytes` (and
+//! `OperatorDef::from_bytes`); whatever decodes is re-encoded (a fixed point after one
+//! round), run through cost and tensor inference, the gradient makers and the
+//! backward net builder, and run in a `Workspace` holding small deterministic tensors.
+//!
+//! Never a panic. A refused net leaves every blob exactly as it was; a net that runs
+//! leaves exactly the blobs a shadow evaluation computes with the scalar oracle, op by
+//! op (so every result is bit for bit the oracle's).
+#![no_main]
+
+use std::collections::BTreeMap;
+
+use caffe2op_relu::ops::{
+    ArgValue, DataType, NetDef, OperatorDef, Tensor, TensorElement, Workspace, backward_net,
+    gradient_defs, schema,
+};
+use caffe2op_relu::{
+    Activation, DEFAULT_ALPHA, DEFAULT_N, Element, Error, OpErrorKind, QuantParams,
+};
+use libfuzzer_sys::fuzz_target;
+
+fn workspace() -> Workspace {
+    let mut ws = Workspace::new();
+    let vals = [
+        -2.0f32,
+        -0.0,
+        0.0,
+        f32::NAN,
+        1.5,
+        7.0,
+        f32::INFINITY,
+        -1e-40,
+        6.0,
+    ];
+    let f = |n: usize, k: usize| -> Vec<f32> {
+        (0..n).map(|i| vals[(i * 5 + k) % vals.len()]).collect()
+    };
+    ws.feed_blob("X", Tensor::from_vec([2, 3], f(6, 0)).unwrap());
+    ws.feed_blob("Y", Tensor::from_vec([2, 3], f(6, 1)).unwrap());
+    ws.feed_blob("dY", Tensor::from_vec([2, 3], f(6, 2)).unwrap());
+    ws.feed_blob("Z", Tensor::from_vec([3, 2], f(6, 3)).unwrap());
+    ws.feed_blob("E", Tensor::from_vec::<f32>([0, 4], vec![]).unwrap());
+    ws.feed_blob("S", Tensor::from_vec([], vec![-3.5f32]).unwrap());
+    let d: Vec<f64> = f(4, 4).into_iter().map(f64::from).collect();
+    ws.feed_blob("D", Tensor::from_vec([4], d).unwrap());
+    let h: Vec<half::f16> = f(3, 5).into_iter().map(half::f16::from_f32).collect();
+    ws.feed_blob("H", Tensor::from_vec([3], h).unwrap());
+    let b: Vec<half::bf16> = f(3, 6).into_iter().map(half::bf16::from_f32).collect();
+    ws.feed_blob("B", Tensor::from_vec([3], b).unwrap());
+    let q = QuantParams {
+        scale: 0.5,
+        zero_point: 10,
+    };
+    ws.feed_blob(
+        "Q",
+        Tensor::quantized([5], vec![0, 9, 10, 11, 255], q).unwrap(),
+    );
+    ws
+}
+
+fn param(def: &OperatorDef, name: &str, default: f64) -> f64 {
+    match def.get_arg(name) {
+        Some(ArgValue::Float(v)) => f64::from(*v),
+        None => f64::from(default as f32),
+        Some(other) => panic!("a net that ran had argument {name} = {other:?}"),
+    }
+}
+
+fn forward<T: Element + TensorElement>(x: &Tensor, act: Activation) -> Tensor {
+    let xs = x.as_slice::<T>().expect("shadow: input type");
+    let out: Vec<T> = xs.iter().map(|&v| act.oracle_forward(v).unwrap()).collect();
+    Tensor::from_vec(x.dims().to_vec(), out).unwrap()
+}
+
+fn backward<T: Element + TensorElement>(y: &Tensor, dy: &Tensor, act: Activation) -> Tensor {
+    let ys = y.as_slice::<T>().expect("shadow: Y type");
+    let ds = dy.as_slice::<T>().expect("shadow: dY type");
+    assert_eq!(ys.len(), ds.len(), "shadow: Y and dY lengths");
+    let out: Vec<T> = ys
+        .iter()
+        .zip(ds)
+        .map(|(&a, &b)| act.oracle_backward(a, b).unwrap())
+        .collect();
+    Tensor::from_vec(dy.dims().to_vec(), out).unwrap()
+}
+
+/// Evaluates a net that ran, op by op, with the oracle.
+fn shadow(blobs: &mut BTreeMap<String, Tensor>, net: &NetDef) {
+    for def in &net.ops {
+        let get = |b: &str| {
+            blobs
+                .get(b)
+                .unwrap_or_else(|| panic!("shadow: no blob {b}"))
+        };
+        let (op, grad) = match def.op_type.as_str() {
+            "Relu" => (Some(Activation::relu()), false),
+            "ReluGradient" => (Some(Activation::relu()), true),
+            "ReluN" | "ReluNGradient" => (
+                Some(Activation::relu_n(param(def, "n", DEFAULT_N)).unwrap()),
+                def.op_type.ends_with("Gradient"),
+            ),
+            "LeakyRelu" | "LeakyReluGradient" => (
+                Some(Activation::leaky_relu(param(def, "alpha", DEFAULT_ALPHA)).unwrap()),
+                def.op_type.ends_with("Gradient"),
+            ),
+            "Int8Relu" => (None, false),
+            other => panic!("a net that ran had operator type {other}"),
+        };
+        let out = match op {
+            None => {
+                let x = get(&def.inputs[0]);
+                let q = x
+                    .quant()
+                    .expect("shadow: Int8Relu input has no quantization");
+                let ys: Vec<u8> = x
+                    .as_u8()
+                    .unwrap()
+                    .iter()
+                    .map(|&v| caffe2op_relu::int8_relu_oracle(v, q.zero_point))
+                    .collect();
+                Tensor::quantized(x.dims().to_vec(), ys, q).unwrap()
+            }
+            Some(act) if grad => {
+                let (y, dy) = (get(&def.inputs[0]), get(&def.inputs[1]));
+                match dy.dtype() {
+                    DataType::F32 => backward::<f32>(y, dy, act),
+                    DataType::F64 => backward::<f64>(y, dy, act),
+                    DataType::F16 => backward::<half::f16>(y, dy, act),
+                    DataType::Bf16 => backward::<half::bf16>(y, dy, act),
+                    DataType::U8 => panic!("a gradient ran on u8"),
+                }
+            }
+            Some(act) => {
+                let x = get(&def.inputs[0]);
+                match x.dtype() {
+                    DataType::F32 => forward::<f32>(x, act),
+                    DataType::F64 => forward::<f64>(x, act),
+                    DataType::F16 => forward::<half::f16>(x, act),
+                    DataType::Bf16 => forward::<half::bf16>(x, act),
+                    DataType::U8 => panic!("a float op ran on u8"),
+                }
+            }
+        };
+        blobs.insert(def.outputs[0].clone(), out);
+    }
+}
+
+fn snapshot(ws: &Workspace) -> BTreeMap<String, Tensor> {
+    ws.blobs()
+        .map(|(k, v)| (k.to_string(), v.clone()))
+        .collect()
+}
+
+/// The refusals the operator layer may give: its own errors, and the core's
+/// parameter and quantization refusals (which name the argument and value).
+fn is_op_error(e: &Error) -> bool {
+    matches!(
+        e,
+        Error::Operator { .. }
+            | Error::QuantizationMismatch { .. }
+            | Error::InvalidParameter { .. }
+    )
+}
+
+fn exercise_def(def: &OperatorDef, ws: &Workspace) {
+    if let Some(s) = schema(&def.op_type) {
+        let shapes: Vec<_> = def
+            .inputs
+            .iter()
+            .filter_map(|b| ws.fetch_blob(b).ok().map(Tensor::shape))
+            .collect();
+        match s.cost(def, &shapes) {
+            Ok(c) => assert_eq!(c.bytes_read, c.bytes_written * s.num_inputs() as u64),
+            Err(e) => assert!(is_op_error(&e), "{e:?}"),
+        }
+        if let Err(e) = s.infer(def, &shapes) {
+            assert!(is_op_error(&e), "{e:?}");
+        }
+    }
+    if let Err(e) = gradient_defs(def) {
+        assert!(is_op_error(&e), "{e:?}");
+    }
+}
+
+fn run_net(net: &NetDef) {
+    let mut ws = workspace();
+    let before = snapshot(&ws);
+    for def in &net.ops {
+        exercise_def(def, &ws);
+    }
+    match backward_net(net) {
+        Ok(g) => {
+            let _ = g.to_bytes();
+        }
+        Err(e) => assert!(is_op_error(&e), "{e:?}"),
+    }
+    match ws.run_net(net) {
+        Ok(()) => {
+            let mut want = before;
+            shadow(&mut want, net);
+            let got = snapshot(&ws);
+            assert!(
+                got == want,
+                "net ran but blobs differ from the oracle's:\n{net}"
+            );
+        }
+        Err(e) => {
+            assert!(is_op_error(&e), "{e:?}");
+            assert!(snapshot(&ws) == before, "refused net changed blobs: {e}");
+        }
+    }
+}
+
+fuzz_target!(|data: &[u8]| {
+    match NetDef::from_bytes(data) {
+        Ok(net) => {
+            // Re-encoding is refused only for nesting beyond MAX_NET_NESTING; what it
+            // writes decodes, and re-encodes to the same bytes.
+            if let Ok(bytes) = net.to_bytes() {
+                let again = NetDef::from_bytes(&bytes).expect("re-encoded net decodes");
+                assert_eq!(again.to_bytes().unwrap(), bytes, "not a fixed point");
+            }
+            run_net(&net);
+        }
+        Err(e) => assert!(
+            matches!(
+                e,
+                Error::Operator {
+                    kind: OpErrorKind::Decode,
+                    ..
+                }
+            ),
+            "{e:?}"
+        ),
+    }
+    if let Ok(def) = OperatorDef::from_bytes(data) {
+        if let Ok(bytes) = def.to_bytes() {
+            let again = OperatorDef::from_bytes(&bytes).expect("re-encoded op decodes");
+            assert_eq!(again.to_bytes().unwrap(), bytes);
+        }
+        let mut ws = workspace();
+        let before = snapshot(&ws);
+        match ws.run_operator_once(&def) {
+            Ok(()) => {
+                let mut want = before;
+                shadow(&mut want, &NetDef::new("one").op(def));
+                assert!(snapshot(&ws) == want, "operator ran but blobs differ");
+            }
+            Err(e) => {
+                assert!(is_op_error(&e), "{e:?}");
+                assert!(snapshot(&ws) == before);
+            }
+        }
+    }
+});
