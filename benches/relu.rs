@@ -83,6 +83,7 @@ fn group<T: Element>(c: &mut Criterion, op: Op, grad: bool) {
             }
         }
         let auto = Kernel::new(a);
+        // Default dispatch with `Threads::Auto` (the one-call API users get).
         g.bench_with_input(
             BenchmarkId::new(format!("{}+auto", auto.isa()), bytes),
             &bytes,
@@ -112,8 +113,48 @@ fn all(c: &mut Criterion) {
         for grad in [false, true] {
             group::<f32>(c, op, grad);
             group::<f64>(c, op, grad);
+            group::<half::f16>(c, op, grad);
+            group::<half::bf16>(c, op, grad);
         }
     }
+    int8(c);
+}
+
+/// Int8Relu (u8): each ISA, `Threads::Auto`, the naive loop and memcpy.
+fn int8(c: &mut Criterion) {
+    let mut g = c.benchmark_group("int8_relu/u8");
+    g.sample_size(10)
+        .warm_up_time(Duration::from_millis(100))
+        .measurement_time(Duration::from_millis(400));
+    for bytes in SIZES {
+        g.throughput(Throughput::Bytes((2 * bytes) as u64));
+        let x: Vec<u8> = (0..bytes)
+            .map(|i| (i.wrapping_mul(2654435761) >> 7) as u8)
+            .collect();
+        let mut y = vec![0u8; bytes];
+        for isa in Isa::available() {
+            g.bench_with_input(BenchmarkId::new(isa.name(), bytes), &bytes, |b, _| {
+                b.iter(|| {
+                    caffe2op_relu::int8_relu_with(black_box(&x), &mut y, 128, isa, Threads::Serial)
+                        .expect("valid")
+                })
+            });
+        }
+        g.bench_with_input(BenchmarkId::new("auto", bytes), &bytes, |b, _| {
+            b.iter(|| caffe2op_relu::int8_relu(black_box(&x), &mut y, 128).expect("valid"))
+        });
+        g.bench_with_input(BenchmarkId::new("naive", bytes), &bytes, |b, _| {
+            b.iter(|| {
+                for (o, &v) in y.iter_mut().zip(black_box(&x)) {
+                    *o = v.max(128);
+                }
+            })
+        });
+        g.bench_with_input(BenchmarkId::new("memcpy", bytes), &bytes, |b, _| {
+            b.iter(|| y.copy_from_slice(black_box(&x)))
+        });
+    }
+    g.finish();
 }
 
 criterion_group!(benches, all);

@@ -111,6 +111,12 @@ enum Kind {
     NaiveInPlace,
     /// `copy_from_slice` of one buffer.
     Memcpy,
+    /// Int8Relu (u8), out of place.
+    Int8,
+    /// Int8Relu in place.
+    Int8InPlace,
+    /// The naive Int8Relu loop.
+    Int8Naive,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -134,6 +140,9 @@ impl Cell {
             Kind::Naive => format!("naive-{}", self.isa),
             Kind::NaiveInPlace => format!("naive-{} in-place", self.isa),
             Kind::Memcpy => "memcpy".into(),
+            Kind::Int8 => format!("{}{t}", self.isa),
+            Kind::Int8InPlace => format!("{} in-place", self.isa),
+            Kind::Int8Naive => "naive-scalar".into(),
         }
     }
 }
@@ -186,7 +195,9 @@ impl<T: Element> Bufs<T> {
             (Kind::Hand, true) => k.backward(&self.y, &self.dy, &mut self.dx),
             (Kind::HandInPlace, true) => k.backward_in_place(&self.y, &mut self.dx),
             (Kind::Naive, true) => autovec::backward(c.isa, act, &self.y, &self.dy, &mut self.dx),
-            (Kind::NaiveInPlace, true) => Ok(()),
+            (Kind::NaiveInPlace, true) | (Kind::Int8 | Kind::Int8InPlace | Kind::Int8Naive, _) => {
+                Ok(())
+            }
         };
         r.expect("valid call");
         black_box(&mut self.y);
@@ -195,10 +206,9 @@ impl<T: Element> Bufs<T> {
 }
 
 /// Bytes moved by one call.
-fn bytes_moved<T>(c: &Cell, n: usize) -> usize {
-    let s = size_of::<T>();
+fn bytes_moved(c: &Cell, n: usize, s: usize) -> usize {
     match c.kind {
-        Kind::Memcpy => 2 * n * s,
+        Kind::Memcpy | Kind::Int8 | Kind::Int8InPlace | Kind::Int8Naive => 2 * n * s,
         _ => c.func.streams() * n * s,
     }
 }
@@ -258,6 +268,27 @@ fn median(v: &mut [f64]) -> f64 {
 /// Measures every cell (plus memcpy) at `n` elements, interleaved round by round.
 fn measure<T: Element>(cells: &[Cell], n: usize, samples: usize, min_sample: Duration) -> Vec<Row> {
     let mut bufs = Bufs::<T>::new(n);
+    measure_with(
+        T::NAME,
+        size_of::<T>(),
+        cells,
+        n,
+        samples,
+        min_sample,
+        |c| bufs.run(c),
+    )
+}
+
+/// Measures `cells` (plus memcpy first) with `run`, interleaved round by round.
+fn measure_with(
+    dtype: &'static str,
+    elem: usize,
+    cells: &[Cell],
+    n: usize,
+    samples: usize,
+    min_sample: Duration,
+    mut run: impl FnMut(&Cell),
+) -> Vec<Row> {
     let memcpy = Cell {
         func: Func::ALL[0],
         kind: Kind::Memcpy,
@@ -270,9 +301,9 @@ fn measure<T: Element>(cells: &[Cell], n: usize, samples: usize, min_sample: Dur
     let reps: Vec<u32> = all
         .iter()
         .map(|c| {
-            bufs.run(c);
+            run(c);
             let t = Instant::now();
-            bufs.run(c);
+            run(c);
             let one = t.elapsed().as_secs_f64().max(1e-9);
             (min_sample.as_secs_f64() / one).ceil().clamp(1.0, 1e6) as u32
         })
@@ -284,7 +315,7 @@ fn measure<T: Element>(cells: &[Cell], n: usize, samples: usize, min_sample: Dur
             let i = (j + round * 7) % all.len();
             let t = Instant::now();
             for _ in 0..reps[i] {
-                bufs.run(&all[i]);
+                run(&all[i]);
             }
             times[i].push(t.elapsed().as_secs_f64() / reps[i] as f64);
         }
@@ -292,19 +323,82 @@ fn measure<T: Element>(cells: &[Cell], n: usize, samples: usize, min_sample: Dur
     let gbps: Vec<f64> = all
         .iter()
         .zip(times.iter_mut())
-        .map(|(c, t)| bytes_moved::<T>(c, n) as f64 / median(t) / 1e9)
+        .map(|(c, t)| bytes_moved(c, n, elem) as f64 / median(t) / 1e9)
         .collect();
     let memcpy_gbps = gbps[0];
     all.iter()
         .zip(gbps)
         .map(|(c, g)| Row {
-            dtype: T::NAME,
+            dtype,
             cell: *c,
-            bytes: n * size_of::<T>(),
+            bytes: n * elem,
             gbps: g,
             memcpy_gbps,
         })
         .collect()
+}
+
+/// Int8Relu cells: each ISA serial, `Threads::Auto` and in place, and the naive loop.
+fn int8_cells(isas: &[Isa]) -> Vec<Cell> {
+    let func = Func::ALL[0];
+    let mut v = Vec::new();
+    for &isa in isas {
+        for threads in [Threads::Serial, Threads::Auto] {
+            v.push(Cell {
+                func,
+                kind: Kind::Int8,
+                isa,
+                threads,
+            });
+        }
+        v.push(Cell {
+            func,
+            kind: Kind::Int8InPlace,
+            isa,
+            threads: Threads::Serial,
+        });
+    }
+    v.push(Cell {
+        func,
+        kind: Kind::Int8Naive,
+        isa: Isa::Scalar,
+        threads: Threads::Serial,
+    });
+    v
+}
+
+/// The naive Int8Relu loop (baseline target).
+#[inline(never)]
+fn naive_int8(x: &[u8], y: &mut [u8], zp: u8) {
+    for (o, &v) in y.iter_mut().zip(x) {
+        *o = v.max(zp);
+    }
+}
+
+fn measure_int8(cells: &[Cell], n: usize, samples: usize, min_sample: Duration) -> Vec<Row> {
+    let x: Vec<u8> = (0..n)
+        .map(|i| (i.wrapping_mul(2654435761) >> 7) as u8)
+        .collect();
+    let mut y = vec![0u8; n];
+    let zp = 128;
+    measure_with("u8", 1, cells, n, samples, min_sample, |c| {
+        let r = match c.kind {
+            Kind::Memcpy => {
+                y.copy_from_slice(&x);
+                Ok(())
+            }
+            Kind::Int8 => caffe2op_relu::int8_relu_with(&x, &mut y, zp, c.isa, c.threads),
+            Kind::Int8InPlace => {
+                caffe2op_relu::int8_relu_in_place_with(&mut y, zp, c.isa, c.threads)
+            }
+            _ => {
+                naive_int8(&x, &mut y, zp);
+                Ok(())
+            }
+        };
+        r.expect("valid call");
+        black_box(&mut y);
+    })
 }
 
 // ---------------------------------------------------------------------------------
@@ -365,6 +459,24 @@ fn check_oracle<T: Element>(isas: &[Isa]) -> (usize, usize) {
     (checked, bad)
 }
 
+fn check_int8(isas: &[Isa]) -> (usize, usize) {
+    let x: Vec<u8> = (0..=255u8).cycle().take(4099).collect();
+    let (mut checked, mut bad) = (0, 0);
+    for &isa in isas {
+        for zp in [0u8, 1, 127, 128, 200, 255] {
+            let mut y = vec![0u8; x.len()];
+            caffe2op_relu::int8_relu_with(&x, &mut y, zp, isa, Threads::Auto).unwrap();
+            checked += y.len();
+            bad += y
+                .iter()
+                .zip(&x)
+                .filter(|&(&o, &i)| o != caffe2op_relu::int8_relu_oracle(i, zp))
+                .count();
+        }
+    }
+    (checked, bad)
+}
+
 // ---------------------------------------------------------------------------------
 // Output
 
@@ -411,15 +523,126 @@ fn print_table(rows: &[Row], dtype: &str, func: Func, sizes: &[usize]) {
     }
 }
 
+/// Checks the performance targets of the README against the measured rows and prints
+/// one line per (type, function): the worst ratio of each target and whether it holds.
+fn targets(rows: &[Row], best: Isa) {
+    let find = |dtype: &str, f: Func, kind: Kind, isa: Isa, threads: Threads, bytes: usize| {
+        rows.iter()
+            .find(|r| {
+                r.dtype == dtype
+                    && r.bytes == bytes
+                    && r.cell.kind == kind
+                    && r.cell.isa == isa
+                    && r.cell.threads == threads
+                    && (kind == Kind::Memcpy || r.cell.func == f)
+            })
+            .map(|r| r.gbps)
+    };
+    let mark = |ok: bool| if ok { "ok " } else { "SHORT" };
+    println!(
+        "\ntargets ({best}, serial unless noted; worst ratio over sizes; big = 64 MiB and above)"
+    );
+    println!(
+        "{:<22} {:>15} {:>15} {:>15} {:>15} {:>19}",
+        "type function",
+        "fwd/memcpy",
+        "fwd big/memcpy",
+        "in-place/naive",
+        "hand/naive",
+        "auto/serial (best)"
+    );
+    for dtype in ["f32", "f64", "f16", "bf16"] {
+        let mut sizes: Vec<usize> = rows
+            .iter()
+            .filter(|r| r.dtype == dtype)
+            .map(|r| r.bytes)
+            .collect();
+        sizes.sort_unstable();
+        sizes.dedup();
+        for f in Func::ALL {
+            let ratio = |a: Option<f64>, b: Option<f64>| a.zip(b).map(|(a, b)| a / b);
+            let mut fwd = f64::MAX;
+            let mut big = f64::MAX;
+            let mut inplace = f64::MAX;
+            let mut naive = f64::MAX;
+            let mut auto_min = f64::MAX;
+            let mut auto_best: f64 = 0.0;
+            for &b in &sizes {
+                let hand = find(dtype, f, Kind::Hand, best, Threads::Serial, b);
+                let base = if f.grad {
+                    find(dtype, f, Kind::Naive, best, Threads::Serial, b)
+                } else {
+                    find(dtype, f, Kind::Memcpy, Isa::Scalar, Threads::Serial, b)
+                };
+                if let Some(r) = ratio(hand, base) {
+                    // Forward: vs memcpy; backward: vs the naive loop for the same ISA.
+                    fwd = fwd.min(r);
+                    if b >= 64 << 20 {
+                        big = big.min(r);
+                    }
+                }
+                if !f.grad {
+                    let ip = find(dtype, f, Kind::HandInPlace, best, Threads::Serial, b);
+                    let nip = find(dtype, f, Kind::NaiveInPlace, best, Threads::Serial, b);
+                    if let Some(r) = ratio(ip, nip) {
+                        inplace = inplace.min(r);
+                    }
+                }
+                for isa in [Isa::Avx2, Isa::Avx512, Isa::Neon] {
+                    let h = find(dtype, f, Kind::Hand, isa, Threads::Serial, b);
+                    if let Some(r) = ratio(h, find(dtype, f, Kind::Naive, isa, Threads::Serial, b))
+                    {
+                        naive = naive.min(r);
+                    }
+                }
+                if let Some(r) = ratio(find(dtype, f, Kind::Hand, best, Threads::Auto, b), hand) {
+                    auto_min = auto_min.min(r);
+                    if (1 << 20..=16 << 20).contains(&b) {
+                        auto_best = auto_best.max(r);
+                    }
+                }
+            }
+            let show = |v: f64, need: f64| {
+                if v == f64::MAX {
+                    "     -".to_string()
+                } else {
+                    format!("{v:>5.2} {}", mark(v >= need))
+                }
+            };
+            let big_need = if f.grad { 1.3 } else { 1.4 };
+            println!(
+                "{:<22} {:>15} {:>15} {:>15} {:>15} {:>6.2} {} ({:.2} {})",
+                format!("{dtype} {}", f.name()),
+                show(fwd, 1.0),
+                show(big, big_need),
+                if f.grad {
+                    "     -".to_string()
+                } else {
+                    show(inplace, 1.0)
+                },
+                show(naive, 1.0),
+                auto_min,
+                mark(auto_min >= 0.95),
+                auto_best,
+                mark(auto_best >= 1.6)
+            );
+        }
+    }
+    println!("(backward rows: columns 1-2 compare with the naive backward loop for the same ISA)");
+}
+
 fn json_line(r: &Row) -> String {
     let c = &r.cell;
     let isa = match c.kind {
         Kind::Naive | Kind::NaiveInPlace => format!("naive-{}", c.isa),
+        Kind::Int8Naive => "naive-scalar".into(),
         Kind::Memcpy => "memcpy".into(),
         _ => c.isa.to_string(),
     };
     let op = match c.kind {
         Kind::Memcpy => "memcpy".to_string(),
+        Kind::Int8 | Kind::Int8Naive => "int8_relu".to_string(),
+        Kind::Int8InPlace => "int8_relu_in_place".to_string(),
         Kind::HandInPlace | Kind::NaiveInPlace => format!("{}_in_place", c.func.name()),
         _ => c.func.name(),
     };
@@ -618,7 +841,7 @@ fn run_type<T: Element>(
     for &b in sizes.iter().filter(|&&b| b <= dtype_sizes_cap) {
         let n = b / size_of::<T>();
         let (samples, min) = if quick {
-            (3, Duration::from_micros(1500))
+            (3, Duration::from_micros(700))
         } else if b >= 256 << 20 {
             (5, Duration::from_millis(1))
         } else {
@@ -695,7 +918,7 @@ fn ab(samples: usize, reps: u32, mut f: impl FnMut(bool)) -> (f64, f64) {
 /// `Threads::Auto` on/off, per buffer size, f32 on the best ISA.
 fn thresholds(isa: Isa, quick: bool) {
     let sizes: Vec<usize> = if quick {
-        vec![4 << 20, 16 << 20, 64 << 20]
+        vec![8 << 20, 64 << 20]
     } else {
         vec![
             1 << 20,
@@ -740,7 +963,7 @@ fn thresholds(isa: Isa, quick: bool) {
     caffe2op_relu::set_stream_min_bytes(caffe2op_relu::DEFAULT_STREAM_MIN_BYTES);
 
     let sizes: Vec<usize> = if quick {
-        vec![256 << 10, 1 << 20, 4 << 20]
+        vec![1 << 20, 4 << 20]
     } else {
         vec![
             64 << 10,
@@ -802,23 +1025,28 @@ fn main() {
     );
     for f in Func::ALL {
         let k = Kernel::new(f.act());
-        println!("  {:<16} f32: {:<8} f64: {}", f.name(), k.isa(), k.isa());
+        println!("  {:<16} f32, f64, f16, bf16: {}", f.name(), k.isa());
     }
 
-    let (c1, b1) = check_oracle::<f32>(&isas);
-    let (c2, b2) = check_oracle::<f64>(&isas);
+    let checks = [
+        check_oracle::<f32>(&isas),
+        check_oracle::<f64>(&isas),
+        check_oracle::<half::f16>(&isas),
+        check_oracle::<half::bf16>(&isas),
+        check_int8(&isas),
+    ];
+    let (checked, bad) = checks.iter().fold((0, 0), |a, c| (a.0 + c.0, a.1 + c.1));
     println!(
-        "oracle check: {} elements compared over every ISA x function x threads, {} mismatches",
-        c1 + c2,
-        b1 + b2
+        "oracle check: {checked} elements compared over every ISA x function x type x threads, \
+         {bad} mismatches"
     );
-    if b1 + b2 != 0 {
+    if bad != 0 {
         eprintln!("report: MISMATCH against the oracle");
         std::process::exit(1);
     }
 
     let sizes: Vec<usize> = if o.quick {
-        vec![4 << 10, 64 << 10, 1 << 20, 16 << 20]
+        vec![4 << 10, 1 << 20, 16 << 20]
     } else {
         vec![
             4 << 10,
@@ -837,12 +1065,25 @@ fn main() {
     let t0 = Instant::now();
     run_type::<f32>(&mut rows, &sizes, &isas, o.quick, usize::MAX);
     run_type::<f64>(&mut rows, &sizes, &isas, o.quick, 256 << 20);
+    run_type::<half::f16>(&mut rows, &sizes, &isas, o.quick, 256 << 20);
+    run_type::<half::bf16>(&mut rows, &sizes, &isas, o.quick, 256 << 20);
+    let cells8 = int8_cells(&isas);
+    for &b in sizes.iter().filter(|&&b| b <= 256 << 20) {
+        let (samples, min) = if o.quick {
+            (3, Duration::from_micros(700))
+        } else {
+            (7, Duration::from_millis(4))
+        };
+        rows.extend(measure_int8(&cells8, b, samples, min));
+    }
 
-    for dtype in ["f32", "f64"] {
+    for dtype in ["f32", "f64", "f16", "bf16"] {
         for f in Func::ALL {
             print_table(&rows, dtype, f, &sizes);
         }
     }
+    print_table(&rows, "u8", Func::ALL[0], &sizes);
+    targets(&rows, Isa::detected());
     small_calls(*isas.last().unwrap());
     thresholds(*isas.last().unwrap(), o.quick);
     println!("\nmeasured in {:.0} s", t0.elapsed().as_secs_f64());

@@ -53,10 +53,17 @@ fn available_table(isa: Isa) -> Int8Kernels {
 /// # Safety
 /// `src` valid for `len` reads, `dst` for `len` writes, `dst == src` or disjoint;
 /// `isa` available on this CPU.
-unsafe fn run(isa: Isa, src: *const u8, dst: *mut u8, len: usize, zero_point: u8) {
+unsafe fn run(
+    isa: Isa,
+    src: *const u8,
+    dst: *mut u8,
+    len: usize,
+    zero_point: u8,
+    threads: Threads,
+) {
     let f = available_table(isa).int8_relu;
     // SAFETY: forwarded from the caller (the `UnaryFn` contract).
-    unsafe { exec::run_unary(f, src, dst, len, zero_point, Threads::Auto) }
+    unsafe { exec::run_unary(f, src, dst, len, zero_point, threads) }
 }
 
 /// `y[i] = max(x[i], zero_point)` (Int8Relu; scale and zero point carry over), on the
@@ -71,12 +78,23 @@ pub fn int8_relu_in_place(x: &mut [u8], zero_point: u8) {
     let p = x.as_mut_ptr();
     // SAFETY: src == dst, a live exclusive slice of x.len() bytes; the dispatched ISA
     // is available by construction.
-    unsafe { run(isa, p, p, x.len(), zero_point) }
+    unsafe { run(isa, p, p, x.len(), zero_point, Threads::Auto) }
 }
 
 /// [`int8_relu`] on a forced ISA ([`Error::IsaUnavailable`] if this CPU cannot run it),
 /// for comparing every variant.
 pub fn int8_relu_with_isa(x: &[u8], y: &mut [u8], zero_point: u8, isa: Isa) -> Result<(), Error> {
+    int8_relu_with(x, y, zero_point, isa, Threads::Auto)
+}
+
+/// [`int8_relu`] on a forced ISA with a threading policy.
+pub fn int8_relu_with(
+    x: &[u8],
+    y: &mut [u8],
+    zero_point: u8,
+    isa: Isa,
+    threads: Threads,
+) -> Result<(), Error> {
     let isa = isa.check()?;
     if x.len() != y.len() {
         return Err(Error::LengthMismatch {
@@ -87,15 +105,34 @@ pub fn int8_relu_with_isa(x: &[u8], y: &mut [u8], zero_point: u8, isa: Isa) -> R
     }
     // SAFETY: x and y are live, disjoint (y is &mut) and of equal length; `isa` was
     // checked above.
-    unsafe { run(isa, x.as_ptr(), y.as_mut_ptr(), x.len(), zero_point) };
+    unsafe {
+        run(
+            isa,
+            x.as_ptr(),
+            y.as_mut_ptr(),
+            x.len(),
+            zero_point,
+            threads,
+        )
+    };
     Ok(())
 }
 
 /// [`int8_relu_in_place`] on a forced ISA.
 pub fn int8_relu_in_place_with_isa(x: &mut [u8], zero_point: u8, isa: Isa) -> Result<(), Error> {
+    int8_relu_in_place_with(x, zero_point, isa, Threads::Auto)
+}
+
+/// [`int8_relu_in_place`] on a forced ISA with a threading policy.
+pub fn int8_relu_in_place_with(
+    x: &mut [u8],
+    zero_point: u8,
+    isa: Isa,
+    threads: Threads,
+) -> Result<(), Error> {
     let isa = isa.check()?;
     let p = x.as_mut_ptr();
     // SAFETY: src == dst, a live exclusive slice of x.len() bytes; `isa` was checked.
-    unsafe { run(isa, p, p, x.len(), zero_point) };
+    unsafe { run(isa, p, p, x.len(), zero_point, threads) };
     Ok(())
 }

@@ -85,19 +85,6 @@ impl<V: Vector> UnaryOp<V> for ReluN<V> {
         // both; n > 0 so a clipped value is never -0.0.
         unsafe { x.relu().clip_above(self.0) }
     }
-    #[inline(always)]
-    unsafe fn apply_in_place(self, x: V, p: *mut V::Elem) {
-        // SAFETY: forwarded from the caller. Lanes with x < 0 become +0, lanes with
-        // x > n become n (disjoint masks, as n > 0); the rest keep their bits.
-        unsafe {
-            if V::MASKED_STORE {
-                V::zero().store_masked(p, x.lt(V::zero()));
-                self.0.store_masked(p, x.gt(self.0));
-            } else {
-                self.apply(x).store(p)
-            }
-        }
-    }
 }
 
 impl<V: Vector> UnaryOp<V> for LeakyRelu<V> {

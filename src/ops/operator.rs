@@ -48,16 +48,6 @@ fn kernel_for(act: Activation, engine: &str) -> Kernel {
     }
 }
 
-// TODO(f16): remove once `half::f16` / `half::bf16` implement `Element`; their arms
-// below then call the same generic code as f32 and f64.
-fn half_not_yet(op: &str, dtype: DataType) -> Error {
-    op_error(
-        op,
-        OpErrorKind::TypeMismatch,
-        format!("{dtype} tensors are not supported by the kernels of this build yet"),
-    )
-}
-
 /// The output slot of an out-of-place operator: the old tensor's buffer when its type
 /// and length fit (Caffe2 reuses it too), else a fresh buffer and the old tensor kept
 /// aside so that a refusal can put it back.
@@ -198,8 +188,12 @@ impl Operator {
                     DataType::F64 => {
                         let _: f64 = act.param_as()?;
                     }
-                    // TODO(f16): act.param_as::<f16>() / ::<bf16>() once they are Elements.
-                    DataType::F16 | DataType::Bf16 => return Err(half_not_yet(name, out.dtype)),
+                    DataType::F16 => {
+                        let _: half::f16 = act.param_as()?;
+                    }
+                    DataType::Bf16 => {
+                        let _: half::bf16 = act.param_as()?;
+                    }
                     DataType::U8 => {
                         return Err(op_error(name, OpErrorKind::TypeMismatch, "u8 input".into()));
                     }
@@ -260,8 +254,8 @@ impl Operator {
             (Params::Act(_), Some(k)) => match dtype {
                 DataType::F32 => self.execute_float::<f32>(k, ws),
                 DataType::F64 => self.execute_float::<f64>(k, ws),
-                // TODO(f16): self.execute_float::<f16>(k, ws) / ::<bf16>.
-                DataType::F16 | DataType::Bf16 => Err(half_not_yet(name, dtype)),
+                DataType::F16 => self.execute_float::<half::f16>(k, ws),
+                DataType::Bf16 => self.execute_float::<half::bf16>(k, ws),
                 DataType::U8 => Err(op_error(name, OpErrorKind::TypeMismatch, "u8 input".into())),
             },
             _ => self.execute_int8(ws),

@@ -78,6 +78,38 @@ macro_rules! op_elem {
 op_elem!(f32, u32, 0x7F80_0001, 0x7FC0_1234);
 op_elem!(f64, u64, 0x7FF0_0000_0000_0001, 0x7FF8_0000_0000_1234);
 
+macro_rules! op_elem_half {
+    ($T:ident) => {
+        impl OpElem for half::$T {
+            fn specials() -> Vec<half::$T> {
+                let mut v: Vec<half::$T> = [
+                    0.0, -0.0, 1.0, -1.0, 0.5, -0.5, 6.0, 5.99, 6.01, 7.0, -6.0, 0.01, 1e-6, -1e-6,
+                ]
+                .into_iter()
+                .map(<half::$T as Element>::from_f64)
+                .collect();
+                // ±inf, quiet and signalling NaNs with payloads, ±smallest subnormal.
+                for bits in [0x7c00u16, 0xfc00, 0x7e00, 0x7c01, 0xfe5a, 0x0001, 0x8001] {
+                    v.push(half::$T::from_bits(bits));
+                }
+                v
+            }
+            fn random(rng: &mut Rng) -> half::$T {
+                match rng.next_u64() % 4 {
+                    0 => half::$T::from_bits(rng.next_u64() as u16),
+                    _ => <half::$T as Element>::from_f64(rng.uniform(-10.0, 10.0)),
+                }
+            }
+            fn bits_u64(self) -> u64 {
+                self.to_bits() as u64
+            }
+        }
+    };
+}
+
+op_elem_half!(f16);
+op_elem_half!(bf16);
+
 /// `specials` then `n - specials.len()` random values.
 pub fn values<T: OpElem>(rng: &mut Rng, n: usize) -> Vec<T> {
     let mut v = T::specials();
