@@ -407,7 +407,8 @@ fn fuzz<T: Element>(isa: Isa, cfg: &Config) -> usize {
     failures
 }
 
-/// Int8Relu on a forced ISA against `int8_relu_oracle`, out of place and in place.
+/// Int8Relu on a forced ISA (serial) against `int8_relu_oracle`, out of place and in
+/// place.
 fn fuzz_u8(isa: Isa, cfg: &Config) -> usize {
     let mut rng = Rng(cfg.seed ^ ((isa as u64) << 32) ^ 0x88);
     let (mut cases, mut elements, mut failures) = (0usize, 0usize, 0usize);
@@ -424,9 +425,9 @@ fn fuzz_u8(isa: Isa, cfg: &Config) -> usize {
             let (mut buf, s) = buffer(n, off, 0xA5u8);
             let r = if in_place {
                 buf[s..s + n].copy_from_slice(&x);
-                caffe2op_relu::int8_relu_in_place_with_isa(&mut buf[s..s + n], zp, isa)
+                caffe2op_relu::int8_relu_in_place_with(&mut buf[s..s + n], zp, isa, Threads::Serial)
             } else {
-                caffe2op_relu::int8_relu_with_isa(&x, &mut buf[s..s + n], zp, isa)
+                caffe2op_relu::int8_relu_with(&x, &mut buf[s..s + n], zp, isa, Threads::Serial)
             };
             cases += 1;
             elements += n;

@@ -63,7 +63,7 @@
 //! | streaming stores | [`stream_min_bytes`], [`set_stream_min_bytes`], [`DEFAULT_STREAM_MIN_BYTES`] |
 //! | views that may alias | [`Kernel::forward_aliased`], [`Kernel::backward_aliased`] |
 //! | raw pointers | [`Kernel::forward_raw`], [`Kernel::backward_raw`] (`unsafe`, checked for null, alignment and overlap) |
-//! | quantized `u8` | [`int8_relu`], [`int8_relu_in_place`], [`int8_relu_with_isa`], [`int8_relu_in_place_with_isa`], [`QuantParams`] |
+//! | quantized `u8` | [`int8_relu`], [`int8_relu_in_place`], [`int8_relu_with_isa`], [`int8_relu_in_place_with_isa`], [`int8_relu_with`], [`int8_relu_in_place_with`] (ISA and [`Threads`]), [`QuantParams`] |
 //! | `ndarray` arrays (feature `ndarray`) | `Kernel::forward_array`, `forward_array_in_place`, `backward_array`, `backward_array_in_place`, `nd::int8_relu`: see the `nd` module |
 //! | compiler-vectorised baselines | [`autovec`] |
 //! | Caffe2 operators, nets, protobuf | [`ops`] |
@@ -175,6 +175,8 @@
 //!     k.forward(&x, &mut y)
 //! })?;
 //! assert!(y.iter().all(|&v| v == 0.0));
+//! let one = rayon::ThreadPoolBuilder::new().num_threads(1).build().unwrap();
+//! assert_eq!(one.install(|| k.pieces::<f32>(n)), 1); // a one-thread pool: serial
 //! assert_eq!(k.with_threads(Threads::Serial).pieces::<f32>(n), 1);
 //! assert_eq!(k.pieces::<f32>(16), 1); // small calls stay on the caller's thread
 //! # Ok::<(), caffe2op_relu::Error>(())
@@ -223,7 +225,7 @@
 //! ## Quantized `u8` (Int8Relu)
 //!
 //! ```
-//! use caffe2op_relu::{Isa, QuantParams};
+//! use caffe2op_relu::{Isa, QuantParams, Threads};
 //!
 //! let q = QuantParams { scale: 0.05, zero_point: 128 }; // real = 0.05 * (x_q - 128)
 //! let x = [0u8, 127, 128, 129, 255];
@@ -231,9 +233,11 @@
 //! caffe2op_relu::int8_relu(&x, &mut y, q.zero_point)?;
 //! assert_eq!(y, [128, 128, 128, 129, 255]); // y keeps x's scale and zero point
 //! caffe2op_relu::int8_relu_with_isa(&x, &mut y, q.zero_point, Isa::Scalar)?;
+//! caffe2op_relu::int8_relu_with(&x, &mut y, q.zero_point, Isa::dispatched(), Threads::Serial)?;
 //! let mut z = x;
 //! caffe2op_relu::int8_relu_in_place(&mut z, q.zero_point);
 //! caffe2op_relu::int8_relu_in_place_with_isa(&mut z, q.zero_point, Isa::Portable)?;
+//! caffe2op_relu::int8_relu_in_place_with(&mut z, q.zero_point, Isa::Scalar, Threads::Auto)?;
 //! assert_eq!(z, y);
 //! assert_eq!(caffe2op_relu::int8_relu_oracle(3, 128), 128);
 //! # Ok::<(), caffe2op_relu::Error>(())
