@@ -119,7 +119,8 @@ impl Kernel {
     }
 
     /// How many pieces a forward call on `len` elements of `T` would be split into
-    /// (run on that many rayon workers) from the current thread; 1 means serial.
+    /// (pieces are handed to the current rayon pool, which may run several on one worker);
+    /// 1 means serial on the calling thread.
     pub fn pieces<T: Element>(&self, len: usize) -> usize {
         exec::plan(len, size_of::<T>(), 2, self.threads).1
     }

@@ -5,7 +5,7 @@
 //!   `sign ? -|x| : |x|` (an `i16`, one `VPSIGNW`; ±0 both map to 0) orders non-NaN
 //!   values exactly as IEEE does; a lane compares true only if neither side is NaN
 //!   (`|x| > inf bits`). relu tests `x < 0` directly on the bits (`0x8001 <= x <= 0x8000
-//!   | inf`), and relu_n's clip has a shortcut for a non-negative `n` ([`clip_above`]).
+//!   | inf`), and relu_n's clip has a shortcut for a non-negative `n` (`clip_above`).
 //!   Compares are branch-free otherwise: on AVX2 a branch that joins two compare masks
 //!   makes LLVM round-trip the mask through bytes.
 //! - **Selects are bitwise** (`VPBLENDVB`, `VPAND`/`VPANDN` on whole 16-bit lanes), so a

@@ -5,13 +5,13 @@
 //! `sign ? -|x| : |x|` (NaN lanes false), bitwise selects (`VPBLENDMW`, zero-masking
 //! moves), and the product formed in `f32` and rounded once. Compares against what the
 //! kernel bodies compare with (the constant `+0`, a splatted positive `n`) take
-//! shortcuts of one or two `VPCMPW` on the raw bits ([`lt_fast`], [`gt_fast`],
-//! [`clip_above`]), chosen by a test of the right-hand side that LLVM folds or hoists
+//! shortcuts of one or two `VPCMPW` on the raw bits (`lt_fast`, `gt_fast`,
+//! `clip_above`), chosen by a test of the right-hand side that LLVM folds or hoists
 //! (a branch joining `k` masks costs nothing here, unlike AVX2's vector masks).
 //! - f16: AVX512F `VCVTPH2PS` / `VCVTPS2PH` (rounding immediate "nearest even"), exact
 //!   with subnormals, NaN quieted with its payload kept.
 //! - bf16: a 16-bit shift to widen (unpack with zero), integer round-to-nearest-even to
-//!   narrow (a NaN product needs no path of its own, see [`round_bf16_product`]),
+//!   narrow (a NaN product needs no path of its own, see `round_bf16_product`),
 //!   `VPACKUSDW` back. AVX512-BF16 `VCVTNEPS2BF16` is deliberately not used:
 //!   it treats subnormal inputs and outputs as zero, which the oracle does not.
 //!
