@@ -4,7 +4,7 @@
 //!
 //! ```text
 //! cargo run --release --example custom_pool                 # 64 MiB of f32, pools of 1, 2, 4 threads
-//! cargo run --release --example custom_pool -- --quick      # 8 MiB (CI)
+//! cargo run --release --example custom_pool -- --quick      # 32 MiB (CI)
 //! cargo run --release --example custom_pool -- --threads 8  # a pool of 8 threads too
 //! ```
 //!
@@ -26,7 +26,7 @@ fn main() -> ExitCode {
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         match a.as_str() {
-            "--quick" => bytes = 8 << 20,
+            "--quick" => bytes = 32 << 20,
             "--threads" => match args.next().map(|v| v.parse::<usize>()) {
                 Some(Ok(n)) if n > 0 => pools.push(n),
                 _ => {

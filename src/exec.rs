@@ -23,7 +23,7 @@ pub enum Threads {
 /// The default of [`parallel_min_bytes`]: `Threads::Auto` goes parallel when one
 /// call reads and writes at least this many bytes in total (inputs + output).
 /// Measured on the reference machine: see the README.
-pub const PARALLEL_MIN_BYTES: usize = 2 << 20;
+pub const PARALLEL_MIN_BYTES: usize = 64 << 20;
 
 static PARALLEL_MIN: AtomicUsize = AtomicUsize::new(PARALLEL_MIN_BYTES);
 
@@ -38,17 +38,17 @@ pub fn set_parallel_min_bytes(bytes: usize) {
     PARALLEL_MIN.store(bytes, Ordering::Relaxed);
 }
 
-/// The default of [`stream_min_bytes`]: out-of-place calls whose output is at least
-/// this many bytes use non-temporal (streaming) stores on ISAs that have them (AVX2,
-/// AVX-512). Once the buffers no longer fit in the last-level cache, writing around it
+/// The default of [`stream_min_bytes`]: out-of-place calls that move at least this many
+/// bytes (inputs + output) use non-temporal (streaming) stores on ISAs that have them
+/// (AVX2, AVX-512). Once the buffers no longer fit in the last-level cache, writing around it
 /// saves the read-for-ownership of every output line; below that, streaming would
 /// evict data the next call wants. Measured on the reference machine: see the README.
-pub const DEFAULT_STREAM_MIN_BYTES: usize = 16 << 20;
+pub const DEFAULT_STREAM_MIN_BYTES: usize = 24 << 20;
 
 static STREAM_MIN: AtomicUsize = AtomicUsize::new(DEFAULT_STREAM_MIN_BYTES);
 
-/// The current non-temporal store threshold, in bytes of one call's output (the
-/// whole call, however it is split across threads). In place never streams.
+/// The current non-temporal store threshold, in bytes one call moves (inputs + output,
+/// the whole call however it is split across threads). In place never streams.
 #[inline]
 pub fn stream_min_bytes() -> usize {
     STREAM_MIN.load(Ordering::Relaxed)
@@ -59,10 +59,11 @@ pub fn set_stream_min_bytes(bytes: usize) {
     STREAM_MIN.store(bytes, Ordering::Relaxed);
 }
 
-/// Whether a call writing `len` elements of `elem_size` bytes should stream.
+/// Whether a call on `len` elements of `elem_size` bytes over `streams` buffers
+/// (inputs + output) should use streaming stores.
 #[inline]
-fn stream(len: usize, elem_size: usize) -> bool {
-    len.saturating_mul(elem_size) >= stream_min_bytes()
+fn stream(len: usize, elem_size: usize, streams: usize) -> bool {
+    len.saturating_mul(elem_size).saturating_mul(streams) >= stream_min_bytes()
 }
 
 /// The smallest piece of work (bytes moved) handed to one thread: about 10 µs at
@@ -120,7 +121,7 @@ pub(crate) unsafe fn run_unary<T: Send + Sync + Copy>(
     param: T,
     threads: Threads,
 ) {
-    let nt = !std::ptr::eq(src, dst) && stream(len, size_of::<T>());
+    let nt = !std::ptr::eq(src, dst) && stream(len, size_of::<T>(), 2);
     let (chunk, chunks) = plan(len, size_of::<T>(), 2, threads);
     if chunks <= 1 {
         // SAFETY: forwarded from the caller.
@@ -152,7 +153,7 @@ pub(crate) unsafe fn run_binary<T: Send + Sync + Copy>(
     param: T,
     threads: Threads,
 ) {
-    let nt = !std::ptr::eq(y, dx) && !std::ptr::eq(dy, dx) && stream(len, size_of::<T>());
+    let nt = !std::ptr::eq(y, dx) && !std::ptr::eq(dy, dx) && stream(len, size_of::<T>(), 3);
     let (chunk, chunks) = plan(len, size_of::<T>(), 3, threads);
     if chunks <= 1 {
         // SAFETY: forwarded from the caller.

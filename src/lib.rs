@@ -168,7 +168,7 @@
 //!
 //! let k = Kernel::new(Activation::relu());
 //! let pool = rayon::ThreadPoolBuilder::new().num_threads(2).build().unwrap();
-//! let n = 4 << 20; // 16 MiB of f32 each way
+//! let n = 16 << 20; // 64 MiB of f32 each way: above the parallel threshold
 //! let (x, mut y) = (vec![-1.0f32; n], vec![1.0f32; n]);
 //! pool.install(|| {
 //!     assert!(k.pieces::<f32>(n) > 1); // split across the pool's threads

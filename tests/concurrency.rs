@@ -66,7 +66,9 @@ fn acts() -> [Activation; 3] {
 
 /// A length whose calls `Threads::Auto` splits (when the pool has several threads).
 fn big_len<T>() -> usize {
-    3 * caffe2op_relu::PARALLEL_MIN_BYTES / size_of::<T>() / 2 + 13
+    // A lower threshold than the default keeps the threaded path cheap to test.
+    caffe2op_relu::set_parallel_min_bytes(2 << 20);
+    3 * (2 << 20) / size_of::<T>() / 2 + 13
 }
 
 /// Forward, in place, backward and backward in place of `k` on `x`/`dy`, each

@@ -127,7 +127,9 @@ fn threaded_path_and_default_dispatch() {
         .num_threads(4)
         .build()
         .unwrap();
-    let len = 3 * caffe2op_relu::PARALLEL_MIN_BYTES / 2 + 77;
+    // A lower threshold than the default keeps the threaded path cheap to test.
+    caffe2op_relu::set_parallel_min_bytes(2 << 20);
+    let len = 3 * (2 << 20) / 2 + 77;
     let mut rng = Rng(3);
     let x: Vec<u8> = (0..len).map(|_| rng.next_u64() as u8).collect();
     pool.install(|| {

@@ -528,3 +528,13 @@ fn display_lists_everything() {
         "{text}"
     );
 }
+
+#[test]
+fn numel_with_a_zero_dim_is_zero_in_any_order() {
+    use caffe2op_relu::ops::numel;
+    for dims in [[usize::MAX, 2, 0], [0, usize::MAX, 2], [2, 0, usize::MAX]] {
+        assert_eq!(numel(&dims).unwrap(), 0, "{dims:?}");
+    }
+    let e = numel(&[usize::MAX, 2, 1]).unwrap_err();
+    assert_eq!(kind(&e), OpErrorKind::Overflow);
+}

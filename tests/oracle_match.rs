@@ -4,6 +4,9 @@
 
 mod common;
 
+/// The parallel threshold the threaded tests set (see `threaded`).
+const TEST_PARALLEL_MIN_BYTES: usize = 2 << 20;
+
 use caffe2op_relu::{Activation, Isa, Kernel, Op, Threads};
 use common::*;
 use quickcheck::{QuickCheck, TestResult};
@@ -130,7 +133,10 @@ fn threaded<T: TestElem>() {
         .build()
         .unwrap();
     let mut rng = Rng(0x7472_6561_6473);
-    let len = 3 * caffe2op_relu::PARALLEL_MIN_BYTES / size_of::<T>() / 2 + 13;
+    // The default threshold is tuned for speed (tens of MiB); a lower one keeps the
+    // threaded path cheap to test. Results do not depend on it.
+    caffe2op_relu::set_parallel_min_bytes(TEST_PARALLEL_MIN_BYTES);
+    let len = 3 * TEST_PARALLEL_MIN_BYTES / size_of::<T>() / 2 + 13;
     pool.install(|| {
         for op in Op::ALL {
             let act = activations(op, &mut rng)[0];

@@ -131,6 +131,9 @@ impl<V: Vector> BinaryOp<V> for LeakyReluGrad<V> {
     }
 }
 
+/// Calls of at least this many registers align their output before the main loop.
+const ALIGN_MIN_REGISTERS: usize = 4;
+
 /// Elements to process before `dst` is aligned to a whole register (0 if it is).
 #[inline(always)]
 fn head_len<V: Vector>(dst: *const V::Elem, len: usize) -> usize {
@@ -196,7 +199,10 @@ unsafe fn unary_body<V: Vector, O: UnaryOp<V>, const NT: bool>(
     // `dst == src` is fine. With NT, the head (`h < LANES` elements) makes
     // `dst + i` register-aligned, as `store_stream` requires.
     unsafe {
-        if NT {
+        // Align the output to a whole register first: a store that straddles two cache
+        // lines costs two, and buffers from the allocator are often only 16-byte
+        // aligned. Streaming stores require it. Short calls skip this.
+        if NT || len >= ALIGN_MIN_REGISTERS * l {
             let h = head_len::<V>(dst, len);
             if h > 0 {
                 op.apply(V::load_partial(src, h)).store_partial(dst, h);
@@ -236,8 +242,16 @@ unsafe fn in_place_body<V: Vector, O: UnaryOp<V>>(x: *mut V::Elem, len: usize, o
     let l = V::LANES;
     let mut i = 0;
     // SAFETY: all indices are `< len`, inside the caller's range; each register is
-    // loaded before any lane of it is written back.
+    // loaded before any lane of it is written back. The head (`h < LANES` elements)
+    // aligns the rest, as in `unary_body`.
     unsafe {
+        if len >= ALIGN_MIN_REGISTERS * l {
+            let h = head_len::<V>(x, len);
+            if h > 0 {
+                op.apply(V::load_partial(x, h)).store_partial(x, h);
+                i = h;
+            }
+        }
         while i + 4 * l <= len {
             let a = V::load(x.add(i));
             let b = V::load(x.add(i + l));
@@ -299,7 +313,8 @@ unsafe fn binary_body<V: Vector, O: BinaryOp<V>, const NT: bool>(
     // and `dy` is loaded before the same block of `dx` is stored, so `dx` may equal
     // either; with NT the head aligns `dx + i` for the streaming stores.
     unsafe {
-        if NT {
+        // Align the output first, as in `unary_body`.
+        if NT || len >= ALIGN_MIN_REGISTERS * l {
             let h = head_len::<V>(dx, len);
             if h > 0 {
                 op.apply(V::load_partial(y, h), V::load_partial(dy, h))

@@ -200,9 +200,14 @@ tensor_element!(f64, F64);
 tensor_element!(f16, F16);
 tensor_element!(bf16, Bf16);
 
-/// The number of elements of `dims` (1 for no dims: a scalar), refused with
+/// The number of elements of `dims` (1 for no dims: a scalar; 0 when any dim is 0,
+/// whatever the others), refused with
 /// [`OpErrorKind::Overflow`] if the product overflows `usize`.
 pub fn numel(dims: &[usize]) -> Result<usize, Error> {
+    // Any zero dim means no elements, whatever the order of the others.
+    if dims.contains(&0) {
+        return Ok(0);
+    }
     dims.iter()
         .try_fold(1usize, |acc, &d| acc.checked_mul(d))
         .ok_or_else(|| Error::Operator {
