@@ -29,6 +29,12 @@ pub trait Element:
     #[doc(hidden)]
     fn kernels(isa: Isa) -> Option<Kernels<Self>>;
 
+    /// Calls on the default dispatch with at most this many elements run the oracle
+    /// inline instead of a kernel: below one register, the indirect call and the
+    /// masked tail cost more than the work. A forced ISA always runs its kernel.
+    #[doc(hidden)]
+    const INLINE_MAX: usize;
+
     /// Rounds an `f64` to this type (to nearest, ties to even).
     fn from_f64(v: f64) -> Self;
     /// Widens to `f64` (exact for every supported type).
@@ -55,6 +61,7 @@ macro_rules! float_element {
         impl Element for $T {
             const NAME: &'static str = stringify!($T);
             type Bits = $Bits;
+            const INLINE_MAX: usize = 64 / size_of::<$T>();
 
             fn kernels(isa: Isa) -> Option<Kernels<$T>> {
                 match isa {
@@ -144,6 +151,8 @@ macro_rules! half_element {
         impl Element for half::$T {
             const NAME: &'static str = stringify!($T);
             type Bits = u16;
+            // The oracle's products convert in software: always use the kernels.
+            const INLINE_MAX: usize = 0;
 
             fn kernels(isa: Isa) -> Option<Kernels<half::$T>> {
                 let t: Kernels<k::half::$K> = match isa {

@@ -65,6 +65,14 @@ fn check_len(arg: &'static str, expected: usize, found: usize) -> Result<(), Err
     }
 }
 
+/// `y[i] = f(x[i])`, one loop per op so each is vectorised on its own.
+#[inline(always)]
+fn map_into<T: Copy>(x: &[T], y: &mut [T], f: impl Fn(T) -> T) {
+    for (o, &v) in y.iter_mut().zip(x) {
+        *o = f(v);
+    }
+}
+
 fn check_ptr<T>(arg: &'static str, p: *const T) -> Result<(), Error> {
     if p.is_null() {
         Err(Error::NullPointer { arg })
@@ -134,11 +142,26 @@ impl Kernel {
             .expect("the scalar table exists for every element type")
     }
 
+    /// Whether a call on `len` elements runs the oracle inline ([`Element::INLINE_MAX`];
+    /// only on the default dispatch, so a forced ISA always runs its own kernel).
+    #[inline(always)]
+    fn inline<T: Element>(&self, len: usize) -> bool {
+        self.isa.is_none() && len <= T::INLINE_MAX
+    }
+
     /// `y = act(x)`. Lengths must match.
     #[inline]
     pub fn forward<T: Element>(&self, x: &[T], y: &mut [T]) -> Result<(), Error> {
         check_len("y", x.len(), y.len())?;
         let p = self.act.param_as::<T>()?;
+        if self.inline::<T>(x.len()) {
+            match self.act.op() {
+                Op::Relu => map_into(x, y, |v| T::oracle_forward(Op::Relu, v, p)),
+                Op::ReluN => map_into(x, y, |v| T::oracle_forward(Op::ReluN, v, p)),
+                Op::LeakyRelu => map_into(x, y, |v| T::oracle_forward(Op::LeakyRelu, v, p)),
+            }
+            return Ok(());
+        }
         // SAFETY: x and y are live, disjoint (one is &mut) and of equal length.
         unsafe { self.forward_unchecked(x.as_ptr(), y.as_mut_ptr(), x.len(), p) };
         Ok(())
@@ -147,6 +170,13 @@ impl Kernel {
     /// `x = act(x)`. Refused only if the parameter is invalid once rounded to `T`.
     pub fn forward_in_place<T: Element>(&self, x: &mut [T]) -> Result<(), Error> {
         let p = self.act.param_as::<T>()?;
+        if self.inline::<T>(x.len()) {
+            let op = self.act.op();
+            for v in x.iter_mut() {
+                *v = T::oracle_forward(op, *v, p);
+            }
+            return Ok(());
+        }
         let ptr = x.as_mut_ptr();
         // SAFETY: src == dst, a live exclusive slice of x.len() elements.
         unsafe { self.forward_unchecked(ptr, ptr, x.len(), p) };
@@ -158,6 +188,13 @@ impl Kernel {
         check_len("dy", y.len(), dy.len())?;
         check_len("dx", y.len(), dx.len())?;
         let p = self.act.param_as::<T>()?;
+        if self.inline::<T>(y.len()) {
+            let op = self.act.op();
+            for ((o, &a), &g) in dx.iter_mut().zip(y).zip(dy) {
+                *o = T::oracle_backward(op, a, g, p);
+            }
+            return Ok(());
+        }
         // SAFETY: live slices of equal length; dx is exclusive so it overlaps neither.
         unsafe { self.backward_unchecked(y.as_ptr(), dy.as_ptr(), dx.as_mut_ptr(), y.len(), p) };
         Ok(())
@@ -167,6 +204,13 @@ impl Kernel {
     pub fn backward_in_place<T: Element>(&self, y: &[T], dy: &mut [T]) -> Result<(), Error> {
         check_len("dy", y.len(), dy.len())?;
         let p = self.act.param_as::<T>()?;
+        if self.inline::<T>(y.len()) {
+            let op = self.act.op();
+            for (g, &a) in dy.iter_mut().zip(y) {
+                *g = T::oracle_backward(op, a, *g, p);
+            }
+            return Ok(());
+        }
         let d = dy.as_mut_ptr();
         // SAFETY: dx == dy exactly; y is a distinct live slice of the same length.
         unsafe { self.backward_unchecked(y.as_ptr(), d, d, y.len(), p) };

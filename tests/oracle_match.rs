@@ -200,3 +200,38 @@ fn backward_with_dx_equal_to_y() {
         }
     }
 }
+
+/// The default dispatch (`Kernel::new`, no forced ISA) runs short calls inline and
+/// longer ones on a kernel: both sides of that switch, in every mode, against the oracle.
+fn default_dispatch_short_calls<T: TestElem>() {
+    let mut rng = Rng(0x5eed_0003 ^ size_of::<T>() as u64);
+    for op in Op::ALL {
+        for act in activations(op, &mut rng) {
+            for k in [
+                Kernel::new(act),
+                Kernel::new(act).with_threads(Threads::Serial),
+            ] {
+                for len in 0..=80 {
+                    let x: Vec<T> = values(&mut rng, len, act.param());
+                    let dy: Vec<T> = values(&mut rng, len, 1.0);
+                    for mode in MODES {
+                        for off in [0, 1] {
+                            check_forward(&k, &x, off, mode, "default dispatch");
+                            check_backward(&k, &x, &dy, off, mode, "default dispatch");
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn f32_default_dispatch_short_calls() {
+    default_dispatch_short_calls::<f32>();
+}
+
+#[test]
+fn f64_default_dispatch_short_calls() {
+    default_dispatch_short_calls::<f64>();
+}
