@@ -6,7 +6,6 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use caffe2op_relu_kernels::{BinaryFn, UnaryFn};
-use rayon::prelude::*;
 
 /// Whether large calls may use several threads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -23,7 +22,7 @@ pub enum Threads {
 /// The default of [`parallel_min_bytes`]: `Threads::Auto` goes parallel when one
 /// call reads and writes at least this many bytes in total (inputs + output).
 /// Measured on the reference machine: see the README.
-pub const PARALLEL_MIN_BYTES: usize = 64 << 20;
+pub const PARALLEL_MIN_BYTES: usize = 8 << 20;
 
 static PARALLEL_MIN: AtomicUsize = AtomicUsize::new(PARALLEL_MIN_BYTES);
 
@@ -70,9 +69,11 @@ fn stream(len: usize, elem_size: usize, streams: usize) -> bool {
 /// cache speed, so rayon's per-task cost (about 1 µs) stays small.
 const MIN_CHUNK_BYTES: usize = 1 << 20;
 
-/// Pieces per worker: more pieces than workers lets work stealing rebalance when a
-/// core is busy with something else (the caller then simply does more of them).
-const PIECES_PER_WORKER: usize = 4;
+/// Pieces per worker: one. Measured on the reference machine (README), one piece per
+/// core with the caller taking the first beats finer pieces handed out by work
+/// stealing: which core gets which piece then changes from call to call, and the data
+/// a core has in its own L2 from the last call goes unused.
+const PIECES_PER_WORKER: usize = 1;
 
 /// A pointer that may cross threads. Each thread touches a disjoint sub-range of it.
 #[derive(Clone, Copy)]
@@ -83,6 +84,21 @@ struct SendPtr<T>(*mut T);
 unsafe impl<T> Send for SendPtr<T> {}
 // SAFETY: as above.
 unsafe impl<T> Sync for SendPtr<T> {}
+
+/// Runs `piece(c)` for every `c < chunks` and returns when all are done. The calling
+/// thread starts on piece 0 at once, while the pool (the current one, see
+/// [`Threads::Auto`]) takes the others: nobody waits for a worker to wake before work
+/// starts, and the caller keeps the same piece from call to call, so a buffer that
+/// is processed repeatedly stays in that core's cache.
+fn for_each_piece(chunks: usize, piece: impl Fn(usize) + Sync) {
+    let piece = &piece;
+    rayon::in_place_scope(|s| {
+        for c in 1..chunks {
+            s.spawn(move |_| piece(c));
+        }
+        piece(0);
+    });
+}
 
 /// Splits `len` elements into `(chunk_len, chunks)`; `chunks == 1` means serial.
 #[inline]
@@ -129,7 +145,7 @@ pub(crate) unsafe fn run_unary<T: Send + Sync + Copy>(
         return;
     }
     let (s, d) = (SendPtr(src.cast_mut()), SendPtr(dst));
-    (0..chunks).into_par_iter().for_each(move |c| {
+    for_each_piece(chunks, move |c| {
         let (s, d) = (s, d);
         let start = c * chunk;
         let n = chunk.min(len - start);
@@ -161,7 +177,7 @@ pub(crate) unsafe fn run_binary<T: Send + Sync + Copy>(
         return;
     }
     let (y, dy, dx) = (SendPtr(y.cast_mut()), SendPtr(dy.cast_mut()), SendPtr(dx));
-    (0..chunks).into_par_iter().for_each(move |c| {
+    for_each_piece(chunks, move |c| {
         let (y, dy, dx) = (y, dy, dx);
         let start = c * chunk;
         let n = chunk.min(len - start);

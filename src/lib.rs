@@ -160,15 +160,17 @@
 //!
 //! [`Threads::Auto`] (the default) splits a call that moves at least
 //! [`parallel_min_bytes`] across rayon's *current* pool, so `pool.install(..)`
-//! decides the threads; smaller calls never touch rayon. [`Threads::Serial`] never
-//! splits. [`Kernel::pieces`] tells how a call would be split.
+//! decides the threads; smaller calls never touch rayon. A split call makes one piece
+//! per thread of the pool; the calling thread runs the first itself while the pool
+//! takes the others. [`Threads::Serial`] never splits. [`Kernel::pieces`] tells how a
+//! call would be split.
 //!
 //! ```
 //! use caffe2op_relu::{Activation, Kernel, Threads};
 //!
 //! let k = Kernel::new(Activation::relu());
 //! let pool = rayon::ThreadPoolBuilder::new().num_threads(2).build().unwrap();
-//! let n = 16 << 20; // 64 MiB of f32 each way: above the parallel threshold
+//! let n = 4 << 20; // 16 MiB of f32 each way: above the parallel threshold
 //! let (x, mut y) = (vec![-1.0f32; n], vec![1.0f32; n]);
 //! pool.install(|| {
 //!     assert!(k.pieces::<f32>(n) > 1); // split across the pool's threads
