@@ -980,6 +980,9 @@ fn thresholds(isa: Isa, quick: bool) {
             1 << 20,
             2 << 20,
             4 << 20,
+            6 << 20,
+            8 << 20,
+            12 << 20,
             16 << 20,
             64 << 20,
         ]
@@ -1030,6 +1033,14 @@ fn main() {
         "ISAs available: {}",
         isas.iter().map(|i| i.name()).collect::<Vec<_>>().join(", ")
     );
+    println!(
+        "bf16 products on avx512: {}",
+        if caffe2op_relu::avx512_bf16_narrowing() {
+            "narrowed by VCVTNE2PS2BF16 (AVX512-BF16)"
+        } else {
+            "integer rounding"
+        }
+    );
     for f in Func::ALL {
         let k = Kernel::new(f.act());
         println!("  {:<16} f32, f64, f16, bf16: {}", f.name(), k.isa());
@@ -1062,6 +1073,7 @@ fn main() {
             256 << 10,
             1 << 20,
             4 << 20,
+            8 << 20,
             16 << 20,
             64 << 20,
             256 << 20,

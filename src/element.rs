@@ -145,7 +145,7 @@ macro_rules! retype_kernels {
 /// `half::f16` / `half::bf16`: the kernels crate works on its own bit newtypes
 /// (`k::half::F16` / `Bf16`, the oracle written in bits); this maps the types.
 macro_rules! half_element {
-    ($T:ident, $K:ident) => {
+    ($T:ident, $K:ident, avx512: $avx512:expr) => {
         impl sealed::Sealed for half::$T {}
 
         impl Element for half::$T {
@@ -161,7 +161,7 @@ macro_rules! half_element {
                     #[cfg(target_arch = "x86_64")]
                     Isa::Avx2 => k::x86_64::avx2_half::$T::KERNELS,
                     #[cfg(all(target_arch = "x86_64", caffe2op_relu_avx512))]
-                    Isa::Avx512 => k::x86_64::avx512_half::$T::KERNELS,
+                    Isa::Avx512 => $avx512,
                     #[cfg(target_arch = "aarch64")]
                     Isa::Neon => k::aarch64::neon_half::$T::KERNELS,
                     #[allow(unreachable_patterns)]
@@ -209,5 +209,15 @@ macro_rules! half_element {
     };
 }
 
-half_element!(f16, F16);
-half_element!(bf16, Bf16);
+half_element!(f16, F16, avx512: k::x86_64::avx512_half::f16::KERNELS);
+half_element!(bf16, Bf16, avx512: bf16_avx512());
+
+/// The AVX-512 bf16 table: the AVX512-BF16 one when [`crate::avx512_bf16_narrowing`].
+#[cfg(all(target_arch = "x86_64", caffe2op_relu_avx512))]
+fn bf16_avx512() -> Kernels<k::half::Bf16> {
+    if crate::isa::avx512_bf16_narrowing() {
+        k::x86_64::avx512_half::bf16_ne::KERNELS
+    } else {
+        k::x86_64::avx512_half::bf16::KERNELS
+    }
+}

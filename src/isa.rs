@@ -2,6 +2,7 @@
 
 use std::fmt;
 use std::str::FromStr;
+use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU8, Ordering};
 
 use crate::error::Error;
@@ -110,6 +111,35 @@ static DISPATCHED: AtomicU8 = AtomicU8::new(UNDECIDED);
 
 /// The environment variable that caps the default dispatch.
 pub const ISA_ENV_VAR: &str = "CAFFE2OP_RELU_ISA";
+
+/// The environment variable that turns off the AVX512-BF16 narrowing of bf16 products
+/// on [`Isa::Avx512`] when set to `0` (read once per process; see
+/// [`avx512_bf16_narrowing`]).
+pub const BF16_ENV_VAR: &str = "CAFFE2OP_RELU_AVX512BF16";
+
+/// Whether the [`Isa::Avx512`] bf16 kernels narrow products (leaky_relu and its
+/// gradient) with AVX512-BF16's `VCVTNE2PS2BF16`: true when this CPU has AVX512-BF16
+/// and DQ (besides F and BW) and [`BF16_ENV_VAR`] is not `0`. Both forms give the
+/// oracle's bits; the other rounds in integer arithmetic. Decided once and cached.
+pub fn avx512_bf16_narrowing() -> bool {
+    static ON: OnceLock<bool> = OnceLock::new();
+    *ON.get_or_init(|| {
+        let off = std::env::var_os(BF16_ENV_VAR).is_some_and(|v| v == "0");
+        !off && bf16_narrowing_available()
+    })
+}
+
+#[cfg(all(target_arch = "x86_64", caffe2op_relu_avx512))]
+fn bf16_narrowing_available() -> bool {
+    Isa::Avx512.is_available()
+        && std::arch::is_x86_feature_detected!("avx512dq")
+        && std::arch::is_x86_feature_detected!("avx512bf16")
+}
+
+#[cfg(not(all(target_arch = "x86_64", caffe2op_relu_avx512)))]
+fn bf16_narrowing_available() -> bool {
+    false
+}
 
 #[cold]
 fn decide_dispatch() -> Isa {

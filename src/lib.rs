@@ -135,7 +135,9 @@
 //! AVX2 > NEON > portable > scalar), once, cached; `CAFFE2OP_RELU_ISA=<name>` in the
 //! environment caps it ([`ISA_ENV_VAR`]). [`Kernel::with_isa`] forces one and is
 //! refused with [`Error::IsaUnavailable`] when the CPU cannot run it. Every [`Isa`]
-//! variant exists on every target.
+//! variant exists on every target. Within [`Isa::Avx512`], bf16 products are narrowed
+//! with AVX512-BF16 when the CPU has it ([`avx512_bf16_narrowing`];
+//! `CAFFE2OP_RELU_AVX512BF16=0` turns that off, [`BF16_ENV_VAR`]).
 //!
 //! ```
 //! use caffe2op_relu::{Activation, Error, Isa, Kernel};
@@ -310,7 +312,7 @@ pub use exec::{
     DEFAULT_STREAM_MIN_BYTES, PARALLEL_MIN_BYTES, Threads, parallel_min_bytes,
     set_parallel_min_bytes, set_stream_min_bytes, stream_min_bytes,
 };
-pub use isa::{ISA_ENV_VAR, Isa, ParseIsaError};
+pub use isa::{BF16_ENV_VAR, ISA_ENV_VAR, Isa, ParseIsaError, avx512_bf16_narrowing};
 pub use kernel::Kernel;
 pub use quantized::{
     QuantParams, int8_relu, int8_relu_in_place, int8_relu_in_place_with,

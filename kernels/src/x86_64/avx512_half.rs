@@ -34,6 +34,12 @@ pub struct F16x32(__m512i);
 #[repr(transparent)]
 pub struct Bf16x32(__m512i);
 
+/// 32 bfloat16 values (bits) in a `__m512i`, for CPUs with AVX512-BF16 (and DQ):
+/// as [`Bf16x32`] except that products are narrowed by `VCVTNE2PS2BF16`.
+#[derive(Clone, Copy)]
+#[repr(transparent)]
+pub struct Bf16x32Ne(__m512i);
+
 /// The order key `sign ? -|x| : |x|` of each 16-bit lane.
 #[inline(always)]
 unsafe fn order_key(v: __m512i) -> __m512i {
@@ -191,6 +197,57 @@ unsafe fn mul_bf16(a: __m512i, b: __m512i) -> __m512i {
     }
 }
 
+/// `VPERMW` indices that interleave words 0..16 (even lanes) with words 16..32 (odd).
+const INTERLEAVE: [u16; 32] = {
+    let mut t = [0u16; 32];
+    let mut i = 0;
+    while i < 16 {
+        t[2 * i] = i as u16;
+        t[2 * i + 1] = 16 + i as u16;
+        i += 1;
+    }
+    t
+};
+
+/// bfloat16 product, formed in f32 and narrowed by AVX512-BF16's `VCVTNE2PS2BF16`.
+///
+/// Each 32-bit lane holds two bf16 values: the even word is widened by a left shift
+/// and the odd word by masking the low half, so nothing is shuffled on the way in.
+/// `VCVTNE2PS2BF16` writes the even products to words 0..16 and the odd ones to words
+/// 16..32; one `VPERMW` puts them back in place.
+///
+/// The instruction rounds to nearest even and quiets a NaN exactly as the oracle
+/// narrows, but it reads a subnormal `f32` as zero (whatever MXCSR says). bf16 and
+/// f32 share their exponent range, so only a subnormal product can differ: a
+/// register holding one (`VFPCLASSPS`, class "denormal") takes the integer rounding
+/// of [`mul_bf16`] instead. Products of bf16 values are exact in f32 unless they are
+/// subnormal, so that is rare in practice.
+#[inline(always)]
+unsafe fn mul_bf16_ne(a: __m512i, b: __m512i) -> __m512i {
+    // SAFETY: caller guarantees AVX512F + BW + DQ + BF16; INTERLEAVE is 64 readable
+    // bytes; `__m512bh` and `__m512i` are both 64-byte vectors of plain bits.
+    unsafe {
+        let high = _mm512_set1_epi32(0xFFFF_0000u32 as i32);
+        let even = _mm512_mul_ps(
+            _mm512_castsi512_ps(_mm512_slli_epi32::<16>(a)),
+            _mm512_castsi512_ps(_mm512_slli_epi32::<16>(b)),
+        );
+        let odd = _mm512_mul_ps(
+            _mm512_castsi512_ps(_mm512_and_si512(a, high)),
+            _mm512_castsi512_ps(_mm512_and_si512(b, high)),
+        );
+        const DENORMAL: i32 = 0x20;
+        let subnormal =
+            _mm512_fpclass_ps_mask::<DENORMAL>(even) | _mm512_fpclass_ps_mask::<DENORMAL>(odd);
+        if subnormal != 0 {
+            return mul_bf16(a, b);
+        }
+        let packed: __m512i = core::mem::transmute(_mm512_cvtne2ps_pbh(odd, even));
+        let idx = _mm512_loadu_si512(INTERLEAVE.as_ptr().cast());
+        _mm512_permutexvar_epi16(idx, packed)
+    }
+}
+
 /// The first `n < 32` bits set.
 #[inline(always)]
 fn tail_mask32(n: usize) -> __mmask32 {
@@ -302,6 +359,7 @@ macro_rules! half_vector {
 
 half_vector!(F16x32, F16, mul_f16);
 half_vector!(Bf16x32, Bf16, mul_bf16);
+half_vector!(Bf16x32Ne, Bf16, mul_bf16_ne);
 
 /// binary16 kernels on AVX-512.
 pub mod f16 {
@@ -315,4 +373,18 @@ pub mod bf16 {
     use super::Bf16x32;
     use crate::half::Bf16;
     crate::kernel_entry_points!([target_feature(enable = "avx512f,avx512bw")], Bf16x32, Bf16);
+}
+
+/// bfloat16 kernels on AVX-512 with AVX512-BF16 (products narrowed by
+/// `VCVTNE2PS2BF16`; the selects are the same code as [`bf16`]'s).
+pub mod bf16_ne {
+    use super::Bf16x32Ne;
+    use crate::half::Bf16;
+    crate::kernel_entry_points!(
+        [target_feature(
+            enable = "avx512f,avx512bw,avx512dq,avx512bf16"
+        )],
+        Bf16x32Ne,
+        Bf16
+    );
 }
