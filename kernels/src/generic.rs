@@ -1,9 +1,11 @@
 //! The kernel bodies, written once for every ISA.
 //!
 //! A body walks the slices in blocks of four registers, then single registers, then
-//! one partial register for the tail (masked on AVX-512 and AVX2, a stack copy on the
-//! others): no element outside `[0, len)` is ever read or written. In place (`dst ==
-//! src`) is the same loop: each block is loaded before it is stored.
+//! the tail: out of place and at least one register long, one full register ending at
+//! `len` (overlapping the last one; the input is unchanged, so the overlap gets the
+//! same values again); otherwise one partial register (masked on AVX-512 and AVX2, a
+//! stack copy on the others). No element outside `[0, len)` is ever read or written.
+//! In place (`dst == src`) is the same loop: each block is loaded before it is stored.
 //!
 //! The vector formulas below are the only place that says what each op computes on a
 //! register; they mirror [`crate::oracle`] line for line.
@@ -131,8 +133,9 @@ impl<V: Vector> BinaryOp<V> for LeakyReluGrad<V> {
     }
 }
 
-/// Calls of at least this many registers align their output before the main loop.
-const ALIGN_MIN_REGISTERS: usize = 4;
+/// Calls of at least this many registers align their output before the main loop
+/// (measured: at 4 registers the aligning head cost more than it saved).
+const ALIGN_MIN_REGISTERS: usize = 16;
 
 /// Elements to process before `dst` is aligned to a whole register (0 if it is).
 #[inline(always)]
@@ -174,18 +177,23 @@ pub unsafe fn unary<V: Vector, O: UnaryOp<V>>(
             if V::MASKED_STORE {
                 in_place_body::<V, O>(dst, len, op)
             } else {
-                unary_body::<V, O, false>(src, dst, len, op)
+                unary_body::<V, O, false, false>(src, dst, len, op)
             }
         } else if V::STREAMS && stream {
-            unary_body::<V, O, true>(src, dst, len, op)
+            unary_body::<V, O, true, true>(src, dst, len, op)
         } else {
-            unary_body::<V, O, false>(src, dst, len, op)
+            unary_body::<V, O, false, true>(src, dst, len, op)
         }
     }
 }
 
+/// With `DISTINCT` (`dst` does not overlap `src`), a call of at least one register
+/// handles its unaligned head and its tail with full registers that overlap the
+/// main loop's (recomputing a few elements from the unchanged input) instead of
+/// partial ones: no masked or stack-copied access, which on some CPUs (VMASKMOV on
+/// AMD) costs more than the whole register.
 #[inline(always)]
-unsafe fn unary_body<V: Vector, O: UnaryOp<V>, const NT: bool>(
+unsafe fn unary_body<V: Vector, O: UnaryOp<V>, const NT: bool, const DISTINCT: bool>(
     src: *const V::Elem,
     dst: *mut V::Elem,
     len: usize,
@@ -194,10 +202,13 @@ unsafe fn unary_body<V: Vector, O: UnaryOp<V>, const NT: bool>(
     let l = V::LANES;
     let mut i = 0;
     // SAFETY: every access below is at an index `< len` (the loop conditions, the
-    // head and the partial tail guarantee it), so it stays inside the ranges the
-    // caller vouched for. Each block is fully loaded before it is stored, so
-    // `dst == src` is fine. With NT, the head (`h < LANES` elements) makes
-    // `dst + i` register-aligned, as `store_stream` requires.
+    // head and the partial tail guarantee it; the full-register head and tail are
+    // only taken when `len >= LANES`, at indices `0..LANES` and `len - LANES..len`),
+    // so it stays inside the ranges the caller vouched for. Each block is fully
+    // loaded before it is stored, so `dst == src` is fine; elements written twice
+    // (only when `DISTINCT`) get the same value both times, computed from the
+    // unchanged `src`. With NT, the head (`h < LANES` elements) makes `dst + i`
+    // register-aligned, as `store_stream` requires.
     unsafe {
         // Align the output to a whole register first: a store that straddles two cache
         // lines costs two, and buffers from the allocator are often only 16-byte
@@ -205,7 +216,11 @@ unsafe fn unary_body<V: Vector, O: UnaryOp<V>, const NT: bool>(
         if NT || len >= ALIGN_MIN_REGISTERS * l {
             let h = head_len::<V>(dst, len);
             if h > 0 {
-                op.apply(V::load_partial(src, h)).store_partial(dst, h);
+                if DISTINCT && len >= l {
+                    op.apply(V::load(src)).store(dst);
+                } else {
+                    op.apply(V::load_partial(src, h)).store_partial(dst, h);
+                }
                 i = h;
             }
         }
@@ -225,9 +240,14 @@ unsafe fn unary_body<V: Vector, O: UnaryOp<V>, const NT: bool>(
             i += l;
         }
         if i < len {
-            let n = len - i;
-            op.apply(V::load_partial(src.add(i), n))
-                .store_partial(dst.add(i), n);
+            if DISTINCT && len >= l {
+                let j = len - l;
+                op.apply(V::load(src.add(j))).store(dst.add(j));
+            } else {
+                let n = len - i;
+                op.apply(V::load_partial(src.add(i), n))
+                    .store_partial(dst.add(i), n);
+            }
         }
         if NT {
             V::stream_fence();
@@ -292,15 +312,19 @@ pub unsafe fn binary<V: Vector, O: BinaryOp<V>>(
     // SAFETY: forwarded from the caller.
     unsafe {
         if V::STREAMS && stream && distinct {
-            binary_body::<V, O, true>(y, dy, dx, len, op)
+            binary_body::<V, O, true, true>(y, dy, dx, len, op)
+        } else if distinct {
+            binary_body::<V, O, false, true>(y, dy, dx, len, op)
         } else {
-            binary_body::<V, O, false>(y, dy, dx, len, op)
+            binary_body::<V, O, false, false>(y, dy, dx, len, op)
         }
     }
 }
 
+/// `DISTINCT` (`dx` overlaps neither input): overlapping full registers for the head
+/// and the tail, as in [`unary_body`].
 #[inline(always)]
-unsafe fn binary_body<V: Vector, O: BinaryOp<V>, const NT: bool>(
+unsafe fn binary_body<V: Vector, O: BinaryOp<V>, const NT: bool, const DISTINCT: bool>(
     y: *const V::Elem,
     dy: *const V::Elem,
     dx: *mut V::Elem,
@@ -309,16 +333,22 @@ unsafe fn binary_body<V: Vector, O: BinaryOp<V>, const NT: bool>(
 ) {
     let l = V::LANES;
     let mut i = 0;
-    // SAFETY: as in `unary_body`: all indices are `< len`, and every block of `y`
-    // and `dy` is loaded before the same block of `dx` is stored, so `dx` may equal
-    // either; with NT the head aligns `dx + i` for the streaming stores.
+    // SAFETY: as in `unary_body`: all indices are `< len` (full-register head and
+    // tail only when `len >= LANES`, and only when `dx` overlaps neither input, so
+    // recomputed elements get the same value), and every block of `y` and `dy` is
+    // loaded before the same block of `dx` is stored, so `dx` may equal either;
+    // with NT the head aligns `dx + i` for the streaming stores.
     unsafe {
         // Align the output first, as in `unary_body`.
         if NT || len >= ALIGN_MIN_REGISTERS * l {
             let h = head_len::<V>(dx, len);
             if h > 0 {
-                op.apply(V::load_partial(y, h), V::load_partial(dy, h))
-                    .store_partial(dx, h);
+                if DISTINCT && len >= l {
+                    op.apply(V::load(y), V::load(dy)).store(dx);
+                } else {
+                    op.apply(V::load_partial(y, h), V::load_partial(dy, h))
+                        .store_partial(dx, h);
+                }
                 i = h;
             }
         }
@@ -342,9 +372,15 @@ unsafe fn binary_body<V: Vector, O: BinaryOp<V>, const NT: bool>(
             i += l;
         }
         if i < len {
-            let n = len - i;
-            op.apply(V::load_partial(y.add(i), n), V::load_partial(dy.add(i), n))
-                .store_partial(dx.add(i), n);
+            if DISTINCT && len >= l {
+                let j = len - l;
+                op.apply(V::load(y.add(j)), V::load(dy.add(j)))
+                    .store(dx.add(j));
+            } else {
+                let n = len - i;
+                op.apply(V::load_partial(y.add(i), n), V::load_partial(dy.add(i), n))
+                    .store_partial(dx.add(i), n);
+            }
         }
         if NT {
             V::stream_fence();
