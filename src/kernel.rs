@@ -150,11 +150,12 @@ impl Kernel {
     }
 
     /// `y = act(x)`. Lengths must match.
-    #[inline]
+    // Always inlined so that a short call with a constant activation (the one-liners)
+    // is a plain loop at the call site; the kernel path is out of line.
+    #[inline(always)]
     pub fn forward<T: Element>(&self, x: &[T], y: &mut [T]) -> Result<(), Error> {
-        check_len("y", x.len(), y.len())?;
-        let p = self.act.param_as::<T>()?;
-        if self.inline::<T>(x.len()) {
+        if self.inline::<T>(x.len()) && x.len() == y.len() {
+            let p = self.act.param_as::<T>()?;
             match self.act.op() {
                 Op::Relu => map_into(x, y, |v| T::oracle_forward(Op::Relu, v, p)),
                 Op::ReluN => map_into(x, y, |v| T::oracle_forward(Op::ReluN, v, p)),
@@ -162,21 +163,35 @@ impl Kernel {
             }
             return Ok(());
         }
+        self.forward_kernel(x, y)
+    }
+
+    #[inline]
+    fn forward_kernel<T: Element>(&self, x: &[T], y: &mut [T]) -> Result<(), Error> {
+        check_len("y", x.len(), y.len())?;
+        let p = self.act.param_as::<T>()?;
         // SAFETY: x and y are live, disjoint (one is &mut) and of equal length.
         unsafe { self.forward_unchecked(x.as_ptr(), y.as_mut_ptr(), x.len(), p) };
         Ok(())
     }
 
     /// `x = act(x)`. Refused only if the parameter is invalid once rounded to `T`.
+    #[inline(always)]
     pub fn forward_in_place<T: Element>(&self, x: &mut [T]) -> Result<(), Error> {
-        let p = self.act.param_as::<T>()?;
         if self.inline::<T>(x.len()) {
+            let p = self.act.param_as::<T>()?;
             let op = self.act.op();
             for v in x.iter_mut() {
                 *v = T::oracle_forward(op, *v, p);
             }
             return Ok(());
         }
+        self.forward_in_place_kernel(x)
+    }
+
+    #[inline]
+    fn forward_in_place_kernel<T: Element>(&self, x: &mut [T]) -> Result<(), Error> {
+        let p = self.act.param_as::<T>()?;
         let ptr = x.as_mut_ptr();
         // SAFETY: src == dst, a live exclusive slice of x.len() elements.
         unsafe { self.forward_unchecked(ptr, ptr, x.len(), p) };
@@ -184,33 +199,47 @@ impl Kernel {
     }
 
     /// `dx = act'(y) * dy`, from the forward **output** `y`. Lengths must match.
+    #[inline(always)]
     pub fn backward<T: Element>(&self, y: &[T], dy: &[T], dx: &mut [T]) -> Result<(), Error> {
-        check_len("dy", y.len(), dy.len())?;
-        check_len("dx", y.len(), dx.len())?;
-        let p = self.act.param_as::<T>()?;
-        if self.inline::<T>(y.len()) {
+        if self.inline::<T>(y.len()) && y.len() == dy.len() && y.len() == dx.len() {
+            let p = self.act.param_as::<T>()?;
             let op = self.act.op();
             for ((o, &a), &g) in dx.iter_mut().zip(y).zip(dy) {
                 *o = T::oracle_backward(op, a, g, p);
             }
             return Ok(());
         }
+        self.backward_kernel(y, dy, dx)
+    }
+
+    #[inline]
+    fn backward_kernel<T: Element>(&self, y: &[T], dy: &[T], dx: &mut [T]) -> Result<(), Error> {
+        check_len("dy", y.len(), dy.len())?;
+        check_len("dx", y.len(), dx.len())?;
+        let p = self.act.param_as::<T>()?;
         // SAFETY: live slices of equal length; dx is exclusive so it overlaps neither.
         unsafe { self.backward_unchecked(y.as_ptr(), dy.as_ptr(), dx.as_mut_ptr(), y.len(), p) };
         Ok(())
     }
 
     /// `dy = act'(y) * dy` (Caffe2's in-place pair {1, 0}: dX overwrites dY).
+    #[inline(always)]
     pub fn backward_in_place<T: Element>(&self, y: &[T], dy: &mut [T]) -> Result<(), Error> {
-        check_len("dy", y.len(), dy.len())?;
-        let p = self.act.param_as::<T>()?;
-        if self.inline::<T>(y.len()) {
+        if self.inline::<T>(y.len()) && y.len() == dy.len() {
+            let p = self.act.param_as::<T>()?;
             let op = self.act.op();
             for (g, &a) in dy.iter_mut().zip(y) {
                 *g = T::oracle_backward(op, a, *g, p);
             }
             return Ok(());
         }
+        self.backward_in_place_kernel(y, dy)
+    }
+
+    #[inline]
+    fn backward_in_place_kernel<T: Element>(&self, y: &[T], dy: &mut [T]) -> Result<(), Error> {
+        check_len("dy", y.len(), dy.len())?;
+        let p = self.act.param_as::<T>()?;
         let d = dy.as_mut_ptr();
         // SAFETY: dx == dy exactly; y is a distinct live slice of the same length.
         unsafe { self.backward_unchecked(y.as_ptr(), d, d, y.len(), p) };

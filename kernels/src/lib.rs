@@ -39,7 +39,9 @@ pub mod aarch64;
 
 /// An elementwise forward kernel: `dst[i] = op(src[i]; param)`.
 ///
-/// `param` is `n` for relu_n, `alpha` for leaky_relu and ignored by relu. `stream`
+/// `param` is `n` for relu_n, `alpha` for leaky_relu and ignored by relu. relu_n
+/// matches the oracle for `n` not below zero (the safe crate only passes `n > 0`); a
+/// negative `n` is memory-safe but its result unspecified in place. `stream`
 /// asks for non-temporal stores (writing around the cache): honoured by ISAs that have
 /// them when `dst != src`, ignored otherwise; it never changes the result.
 pub type UnaryFn<T> = unsafe fn(src: *const T, dst: *mut T, len: usize, param: T, stream: bool);
