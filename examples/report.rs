@@ -1,4 +1,5 @@
-//! The main job: `cargo run --release --example report [-- --quick] [--json PATH] [--svg PATH]`
+//! The main job: `cargo run --release --example report [-- --quick] [--json PATH] [--svg PATH]
+//! [--sizes 4K,16K,4M] [--types f32,f64,f16,bf16,u8]`
 //!
 //! 1. prints the CPU, its detected features and the ISA chosen for each op and type;
 //! 2. checks every available ISA against the oracle on random and special values;
@@ -21,6 +22,22 @@ struct Opts {
     quick: bool,
     json: String,
     svg: String,
+    /// `--sizes 16K,4M`: only these buffer sizes.
+    sizes: Option<Vec<usize>>,
+    /// `--types f32,bf16`: only these element types (`u8` for Int8Relu).
+    types: Option<Vec<String>>,
+}
+
+/// `16K`, `4M`, `1G` or a plain byte count.
+fn parse_size(s: &str) -> Option<usize> {
+    let s = s.trim();
+    let (num, shift) = match s.as_bytes().last()? {
+        b'K' | b'k' => (&s[..s.len() - 1], 10),
+        b'M' | b'm' => (&s[..s.len() - 1], 20),
+        b'G' | b'g' => (&s[..s.len() - 1], 30),
+        _ => (s, 0),
+    };
+    num.parse::<usize>().ok()?.checked_mul(1 << shift)
 }
 
 fn opts() -> Opts {
@@ -28,6 +45,8 @@ fn opts() -> Opts {
         quick: false,
         json: "report.json".into(),
         svg: "report.svg".into(),
+        sizes: None,
+        types: None,
     };
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
@@ -35,6 +54,22 @@ fn opts() -> Opts {
             "--quick" => o.quick = true,
             "--json" => o.json = args.next().unwrap_or(o.json),
             "--svg" => o.svg = args.next().unwrap_or(o.svg),
+            "--sizes" => {
+                let v: Option<Vec<usize>> = args
+                    .next()
+                    .unwrap_or_default()
+                    .split(',')
+                    .map(parse_size)
+                    .collect();
+                match v {
+                    Some(v) if !v.is_empty() => o.sizes = Some(v),
+                    _ => eprintln!("report: --sizes wants e.g. 4K,16K,4M; ignored"),
+                }
+            }
+            "--types" => {
+                let v = args.next().unwrap_or_default();
+                o.types = Some(v.split(',').map(|t| t.trim().to_string()).collect());
+            }
             "--bench" => {} // passed by `cargo bench`-style runners; ignored
             other => eprintln!("report: ignoring unknown argument {other:?}"),
         }
@@ -1080,14 +1115,24 @@ fn main() {
             1 << 30,
         ]
     };
+    let sizes = o.sizes.clone().unwrap_or(sizes);
+    let wants = |t: &str| o.types.as_ref().is_none_or(|v| v.iter().any(|x| x == t));
     let mut rows = Vec::new();
     let t0 = Instant::now();
-    run_type::<f32>(&mut rows, &sizes, &isas, o.quick, usize::MAX);
-    run_type::<f64>(&mut rows, &sizes, &isas, o.quick, 256 << 20);
-    run_type::<half::f16>(&mut rows, &sizes, &isas, o.quick, 256 << 20);
-    run_type::<half::bf16>(&mut rows, &sizes, &isas, o.quick, 256 << 20);
+    if wants("f32") {
+        run_type::<f32>(&mut rows, &sizes, &isas, o.quick, usize::MAX);
+    }
+    if wants("f64") {
+        run_type::<f64>(&mut rows, &sizes, &isas, o.quick, 256 << 20);
+    }
+    if wants("f16") {
+        run_type::<half::f16>(&mut rows, &sizes, &isas, o.quick, 256 << 20);
+    }
+    if wants("bf16") {
+        run_type::<half::bf16>(&mut rows, &sizes, &isas, o.quick, 256 << 20);
+    }
     let cells8 = int8_cells(&isas);
-    for &b in sizes.iter().filter(|&&b| b <= 256 << 20) {
+    for &b in sizes.iter().filter(|&&b| b <= 256 << 20 && wants("u8")) {
         let (samples, min) = if o.quick {
             (3, Duration::from_micros(700))
         } else {
@@ -1104,7 +1149,10 @@ fn main() {
     print_table(&rows, "u8", Func::ALL[0], &sizes);
     targets(&rows, Isa::detected());
     small_calls(*isas.last().unwrap());
-    thresholds(*isas.last().unwrap(), o.quick);
+    if o.sizes.is_none() && o.types.is_none() {
+        // The threshold sweeps belong to a whole run, not to a selection.
+        thresholds(*isas.last().unwrap(), o.quick);
+    }
     println!("\nmeasured in {:.0} s", t0.elapsed().as_secs_f64());
 
     let json: String = rows.iter().map(|r| json_line(r) + "\n").collect();
