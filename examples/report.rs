@@ -940,6 +940,95 @@ fn small_calls(isa: Isa) {
     }
 }
 
+/// In-cache copies depend on where the output sits relative to the input (4 KiB
+/// aliasing, cache-line splits): f32 relu at 4 KiB and 16 KiB with the output placed
+/// `d` bytes above the input modulo 4096, in one allocation, next to
+/// `copy_from_slice` between the same two ranges.
+fn layouts(isas: &[Isa], quick: bool) {
+    type Variant = (String, Box<dyn Fn(&[f32], &mut [f32])>);
+    let kernels: Vec<Variant> = isas
+        .iter()
+        .filter(|i| matches!(i, Isa::Avx2 | Isa::Avx512 | Isa::Neon))
+        .flat_map(|&isa| {
+            let k = Kernel::new(Activation::relu())
+                .with_isa(isa)
+                .unwrap()
+                .with_threads(Threads::Serial);
+            let act = Activation::relu();
+            [
+                (
+                    isa.to_string(),
+                    Box::new(move |x: &[f32], y: &mut [f32]| k.forward(x, y).unwrap())
+                        as Box<dyn Fn(&[f32], &mut [f32])>,
+                ),
+                (
+                    format!("naive-{isa}"),
+                    Box::new(move |x: &[f32], y: &mut [f32]| {
+                        autovec::forward(isa, act, x, y).unwrap()
+                    }),
+                ),
+            ]
+        })
+        .collect();
+    let ds: &[usize] = if quick {
+        &[0, 16, 384, 4032]
+    } else {
+        &[0, 16, 64, 384, 1024, 2048, 3072, 4032, 4080]
+    };
+    println!(
+        "\nlayout: f32 relu, GB/s (ratio to memcpy), output d bytes above the input mod 4096, input 16 bytes past a line"
+    );
+    for b in [4usize << 10, 16 << 10] {
+        let n = b / 4;
+        let mut buf: Vec<f32> = fill(3 * n + 4096, 9, 16.0);
+        let x0 = (16 - (buf.as_ptr() as usize % 64) / 4) % 16 + 4;
+        print!("{:>6} {:>5}", fmt_size(b), "d");
+        print!(" {:>14}", "memcpy");
+        for (name, _) in &kernels {
+            print!(" {name:>14}");
+        }
+        println!();
+        let mut worst = vec![f64::MAX; kernels.len()];
+        for &d in ds {
+            let y0 = x0 + n + 1024 + d / 4 - n % 1024;
+            let (a, rest) = buf.split_at_mut(y0);
+            let (x, y) = (&a[x0..x0 + n], &mut rest[..n]);
+            let reps = ((2 << 20) / b) as u32;
+            let mut t = vec![Vec::new(); kernels.len() + 1];
+            for _ in 0..if quick { 3 } else { 7 } {
+                let s = Instant::now();
+                for _ in 0..reps {
+                    black_box(&mut *y).copy_from_slice(black_box(x));
+                }
+                t[0].push(s.elapsed().as_secs_f64() / reps as f64);
+                for (j, (_, f)) in kernels.iter().enumerate() {
+                    let s = Instant::now();
+                    for _ in 0..reps {
+                        f(black_box(x), black_box(&mut *y));
+                    }
+                    t[j + 1].push(s.elapsed().as_secs_f64() / reps as f64);
+                }
+            }
+            let g: Vec<f64> = t
+                .iter_mut()
+                .map(|v| 2.0 * b as f64 / median(v) / 1e9)
+                .collect();
+            print!("{:>6} {d:>5} {:>14.1}", "", g[0]);
+            for j in 0..kernels.len() {
+                let r = g[j + 1] / g[0];
+                worst[j] = worst[j].min(r);
+                print!(" {:>7.1} ({r:.2})", g[j + 1]);
+            }
+            println!();
+        }
+        print!("{:>6} {:>5} {:>14}", "", "worst", "");
+        for w in worst {
+            print!(" {:>14}", format!("({w:.2})"));
+        }
+        println!();
+    }
+}
+
 /// Measures `a` and `b` alternately, `samples` rounds; returns median seconds of each.
 /// `f(true)` is variant a, `f(false)` variant b.
 fn ab(samples: usize, reps: u32, mut f: impl FnMut(bool)) -> (f64, f64) {
@@ -1149,6 +1238,9 @@ fn main() {
     print_table(&rows, "u8", Func::ALL[0], &sizes);
     targets(&rows, Isa::detected());
     small_calls(*isas.last().unwrap());
+    if o.sizes.is_none() && o.types.is_none() {
+        layouts(&isas, o.quick);
+    }
     if o.sizes.is_none() && o.types.is_none() {
         // The threshold sweeps belong to a whole run, not to a selection.
         thresholds(*isas.last().unwrap(), o.quick);
