@@ -749,7 +749,13 @@ fn svg(rows: &[Row], sizes: &[usize], isas: &[Isa]) -> String {
                 py(g) + 4.0
             );
         }
+        let mut last_label = f64::MIN;
         for &b in sizes {
+            // Skip a label that would overlap the previous one (e.g. 8M next to 4M).
+            if px(b) - last_label < 28.0 {
+                continue;
+            }
+            last_label = px(b);
             let _ = writeln!(
                 s,
                 "<text x=\"{}\" y=\"{}\" text-anchor=\"middle\">{}</text>",
