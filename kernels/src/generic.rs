@@ -5,7 +5,9 @@
 //! `len` (overlapping the last one; the input is unchanged, so the overlap gets the
 //! same values again); otherwise one partial register (masked on AVX-512 and AVX2, a
 //! stack copy on the others). No element outside `[0, len)` is ever read or written.
-//! In place (`dst == src`) is the same loop: each block is loaded before it is stored.
+//! In place (`dst == src`) each block is loaded before it is stored; the ragged ends
+//! are full overlapping registers for the idempotent relu and relu_n, partial ones
+//! for leaky_relu, and done away from the main loop's stores they overlap.
 //!
 //! The vector formulas below are the only place that says what each op computes on a
 //! register; they mirror [`crate::oracle`] line for line.
@@ -181,17 +183,13 @@ pub unsafe fn unary<V: Vector, O: UnaryOp<V>>(
     // SAFETY: forwarded from the caller.
     unsafe {
         if core::ptr::eq(src, dst) {
-            if V::MASKED_STORE {
-                in_place_body::<V, O>(dst, len, op)
-            } else {
-                unary_body::<V, O, false, false>(src, dst, len, op)
-            }
+            in_place_body::<V, O>(dst, len, op)
         } else if V::STREAMS && stream {
-            unary_body::<V, O, true, true>(src, dst, len, op)
+            unary_body::<V, O, true>(src, dst, len, op)
         } else if len >= 4 * V::LANES && walk_down(dst, &[src]) {
             unary_down::<V, O>(src, dst, len, op)
         } else {
-            unary_body::<V, O, false, true>(src, dst, len, op)
+            unary_body::<V, O, false>(src, dst, len, op)
         }
     }
 }
@@ -271,14 +269,15 @@ unsafe fn unary_down<V: Vector, O: UnaryOp<V>>(
     }
 }
 
-/// With `DISTINCT` (`dst` does not overlap `src`) or an idempotent op, a call of at
-/// least one register handles its unaligned head and its tail with full registers
-/// that overlap the main loop's (recomputing a few elements, which gives the same
-/// values again) instead of partial ones: no masked or stack-copied access, which on
-/// some CPUs costs more than the whole register (measured here: ~5 ns per masked
-/// tail on AVX-512, and AVX2's VMASKMOV is slow on AMD).
+/// Out of place (`dst` does not overlap `src`; in place is [`in_place_body`]). A call
+/// of at least one register handles its unaligned head and its tail with full
+/// registers that overlap the main loop's (recomputing a few elements from the
+/// unchanged input, which gives the same values again) instead of partial ones: no
+/// masked or stack-copied access, which on some CPUs costs more than the whole
+/// register (measured here: ~5 ns per masked tail on AVX-512, and AVX2's VMASKMOV is
+/// slow on AMD).
 #[inline(always)]
-unsafe fn unary_body<V: Vector, O: UnaryOp<V>, const NT: bool, const DISTINCT: bool>(
+unsafe fn unary_body<V: Vector, O: UnaryOp<V>, const NT: bool>(
     src: *const V::Elem,
     dst: *mut V::Elem,
     len: usize,
@@ -289,10 +288,9 @@ unsafe fn unary_body<V: Vector, O: UnaryOp<V>, const NT: bool, const DISTINCT: b
     // SAFETY: every access below is at an index `< len` (the loop conditions, the
     // head and the partial tail guarantee it; the full-register head and tail are
     // only taken when `len >= LANES`, at indices `0..LANES` and `len - LANES..len`),
-    // so it stays inside the ranges the caller vouched for. Each block is fully
-    // loaded before it is stored, so `dst == src` is fine; elements written twice
-    // (only when `DISTINCT`, from the unchanged `src`, or for an idempotent op) get
-    // the same value both times. With NT, the head (`h < LANES` elements) makes `dst + i`
+    // so it stays inside the ranges the caller vouched for. `dst` does not overlap
+    // `src`, so elements written twice get the same value both times, computed from
+    // the unchanged `src`. With NT, the head (`h < LANES` elements) makes `dst + i`
     // register-aligned, as `store_stream` requires.
     unsafe {
         // Align the output to a whole register first: a store that straddles two cache
@@ -301,7 +299,7 @@ unsafe fn unary_body<V: Vector, O: UnaryOp<V>, const NT: bool, const DISTINCT: b
         if NT || len >= ALIGN_MIN_REGISTERS * l {
             let h = head_len::<V>(dst, len);
             if h > 0 {
-                if (DISTINCT || O::IDEMPOTENT) && len >= l {
+                if len >= l {
                     op.apply(V::load(src)).store(dst);
                 } else {
                     op.apply(V::load_partial(src, h)).store_partial(dst, h);
@@ -325,7 +323,7 @@ unsafe fn unary_body<V: Vector, O: UnaryOp<V>, const NT: bool, const DISTINCT: b
             i += l;
         }
         if i < len {
-            if (DISTINCT || O::IDEMPOTENT) && len >= l {
+            if len >= l {
                 let j = len - l;
                 op.apply(V::load(src.add(j))).store(dst.add(j));
             } else {
@@ -345,24 +343,64 @@ unsafe fn unary_body<V: Vector, O: UnaryOp<V>, const NT: bool, const DISTINCT: b
 #[inline(always)]
 unsafe fn in_place_body<V: Vector, O: UnaryOp<V>>(x: *mut V::Elem, len: usize, op: O) {
     let l = V::LANES;
-    let mut i = 0;
     // SAFETY: all indices are `< len`, inside the caller's range (full-register head
-    // and tail only when `len >= LANES`); each register is loaded before any lane of
-    // it is written back, and an idempotent op may see its own output again. The
-    // head (`h < LANES` elements) aligns the rest, as in `unary_body`.
+    // and tail only when `len >= LANES`, at `0..LANES` and `len - LANES..len`); each
+    // register is loaded before any lane of it is written back, and an idempotent op
+    // may see its own output again. The head (`h < LANES` elements) aligns the rest,
+    // as in `unary_body`.
     unsafe {
-        if len >= ALIGN_MIN_REGISTERS * l {
-            let h = head_len::<V>(x, len);
-            if h > 0 {
-                if O::IDEMPOTENT {
-                    op.apply_in_place(V::load(x), x);
-                } else {
-                    op.apply(V::load_partial(x, h)).store_partial(x, h);
-                }
-                i = h;
+        let h = if len >= ALIGN_MIN_REGISTERS * l {
+            head_len::<V>(x, len)
+        } else {
+            0
+        };
+        if O::IDEMPOTENT && len >= l {
+            // Full overlapping registers for the ragged ends, done out of order: the
+            // tail first and the head last, each far from the main loop's stores it
+            // overlaps. Loading a register that partly overlaps a store still in
+            // flight would wait for that store (no store-to-load forwarding).
+            let rem = (len - h) % l;
+            if rem != 0 {
+                op.apply_in_place(V::load(x.add(len - l)), x.add(len - l));
             }
+            in_place_blocks::<V, O>(x, h, len - rem, op);
+            if h > 0 {
+                op.apply_in_place(V::load(x), x);
+            }
+            return;
         }
-        while i + 4 * l <= len {
+        let end = in_place_blocks::<V, O>(x, h, len, op);
+        if end < len {
+            let n = len - end;
+            op.apply(V::load_partial(x.add(end), n))
+                .store_partial(x.add(end), n);
+        }
+        // The partial head last, for the same reason: its register overlaps the
+        // first block's.
+        if h > 0 {
+            op.apply(V::load_partial(x, h)).store_partial(x, h);
+        }
+    }
+}
+
+/// Whole registers of `x[start..stop]` in place, from `start`; returns where it
+/// stopped (the last whole register's end).
+///
+/// # Safety
+/// `x[start..stop]` is valid for reads and writes; the CPU supports `V`'s ISA.
+#[inline(always)]
+unsafe fn in_place_blocks<V: Vector, O: UnaryOp<V>>(
+    x: *mut V::Elem,
+    start: usize,
+    stop: usize,
+    op: O,
+) -> usize {
+    let l = V::LANES;
+    let mut i = start;
+    // SAFETY: every register is inside `start..stop` (the loop conditions), which the
+    // caller vouches for, and is loaded before it is written back.
+    unsafe {
+        while i + 4 * l <= stop {
             let a = V::load(x.add(i));
             let b = V::load(x.add(i + l));
             let c = V::load(x.add(i + 2 * l));
@@ -373,21 +411,12 @@ unsafe fn in_place_body<V: Vector, O: UnaryOp<V>>(x: *mut V::Elem, len: usize, o
             op.apply_in_place(d, x.add(i + 3 * l));
             i += 4 * l;
         }
-        while i + l <= len {
+        while i + l <= stop {
             op.apply_in_place(V::load(x.add(i)), x.add(i));
             i += l;
         }
-        if i < len {
-            if O::IDEMPOTENT && len >= l {
-                let j = len - l;
-                op.apply_in_place(V::load(x.add(j)), x.add(j));
-            } else {
-                let n = len - i;
-                op.apply(V::load_partial(x.add(i), n))
-                    .store_partial(x.add(i), n);
-            }
-        }
     }
+    i
 }
 
 /// `dx[i] = op(y[i], dy[i])` for `i < len`.
@@ -485,18 +514,19 @@ unsafe fn binary_body<V: Vector, O: BinaryOp<V>, const NT: bool, const DISTINCT:
     // loaded before the same block of `dx` is stored, so `dx` may equal either;
     // with NT the head aligns `dx + i` for the streaming stores.
     unsafe {
-        // Align the output first, as in `unary_body`.
+        // Align the output first, as in `unary_body`. In place (`!DISTINCT`) the
+        // partial head is done last instead: its register overlaps the first
+        // block's, which would wait for the head's store if loaded right after it.
+        let mut h = 0;
         if NT || len >= ALIGN_MIN_REGISTERS * l {
-            let h = head_len::<V>(dx, len);
-            if h > 0 {
-                if DISTINCT && len >= l {
-                    op.apply(V::load(y), V::load(dy)).store(dx);
-                } else {
-                    op.apply(V::load_partial(y, h), V::load_partial(dy, h))
-                        .store_partial(dx, h);
-                }
-                i = h;
+            h = head_len::<V>(dx, len);
+            if h > 0 && DISTINCT && len >= l {
+                op.apply(V::load(y), V::load(dy)).store(dx);
+            } else if h > 0 && NT {
+                op.apply(V::load_partial(y, h), V::load_partial(dy, h))
+                    .store_partial(dx, h);
             }
+            i = h;
         }
         while i + 4 * l <= len {
             let y0 = V::load(y.add(i));
@@ -527,6 +557,10 @@ unsafe fn binary_body<V: Vector, O: BinaryOp<V>, const NT: bool, const DISTINCT:
                 op.apply(V::load_partial(y.add(i), n), V::load_partial(dy.add(i), n))
                     .store_partial(dx.add(i), n);
             }
+        }
+        if h > 0 && !DISTINCT && !NT {
+            op.apply(V::load_partial(y, h), V::load_partial(dy, h))
+                .store_partial(dx, h);
         }
         if NT {
             V::stream_fence();
