@@ -1,5 +1,6 @@
 //! The 16-bit float `Vector` impls of each hand-written ISA, one method at a time, on
-//! arbitrary registers: `lt`, `gt`, `clip_above`, `relu` and `mul` against IEEE
+//! arbitrary registers: `lt`, `gt`, `clip_above`, `relu`, `relu_n`, `in_open` and `mul`
+//! against IEEE
 //! semantics computed through the oracle's exact widening.
 //!
 //! The kernel bodies only ever compare against `+0` and a splatted positive `n`, which
@@ -73,6 +74,8 @@ struct Out {
     gt: Vec<u16>,
     clip: Vec<u16>,
     relu: Vec<u16>,
+    relu_n: Vec<u16>,
+    in_open: Vec<u16>,
     mul: Vec<u16>,
 }
 
@@ -91,6 +94,8 @@ where
         gt: vec![0; n],
         clip: vec![0; n],
         relu: vec![0; n],
+        relu_n: vec![0; n],
+        in_open: vec![0; n],
         mul: vec![0; n],
     };
     let mut tmp = vec![V::Elem::from_bits(0); n];
@@ -107,6 +112,8 @@ where
         dump(V::select(va.gt(vb), one, zero), &mut out.gt);
         dump(va.clip_above(vb), &mut out.clip);
         dump(va.relu(), &mut out.relu);
+        dump(va.relu_n(vb), &mut out.relu_n);
+        dump(V::select(va.in_open(vb), one, zero), &mut out.in_open);
         dump(va.mul(vb), &mut out.mul);
     }
     out
@@ -124,6 +131,12 @@ fn check<T: Half>(isa: &str, a: &[T], b: &[T], out: &Out) {
         assert_eq!(out.clip[i], clip, "clip_above {ctx}");
         let relu = if x < 0.0 { 0 } else { xb };
         assert_eq!(out.relu[i], relu, "relu {ctx}");
+        // relu, then the clip (for a negative n this is not the oracle's relu_n, whose
+        // n is positive, but it is what `Vector::relu_n` promises for any n).
+        let r = if x < 0.0 { 0.0 } else { x };
+        let relu_n = if r > y { yb } else { relu };
+        assert_eq!(out.relu_n[i], relu_n, "relu_n {ctx}");
+        assert_eq!(out.in_open[i] == 0xFFFF, 0.0 < x && x < y, "in_open {ctx}");
         // Both NaN: which payload survives is the hardware's choice of operand order,
         // which no kernel relies on (the parameter is never NaN).
         if !(x.is_nan() && y.is_nan()) {

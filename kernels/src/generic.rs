@@ -94,7 +94,7 @@ impl<V: Vector> UnaryOp<V> for ReluN<V> {
     unsafe fn apply(self, x: V) -> V {
         // SAFETY: forwarded from the caller. relu first, then the clip: NaN passes
         // both; n > 0 so a clipped value is never -0.0.
-        unsafe { x.relu().clip_above(self.0) }
+        unsafe { x.relu_n(self.0) }
     }
 }
 
@@ -130,7 +130,7 @@ impl<V: Vector> BinaryOp<V> for ReluNGrad<V> {
     #[inline(always)]
     unsafe fn apply(self, y: V, dy: V) -> V {
         // SAFETY: forwarded from the caller.
-        unsafe { V::keep(V::and(y.gt(V::zero()), y.lt(self.0)), dy) }
+        unsafe { V::keep(y.in_open(self.0), dy) }
     }
 }
 

@@ -127,4 +127,20 @@ pub unsafe trait Vector: Copy {
         // SAFETY: forwarded from the caller (ISA available).
         unsafe { Self::select(self.gt(n), n, self) }
     }
+
+    /// `self.relu().clip_above(n)`, bit for bit, for any `n` (the oracle's relu_n when
+    /// `n > 0`). A type may fuse the two.
+    #[inline(always)]
+    unsafe fn relu_n(self, n: Self) -> Self {
+        // SAFETY: forwarded from the caller (ISA available).
+        unsafe { self.relu().clip_above(n) }
+    }
+
+    /// Lane-wise `0 < self && self < n` (false where either is NaN). A type may test
+    /// the open interval in one go.
+    #[inline(always)]
+    unsafe fn in_open(self, n: Self) -> Self::Mask {
+        // SAFETY: forwarded from the caller (ISA available).
+        unsafe { Self::and(self.gt(Self::zero()), self.lt(n)) }
+    }
 }

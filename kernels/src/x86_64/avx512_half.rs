@@ -94,21 +94,72 @@ unsafe fn lt_fast(a: __m512i, b: __m512i, inf: u16) -> __mmask32 {
     }
 }
 
+/// The lanes where `b` is in `+0..=+inf` (bits `0..=inf`).
+#[inline(always)]
+unsafe fn non_negative(b: __m512i, inf: u16) -> __mmask32 {
+    // SAFETY: caller guarantees AVX512F + BW.
+    unsafe { _mm512_cmple_epu16_mask(b, _mm512_set1_epi16(inf as i16)) }
+}
+
 /// IEEE `a > b` per lane, with a fast path for `b` in `+0..=+inf` in every lane (the
-/// zero constant, a splatted `n`): then `a > b` is the signed compare of the bits
-/// (sign-set `a` are negative as i16) minus the positive NaNs. As in [`lt_fast`], the
+/// zero constant, a splatted `n`): then `a > b` exactly when the bits of `a` are in
+/// `b + 1..=inf`, one wrapping subtract and one unsigned compare (a compare into a
+/// mask register costs twice a subtract on this kind of core). As in [`lt_fast`], the
 /// test is on `b` alone.
 #[inline(always)]
 unsafe fn gt_fast(a: __m512i, b: __m512i, inf: u16) -> __mmask32 {
     // SAFETY: caller guarantees AVX512F + BW.
     unsafe {
-        let z = _mm512_setzero_si512();
-        let inf_v = _mm512_set1_epi16(inf as i16);
-        let b_nonneg = _mm512_mask_cmple_epi16_mask(_mm512_cmpge_epi16_mask(b, z), b, inf_v);
-        if b_nonneg == u32::MAX {
-            _mm512_mask_cmpgt_epi16_mask(_mm512_cmple_epi16_mask(a, inf_v), a, b)
+        if non_negative(b, inf) == u32::MAX {
+            let one = _mm512_set1_epi16(1);
+            let width = _mm512_sub_epi16(_mm512_set1_epi16(inf as i16), b);
+            let off = _mm512_sub_epi16(a, _mm512_add_epi16(b, one));
+            _mm512_cmplt_epu16_mask(off, width)
         } else {
             less(b, a, inf)
+        }
+    }
+}
+
+/// `0 < y < n` per lane. When `n` is in `+min..=+inf` in every lane (relu_n's splatted
+/// `n`), that is the bits of `y` in `1..n`: one subtract and one unsigned compare.
+#[inline(always)]
+unsafe fn in_open(y: __m512i, n: __m512i, inf: u16) -> __mmask32 {
+    // SAFETY: caller guarantees AVX512F + BW.
+    unsafe {
+        let one = _mm512_set1_epi16(1);
+        let n_positive = _mm512_mask_cmpge_epu16_mask(non_negative(n, inf), n, one);
+        if n_positive == u32::MAX {
+            _mm512_cmplt_epu16_mask(_mm512_sub_epi16(y, one), _mm512_sub_epi16(n, one))
+        } else {
+            less(_mm512_setzero_si512(), y, inf) & less(y, n, inf)
+        }
+    }
+}
+
+/// relu then the clip at `n`, fused when `n` is in `+0..=+inf` in every lane.
+///
+/// Adding `c = 0x7fff - inf` (wrapping) moves `+0..=+inf` to `c..=i16::MAX`, the
+/// negatives (`0x8001..=0x8000 | inf`) to the top of the unsigned range, and the
+/// NaNs and -0.0 to the bits in between, which are below `c` or negative as i16. So
+/// one unsigned compare finds the negatives, one signed minimum clips the rest at
+/// `n + c` (NaN and -0.0 stay), and subtracting `c` undoes the shift. The negatives
+/// take `c`, which comes back as +0. Four instructions, one of them a compare, where
+/// relu followed by the clip takes five, two of them compares.
+#[inline(always)]
+unsafe fn relu_n(x: __m512i, n: __m512i, inf: u16) -> __m512i {
+    // SAFETY: caller guarantees AVX512F + BW.
+    unsafe {
+        if non_negative(n, inf) == u32::MAX {
+            let c = _mm512_set1_epi16((0x7FFF - inf) as i16);
+            let t = _mm512_add_epi16(x, c);
+            let first_negative = _mm512_set1_epi16((0x8001 + (0x7FFF - inf)) as i16);
+            let negative = _mm512_cmpge_epu16_mask(t, first_negative);
+            let clipped = _mm512_mask_min_epi16(c, !negative, t, _mm512_add_epi16(n, c));
+            _mm512_sub_epi16(clipped, c)
+        } else {
+            let r = _mm512_maskz_mov_epi16(!negative(x, inf), x);
+            clip_above(r, n, inf)
         }
     }
 }
@@ -352,6 +403,16 @@ macro_rules! half_vector {
             unsafe fn relu(self) -> Self {
                 // SAFETY: caller guarantees AVX512F + BW. Keep the lanes not < 0.
                 $V(unsafe { _mm512_maskz_mov_epi16(!negative(self.0, $T::INFINITY_BITS), self.0) })
+            }
+            #[inline(always)]
+            unsafe fn relu_n(self, n: Self) -> Self {
+                // SAFETY: caller guarantees AVX512F + BW.
+                $V(unsafe { relu_n(self.0, n.0, $T::INFINITY_BITS) })
+            }
+            #[inline(always)]
+            unsafe fn in_open(self, n: Self) -> __mmask32 {
+                // SAFETY: caller guarantees AVX512F + BW.
+                unsafe { in_open(self.0, n.0, $T::INFINITY_BITS) }
             }
         }
     };
