@@ -576,6 +576,10 @@ fn targets(rows: &[Row], best: Isa) {
             .collect();
         sizes.sort_unstable();
         sizes.dedup();
+        if sizes.is_empty() {
+            // Not measured in this run (`--types`).
+            continue;
+        }
         for f in Func::ALL {
             let ratio = |a: Option<f64>, b: Option<f64>| a.zip(b).map(|(a, b)| a / b);
             let mut fwd = f64::MAX;

@@ -106,6 +106,24 @@ unsafe impl Vector for __m512 {
         // SAFETY: caller guarantees AVX512F. `min(n, x)` returns x when x is NaN.
         unsafe { _mm512_min_ps(n, self) }
     }
+    #[inline(always)]
+    unsafe fn in_open(self, n: Self) -> __mmask16 {
+        // SAFETY: caller guarantees AVX512F. When n is in (0, +inf] in every lane
+        // (relu_n's splat; the test is loop-invariant), 0 < y < n is the bits of y in
+        // 1..bits(n): positive floats order as their bits, and every sign-set or NaN
+        // pattern lies above bits(n). One subtract and one unsigned compare, where two
+        // float compares cost twice as much here.
+        unsafe {
+            let z = _mm512_setzero_ps();
+            if _mm512_cmp_ps_mask::<_CMP_GT_OQ>(n, z) == u16::MAX {
+                let one = _mm512_set1_epi32(1);
+                let below = _mm512_sub_epi32(_mm512_castps_si512(self), one);
+                _mm512_cmplt_epu32_mask(below, _mm512_sub_epi32(_mm512_castps_si512(n), one))
+            } else {
+                self.gt(z) & self.lt(n)
+            }
+        }
+    }
 }
 
 // SAFETY: `__m512d` is a plain 64-byte register of 8 f64 lanes.
@@ -201,6 +219,24 @@ unsafe impl Vector for __m512d {
     unsafe fn clip_above(self, n: Self) -> Self {
         // SAFETY: caller guarantees AVX512F.
         unsafe { _mm512_min_pd(n, self) }
+    }
+    #[inline(always)]
+    unsafe fn in_open(self, n: Self) -> __mmask8 {
+        // SAFETY: caller guarantees AVX512F. When n is in (0, +inf] in every lane
+        // (relu_n's splat; the test is loop-invariant), 0 < y < n is the bits of y in
+        // 1..bits(n): positive floats order as their bits, and every sign-set or NaN
+        // pattern lies above bits(n). One subtract and one unsigned compare, where two
+        // float compares cost twice as much here.
+        unsafe {
+            let z = _mm512_setzero_pd();
+            if _mm512_cmp_pd_mask::<_CMP_GT_OQ>(n, z) == u8::MAX {
+                let one = _mm512_set1_epi64(1);
+                let below = _mm512_sub_epi64(_mm512_castpd_si512(self), one);
+                _mm512_cmplt_epu64_mask(below, _mm512_sub_epi64(_mm512_castpd_si512(n), one))
+            } else {
+                self.gt(z) & self.lt(n)
+            }
+        }
     }
 }
 
