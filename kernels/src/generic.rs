@@ -6,8 +6,8 @@
 //! same values again); otherwise one partial register (masked on AVX-512 and AVX2, a
 //! stack copy on the others). No element outside `[0, len)` is ever read or written.
 //! In place (`dst == src`) each block is loaded before it is stored; the ragged ends
-//! are full overlapping registers for the idempotent relu and relu_n, partial ones
-//! for leaky_relu, and done away from the main loop's stores they overlap.
+//! are full overlapping registers too, loaded before the main loop writes anything
+//! and stored after it.
 //!
 //! The vector formulas below are the only place that says what each op computes on a
 //! register; they mirror [`crate::oracle`] line for line.
@@ -16,10 +16,6 @@ use crate::vector::Vector;
 
 /// One forward formula applied to a register.
 pub trait UnaryOp<V: Vector>: Copy {
-    /// `op(op(x)) == op(x)` bit for bit (relu, relu_n): then in place, too, the head
-    /// and tail may be full registers that overlap the main loop's.
-    const IDEMPOTENT: bool = false;
-
     /// The formula.
     ///
     /// # Safety
@@ -68,7 +64,6 @@ pub struct ReluNGrad<V>(pub V);
 pub struct LeakyReluGrad<V>(pub V);
 
 impl<V: Vector> UnaryOp<V> for Relu {
-    const IDEMPOTENT: bool = true;
     #[inline(always)]
     unsafe fn apply(self, x: V) -> V {
         // SAFETY: forwarded from the caller.
@@ -88,8 +83,6 @@ impl<V: Vector> UnaryOp<V> for Relu {
 }
 
 impl<V: Vector> UnaryOp<V> for ReluN<V> {
-    // relu's output is never above n's clip and the clip's never below 0.
-    const IDEMPOTENT: bool = true;
     #[inline(always)]
     unsafe fn apply(self, x: V) -> V {
         // SAFETY: forwarded from the caller. relu first, then the clip: NaN passes
@@ -344,41 +337,35 @@ unsafe fn unary_body<V: Vector, O: UnaryOp<V>, const NT: bool>(
 unsafe fn in_place_body<V: Vector, O: UnaryOp<V>>(x: *mut V::Elem, len: usize, op: O) {
     let l = V::LANES;
     // SAFETY: all indices are `< len`, inside the caller's range (full-register head
-    // and tail only when `len >= LANES`, at `0..LANES` and `len - LANES..len`); each
-    // register is loaded before any lane of it is written back, and an idempotent op
-    // may see its own output again. The head (`h < LANES` elements) aligns the rest,
-    // as in `unary_body`.
+    // and tail only when `len >= LANES`, at `0..LANES` and `len - LANES..len`). The
+    // head and tail registers are loaded before anything is written, so the lanes
+    // they share with the main loop's registers are computed from the same input
+    // and written twice with the same value; every other register is loaded before
+    // it is written back. The head (`h < LANES` elements) aligns the rest, as in
+    // `unary_body`.
     unsafe {
+        if len < l {
+            op.apply(V::load_partial(x, len)).store_partial(x, len);
+            return;
+        }
         let h = if len >= ALIGN_MIN_REGISTERS * l {
             head_len::<V>(x, len)
         } else {
             0
         };
-        if O::IDEMPOTENT && len >= l {
-            // Full overlapping registers for the ragged ends, done out of order: the
-            // tail first and the head last, each far from the main loop's stores it
-            // overlaps. Loading a register that partly overlaps a store still in
-            // flight would wait for that store (no store-to-load forwarding).
-            let rem = (len - h) % l;
-            if rem != 0 {
-                op.apply_in_place(V::load(x.add(len - l)), x.add(len - l));
-            }
-            in_place_blocks::<V, O>(x, h, len - rem, op);
-            if h > 0 {
-                op.apply_in_place(V::load(x), x);
-            }
-            return;
+        let rem = (len - h) % l;
+        // The ragged ends as full registers that overlap the main loop's: loaded
+        // first, while the input is untouched, and written back last. (Loading a
+        // register that partly overlaps a store still in flight would wait for that
+        // store: there is no store-to-load forwarding across registers.)
+        let head = V::load(x);
+        let tail = V::load(x.add(len - l));
+        in_place_blocks::<V, O>(x, h, len - rem, op);
+        if rem != 0 {
+            op.apply_in_place(tail, x.add(len - l));
         }
-        let end = in_place_blocks::<V, O>(x, h, len, op);
-        if end < len {
-            let n = len - end;
-            op.apply(V::load_partial(x.add(end), n))
-                .store_partial(x.add(end), n);
-        }
-        // The partial head last, for the same reason: its register overlaps the
-        // first block's.
         if h > 0 {
-            op.apply(V::load_partial(x, h)).store_partial(x, h);
+            op.apply_in_place(head, x);
         }
     }
 }
@@ -509,14 +496,14 @@ unsafe fn binary_body<V: Vector, O: BinaryOp<V>, const NT: bool, const DISTINCT:
     let l = V::LANES;
     let mut i = 0;
     // SAFETY: as in `unary_body`: all indices are `< len` (full-register head and
-    // tail only when `len >= LANES`, and only when `dx` overlaps neither input, so
-    // recomputed elements get the same value), and every block of `y` and `dy` is
-    // loaded before the same block of `dx` is stored, so `dx` may equal either;
+    // tail only when `len >= LANES`; recomputed from the unchanged inputs when `dx`
+    // overlaps neither, or computed before anything is written when it equals one,
+    // so elements written twice get the same value), and every block of `y` and `dy`
+    // is loaded before the same block of `dx` is stored, so `dx` may equal either;
     // with NT the head aligns `dx + i` for the streaming stores.
     unsafe {
         // Align the output first, as in `unary_body`. In place (`!DISTINCT`) the
-        // partial head is done last instead: its register overlaps the first
-        // block's, which would wait for the head's store if loaded right after it.
+        // head is stored last instead (below).
         let mut h = 0;
         if NT || len >= ALIGN_MIN_REGISTERS * l {
             h = head_len::<V>(dx, len);
@@ -528,6 +515,18 @@ unsafe fn binary_body<V: Vector, O: BinaryOp<V>, const NT: bool, const DISTINCT:
             }
             i = h;
         }
+        // In place (`!DISTINCT`) the ragged ends are full registers as well, computed
+        // before the main loop writes anything (so from the untouched inputs) and
+        // stored after it, as in `in_place_body`.
+        let (head, tail) = if !DISTINCT && len >= l {
+            let j = len - l;
+            (
+                op.apply(V::load(y), V::load(dy)),
+                op.apply(V::load(y.add(j)), V::load(dy.add(j))),
+            )
+        } else {
+            (V::zero(), V::zero())
+        };
         while i + 4 * l <= len {
             let y0 = V::load(y.add(i));
             let y1 = V::load(y.add(i + l));
@@ -552,6 +551,8 @@ unsafe fn binary_body<V: Vector, O: BinaryOp<V>, const NT: bool, const DISTINCT:
                 let j = len - l;
                 op.apply(V::load(y.add(j)), V::load(dy.add(j)))
                     .store(dx.add(j));
+            } else if len >= l {
+                tail.store(dx.add(len - l));
             } else {
                 let n = len - i;
                 op.apply(V::load_partial(y.add(i), n), V::load_partial(dy.add(i), n))
@@ -559,8 +560,8 @@ unsafe fn binary_body<V: Vector, O: BinaryOp<V>, const NT: bool, const DISTINCT:
             }
         }
         if h > 0 && !DISTINCT && !NT {
-            op.apply(V::load_partial(y, h), V::load_partial(dy, h))
-                .store_partial(dx, h);
+            // `h > 0` without NT only when `len >= ALIGN_MIN_REGISTERS * LANES`.
+            head.store(dx);
         }
         if NT {
             V::stream_fence();
