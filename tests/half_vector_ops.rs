@@ -1,6 +1,6 @@
 //! The 16-bit float `Vector` impls of each hand-written ISA, one method at a time, on
-//! arbitrary registers: `lt`, `gt`, `clip_above`, `relu`, `relu_n`, `in_open` and `mul`
-//! against IEEE
+//! arbitrary registers: `lt`, `gt`, `clip_above`, `relu`, `relu_n`, `in_open`, `mul` and
+//! `leaky_parts` against IEEE
 //! semantics computed through the oracle's exact widening.
 //!
 //! The kernel bodies only ever compare against `+0` and a splatted positive `n`, which
@@ -77,6 +77,8 @@ struct Out {
     relu_n: Vec<u16>,
     in_open: Vec<u16>,
     mul: Vec<u16>,
+    leaky_mask: Vec<u16>,
+    leaky_product: Vec<u16>,
 }
 
 /// Runs the ops of `V` on `a` and `b` (each `V::LANES` elements).
@@ -97,6 +99,8 @@ where
         relu_n: vec![0; n],
         in_open: vec![0; n],
         mul: vec![0; n],
+        leaky_mask: vec![0; n],
+        leaky_product: vec![0; n],
     };
     let mut tmp = vec![V::Elem::from_bits(0); n];
     let mut dump = |v: V, into: &mut Vec<u16>| {
@@ -115,6 +119,9 @@ where
         dump(va.relu_n(vb), &mut out.relu_n);
         dump(V::select(va.in_open(vb), one, zero), &mut out.in_open);
         dump(va.mul(vb), &mut out.mul);
+        let (negative, product) = va.leaky_parts(vb);
+        dump(V::select(negative, one, zero), &mut out.leaky_mask);
+        dump(product, &mut out.leaky_product);
     }
     out
 }
@@ -141,6 +148,16 @@ fn check<T: Half>(isa: &str, a: &[T], b: &[T], out: &Out) {
         // which no kernel relies on (the parameter is never NaN).
         if !(x.is_nan() && y.is_nan()) {
             assert_eq!(out.mul[i], T::narrow(x * y).bits(), "mul {ctx}");
+        }
+        // leaky_relu's parts with alpha = b: the mask is x < 0, and the product is
+        // only promised on those lanes.
+        assert_eq!(out.leaky_mask[i] == 0xFFFF, x < 0.0, "leaky mask {ctx}");
+        if x < 0.0 && !y.is_nan() {
+            assert_eq!(
+                out.leaky_product[i],
+                T::narrow(y * x).bits(),
+                "leaky product {ctx}"
+            );
         }
     }
 }
@@ -205,7 +222,7 @@ mod x86 {
     #[cfg(caffe2op_relu_avx512)]
     mod avx512 {
         use super::*;
-        use caffe2op_relu_kernels::x86_64::avx512_half::{Bf16x32, F16x32};
+        use caffe2op_relu_kernels::x86_64::avx512_half::{Bf16x32, Bf16x32Ne, F16x32};
 
         #[target_feature(enable = "avx512f,avx512bw")]
         unsafe fn f16(a: &[F16], b: &[F16]) -> Out {
@@ -219,6 +236,12 @@ mod x86 {
             unsafe { run::<Bf16x32>(a, b, Bf16(0xFFFF)) }
         }
 
+        #[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512bf16")]
+        unsafe fn bf16_ne(a: &[Bf16], b: &[Bf16]) -> Out {
+            // SAFETY: only called after detecting AVX512F, BW, DQ and BF16.
+            unsafe { run::<Bf16x32Ne>(a, b, Bf16(0xFFFF)) }
+        }
+
         #[test]
         fn avx512_half_vector_ops() {
             if !(is_x86_feature_detected!("avx512f") && is_x86_feature_detected!("avx512bw")) {
@@ -228,6 +251,15 @@ mod x86 {
             sweep::<F16>(32, rounds(), |a, b| unsafe { f16(a, b) }, "avx512 f16");
             // SAFETY: as above.
             sweep::<Bf16>(32, rounds(), |a, b| unsafe { bf16(a, b) }, "avx512 bf16");
+            if is_x86_feature_detected!("avx512dq") && is_x86_feature_detected!("avx512bf16") {
+                // SAFETY: AVX512F, BW, DQ and BF16 detected.
+                sweep::<Bf16>(
+                    32,
+                    rounds(),
+                    |a, b| unsafe { bf16_ne(a, b) },
+                    "avx512 bf16 ne",
+                );
+            }
         }
     }
 }

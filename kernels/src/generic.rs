@@ -96,14 +96,18 @@ impl<V: Vector> UnaryOp<V> for LeakyRelu<V> {
     unsafe fn apply(self, x: V) -> V {
         // SAFETY: forwarded from the caller. The product is computed on every lane
         // but only selected where x < 0, so NaN and -0.0 keep their bits.
-        unsafe { V::select(x.lt(V::zero()), self.0.mul(x), x) }
+        unsafe {
+            let (negative, product) = x.leaky_parts(self.0);
+            V::select(negative, product, x)
+        }
     }
     #[inline(always)]
     unsafe fn apply_in_place(self, x: V, p: *mut V::Elem) {
         // SAFETY: forwarded from the caller. Only lanes with x < 0 change.
         unsafe {
             if V::MASKED_STORE {
-                self.0.mul(x).store_masked(p, x.lt(V::zero()))
+                let (negative, product) = x.leaky_parts(self.0);
+                product.store_masked(p, negative)
             } else {
                 self.apply(x).store(p)
             }

@@ -136,6 +136,15 @@ pub unsafe trait Vector: Copy {
         unsafe { self.relu().clip_above(n) }
     }
 
+    /// leaky_relu's two parts: the lanes where `self < 0`, and `a * self`. Only those
+    /// lanes of the product are used, so a type may leave the others with any value
+    /// (and may use the mask to pick a cheaper way to form the product).
+    #[inline(always)]
+    unsafe fn leaky_parts(self, a: Self) -> (Self::Mask, Self) {
+        // SAFETY: forwarded from the caller (ISA available).
+        unsafe { (self.lt(Self::zero()), a.mul(self)) }
+    }
+
     /// Lane-wise `0 < self && self < n` (false where either is NaN). A type may test
     /// the open interval in one go.
     #[inline(always)]

@@ -275,8 +275,7 @@ const INTERLEAVE: [u16; 32] = {
 /// subnormal, so that is rare in practice.
 #[inline(always)]
 unsafe fn mul_bf16_ne(a: __m512i, b: __m512i) -> __m512i {
-    // SAFETY: caller guarantees AVX512F + BW + DQ + BF16; INTERLEAVE is 64 readable
-    // bytes; `__m512bh` and `__m512i` are both 64-byte vectors of plain bits.
+    // SAFETY: caller guarantees AVX512F + BW + DQ + BF16.
     unsafe {
         let high = _mm512_set1_epi32(0xFFFF_0000u32 as i32);
         let even = _mm512_mul_ps(
@@ -293,9 +292,87 @@ unsafe fn mul_bf16_ne(a: __m512i, b: __m512i) -> __m512i {
         if subnormal != 0 {
             return mul_bf16(a, b);
         }
+        narrow_ne(even, odd)
+    }
+}
+
+/// The even and odd f32 products of [`mul_bf16_ne`], narrowed by `VCVTNE2PS2BF16` and
+/// put back in lane order; exact unless a product is subnormal.
+#[inline(always)]
+unsafe fn narrow_ne(even: __m512, odd: __m512) -> __m512i {
+    // SAFETY: caller guarantees AVX512BW + BF16; INTERLEAVE is 64 readable bytes;
+    // `__m512bh` and `__m512i` are both 64-byte vectors of plain bits.
+    unsafe {
         let packed: __m512i = core::mem::transmute(_mm512_cvtne2ps_pbh(odd, even));
         let idx = _mm512_loadu_si512(INTERLEAVE.as_ptr().cast());
         _mm512_permutexvar_epi16(idx, packed)
+    }
+}
+
+/// Per lane of a bf16 `a`: a bound `m >= 1` such that `a * x` can be subnormal in f32
+/// only if `1 <= |x| < m` (magnitude bits). For a normal `a` with biased exponent
+/// `e`, `|a| >= 2^(e - 127)`, so an `x` with biased exponent at least `128 - e` gives
+/// a product of at least `2^-126`, which is normal: `m = max(128 - e, 1) << 7`. A zero,
+/// infinite or NaN `a` never gives a subnormal product (`m = 1`); a subnormal `a` may
+/// with any finite `x` (`m = inf`).
+#[inline(always)]
+unsafe fn subnormal_product_bound(a: __m512i) -> __m512i {
+    // SAFETY: caller guarantees AVX512F + BW.
+    unsafe {
+        let one = _mm512_set1_epi16(1);
+        let mag = _mm512_and_si512(a, _mm512_set1_epi16(0x7FFF));
+        let e = _mm512_srli_epi16::<7>(mag);
+        let normal = _mm512_slli_epi16::<7>(_mm512_max_epi16(
+            _mm512_sub_epi16(_mm512_set1_epi16(128), e),
+            one,
+        ));
+        let subnormal_a = _mm512_cmpeq_epi16_mask(e, _mm512_setzero_si512())
+            & _mm512_cmpneq_epi16_mask(mag, _mm512_setzero_si512());
+        let special = _mm512_cmpeq_epi16_mask(mag, _mm512_setzero_si512())
+            | _mm512_cmpeq_epi16_mask(e, _mm512_set1_epi16(0xFF));
+        let m = _mm512_mask_mov_epi16(normal, special, one);
+        _mm512_mask_mov_epi16(m, subnormal_a, _mm512_set1_epi16(0x7F80))
+    }
+}
+
+/// [`mul_bf16`] out of line, for the rare registers that need it: kept out of the
+/// hot loop, whose code it would more than double.
+#[cold]
+#[inline(never)]
+#[target_feature(enable = "avx512f,avx512bw")]
+unsafe fn mul_bf16_cold(a: __m512i, b: __m512i) -> __m512i {
+    // SAFETY: the target features are enabled on this function.
+    unsafe { mul_bf16(a, b) }
+}
+
+/// leaky_relu's parts for [`Bf16x32Ne`]: the negative lanes of `x`, and `a * x`
+/// narrowed by `VCVTNE2PS2BF16` unless a negative lane's product may be subnormal
+/// ([`subnormal_product_bound`], tested on `x` with one compare, where testing the
+/// products takes two `VFPCLASSPS`), in which case the integer rounding.
+#[inline(always)]
+unsafe fn leaky_parts_ne(x: __m512i, a: __m512i) -> (__mmask32, __m512i) {
+    // SAFETY: caller guarantees AVX512F + BW + DQ + BF16.
+    unsafe {
+        let one = _mm512_set1_epi16(1);
+        let inf = Bf16::INFINITY_BITS;
+        // Negative lanes are the bits 0x8001..=0x8000 | inf: `off = x - 0x8001` is
+        // `|x| - 1` there, and at least `0x7fff` on every other lane.
+        let off = _mm512_sub_epi16(x, _mm512_set1_epi16(0x8001u16 as i16));
+        let negative = _mm512_cmple_epu16_mask(off, _mm512_set1_epi16((inf - 1) as i16));
+        let bound = _mm512_sub_epi16(subnormal_product_bound(a), one);
+        if _mm512_cmplt_epu16_mask(off, bound) != 0 {
+            return (negative, mul_bf16_cold(a, x));
+        }
+        let high = _mm512_set1_epi32(0xFFFF_0000u32 as i32);
+        let even = _mm512_mul_ps(
+            _mm512_castsi512_ps(_mm512_slli_epi32::<16>(a)),
+            _mm512_castsi512_ps(_mm512_slli_epi32::<16>(x)),
+        );
+        let odd = _mm512_mul_ps(
+            _mm512_castsi512_ps(_mm512_and_si512(a, high)),
+            _mm512_castsi512_ps(_mm512_and_si512(x, high)),
+        );
+        (negative, narrow_ne(even, odd))
     }
 }
 
@@ -305,8 +382,22 @@ fn tail_mask32(n: usize) -> __mmask32 {
     ((1u64 << n) - 1) as __mmask32
 }
 
+/// leaky_relu's parts for [`F16x32`]: the negative lanes and the product.
+#[inline(always)]
+unsafe fn leaky_parts_f16(x: __m512i, a: __m512i) -> (__mmask32, __m512i) {
+    // SAFETY: caller guarantees AVX512F + BW.
+    unsafe { (negative(x, F16::INFINITY_BITS), mul_f16(a, x)) }
+}
+
+/// leaky_relu's parts for [`Bf16x32`]: the negative lanes and the product.
+#[inline(always)]
+unsafe fn leaky_parts_bf16(x: __m512i, a: __m512i) -> (__mmask32, __m512i) {
+    // SAFETY: caller guarantees AVX512F + BW.
+    unsafe { (negative(x, Bf16::INFINITY_BITS), mul_bf16(a, x)) }
+}
+
 macro_rules! half_vector {
-    ($V:ident, $T:ident, $mul:ident) => {
+    ($V:ident, $T:ident, $mul:ident, $leaky:ident) => {
         // SAFETY: `$V` is a transparent 64-byte register of 32 lanes of the 2-byte `$T`.
         unsafe impl Vector for $V {
             type Elem = $T;
@@ -410,6 +501,12 @@ macro_rules! half_vector {
                 $V(unsafe { relu_n(self.0, n.0, $T::INFINITY_BITS) })
             }
             #[inline(always)]
+            unsafe fn leaky_parts(self, a: Self) -> (__mmask32, Self) {
+                // SAFETY: forwarded from the caller (the entry point enables the ISA).
+                let (negative, product) = unsafe { $leaky(self.0, a.0) };
+                (negative, $V(product))
+            }
+            #[inline(always)]
             unsafe fn in_open(self, n: Self) -> __mmask32 {
                 // SAFETY: caller guarantees AVX512F + BW.
                 unsafe { in_open(self.0, n.0, $T::INFINITY_BITS) }
@@ -418,9 +515,9 @@ macro_rules! half_vector {
     };
 }
 
-half_vector!(F16x32, F16, mul_f16);
-half_vector!(Bf16x32, Bf16, mul_bf16);
-half_vector!(Bf16x32Ne, Bf16, mul_bf16_ne);
+half_vector!(F16x32, F16, mul_f16, leaky_parts_f16);
+half_vector!(Bf16x32, Bf16, mul_bf16, leaky_parts_bf16);
+half_vector!(Bf16x32Ne, Bf16, mul_bf16_ne, leaky_parts_ne);
 
 /// binary16 kernels on AVX-512.
 pub mod f16 {
