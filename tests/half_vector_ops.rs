@@ -1,6 +1,6 @@
 //! The 16-bit float `Vector` impls of each hand-written ISA, one method at a time, on
-//! arbitrary registers: `lt`, `gt`, `clip_above`, `relu`, `relu_n`, `in_open`, `mul` and
-//! `leaky_parts` against IEEE
+//! arbitrary registers: `lt`, `gt`, `positive`, `clip_above`, `relu`, `relu_n`, `in_open`,
+//! `mul` and `leaky_parts` against IEEE
 //! semantics computed through the oracle's exact widening.
 //!
 //! The kernel bodies only ever compare against `+0` and a splatted positive `n`, which
@@ -72,6 +72,7 @@ fn pattern(rng: &mut Rng) -> u16 {
 struct Out {
     lt: Vec<u16>,
     gt: Vec<u16>,
+    positive: Vec<u16>,
     clip: Vec<u16>,
     relu: Vec<u16>,
     relu_n: Vec<u16>,
@@ -94,6 +95,7 @@ where
     let mut out = Out {
         lt: vec![0; n],
         gt: vec![0; n],
+        positive: vec![0; n],
         clip: vec![0; n],
         relu: vec![0; n],
         relu_n: vec![0; n],
@@ -114,6 +116,7 @@ where
         let (one, zero) = (V::splat(ones), V::zero());
         dump(V::select(va.lt(vb), one, zero), &mut out.lt);
         dump(V::select(va.gt(vb), one, zero), &mut out.gt);
+        dump(V::select(va.positive(), one, zero), &mut out.positive);
         dump(va.clip_above(vb), &mut out.clip);
         dump(va.relu(), &mut out.relu);
         dump(va.relu_n(vb), &mut out.relu_n);
@@ -134,6 +137,7 @@ fn check<T: Half>(isa: &str, a: &[T], b: &[T], out: &Out) {
         assert_eq!(out.lt[i] == 0xFFFF, x < y, "lt {ctx}");
         assert!(out.lt[i] == 0 || out.lt[i] == 0xFFFF, "lt mask {ctx}");
         assert_eq!(out.gt[i] == 0xFFFF, x > y, "gt {ctx}");
+        assert_eq!(out.positive[i] == 0xFFFF, x > 0.0, "positive {ctx}");
         let clip = if x > y { yb } else { xb };
         assert_eq!(out.clip[i], clip, "clip_above {ctx}");
         let relu = if x < 0.0 { 0 } else { xb };

@@ -119,7 +119,7 @@ impl<V: Vector> BinaryOp<V> for ReluGrad {
     #[inline(always)]
     unsafe fn apply(self, y: V, dy: V) -> V {
         // SAFETY: forwarded from the caller.
-        unsafe { V::keep(y.gt(V::zero()), dy) }
+        unsafe { V::keep(y.positive(), dy) }
     }
 }
 
@@ -135,7 +135,7 @@ impl<V: Vector> BinaryOp<V> for LeakyReluGrad<V> {
     #[inline(always)]
     unsafe fn apply(self, y: V, dy: V) -> V {
         // SAFETY: forwarded from the caller.
-        unsafe { V::select(y.gt(V::zero()), dy, self.0.mul(dy)) }
+        unsafe { V::select(y.positive(), dy, self.0.mul(dy)) }
     }
 }
 

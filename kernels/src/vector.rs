@@ -145,6 +145,14 @@ pub unsafe trait Vector: Copy {
         unsafe { (self.lt(Self::zero()), a.mul(self)) }
     }
 
+    /// Lane-wise `self > 0` (false for NaN). A type may test it more cheaply than a
+    /// general [`Vector::gt`].
+    #[inline(always)]
+    unsafe fn positive(self) -> Self::Mask {
+        // SAFETY: forwarded from the caller (ISA available).
+        unsafe { self.gt(Self::zero()) }
+    }
+
     /// Lane-wise `0 < self && self < n` (false where either is NaN). A type may test
     /// the open interval in one go.
     #[inline(always)]

@@ -104,6 +104,62 @@ unsafe fn clip_above(x: __m256i, n: __m256i, inf: u16) -> __m256i {
     }
 }
 
+/// All-ones where `x > 0`: bits in `1..=inf`, two signed compares (the range is
+/// below `0x8000`).
+#[inline(always)]
+unsafe fn positive(v: __m256i, inf: u16) -> __m256i {
+    // SAFETY: caller guarantees AVX2.
+    unsafe {
+        let above_zero = _mm256_cmpgt_epi16(v, _mm256_setzero_si256());
+        let not_nan = _mm256_cmpgt_epi16(_mm256_set1_epi16((inf + 1) as i16), v);
+        _mm256_and_si256(above_zero, not_nan)
+    }
+}
+
+/// All-ones where `0 < y < n`, for any `n`. The limit `key(n)` (`i16::MIN` for a NaN
+/// `n`) depends on `n` alone, so it is computed once per call; a `y` whose bits are
+/// positive as i16 is below `n` exactly when they are below the limit (which is at
+/// most `inf`, so a positive NaN `y` never is). Three instructions per register where
+/// two general compares take a dozen.
+#[inline(always)]
+unsafe fn in_open(y: __m256i, n: __m256i, inf: u16) -> __m256i {
+    // SAFETY: caller guarantees AVX2.
+    unsafe {
+        let limit = _mm256_blendv_epi8(_mm256_set1_epi16(i16::MIN), order_key(n), ordered(n, inf));
+        let above_zero = _mm256_cmpgt_epi16(y, _mm256_setzero_si256());
+        _mm256_and_si256(above_zero, _mm256_cmpgt_epi16(limit, y))
+    }
+}
+
+/// relu then the clip at `n`, fused as on AVX-512 (`avx512_half::relu_n`): add
+/// `c = 0x7fff - inf` so that the negatives are the unsigned top of the range and
+/// NaN and -0.0 sit below `c` or are negative as i16; one signed minimum clips at
+/// `n + c`; subtracting `c` undoes the shift, and the negatives are cleared. AVX2 has
+/// no unsigned compare: `t >= first` is `max_u(t, first) == t`. When some lane of `n`
+/// is not in `+0..=+inf`, relu followed by the clip (the test is loop-invariant).
+#[inline(always)]
+unsafe fn relu_n(x: __m256i, n: __m256i, inf: u16) -> __m256i {
+    // SAFETY: caller guarantees AVX2.
+    unsafe {
+        let above_inf = _mm256_set1_epi16((inf + 1) as i16);
+        let n_nonneg = _mm256_and_si256(
+            _mm256_cmpgt_epi16(n, _mm256_set1_epi16(-1)),
+            _mm256_cmpgt_epi16(above_inf, n),
+        );
+        if _mm256_movemask_epi8(n_nonneg) == -1 {
+            let c = _mm256_set1_epi16((0x7FFF - inf) as i16);
+            let first_negative = _mm256_set1_epi16((0x8001 + (0x7FFF - inf)) as i16);
+            let t = _mm256_add_epi16(x, c);
+            let negative = _mm256_cmpeq_epi16(_mm256_max_epu16(t, first_negative), t);
+            let clipped = _mm256_sub_epi16(_mm256_min_epi16(t, _mm256_add_epi16(n, c)), c);
+            _mm256_andnot_si256(negative, clipped)
+        } else {
+            let r = _mm256_andnot_si256(negative(x, inf), x);
+            _mm256_blendv_epi8(r, n, less(n, r, inf))
+        }
+    }
+}
+
 /// binary16 product, formed in f32 and rounded once (F16C).
 #[inline(always)]
 unsafe fn mul_f16(a: __m256i, b: __m256i) -> __m256i {
@@ -237,6 +293,26 @@ macro_rules! half_vector {
             unsafe fn clip_above(self, n: Self) -> Self {
                 // SAFETY: caller guarantees AVX2.
                 $V(unsafe { clip_above(self.0, n.0, $T::INFINITY_BITS) })
+            }
+            #[inline(always)]
+            unsafe fn relu_n(self, n: Self) -> Self {
+                // SAFETY: caller guarantees AVX2.
+                $V(unsafe { relu_n(self.0, n.0, $T::INFINITY_BITS) })
+            }
+            #[inline(always)]
+            unsafe fn leaky_parts(self, a: Self) -> (__m256i, Self) {
+                // SAFETY: forwarded from the caller (the entry point enables the ISA).
+                unsafe { (negative(self.0, $T::INFINITY_BITS), $V($mul(a.0, self.0))) }
+            }
+            #[inline(always)]
+            unsafe fn positive(self) -> __m256i {
+                // SAFETY: caller guarantees AVX2.
+                unsafe { positive(self.0, $T::INFINITY_BITS) }
+            }
+            #[inline(always)]
+            unsafe fn in_open(self, n: Self) -> __m256i {
+                // SAFETY: caller guarantees AVX2.
+                unsafe { in_open(self.0, n.0, $T::INFINITY_BITS) }
             }
         }
     };
