@@ -93,6 +93,57 @@ unsafe fn clip_above(x: uint16x8_t, n: uint16x8_t, inf: u16) -> uint16x8_t {
     }
 }
 
+/// All-ones where `x > 0`: bits in `1..=inf` (one subtract, one unsigned compare).
+#[inline(always)]
+unsafe fn positive(v: uint16x8_t, inf: u16) -> uint16x8_t {
+    // SAFETY: caller guarantees NEON.
+    unsafe { vcltq_u16(vsubq_u16(v, vdupq_n_u16(1)), vdupq_n_u16(inf)) }
+}
+
+/// All-ones where `0 < y < n`. When `n` is in `+min..=+inf` in every lane (relu_n's
+/// splatted `n`; the test is loop-invariant), the bits of `y` in `1..n`: one subtract
+/// and one unsigned compare; otherwise the two general compares.
+#[inline(always)]
+unsafe fn in_open(y: uint16x8_t, n: uint16x8_t, inf: u16) -> uint16x8_t {
+    // SAFETY: caller guarantees NEON.
+    unsafe {
+        let one = vdupq_n_u16(1);
+        let n_positive = vcltq_u16(vsubq_u16(n, one), vdupq_n_u16(inf));
+        if vminvq_u16(n_positive) == u16::MAX {
+            vcltq_u16(vsubq_u16(y, one), vsubq_u16(n, one))
+        } else {
+            vandq_u16(less(vdupq_n_u16(0), y, inf), less(y, n, inf))
+        }
+    }
+}
+
+/// relu then the clip at `n`, fused when `n` is in `+0..=+inf` in every lane (as in
+/// `x86_64::avx512_half::relu_n`): adding `c = 0x7fff - inf` puts the negatives at the
+/// unsigned top and NaN and -0.0 below `c` or negative as i16, so one unsigned compare
+/// finds the negatives, one signed minimum clips at `n + c`, and subtracting `c` and
+/// clearing the negatives finishes. Five instructions where relu and the clip take six.
+#[inline(always)]
+unsafe fn relu_n(x: uint16x8_t, n: uint16x8_t, inf: u16) -> uint16x8_t {
+    // SAFETY: caller guarantees NEON.
+    unsafe {
+        let sn = vreinterpretq_s16_u16(n);
+        let n_nonneg = vandq_u16(
+            vcgeq_s16(sn, vdupq_n_s16(0)),
+            vcleq_s16(sn, vdupq_n_s16(inf as i16)),
+        );
+        if vminvq_u16(n_nonneg) == u16::MAX {
+            let c = vdupq_n_u16(0x7FFF - inf);
+            let t = vaddq_u16(x, c);
+            let negative = vcgeq_u16(t, vdupq_n_u16(0x8001 + (0x7FFF - inf)));
+            let h = vreinterpretq_s16_u16(vaddq_u16(n, c));
+            let clipped = vreinterpretq_u16_s16(vminq_s16(vreinterpretq_s16_u16(t), h));
+            vbicq_u16(vsubq_u16(clipped, c), negative)
+        } else {
+            clip_above(vbicq_u16(x, negative(x, inf)), n, inf)
+        }
+    }
+}
+
 /// Exact binary16 -> f32 of four lanes (each zero-extended in a u32 lane).
 #[inline(always)]
 unsafe fn f16_to_f32(h: uint32x4_t) -> float32x4_t {
@@ -259,6 +310,26 @@ macro_rules! half_vector {
             unsafe fn clip_above(self, n: Self) -> Self {
                 // SAFETY: caller guarantees NEON.
                 $V(unsafe { clip_above(self.0, n.0, $T::INFINITY_BITS) })
+            }
+            #[inline(always)]
+            unsafe fn relu_n(self, n: Self) -> Self {
+                // SAFETY: caller guarantees NEON.
+                $V(unsafe { relu_n(self.0, n.0, $T::INFINITY_BITS) })
+            }
+            #[inline(always)]
+            unsafe fn leaky_parts(self, a: Self) -> (uint16x8_t, Self) {
+                // SAFETY: caller guarantees NEON.
+                unsafe { (negative(self.0, $T::INFINITY_BITS), $V($mul(a.0, self.0))) }
+            }
+            #[inline(always)]
+            unsafe fn positive(self) -> uint16x8_t {
+                // SAFETY: caller guarantees NEON.
+                unsafe { positive(self.0, $T::INFINITY_BITS) }
+            }
+            #[inline(always)]
+            unsafe fn in_open(self, n: Self) -> uint16x8_t {
+                // SAFETY: caller guarantees NEON.
+                unsafe { in_open(self.0, n.0, $T::INFINITY_BITS) }
             }
         }
     };
