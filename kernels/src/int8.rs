@@ -4,7 +4,8 @@
 //! trait of its own, [`ByteVector`] (one unsigned max per ISA: `VPMAXUB`, `UMAX`,
 //! `wide`'s `u8x16::max`), and one body, [`int8_relu`], walked like
 //! [`crate::generic::unary`]: blocks of four registers, single registers, then one
-//! partial register; no byte outside `[0, len)` is read or written. It shares the float
+//! full register ending at `len` (a partial one for calls shorter than a register);
+//! no byte outside `[0, len)` is read or written. It shares the float
 //! kernels' streaming convention: the caller's `stream` flag asks for non-temporal stores.
 
 use core::mem::MaybeUninit;
@@ -135,13 +136,25 @@ unsafe fn int8_relu_body<V: ByteVector, const NT: bool>(
 ) {
     let l = V::LANES;
     let mut i = 0;
-    // SAFETY: every access is at an index `< len` (loop conditions, head, partial
-    // tail), so inside the ranges the caller vouched for; each block is loaded before
-    // it is stored, so `dst == src` is fine. With NT the head (`< LANES` bytes) makes
-    // `dst + i` register-aligned, as `store_stream` requires. The ISA is the caller's
-    // promise.
+    // SAFETY: every access is at an index `< len` (loop conditions, head, the full
+    // tail register at `len - LANES` only when `len >= LANES`, partial tail), so
+    // inside the ranges the caller vouched for; each block is loaded before it is
+    // stored, so `dst == src` is fine, and the tail register is loaded before anything
+    // is written, so in place too it holds the input and rewrites the bytes it shares
+    // with the last block with the same values. With NT the head (`< LANES` bytes)
+    // makes `dst + i` register-aligned, as `store_stream` requires. The ISA is the
+    // caller's promise.
     unsafe {
         let z = V::splat(zero_point);
+        // A call of at least one register ends with one full register that overlaps
+        // the last block's (no partial register: masked moves or a stack copy cost
+        // more than the whole register), loaded first (no load waits on a partly
+        // overlapping store in flight).
+        let tail = if len >= l {
+            Some(V::load(src.add(len - l)))
+        } else {
+            None
+        };
         if NT {
             let mis = dst as usize % l;
             let h = if mis == 0 { 0 } else { (l - mis).min(len) };
@@ -166,10 +179,14 @@ unsafe fn int8_relu_body<V: ByteVector, const NT: bool>(
             i += l;
         }
         if i < len {
-            let n = len - i;
-            V::load_partial(src.add(i), n)
-                .max(z)
-                .store_partial(dst.add(i), n);
+            if let Some(t) = tail {
+                t.max(z).store(dst.add(len - l));
+            } else {
+                let n = len - i;
+                V::load_partial(src.add(i), n)
+                    .max(z)
+                    .store_partial(dst.add(i), n);
+            }
         }
         if NT {
             V::stream_fence();
