@@ -71,6 +71,13 @@ unsafe fn negative(v: uint16x8_t, inf: u16) -> uint16x8_t {
     unsafe { vcleq_u16(vsubq_u16(v, vdupq_n_u16(0x8001)), vdupq_n_u16(inf - 1)) }
 }
 
+/// Whether every lane of `n` is in `+0..=+inf` (bits `0..=inf`).
+#[inline(always)]
+unsafe fn all_non_negative(n: uint16x8_t, inf: u16) -> bool {
+    // SAFETY: caller guarantees NEON.
+    unsafe { vminvq_u16(vcleq_u16(n, vdupq_n_u16(inf))) == u16::MAX }
+}
+
 /// `x > n ? n : x` per lane. When `n` is in `+0..=+inf` in every lane (relu_n's
 /// splatted `n`; the test is loop-invariant), this is the signed minimum of the bits
 /// with the positive NaNs put back; otherwise a select on the general [`less`]. The two
@@ -81,8 +88,7 @@ unsafe fn clip_above(x: uint16x8_t, n: uint16x8_t, inf: u16) -> uint16x8_t {
     unsafe {
         let (sx, sn) = (vreinterpretq_s16_u16(x), vreinterpretq_s16_u16(n));
         let inf_v = vdupq_n_s16(inf as i16);
-        let n_nonneg = vandq_u16(vcgeq_s16(sn, vdupq_n_s16(0)), vcleq_s16(sn, inf_v));
-        if vminvq_u16(n_nonneg) == u16::MAX {
+        if all_non_negative(n, inf) {
             // Signed min clips the positive x above n and keeps every sign-set x
             // (negative as i16, so below n); only the positive NaNs must be put back.
             let clipped = vreinterpretq_u16_s16(vminq_s16(sx, sn));
@@ -108,8 +114,7 @@ unsafe fn in_open(y: uint16x8_t, n: uint16x8_t, inf: u16) -> uint16x8_t {
     // SAFETY: caller guarantees NEON.
     unsafe {
         let one = vdupq_n_u16(1);
-        let n_positive = vcltq_u16(vsubq_u16(n, one), vdupq_n_u16(inf));
-        if vminvq_u16(n_positive) == u16::MAX {
+        if vminvq_u16(positive(n, inf)) == u16::MAX {
             vcltq_u16(vsubq_u16(y, one), vsubq_u16(n, one))
         } else {
             vandq_u16(less(vdupq_n_u16(0), y, inf), less(y, n, inf))
@@ -126,12 +131,7 @@ unsafe fn in_open(y: uint16x8_t, n: uint16x8_t, inf: u16) -> uint16x8_t {
 unsafe fn relu_n(x: uint16x8_t, n: uint16x8_t, inf: u16) -> uint16x8_t {
     // SAFETY: caller guarantees NEON.
     unsafe {
-        let sn = vreinterpretq_s16_u16(n);
-        let n_nonneg = vandq_u16(
-            vcgeq_s16(sn, vdupq_n_s16(0)),
-            vcleq_s16(sn, vdupq_n_s16(inf as i16)),
-        );
-        if vminvq_u16(n_nonneg) == u16::MAX {
+        if all_non_negative(n, inf) {
             let c = vdupq_n_u16(0x7FFF - inf);
             let t = vaddq_u16(x, c);
             let negative = vcgeq_u16(t, vdupq_n_u16(0x8001 + (0x7FFF - inf)));

@@ -78,6 +78,20 @@ unsafe fn negative(v: __m256i, inf: u16) -> __m256i {
     }
 }
 
+/// Whether every lane of `n` is in `+0..=+inf` (bits `0..=inf`, all below `0x8000`, so
+/// two signed compares give the range).
+#[inline(always)]
+unsafe fn all_non_negative(n: __m256i, inf: u16) -> bool {
+    // SAFETY: caller guarantees AVX2.
+    unsafe {
+        let in_range = _mm256_and_si256(
+            _mm256_cmpgt_epi16(n, _mm256_set1_epi16(-1)),
+            _mm256_cmpgt_epi16(_mm256_set1_epi16((inf + 1) as i16), n),
+        );
+        _mm256_movemask_epi8(in_range) == -1
+    }
+}
+
 /// `x > n ? n : x` per lane. When `n` is in `+0..=+inf` in every lane (relu_n's
 /// splatted `n`; the test is loop-invariant), this is the signed minimum of the bits
 /// with the positive NaNs put back; otherwise a blend on the general [`less`]. The two
@@ -87,12 +101,7 @@ unsafe fn negative(v: __m256i, inf: u16) -> __m256i {
 unsafe fn clip_above(x: __m256i, n: __m256i, inf: u16) -> __m256i {
     // SAFETY: caller guarantees AVX2.
     unsafe {
-        let above_inf = _mm256_set1_epi16((inf + 1) as i16);
-        let n_nonneg = _mm256_and_si256(
-            _mm256_cmpgt_epi16(n, _mm256_set1_epi16(-1)),
-            _mm256_cmpgt_epi16(above_inf, n),
-        );
-        if _mm256_movemask_epi8(n_nonneg) == -1 {
+        if all_non_negative(n, inf) {
             // Signed min clips the positive x above n and keeps every sign-set x
             // (negative as i16, so below n); only the positive NaNs must be put back.
             let clipped = _mm256_min_epi16(x, n);
@@ -141,12 +150,7 @@ unsafe fn in_open(y: __m256i, n: __m256i, inf: u16) -> __m256i {
 unsafe fn relu_n(x: __m256i, n: __m256i, inf: u16) -> __m256i {
     // SAFETY: caller guarantees AVX2.
     unsafe {
-        let above_inf = _mm256_set1_epi16((inf + 1) as i16);
-        let n_nonneg = _mm256_and_si256(
-            _mm256_cmpgt_epi16(n, _mm256_set1_epi16(-1)),
-            _mm256_cmpgt_epi16(above_inf, n),
-        );
-        if _mm256_movemask_epi8(n_nonneg) == -1 {
+        if all_non_negative(n, inf) {
             let c = _mm256_set1_epi16((0x7FFF - inf) as i16);
             let first_negative = _mm256_set1_epi16((0x8001 + (0x7FFF - inf)) as i16);
             let t = _mm256_add_epi16(x, c);
