@@ -12,6 +12,8 @@
 //! The vector formulas below are the only place that says what each op computes on a
 //! register; they mirror [`crate::oracle`] line for line.
 
+use core::sync::atomic::{Ordering, compiler_fence};
+
 use crate::vector::Vector;
 
 /// One forward formula applied to a register.
@@ -396,6 +398,13 @@ unsafe fn in_place_blocks<V: Vector, O: UnaryOp<V>>(
             let b = V::load(x.add(i + l));
             let c = V::load(x.add(i + 2 * l));
             let d = V::load(x.add(i + 3 * l));
+            // Keep the four loads ahead of the four stores. The compiler sees that
+            // they touch different registers' worth of `x` and would otherwise sink
+            // each load to its use, between the stores, which measured 4-20% slower
+            // in L2 and L3 (f32 relu_n in place at 8 MiB 158 -> 188 GB/s, f64 relu_n
+            // at 4 MiB 177 -> 195). Out of place the loads stay first anyway: the
+            // compiler cannot tell `src` and `dst` apart. No instruction is emitted.
+            compiler_fence(Ordering::SeqCst);
             op.apply_in_place(a, x.add(i));
             op.apply_in_place(b, x.add(i + l));
             op.apply_in_place(c, x.add(i + 2 * l));
