@@ -2,8 +2,9 @@
 //!
 //! NEON's `vmaxq_f32(x, 0)` turns -0.0 into +0.0 and `vmaxnmq_f32` changes NaN, so
 //! neither fits the oracle: every op is compare + bitwise select (FCMLT/FCMGT are false
-//! for NaN). relu clears the lanes where `x < 0` (all-zero bits are +0.0). Tails go
-//! through a stack copy of one register (the default in [`Vector`]).
+//! for NaN). relu clears the lanes where `x < 0` (all-zero bits are +0.0). A call
+//! shorter than one register goes through a stack copy of one register (the default in
+//! [`Vector`]).
 
 use core::arch::aarch64::*;
 

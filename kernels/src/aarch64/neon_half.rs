@@ -4,8 +4,8 @@
 //!
 //! - **Compares are integer-only**, on the order key `sign ? -|x| : |x|` (`CMGT` on
 //!   `i16`), false where either side is NaN (`|x| > inf bits`, `CMHI`). relu clears
-//!   (`BIC`) the lanes whose bits are in `0x8001..=0x8000 | inf`, i.e. `x < 0`; relu_n's
-//!   clip has a shortcut for a non-negative `n` ([`clip_above`]).
+//!   (`BIC`) the lanes whose bits are in `0x8001..=0x8000 | inf`, i.e. `x < 0`; the
+//!   clip has a shortcut for a non-negative `n` (`clip_above`).
 //! - **Selects are bitwise** (`BSL`, `AND`), so passed-through bits are kept exactly.
 //! - **The product** is one `FMUL` on the exactly widened operands, rounded once:
 //!   - f16 → f32: integer rebias of exponent and mantissa; a subnormal is renormalised
@@ -18,7 +18,10 @@
 //!     overflow infinity.
 //!   - bf16: `SHLL #16` to widen, integer round-to-nearest-even and `SHRN #16` to narrow
 //!     (a NaN product needs no path of its own, see [`round_bf16_product`]).
-//! - Tails go through a stack copy of one register (the default in [`Vector`]).
+//! - `x < 0`, `y > 0` and `0 < y < n` are ranges of the bits (one subtract, one
+//!   unsigned compare), and relu_n is fused into one shifted signed minimum (`relu_n`).
+//! - A call shorter than one register goes through a stack copy of one register (the
+//!   default in [`Vector`]).
 
 use core::arch::aarch64::*;
 

@@ -3,7 +3,8 @@
 //! relu is `max(0, x)` with the zero as the *first* operand: VMAXPS returns its second
 //! operand when either is NaN or both are zero, so NaN payloads and -0.0 pass through
 //! exactly as in the oracle. The relu_n clip is `min(n, t)` for the same reason.
-//! Tails use VMASKMOVPS/VMASKMOVPD, which do not access masked-off lanes.
+//! A call shorter than one register uses VMASKMOVPS/VMASKMOVPD, which do not access
+//! masked-off lanes.
 
 use core::arch::x86_64::*;
 

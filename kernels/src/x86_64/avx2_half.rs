@@ -5,7 +5,7 @@
 //!   `sign ? -|x| : |x|` (an `i16`, one `VPSIGNW`; ±0 both map to 0) orders non-NaN
 //!   values exactly as IEEE does; a lane compares true only if neither side is NaN
 //!   (`|x| > inf bits`). relu tests `x < 0` directly on the bits (`0x8001 <= x <= 0x8000
-//!   | inf`), and relu_n's clip has a shortcut for a non-negative `n` (`clip_above`).
+//!   | inf`), and the clip has a shortcut for a non-negative `n` (`clip_above`).
 //!   Compares are branch-free otherwise: on AVX2 a branch that joins two compare masks
 //!   makes LLVM round-trip the mask through bytes.
 //! - **Selects are bitwise** (`VPBLENDVB`, `VPAND`/`VPANDN` on whole 16-bit lanes), so a
@@ -18,7 +18,11 @@
 //!     is integer round-to-nearest-even on the `f32` bits (`x + 0x7fff + lsb`, NaN
 //!     quieted instead), then `VPACKUSDW` (which undoes the unpack order). No AVX512-BF16
 //!     `VCVTNEPS2BF16`: it flushes subnormals.
-//! - Tails go through a stack copy of one register (AVX2 has no 16-bit masked moves).
+//! - `y > 0` is two signed compares of the bits, `0 < y < n` three with a limit
+//!   computed once per call, and relu_n is fused into one shifted signed minimum
+//!   (`relu_n`).
+//! - A call shorter than one register goes through a stack copy of one register (AVX2
+//!   has no 16-bit masked moves).
 //!   Large out-of-place calls use non-temporal stores (`VMOVNTDQ`), as for f32.
 
 use core::arch::x86_64::*;

@@ -1,8 +1,10 @@
 //! AVX-512 kernels: `__m512` (16 x f32) and `__m512d` (8 x f64).
 //!
-//! Comparisons produce `k` mask registers; tails are masked loads and stores (lanes
-//! whose mask bit is clear are never accessed, and never fault). relu is
-//! `max(0, x)` with zero first, as on AVX2: NaN and -0.0 pass through.
+//! Comparisons produce `k` mask registers; a call shorter than one register uses masked
+//! loads and stores (lanes whose mask bit is clear are never accessed, and never
+//! fault). relu is `max(0, x)` with zero first, as on AVX2: NaN and -0.0 pass through.
+//! relu_n's gradient tests `0 < y < n` as one range of the bits (positive floats order
+//! as their bits).
 //!
 //! `Isa::Avx512` means AVX512F + AVX512BW (the 16-bit and 8-bit element types need BW).
 

@@ -1,23 +1,29 @@
-//! AVX-512 (F + BW) kernels for the 16-bit floats: [`F16x32`] and [`Bf16x32`], 32 lanes
-//! in a `__m512i`, compare results in `__mmask32`.
+//! AVX-512 (F + BW) kernels for the 16-bit floats: [`F16x32`], [`Bf16x32`] and
+//! [`Bf16x32Ne`], 32 lanes in a `__m512i`, compare results in `__mmask32`.
 //!
 //! The same scheme as [`super::avx2_half`]: integer-only compares on the order key
 //! `sign ? -|x| : |x|` (NaN lanes false), bitwise selects (`VPBLENDMW`, zero-masking
-//! moves), and the product formed in `f32` and rounded once. Compares against what the
-//! kernel bodies compare with (the constant `+0`, a splatted positive `n`) take
-//! shortcuts of one or two `VPCMPW` on the raw bits (`lt_fast`, `gt_fast`,
-//! `clip_above`), chosen by a test of the right-hand side that LLVM folds or hoists
-//! (a branch joining `k` masks costs nothing here, unlike AVX2's vector masks).
+//! moves), and the product formed in `f32` and rounded once. What the kernel bodies
+//! actually ask (`x < 0`, `y > 0`, `0 < y < n`, relu then the clip at a splatted
+//! non-negative `n`) takes shortcuts on the raw bits: a wrapping subtract and one
+//! unsigned `VPCMPUW` for each range, and relu_n fused into one shifted signed minimum
+//! (`relu_n`). A compare into a `k` register costs twice an add on this kind of core,
+//! so the shortcuts count compares. Each is chosen by a test of the right-hand side
+//! that LLVM folds or hoists (a branch joining `k` masks costs nothing here, unlike
+//! AVX2's vector masks); any other right-hand side takes the general compare.
 //! - f16: AVX512F `VCVTPH2PS` / `VCVTPS2PH` (rounding immediate "nearest even"), exact
 //!   with subnormals, NaN quieted with its payload kept.
 //! - bf16: a 16-bit shift to widen (unpack with zero), integer round-to-nearest-even to
 //!   narrow (a NaN product needs no path of its own, see `round_bf16_product`),
-//!   `VPACKUSDW` back. AVX512-BF16 `VCVTNEPS2BF16` is deliberately not used:
-//!   it treats subnormal inputs and outputs as zero, which the oracle does not.
+//!   `VPACKUSDW` back.
+//! - bf16 on CPUs with AVX512-BF16 ([`Bf16x32Ne`]): products narrowed by
+//!   `VCVTNE2PS2BF16`, which treats subnormal f32 as zero, so a register that may hold
+//!   a subnormal product takes the integer rounding instead.
 //!
-//! Tails are masked 16-bit loads and stores (`VMOVDQU16` with a `k` mask): lanes outside
-//! the slice are never accessed. As for f32, large out-of-place calls use non-temporal
-//! stores (`VMOVNTDQ`) and in-place forward calls write only the lanes that change.
+//! A call shorter than one register uses masked 16-bit loads and stores (`VMOVDQU16`
+//! with a `k` mask): lanes outside the slice are never accessed. As for f32, large
+//! out-of-place calls use non-temporal stores (`VMOVNTDQ`) and in-place forward calls
+//! write only the lanes that change.
 
 use core::arch::x86_64::*;
 
