@@ -1,13 +1,13 @@
 //! The kernel bodies, written once for every ISA.
 //!
 //! A body walks the slices in blocks of four registers, then single registers, then
-//! the tail: out of place and at least one register long, one full register ending at
-//! `len` (overlapping the last one; the input is unchanged, so the overlap gets the
-//! same values again); otherwise one partial register (masked on AVX-512 and AVX2, a
-//! stack copy on the others). No element outside `[0, len)` is ever read or written.
-//! In place (`dst == src`) each block is loaded before it is stored; the ragged ends
-//! are full overlapping registers too, loaded before the main loop writes anything
-//! and stored after it.
+//! the tail: for a call at least one register long, one full register ending at
+//! `len` that overlaps the last one (out of place the input is unchanged, so the
+//! overlap gets the same values again; in place the head and tail registers are
+//! loaded before the main loop writes anything and stored after it); for a shorter
+//! call, one partial register (masked on AVX-512 and AVX2, a stack copy on the
+//! others). No element outside `[0, len)` is ever read or written. In place
+//! (`dst == src`) each block is loaded before it is stored.
 //!
 //! The vector formulas below are the only place that says what each op computes on a
 //! register; they mirror [`crate::oracle`] line for line.
