@@ -364,14 +364,18 @@ unsafe fn in_place_body<V: Vector, O: UnaryOp<V>>(x: *mut V::Elem, len: usize, o
         // first, while the input is untouched, and written back last. (Loading a
         // register that partly overlaps a store still in flight would wait for that
         // store: there is no store-to-load forwarding across registers.)
-        let head = V::load(x);
-        let tail = V::load(x.add(len - l));
+        let head = if h > 0 { Some(V::load(x)) } else { None };
+        let tail = if rem != 0 {
+            Some(V::load(x.add(len - l)))
+        } else {
+            None
+        };
         in_place_blocks::<V, O>(x, h, len - rem, op);
-        if rem != 0 {
-            op.apply_in_place(tail, x.add(len - l));
+        if let Some(t) = tail {
+            op.apply_in_place(t, x.add(len - l));
         }
-        if h > 0 {
-            op.apply_in_place(head, x);
+        if let Some(v) = head {
+            op.apply_in_place(v, x);
         }
     }
 }
@@ -531,15 +535,12 @@ unsafe fn binary_body<V: Vector, O: BinaryOp<V>, const NT: bool, const DISTINCT:
         // In place (`!DISTINCT`) the ragged ends are full registers as well, computed
         // before the main loop writes anything (so from the untouched inputs) and
         // stored after it, as in `in_place_body`.
-        let (head, tail) = if !DISTINCT && len >= l {
+        let ends = !DISTINCT && len >= l;
+        let head = (ends && h > 0).then(|| op.apply(V::load(y), V::load(dy)));
+        let tail = (ends && (len - h) % l != 0).then(|| {
             let j = len - l;
-            (
-                op.apply(V::load(y), V::load(dy)),
-                op.apply(V::load(y.add(j)), V::load(dy.add(j))),
-            )
-        } else {
-            (V::zero(), V::zero())
-        };
+            op.apply(V::load(y.add(j)), V::load(dy.add(j)))
+        });
         while i + 4 * l <= len {
             let y0 = V::load(y.add(i));
             let y1 = V::load(y.add(i + l));
@@ -564,17 +565,16 @@ unsafe fn binary_body<V: Vector, O: BinaryOp<V>, const NT: bool, const DISTINCT:
                 let j = len - l;
                 op.apply(V::load(y.add(j)), V::load(dy.add(j)))
                     .store(dx.add(j));
-            } else if len >= l {
-                tail.store(dx.add(len - l));
+            } else if let Some(t) = tail {
+                t.store(dx.add(len - l));
             } else {
                 let n = len - i;
                 op.apply(V::load_partial(y.add(i), n), V::load_partial(dy.add(i), n))
                     .store_partial(dx.add(i), n);
             }
         }
-        if h > 0 && !DISTINCT && !NT {
-            // `h > 0` without NT only when `len >= ALIGN_MIN_REGISTERS * LANES`.
-            head.store(dx);
+        if let Some(v) = head {
+            v.store(dx);
         }
         if NT {
             V::stream_fence();

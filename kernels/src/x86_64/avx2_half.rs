@@ -162,8 +162,7 @@ unsafe fn relu_n(x: __m256i, n: __m256i, inf: u16) -> __m256i {
             let clipped = _mm256_sub_epi16(_mm256_min_epi16(t, _mm256_add_epi16(n, c)), c);
             _mm256_andnot_si256(negative, clipped)
         } else {
-            let r = _mm256_andnot_si256(negative(x, inf), x);
-            _mm256_blendv_epi8(r, n, less(n, r, inf))
+            clip_above(_mm256_andnot_si256(negative(x, inf), x), n, inf)
         }
     }
 }

@@ -341,8 +341,8 @@ unsafe fn subnormal_product_bound(a: __m512i) -> __m512i {
     }
 }
 
-/// [`mul_bf16`] out of line, for the rare registers that need it: kept out of the
-/// hot loop, whose code it would more than double.
+/// [`mul_bf16`] out of line, for the rare registers that need it (registers that may
+/// hold a subnormal product), so the hot loop does not carry its code.
 #[cold]
 #[inline(never)]
 #[target_feature(enable = "avx512f,avx512bw")]
