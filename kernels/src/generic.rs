@@ -35,6 +35,39 @@ pub trait UnaryOp<V: Vector>: Copy {
         // SAFETY: forwarded from the caller.
         unsafe { self.apply(x).store(p) }
     }
+
+    /// [`UnaryOp::apply`] on a block of four registers.
+    ///
+    /// # Safety
+    /// The running CPU supports `V`'s ISA.
+    #[inline(always)]
+    unsafe fn apply4(self, x: [V; 4]) -> [V; 4] {
+        // SAFETY: forwarded from the caller.
+        unsafe {
+            [
+                self.apply(x[0]),
+                self.apply(x[1]),
+                self.apply(x[2]),
+                self.apply(x[3]),
+            ]
+        }
+    }
+
+    /// [`UnaryOp::apply_in_place`] on a block of four registers loaded from `p`.
+    ///
+    /// # Safety
+    /// `p` is valid for `4 * LANES` reads and writes; the CPU supports `V`'s ISA.
+    #[inline(always)]
+    unsafe fn apply_in_place4(self, x: [V; 4], p: *mut V::Elem) {
+        let l = V::LANES;
+        // SAFETY: forwarded from the caller; register `k` is `p[k * LANES..][..LANES]`.
+        unsafe {
+            self.apply_in_place(x[0], p);
+            self.apply_in_place(x[1], p.add(l));
+            self.apply_in_place(x[2], p.add(2 * l));
+            self.apply_in_place(x[3], p.add(3 * l));
+        }
+    }
 }
 
 /// One backward formula applied to registers of `y` and `dy`.
@@ -112,6 +145,39 @@ impl<V: Vector> UnaryOp<V> for LeakyRelu<V> {
                 product.store_masked(p, negative)
             } else {
                 self.apply(x).store(p)
+            }
+        }
+    }
+    #[inline(always)]
+    unsafe fn apply4(self, x: [V; 4]) -> [V; 4] {
+        // SAFETY: forwarded from the caller; as in `apply`, per register.
+        unsafe {
+            let p = V::leaky_parts4(x, self.0);
+            [
+                V::select(p[0].0, p[0].1, x[0]),
+                V::select(p[1].0, p[1].1, x[1]),
+                V::select(p[2].0, p[2].1, x[2]),
+                V::select(p[3].0, p[3].1, x[3]),
+            ]
+        }
+    }
+    #[inline(always)]
+    unsafe fn apply_in_place4(self, x: [V; 4], p: *mut V::Elem) {
+        if !V::MASKED_STORE {
+            // SAFETY: forwarded from the caller; register `k` is `p[k * LANES..]`.
+            unsafe {
+                let y = self.apply4(x);
+                for (k, v) in y.into_iter().enumerate() {
+                    v.store(p.add(k * V::LANES));
+                }
+            }
+            return;
+        }
+        // SAFETY: forwarded from the caller. Only lanes with x < 0 change.
+        unsafe {
+            let parts = V::leaky_parts4(x, self.0);
+            for (k, (negative, product)) in parts.into_iter().enumerate() {
+                product.store_masked(p.add(k * V::LANES), negative);
             }
         }
     }
@@ -253,10 +319,11 @@ unsafe fn unary_down<V: Vector, O: UnaryOp<V>>(
             let b = V::load(src.add(i + l));
             let c = V::load(src.add(i + 2 * l));
             let d = V::load(src.add(i + 3 * l));
-            op.apply(a).store(dst.add(i));
-            op.apply(b).store(dst.add(i + l));
-            op.apply(c).store(dst.add(i + 2 * l));
-            op.apply(d).store(dst.add(i + 3 * l));
+            let [a, b, c, d] = op.apply4([a, b, c, d]);
+            a.store(dst.add(i));
+            b.store(dst.add(i + l));
+            c.store(dst.add(i + 2 * l));
+            d.store(dst.add(i + 3 * l));
         }
         while i >= l {
             i -= l;
@@ -311,10 +378,11 @@ unsafe fn unary_body<V: Vector, O: UnaryOp<V>, const NT: bool>(
             let b = V::load(src.add(i + l));
             let c = V::load(src.add(i + 2 * l));
             let d = V::load(src.add(i + 3 * l));
-            put::<V, NT>(op.apply(a), dst.add(i));
-            put::<V, NT>(op.apply(b), dst.add(i + l));
-            put::<V, NT>(op.apply(c), dst.add(i + 2 * l));
-            put::<V, NT>(op.apply(d), dst.add(i + 3 * l));
+            let [a, b, c, d] = op.apply4([a, b, c, d]);
+            put::<V, NT>(a, dst.add(i));
+            put::<V, NT>(b, dst.add(i + l));
+            put::<V, NT>(c, dst.add(i + 2 * l));
+            put::<V, NT>(d, dst.add(i + 3 * l));
             i += 4 * l;
         }
         while i + l <= len {
@@ -409,10 +477,7 @@ unsafe fn in_place_blocks<V: Vector, O: UnaryOp<V>>(
             // at 4 MiB 177 -> 195). Out of place the loads stay first anyway: the
             // compiler cannot tell `src` and `dst` apart. No instruction is emitted.
             compiler_fence(Ordering::SeqCst);
-            op.apply_in_place(a, x.add(i));
-            op.apply_in_place(b, x.add(i + l));
-            op.apply_in_place(c, x.add(i + 2 * l));
-            op.apply_in_place(d, x.add(i + 3 * l));
+            op.apply_in_place4([a, b, c, d], x.add(i));
             i += 4 * l;
         }
         while i + l <= stop {

@@ -145,6 +145,21 @@ pub unsafe trait Vector: Copy {
         unsafe { (self.lt(Self::zero()), a.mul(self)) }
     }
 
+    /// [`Vector::leaky_parts`] of four registers (the generic bodies' blocks). A type
+    /// whose product needs a check before it is formed may check the four at once.
+    #[inline(always)]
+    unsafe fn leaky_parts4(x: [Self; 4], a: Self) -> [(Self::Mask, Self); 4] {
+        // SAFETY: forwarded from the caller (ISA available).
+        unsafe {
+            [
+                x[0].leaky_parts(a),
+                x[1].leaky_parts(a),
+                x[2].leaky_parts(a),
+                x[3].leaky_parts(a),
+            ]
+        }
+    }
+
     /// Lane-wise `self > 0` (false for NaN). A type may test it more cheaply than a
     /// general [`Vector::gt`].
     #[inline(always)]
