@@ -1036,8 +1036,9 @@ fn ab(samples: usize, reps: u32, mut f: impl FnMut(bool)) -> (f64, f64) {
     (median(&mut ta), median(&mut tb))
 }
 
-/// The measurements behind the two thresholds: non-temporal stores on/off and
-/// `Threads::Auto` on/off, per buffer size, f32 on the best ISA.
+/// The measurements behind the two thresholds: non-temporal stores on/off (on one
+/// thread and split across the pool) and `Threads::Auto` on/off, per buffer size, f32
+/// on the best ISA.
 fn thresholds(isa: Isa, quick: bool) {
     let sizes: Vec<usize> = if quick {
         vec![8 << 20, 64 << 20]
@@ -1047,25 +1048,38 @@ fn thresholds(isa: Isa, quick: bool) {
             2 << 20,
             4 << 20,
             8 << 20,
+            12 << 20,
             16 << 20,
+            24 << 20,
             32 << 20,
             64 << 20,
             256 << 20,
         ]
     };
-    println!("\nnon-temporal stores, f32 on {isa}, 1 thread: GB/s with / without (ratio)");
-    println!("{:>8} {:>24} {:>24}", "buffer", "relu", "relu_grad");
+    let workers = rayon::current_num_threads();
+    println!(
+        "\nnon-temporal stores, f32 on {isa}: GB/s with / without (ratio), on 1 thread and \
+         split across {workers} rayon threads"
+    );
+    println!(
+        "{:>8} {:>24} {:>24} {:>24} {:>24}",
+        "buffer",
+        "relu, 1 thread",
+        "relu_grad, 1 thread",
+        format!("relu, {workers} threads"),
+        format!("relu_grad, {workers} threads")
+    );
+    let saved = caffe2op_relu::parallel_min_bytes();
+    caffe2op_relu::set_parallel_min_bytes(0);
     for &b in &sizes {
         let n = b / 4;
         let x: Vec<f32> = fill(n, 1, 16.0);
         let dy: Vec<f32> = fill(n, 2, 2.0);
         let mut y = vec![0.0f32; n];
-        let k = Kernel::new(Activation::relu())
-            .with_isa(isa)
-            .unwrap()
-            .with_threads(Threads::Serial);
+        let k = Kernel::new(Activation::relu()).with_isa(isa).unwrap();
         let reps = (((64 << 20) / b).max(1)) as u32;
-        let mut cell = |grad: bool| {
+        let mut cell = |grad: bool, threads: Threads| {
+            let k = k.with_threads(threads);
             let mut run = |nt: bool| {
                 caffe2op_relu::set_stream_min_bytes(if nt { 0 } else { usize::MAX });
                 if grad {
@@ -1079,10 +1093,16 @@ fn thresholds(isa: Isa, quick: bool) {
             let (g1, g2) = (bytes / t_nt / 1e9, bytes / t_plain / 1e9);
             format!("{g1:>7.1} /{g2:>6.1} ({:.2}x)", g1 / g2)
         };
-        let (c1, c2) = (cell(false), cell(true));
-        println!("{:>8} {c1:>24} {c2:>24}", fmt_size(b));
+        let (c1, c2) = (cell(false, Threads::Serial), cell(true, Threads::Serial));
+        let (c3, c4) = if workers > 1 {
+            (cell(false, Threads::Auto), cell(true, Threads::Auto))
+        } else {
+            ("-".into(), "-".into())
+        };
+        println!("{:>8} {c1:>24} {c2:>24} {c3:>24} {c4:>24}", fmt_size(b));
     }
     caffe2op_relu::set_stream_min_bytes(caffe2op_relu::DEFAULT_STREAM_MIN_BYTES);
+    caffe2op_relu::set_parallel_min_bytes(saved);
 
     let sizes: Vec<usize> = if quick {
         vec![1 << 20, 4 << 20]
