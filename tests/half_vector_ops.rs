@@ -1,6 +1,6 @@
 //! The 16-bit float `Vector` impls of each hand-written ISA, one method at a time, on
 //! arbitrary registers: `lt`, `gt`, `positive`, `clip_above`, `relu`, `relu_n`, `in_open`,
-//! `mul` and `leaky_parts` against IEEE
+//! `mul`, `leaky_parts` and `leaky_parts4` against IEEE
 //! semantics computed through the oracle's exact widening.
 //!
 //! The kernel bodies only ever compare against `+0` and a splatted positive `n`, which
@@ -80,6 +80,11 @@ struct Out {
     mul: Vec<u16>,
     leaky_mask: Vec<u16>,
     leaky_product: Vec<u16>,
+    /// `leaky_parts4([b, a, b, -a], b)`: the masks and products of `a` and of `a` with
+    /// every sign flipped, one after the other (all four registers differ, so each
+    /// one's lanes must reach the block's shared test).
+    leaky4_mask: Vec<u16>,
+    leaky4_product: Vec<u16>,
 }
 
 /// Runs the ops of `V` on `a` and `b` (each `V::LANES` elements).
@@ -103,6 +108,8 @@ where
         mul: vec![0; n],
         leaky_mask: vec![0; n],
         leaky_product: vec![0; n],
+        leaky4_mask: Vec::new(),
+        leaky4_product: Vec::new(),
     };
     let mut tmp = vec![V::Elem::from_bits(0); n];
     let mut dump = |v: V, into: &mut Vec<u16>| {
@@ -125,6 +132,18 @@ where
         let (negative, product) = va.leaky_parts(vb);
         dump(V::select(negative, one, zero), &mut out.leaky_mask);
         dump(product, &mut out.leaky_product);
+        let flipped: Vec<V::Elem> = a
+            .iter()
+            .map(|e| V::Elem::from_bits(e.bits() ^ 0x8000))
+            .collect();
+        let parts = V::leaky_parts4([vb, va, vb, V::load(flipped.as_ptr())], vb);
+        for (negative, product) in [parts[1], parts[3]] {
+            let mut part = Vec::new();
+            dump(V::select(negative, one, zero), &mut part);
+            out.leaky4_mask.extend(&part);
+            dump(product, &mut part);
+            out.leaky4_product.extend(&part);
+        }
     }
     out
 }
@@ -162,6 +181,17 @@ fn check<T: Half>(isa: &str, a: &[T], b: &[T], out: &Out) {
                 T::narrow(y * x).bits(),
                 "leaky product {ctx}"
             );
+        }
+        let minus_x = T::from_bits(xb ^ 0x8000).widen();
+        for (k, x) in [(i, x), (i + a.len(), minus_x)] {
+            assert_eq!(out.leaky4_mask[k] == 0xFFFF, x < 0.0, "leaky4 mask {ctx}");
+            if x < 0.0 && !y.is_nan() {
+                assert_eq!(
+                    out.leaky4_product[k],
+                    T::narrow(y * x).bits(),
+                    "leaky4 product {ctx}"
+                );
+            }
         }
     }
 }

@@ -163,21 +163,17 @@ impl<V: Vector> UnaryOp<V> for LeakyRelu<V> {
     }
     #[inline(always)]
     unsafe fn apply_in_place4(self, x: [V; 4], p: *mut V::Elem) {
-        if !V::MASKED_STORE {
-            // SAFETY: forwarded from the caller; register `k` is `p[k * LANES..]`.
-            unsafe {
-                let y = self.apply4(x);
-                for (k, v) in y.into_iter().enumerate() {
-                    v.store(p.add(k * V::LANES));
-                }
-            }
-            return;
-        }
-        // SAFETY: forwarded from the caller. Only lanes with x < 0 change.
+        // SAFETY: forwarded from the caller; register `k` is `p[k * LANES..][..LANES]`,
+        // and with a masked store only its lanes with x < 0 change.
         unsafe {
             let parts = V::leaky_parts4(x, self.0);
             for (k, (negative, product)) in parts.into_iter().enumerate() {
-                product.store_masked(p.add(k * V::LANES), negative);
+                let q = p.add(k * V::LANES);
+                if V::MASKED_STORE {
+                    product.store_masked(q, negative)
+                } else {
+                    V::select(negative, product, x[k]).store(q)
+                }
             }
         }
     }

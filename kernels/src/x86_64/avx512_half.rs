@@ -284,15 +284,7 @@ const INTERLEAVE: [u16; 32] = {
 unsafe fn mul_bf16_ne(a: __m512i, b: __m512i) -> __m512i {
     // SAFETY: caller guarantees AVX512F + BW + DQ + BF16.
     unsafe {
-        let high = _mm512_set1_epi32(0xFFFF_0000u32 as i32);
-        let even = _mm512_mul_ps(
-            _mm512_castsi512_ps(_mm512_slli_epi32::<16>(a)),
-            _mm512_castsi512_ps(_mm512_slli_epi32::<16>(b)),
-        );
-        let odd = _mm512_mul_ps(
-            _mm512_castsi512_ps(_mm512_and_si512(a, high)),
-            _mm512_castsi512_ps(_mm512_and_si512(b, high)),
-        );
+        let (even, odd) = products_f32(a, b);
         const DENORMAL: i32 = 0x20;
         let subnormal =
             _mm512_fpclass_ps_mask::<DENORMAL>(even) | _mm512_fpclass_ps_mask::<DENORMAL>(odd);
@@ -380,16 +372,27 @@ unsafe fn leaky_parts_ne(x: __m512i, a: __m512i) -> (__mmask32, __m512i) {
 unsafe fn product_ne(x: __m512i, a: __m512i) -> __m512i {
     // SAFETY: caller guarantees AVX512F + BW + BF16.
     unsafe {
+        let (even, odd) = products_f32(a, x);
+        narrow_ne(even, odd)
+    }
+}
+
+/// The exact f32 products of the even and of the odd bf16 words of `a` and `b` (see
+/// [`mul_bf16_ne`]: widened by a shift and by a mask, nothing shuffled).
+#[inline(always)]
+unsafe fn products_f32(a: __m512i, b: __m512i) -> (__m512, __m512) {
+    // SAFETY: caller guarantees AVX512F.
+    unsafe {
         let high = _mm512_set1_epi32(0xFFFF_0000u32 as i32);
         let even = _mm512_mul_ps(
             _mm512_castsi512_ps(_mm512_slli_epi32::<16>(a)),
-            _mm512_castsi512_ps(_mm512_slli_epi32::<16>(x)),
+            _mm512_castsi512_ps(_mm512_slli_epi32::<16>(b)),
         );
         let odd = _mm512_mul_ps(
             _mm512_castsi512_ps(_mm512_and_si512(a, high)),
-            _mm512_castsi512_ps(_mm512_and_si512(x, high)),
+            _mm512_castsi512_ps(_mm512_and_si512(b, high)),
         );
-        narrow_ne(even, odd)
+        (even, odd)
     }
 }
 
