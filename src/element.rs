@@ -70,7 +70,11 @@ macro_rules! float_element {
                     #[cfg(target_arch = "x86_64")]
                     Isa::Avx2 => Some(k::x86_64::avx2::$T::KERNELS),
                     #[cfg(all(target_arch = "x86_64", caffe2op_relu_avx512))]
-                    Isa::Avx512 => Some(k::x86_64::avx512::$T::KERNELS),
+                    Isa::Avx512 => Some(if crate::isa::avx512_ymm_loops() {
+                        k::x86_64::avx512::$T::ymm::KERNELS
+                    } else {
+                        k::x86_64::avx512::$T::KERNELS
+                    }),
                     #[cfg(target_arch = "aarch64")]
                     Isa::Neon => Some(k::aarch64::neon::$T::KERNELS),
                     #[allow(unreachable_patterns)]

@@ -312,7 +312,10 @@ pub use exec::{
     DEFAULT_STREAM_MIN_BYTES, PARALLEL_MIN_BYTES, Threads, parallel_min_bytes,
     set_parallel_min_bytes, set_stream_min_bytes, stream_min_bytes,
 };
-pub use isa::{BF16_ENV_VAR, ISA_ENV_VAR, Isa, ParseIsaError, avx512_bf16_narrowing};
+pub use isa::{
+    AVX512_YMM_ENV_VAR, BF16_ENV_VAR, ISA_ENV_VAR, Isa, ParseIsaError, avx512_bf16_narrowing,
+    avx512_ymm_loops, set_avx512_ymm_loops,
+};
 pub use kernel::Kernel;
 pub use quantized::{
     QuantParams, int8_relu, int8_relu_in_place, int8_relu_in_place_with,

@@ -56,14 +56,20 @@ fn forced_isa_is_reported_and_resolves_to_its_own_table() {
     {
         #[cfg(caffe2op_relu_avx512)]
         if Isa::Avx512.is_available() {
-            assert_eq!(
-                table_addr::<f32>(Isa::Avx512),
-                addr_of(k::x86_64::avx512::f32::KERNELS)
-            );
-            assert_eq!(
-                table_addr::<f64>(Isa::Avx512),
-                addr_of(k::x86_64::avx512::f64::KERNELS)
-            );
+            // The 256-bit main loops where the CPU prefers them (`avx512_ymm_loops`).
+            let (t32, t64) = if caffe2op_relu::avx512_ymm_loops() {
+                (
+                    k::x86_64::avx512::f32::ymm::KERNELS,
+                    k::x86_64::avx512::f64::ymm::KERNELS,
+                )
+            } else {
+                (
+                    k::x86_64::avx512::f32::KERNELS,
+                    k::x86_64::avx512::f64::KERNELS,
+                )
+            };
+            assert_eq!(table_addr::<f32>(Isa::Avx512), addr_of(t32));
+            assert_eq!(table_addr::<f64>(Isa::Avx512), addr_of(t64));
         }
         if Isa::Avx2.is_available() {
             assert_eq!(

@@ -6,6 +6,8 @@ use std::cell::Cell;
 
 use caffe2op_relu::{Activation, Element, Isa, Kernel, Op, Threads};
 
+pub mod walk;
+
 /// splitmix64: deterministic, seedable, good enough to spray bit patterns.
 pub struct Rng(pub u64);
 

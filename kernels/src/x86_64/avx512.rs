@@ -7,6 +7,26 @@
 //! as their bits).
 //!
 //! `Isa::Avx512` means AVX512F + AVX512BW (the 16-bit and 8-bit element types need BW).
+//!
+//! # 256-bit main loops (`f32::ymm`, `f64::ymm`)
+//!
+//! Cores that execute each 512-bit load and store as two 256-bit halves (AMD Zen 4)
+//! gain nothing from `zmm` registers in a loop bound by memory, and lose where the
+//! input and the output sit at different offsets within a cache line: every `zmm`
+//! load then straddles two lines. On the reference machine (AMD EPYC, family 19h),
+//! f32 relu at 4-16 KiB ran 5-12% slower on `zmm` than the same loop on `ymm` with
+//! such offsets, and relu_grad ran 4-20% slower at 1-8 MiB whatever the offsets.
+//! The `ymm` tables run out-of-place relu, relu_n and their gradients on the AVX2
+//! vectors (compiled in these AVX-512 functions) when a call is at least
+//! [`NARROW_MIN_REGISTERS`](crate::generic::NARROW_MIN_REGISTERS) registers long,
+//! and keep `zmm` where it pays on any core: shorter calls (one masked register,
+//! where AVX2's `VMASKMOV` is slow on AMD), in place (masked stores that leave
+//! unchanged lanes unwritten) and leaky_relu with its gradient (a product per
+//! register: there the halved instruction count wins in L1).
+//! These tables also enable AVX512VL, so that the compiler keeps 256-bit compares
+//! and blends on `ymm` with mask registers (without it, it widened a blend to
+//! `zmm`, which ran 25% slower). Both tables give the oracle's bits; the safe crate
+//! picks one per CPU ([`crate::x86_64::amd_family_19h`]).
 
 use core::arch::x86_64::*;
 
@@ -258,10 +278,32 @@ fn tail_mask8(n: usize) -> __mmask8 {
 pub mod f32 {
     use core::arch::x86_64::__m512;
     crate::kernel_entry_points!([target_feature(enable = "avx512f,avx512bw")], __m512, f32);
+
+    /// The same kernels with 256-bit main loops out of place (module docs).
+    pub mod ymm {
+        use core::arch::x86_64::{__m256, __m512};
+        crate::kernel_entry_points!(
+            [target_feature(enable = "avx512f,avx512bw,avx512vl")],
+            __m512,
+            f32,
+            __m256
+        );
+    }
 }
 
 /// f64 kernels on AVX-512.
 pub mod f64 {
     use core::arch::x86_64::__m512d;
     crate::kernel_entry_points!([target_feature(enable = "avx512f,avx512bw")], __m512d, f64);
+
+    /// The same kernels with 256-bit main loops out of place (module docs).
+    pub mod ymm {
+        use core::arch::x86_64::{__m256d, __m512d};
+        crate::kernel_entry_points!(
+            [target_feature(enable = "avx512f,avx512bw,avx512vl")],
+            __m512d,
+            f64,
+            __m256d
+        );
+    }
 }

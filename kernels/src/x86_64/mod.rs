@@ -13,3 +13,22 @@ pub mod avx512_half;
 #[cfg(caffe2op_relu_avx512)]
 #[clippy::msrv = "1.89"]
 pub mod avx512_u8;
+
+/// Whether this CPU is an AMD family 19h part (Zen 3 and Zen 4; of these only Zen 4
+/// has AVX-512, and it splits 512-bit operations into two 256-bit halves).
+pub fn amd_family_19h() -> bool {
+    // SAFETY: CPUID exists on every x86_64 CPU; leaves 0 and 1 always exist.
+    #[allow(unused_unsafe)]
+    let (vendor, signature) = unsafe {
+        let l0 = core::arch::x86_64::__cpuid(0);
+        ([l0.ebx, l0.edx, l0.ecx], core::arch::x86_64::__cpuid(1).eax)
+    };
+    let amd = vendor == [0x6874_7541, 0x6974_6e65, 0x444d_4163]; // "AuthenticAMD"
+    let base = (signature >> 8) & 0xf;
+    let family = if base == 0xf {
+        base + ((signature >> 20) & 0xff)
+    } else {
+        base
+    };
+    amd && family == 0x19
+}

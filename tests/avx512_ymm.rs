@@ -1,0 +1,98 @@
+//! The two AVX-512 f32/f64 tables: 512-bit main loops, and 256-bit ones for cores
+//! that split 512-bit accesses in two (`avx512_ymm_loops`). Whichever the CPU
+//! defaults to, each is switched on in turn and checked against the oracle bit for
+//! bit: every op, short and long calls at every alignment, every memory mode, both
+//! walking directions and streaming stores. The switch is per process, so this file
+//! holds a single test.
+
+mod common;
+
+use caffe2op_relu::{
+    Element, Isa, Kernel, Op, Threads, avx512_ymm_loops, set_avx512_ymm_loops, set_stream_min_bytes,
+};
+use common::*;
+
+fn table_addr<T: Element>() -> [usize; 6] {
+    let t = T::kernels(Isa::Avx512).expect("AVX-512 has a table");
+    [
+        t.relu as usize,
+        t.relu_n as usize,
+        t.leaky_relu as usize,
+        t.relu_grad as usize,
+        t.relu_n_grad as usize,
+        t.leaky_relu_grad as usize,
+    ]
+}
+
+fn check<T: TestElem>(k: &Kernel, rng: &mut Rng) {
+    let act = k.activation();
+    for len in small_lengths() {
+        let x: Vec<T> = values(rng, len, act.param());
+        let dy: Vec<T> = values(rng, len, 1.0);
+        for off in offsets::<T>() {
+            check_forward(k, &x, off, Mode::OutOfPlace, "ymm switch");
+            check_backward(k, &x, &dy, off, Mode::OutOfPlace, "ymm switch");
+        }
+        for mode in MODES {
+            check_forward(k, &x, 1, mode, "ymm switch");
+            check_backward(k, &x, &dy, 1, mode, "ymm switch");
+        }
+    }
+    for d in common::walk::DISTANCES {
+        for len in common::walk::lengths() {
+            let x: Vec<T> = values(rng, len, act.param());
+            let dy: Vec<T> = values(rng, len, 1.0);
+            common::walk::forward(k, &x, d, 3);
+            common::walk::backward(k, &x, &dy, d, 3);
+        }
+    }
+    // Streaming stores on every out-of-place call, then back to the default.
+    set_stream_min_bytes(0);
+    for len in [64, 65, 1000, 4099] {
+        let x: Vec<T> = values(rng, len, act.param());
+        let dy: Vec<T> = values(rng, len, 1.0);
+        for off in [0, 1, 3] {
+            check_forward(k, &x, off, Mode::OutOfPlace, "ymm switch, streaming");
+            check_backward(k, &x, &dy, off, Mode::OutOfPlace, "ymm switch, streaming");
+        }
+    }
+    set_stream_min_bytes(caffe2op_relu::DEFAULT_STREAM_MIN_BYTES);
+}
+
+#[test]
+fn both_avx512_tables_match_the_oracle() {
+    let avx512 = Isa::Avx512.is_available();
+    #[cfg(target_arch = "x86_64")]
+    let vl = avx512 && std::arch::is_x86_feature_detected!("avx512vl");
+    #[cfg(not(target_arch = "x86_64"))]
+    let vl = false;
+    let mut rng = Rng(0x9a77);
+    let mut tables = Vec::new();
+    for on in [false, true] {
+        set_avx512_ymm_loops(on);
+        // Without AVX-512 (or VL) the switch cannot turn the 256-bit tables on.
+        assert_eq!(avx512_ymm_loops(), on && vl);
+        if !avx512 {
+            continue;
+        }
+        tables.push((table_addr::<f32>(), table_addr::<f64>()));
+        for op in Op::ALL {
+            for act in activations(op, &mut rng) {
+                let k = Kernel::new(act)
+                    .with_isa(Isa::Avx512)
+                    .unwrap()
+                    .with_threads(Threads::Serial);
+                check::<f32>(&k, &mut rng);
+                check::<f64>(&k, &mut rng);
+            }
+        }
+    }
+    // The switch really changed the table: relu and relu_grad differ.
+    if vl {
+        let (off, on) = (tables[0], tables[1]);
+        assert_ne!(off.0[0], on.0[0]);
+        assert_ne!(off.0[3], on.0[3]);
+        assert_ne!(off.1[0], on.1[0]);
+        assert_ne!(off.1[3], on.1[3]);
+    }
+}
