@@ -1020,6 +1020,103 @@ fn layouts(isas: &[Isa], quick: bool) {
     }
 }
 
+/// The measurements behind `avx512_ymm_loops`: f32 on AVX-512 with 256-bit and with
+/// 512-bit main loops, interleaved. In L1 and L2 the figure is the geometric mean
+/// over output placements (as in the layout table), since there the placement
+/// decides more than the width.
+fn widths(quick: bool) {
+    let default = caffe2op_relu::avx512_ymm_loops();
+    caffe2op_relu::set_avx512_ymm_loops(true);
+    if !Isa::Avx512.is_available() || !caffe2op_relu::avx512_ymm_loops() {
+        caffe2op_relu::set_avx512_ymm_loops(default);
+        return;
+    }
+    let sizes: Vec<usize> = if quick {
+        vec![16 << 10, 4 << 20]
+    } else {
+        vec![
+            4 << 10,
+            16 << 10,
+            64 << 10,
+            256 << 10,
+            1 << 20,
+            4 << 20,
+            8 << 20,
+            16 << 20,
+            64 << 20,
+            256 << 20,
+        ]
+    };
+    let funcs = [
+        Activation::relu(),
+        Activation::relu_n(6.0).unwrap(),
+        Activation::leaky_relu(0.01).unwrap(),
+    ];
+    println!(
+        "
+vector width, f32 on avx512: GB/s with 256-bit / 512-bit main loops (ratio); \
+         up to 256K the geometric mean over 8 output placements (default here: {})",
+        if default { "256-bit" } else { "512-bit" }
+    );
+    println!(
+        "{:>8} {:>22} {:>22} {:>22} {:>22} {:>22}",
+        "buffer", "relu", "relu_n", "relu_grad", "relu_n_grad", "leaky_relu_grad"
+    );
+    for &b in &sizes {
+        let n = b / 4;
+        let placements: Vec<usize> = if b <= 256 << 10 && !quick {
+            (0..8).map(|k| k * 528).collect()
+        } else {
+            vec![0]
+        };
+        let mut buf: Vec<f32> = fill(3 * n + 8192, 11, 16.0);
+        let dy: Vec<f32> = fill(n, 12, 2.0);
+        let reps = (((32 << 20) / b).max(1)) as u32;
+        let mut line = format!("{:>8}", fmt_size(b));
+        for (act, grad) in [
+            (funcs[0], false),
+            (funcs[1], false),
+            (funcs[0], true),
+            (funcs[1], true),
+            (funcs[2], true),
+        ] {
+            let k = Kernel::new(act)
+                .with_isa(Isa::Avx512)
+                .unwrap()
+                .with_threads(Threads::Serial);
+            let (mut l256, mut l512) = (0.0, 0.0);
+            for &d in &placements {
+                let x0 = (16 - (buf.as_ptr() as usize % 64) / 4) % 16 + 4;
+                let y0 = x0 + n + 1024 + d / 4 - n % 1024;
+                let (a, rest) = buf.split_at_mut(y0);
+                let (x, y) = (&a[x0..x0 + n], &mut rest[..n]);
+                let (t256, t512) = ab(if quick { 3 } else { 7 }, reps, |w| {
+                    caffe2op_relu::set_avx512_ymm_loops(w);
+                    if grad {
+                        k.backward(x, &dy, &mut *y).unwrap()
+                    } else {
+                        k.forward(x, &mut *y).unwrap()
+                    }
+                });
+                l256 += t256.ln();
+                l512 += t512.ln();
+            }
+            let m = placements.len() as f64;
+            let bytes = (if grad { 3 } else { 2 } * b) as f64;
+            let (g256, g512) = (
+                bytes / (l256 / m).exp() / 1e9,
+                bytes / (l512 / m).exp() / 1e9,
+            );
+            line += &format!(
+                " {:>22}",
+                format!("{g256:.1} /{g512:>6.1} ({:.2}x)", g256 / g512)
+            );
+        }
+        println!("{line}");
+    }
+    caffe2op_relu::set_avx512_ymm_loops(default);
+}
+
 /// Measures `a` and `b` alternately, `samples` rounds; returns median seconds of each.
 /// `f(true)` is variant a, `f(false)` variant b.
 fn ab(samples: usize, reps: u32, mut f: impl FnMut(bool)) -> (f64, f64) {
@@ -1176,6 +1273,14 @@ fn main() {
             "integer rounding"
         }
     );
+    println!(
+        "f32/f64 out-of-place relu, relu_n and gradients on avx512: {} main loops",
+        if caffe2op_relu::avx512_ymm_loops() {
+            "256-bit (this core splits 512-bit accesses)"
+        } else {
+            "512-bit"
+        }
+    );
     for f in Func::ALL {
         let k = Kernel::new(f.act());
         println!("  {:<16} f32, f64, f16, bf16: {}", f.name(), k.isa());
@@ -1251,6 +1356,7 @@ fn main() {
     small_calls(*isas.last().unwrap());
     if o.sizes.is_none() && o.types.is_none() {
         layouts(&isas, o.quick);
+        widths(o.quick);
     }
     if o.sizes.is_none() && o.types.is_none() {
         // The threshold sweeps belong to a whole run, not to a selection.
