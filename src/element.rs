@@ -63,6 +63,7 @@ macro_rules! float_element {
             type Bits = $Bits;
             const INLINE_MAX: usize = 64 / size_of::<$T>();
 
+            #[inline]
             fn kernels(isa: Isa) -> Option<Kernels<$T>> {
                 match isa {
                     Isa::Scalar => Some(k::oracle::$T::KERNELS),
@@ -158,6 +159,7 @@ macro_rules! half_element {
             // The oracle's products convert in software: always use the kernels.
             const INLINE_MAX: usize = 0;
 
+            #[inline]
             fn kernels(isa: Isa) -> Option<Kernels<half::$T>> {
                 let t: Kernels<k::half::$K> = match isa {
                     Isa::Scalar => k::oracle::$T::KERNELS,

@@ -156,29 +156,31 @@ static YMM_LOOPS: AtomicU8 = AtomicU8::new(UNDECIDED);
 /// and 4-20% faster for the gradients at 1-8 MiB. [`AVX512_YMM_ENV_VAR`] overrides
 /// the CPU's default when the process first asks; [`set_avx512_ymm_loops`] at any
 /// time. Both forms give the oracle's bits. One relaxed atomic load once decided.
+#[inline]
 pub fn avx512_ymm_loops() -> bool {
-    ymm_loops_requested() && ymm_loops_available()
-}
-
-fn ymm_loops_requested() -> bool {
+    // The decision (request and availability together) is cached, so a call that
+    // looks up its table pays one relaxed load.
     match YMM_LOOPS.load(Ordering::Relaxed) {
-        UNDECIDED => {
-            let on = match std::env::var(AVX512_YMM_ENV_VAR).as_deref() {
-                Ok("1") => true,
-                Ok("0") => false,
-                _ => ymm_loops_preferred(),
-            };
-            // A racing setter wins over the default.
-            let _ = YMM_LOOPS.compare_exchange(
-                UNDECIDED,
-                on as u8,
-                Ordering::Relaxed,
-                Ordering::Relaxed,
-            );
-            YMM_LOOPS.load(Ordering::Relaxed) == 1
-        }
+        UNDECIDED => decide_ymm_loops(),
         v => v == 1,
     }
+}
+
+#[cold]
+fn decide_ymm_loops() -> bool {
+    let on = match std::env::var(AVX512_YMM_ENV_VAR).as_deref() {
+        Ok("1") => true,
+        Ok("0") => false,
+        _ => ymm_loops_preferred(),
+    };
+    // A racing setter wins over the default.
+    let _ = YMM_LOOPS.compare_exchange(
+        UNDECIDED,
+        (on && ymm_loops_available()) as u8,
+        Ordering::Relaxed,
+        Ordering::Relaxed,
+    );
+    YMM_LOOPS.load(Ordering::Relaxed) == 1
 }
 
 /// Turns the 256-bit main loops of [`avx512_ymm_loops`] on or off for the whole
@@ -186,7 +188,7 @@ fn ymm_loops_requested() -> bool {
 /// finish with the table they started with). On a CPU without AVX512VL they stay
 /// off.
 pub fn set_avx512_ymm_loops(on: bool) {
-    YMM_LOOPS.store(on as u8, Ordering::Relaxed);
+    YMM_LOOPS.store((on && ymm_loops_available()) as u8, Ordering::Relaxed);
 }
 
 #[cfg(all(target_arch = "x86_64", caffe2op_relu_avx512))]
