@@ -1274,7 +1274,7 @@ fn main() {
         }
     );
     println!(
-        "f32/f64 out-of-place relu, relu_n and gradients on avx512: {} main loops",
+        "f32/f64 out of place on avx512 (but leaky_relu_grad): {} main loops",
         if caffe2op_relu::avx512_ymm_loops() {
             "256-bit (this core splits 512-bit accesses)"
         } else {

@@ -14,7 +14,7 @@
 
 use core::sync::atomic::{Ordering, compiler_fence};
 
-use crate::vector::Vector;
+use crate::vector::{LeakyShape, Vector};
 
 /// One forward formula applied to a register.
 pub trait UnaryOp<V: Vector>: Copy {
@@ -85,9 +85,9 @@ pub struct Relu;
 /// `x < 0 ? 0 : x > n ? n : x`, holding `n` splatted.
 #[derive(Clone, Copy)]
 pub struct ReluN<V>(pub V);
-/// `x < 0 ? a * x : x`, holding `a` splatted.
+/// `x < 0 ? a * x : x`, holding `a` splatted and [`Vector::leaky_shape`] of it.
 #[derive(Clone, Copy)]
-pub struct LeakyRelu<V>(pub V);
+pub struct LeakyRelu<V>(pub V, pub LeakyShape);
 /// `y > 0 ? dy : 0`
 #[derive(Clone, Copy)]
 pub struct ReluGrad;
@@ -129,12 +129,9 @@ impl<V: Vector> UnaryOp<V> for ReluN<V> {
 impl<V: Vector> UnaryOp<V> for LeakyRelu<V> {
     #[inline(always)]
     unsafe fn apply(self, x: V) -> V {
-        // SAFETY: forwarded from the caller. The product is computed on every lane
-        // but only selected where x < 0, so NaN and -0.0 keep their bits.
-        unsafe {
-            let (negative, product) = x.leaky_parts(self.0);
-            V::select(negative, product, x)
-        }
+        // SAFETY: forwarded from the caller; `leaky` gives the oracle's bits (NaN and
+        // -0.0 included).
+        unsafe { x.leaky(self.0, self.1) }
     }
     #[inline(always)]
     unsafe fn apply_in_place(self, x: V, p: *mut V::Elem) {
@@ -151,15 +148,7 @@ impl<V: Vector> UnaryOp<V> for LeakyRelu<V> {
     #[inline(always)]
     unsafe fn apply4(self, x: [V; 4]) -> [V; 4] {
         // SAFETY: forwarded from the caller; as in `apply`, per register.
-        unsafe {
-            let p = V::leaky_parts4(x, self.0);
-            [
-                V::select(p[0].0, p[0].1, x[0]),
-                V::select(p[1].0, p[1].1, x[1]),
-                V::select(p[2].0, p[2].1, x[2]),
-                V::select(p[3].0, p[3].1, x[3]),
-            ]
-        }
+        unsafe { V::leaky4(x, self.0, self.1) }
     }
     #[inline(always)]
     unsafe fn apply_in_place4(self, x: [V; 4], p: *mut V::Elem) {
@@ -719,12 +708,12 @@ unsafe fn binary_body<V: Vector, O: BinaryOp<V>, const NT: bool, const DISTINCT:
 /// Usage: `kernel_entry_points!([target_feature(enable = "avx2")], __m256, f32);`
 /// inside the module that should hold them (`[]` for no extra attribute). A fourth
 /// type, a narrower vector of the same element type whose ISA the attributes enable,
-/// runs the out-of-place main loops of relu, relu_n and their gradients
-/// ([`unary_split`](crate::generic::unary_split)). leaky_relu and its gradient stay
-/// on the wide vector: with a product per register, twice the instructions cost more
-/// in L1 than the narrower accesses save (measured on the machine that wants the
-/// narrow loops, f32 at 4 KiB: leaky_relu_grad 8% slower on `ymm`, leaky_relu 4%
-/// slower at 16 KiB, while relu gained 5-7%).
+/// runs the out-of-place main loops of the forward ops, relu_n's gradient and relu's
+/// ([`unary_split`](crate::generic::unary_split)). leaky_relu's gradient stays on the
+/// wide vector: a compare, a product and a blend per register, where twice the
+/// instructions cost more in L1 than the narrower accesses save (measured on the
+/// machine that wants the narrow loops, f32 at 4 KiB: 8% slower on `ymm`, while
+/// relu gained 5-7%; leaky_relu, a product and a maximum on x86, gained 1-7%).
 #[macro_export]
 #[doc(hidden)]
 macro_rules! kernel_entry_points {
@@ -734,7 +723,7 @@ macro_rules! kernel_entry_points {
     ([$($attr:meta),*], $V:ty, $T:ty, $N:ty) => {
         use $crate::generic::{
             LeakyRelu, LeakyReluGrad, Relu, ReluGrad, ReluN, ReluNGrad, binary, binary_split,
-            unary, unary_split,
+            unary_split,
         };
         use $crate::vector::Vector as _;
 
@@ -768,8 +757,11 @@ macro_rules! kernel_entry_points {
         $(#[$attr])*
         pub unsafe fn leaky_relu(src: *const $T, dst: *mut $T, len: usize, a: $T, stream: bool) {
             // SAFETY: forwarded from the caller (contract of `UnaryFn`).
-            // Products stay on the wide vector (see the macro's docs).
-            unsafe { unary::<$V, _>(src, dst, len, LeakyRelu(<$V>::splat(a)), stream) }
+            unsafe {
+                let w = LeakyRelu(<$V>::splat(a), <$V>::leaky_shape(a));
+                let s = LeakyRelu(<$N>::splat(a), <$N>::leaky_shape(a));
+                unary_split::<$V, $N, _, _>(src, dst, len, w, s, stream)
+            }
         }
 
         /// relu_grad.

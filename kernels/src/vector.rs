@@ -160,6 +160,43 @@ pub unsafe trait Vector: Copy {
         }
     }
 
+    /// How [`Vector::leaky`] forms leaky_relu for the parameter `a` (decided once per
+    /// call). Default: [`LeakyShape::Select`].
+    fn leaky_shape(a: Self::Elem) -> LeakyShape {
+        let _ = a;
+        LeakyShape::Select
+    }
+
+    /// The oracle's leaky_relu, `self < 0 ? a * self : self`, bit for bit, in the
+    /// form `shape` names (from [`Vector::leaky_shape`] of `a`'s lanes). Default: the
+    /// product selected by the sign test of [`Vector::leaky_parts`].
+    #[inline(always)]
+    unsafe fn leaky(self, a: Self, shape: LeakyShape) -> Self {
+        let _ = shape;
+        // SAFETY: forwarded from the caller (ISA available).
+        unsafe {
+            let (negative, product) = self.leaky_parts(a);
+            Self::select(negative, product, self)
+        }
+    }
+
+    /// [`Vector::leaky`] of four registers. Default: [`Vector::leaky_parts4`] and
+    /// four selects.
+    #[inline(always)]
+    unsafe fn leaky4(x: [Self; 4], a: Self, shape: LeakyShape) -> [Self; 4] {
+        let _ = shape;
+        // SAFETY: forwarded from the caller (ISA available).
+        unsafe {
+            let p = Self::leaky_parts4(x, a);
+            [
+                Self::select(p[0].0, p[0].1, x[0]),
+                Self::select(p[1].0, p[1].1, x[1]),
+                Self::select(p[2].0, p[2].1, x[2]),
+                Self::select(p[3].0, p[3].1, x[3]),
+            ]
+        }
+    }
+
     /// Lane-wise `self > 0` (false for NaN). A type may test it more cheaply than a
     /// general [`Vector::gt`].
     #[inline(always)]
@@ -174,5 +211,35 @@ pub unsafe trait Vector: Copy {
     unsafe fn in_open(self, n: Self) -> Self::Mask {
         // SAFETY: forwarded from the caller (ISA available).
         unsafe { Self::and(self.gt(Self::zero()), self.lt(n)) }
+    }
+}
+
+/// How a float type forms leaky_relu, `x < 0 ? a * x : x`, for one parameter `a`.
+///
+/// When `a` is nonzero and at most 1, `a * x >= x` for `x < 0` and `a * x <= x` for
+/// `x >= 0` (a rounded product cannot cross the representable `x`; for a negative
+/// `a` the signs alone decide), so the formula is the larger of the two; for `a > 1`
+/// it is the smaller. The product of a zero `a` (or a NaN one) does not order that
+/// way (`0 * -inf` is NaN), so those keep the select.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LeakyShape {
+    /// `x < 0` selects the product.
+    Select,
+    /// `max(a * x, x)`, with `x` where either is NaN or both are zeros.
+    Max,
+    /// `min(a * x, x)`, likewise.
+    Min,
+}
+
+impl LeakyShape {
+    /// The shape for `a` (as `f64`; exact for every element type).
+    pub fn of(a: f64) -> LeakyShape {
+        if a > 1.0 {
+            LeakyShape::Min
+        } else if a != 0.0 && a <= 1.0 {
+            LeakyShape::Max
+        } else {
+            LeakyShape::Select
+        }
     }
 }

@@ -16,13 +16,14 @@
 //! load then straddles two lines. On the reference machine (AMD EPYC, family 19h),
 //! f32 relu at 4-16 KiB ran 5-12% slower on `zmm` than the same loop on `ymm` with
 //! such offsets, and relu_grad ran 4-20% slower at 1-8 MiB whatever the offsets.
-//! The `ymm` tables run out-of-place relu, relu_n and their gradients on the AVX2
-//! vectors (compiled in these AVX-512 functions) when a call is at least
-//! [`NARROW_MIN_REGISTERS`](crate::generic::NARROW_MIN_REGISTERS) registers long,
-//! and keep `zmm` where it pays on any core: shorter calls (one masked register,
-//! where AVX2's `VMASKMOV` is slow on AMD), in place (masked stores that leave
-//! unchanged lanes unwritten) and leaky_relu with its gradient (a product per
-//! register: there the halved instruction count wins in L1).
+//! The `ymm` tables run the out-of-place forward ops and the relu and relu_n
+//! gradients on the AVX2 vectors (compiled in these AVX-512 functions) when a call
+//! is at least [`NARROW_MIN_REGISTERS`](crate::generic::NARROW_MIN_REGISTERS)
+//! registers long, and keep `zmm` where it pays on any core: shorter calls (one
+//! masked register, where AVX2's `VMASKMOV` is slow on AMD), in place (masked
+//! stores that leave unchanged lanes unwritten) and leaky_relu's gradient (a
+//! compare, a product and a blend per register: there the halved instruction count
+//! wins in L1).
 //! These tables also enable AVX512VL, so that the compiler keeps 256-bit compares
 //! and blends on `ymm` with mask registers (without it, it widened a blend to
 //! `zmm`, which ran 25% slower). Both tables give the oracle's bits; the safe crate
@@ -30,7 +31,7 @@
 
 use core::arch::x86_64::*;
 
-use crate::vector::Vector;
+use crate::vector::{LeakyShape, Vector};
 
 // SAFETY: `__m512` is a plain 64-byte register of 16 f32 lanes.
 unsafe impl Vector for __m512 {
@@ -146,6 +147,39 @@ unsafe impl Vector for __m512 {
             }
         }
     }
+    fn leaky_shape(a: f32) -> LeakyShape {
+        LeakyShape::of(a as f64)
+    }
+    #[inline(always)]
+    unsafe fn leaky(self, a: Self, shape: LeakyShape) -> Self {
+        // SAFETY: caller guarantees the ISA. `shape` orders the product against the
+        // input (see `LeakyShape`); the input goes second because MAX and MIN return
+        // their second operand on NaN and between two zeros, so NaN payloads and -0.0
+        // pass through. One product and one max/min, where the select costs a
+        // compare and a blend besides the product.
+        unsafe {
+            match shape {
+                LeakyShape::Max => _mm512_max_ps(_mm512_mul_ps(a, self), self),
+                LeakyShape::Min => _mm512_min_ps(_mm512_mul_ps(a, self), self),
+                LeakyShape::Select => {
+                    let (negative, product) = self.leaky_parts(a);
+                    Self::select(negative, product, self)
+                }
+            }
+        }
+    }
+    #[inline(always)]
+    unsafe fn leaky4(x: [Self; 4], a: Self, shape: LeakyShape) -> [Self; 4] {
+        // SAFETY: as in `leaky` (the shape is the same for the whole call).
+        unsafe {
+            [
+                x[0].leaky(a, shape),
+                x[1].leaky(a, shape),
+                x[2].leaky(a, shape),
+                x[3].leaky(a, shape),
+            ]
+        }
+    }
 }
 
 // SAFETY: `__m512d` is a plain 64-byte register of 8 f64 lanes.
@@ -258,6 +292,39 @@ unsafe impl Vector for __m512d {
             } else {
                 self.gt(z) & self.lt(n)
             }
+        }
+    }
+    fn leaky_shape(a: f64) -> LeakyShape {
+        LeakyShape::of(a)
+    }
+    #[inline(always)]
+    unsafe fn leaky(self, a: Self, shape: LeakyShape) -> Self {
+        // SAFETY: caller guarantees the ISA. `shape` orders the product against the
+        // input (see `LeakyShape`); the input goes second because MAX and MIN return
+        // their second operand on NaN and between two zeros, so NaN payloads and -0.0
+        // pass through. One product and one max/min, where the select costs a
+        // compare and a blend besides the product.
+        unsafe {
+            match shape {
+                LeakyShape::Max => _mm512_max_pd(_mm512_mul_pd(a, self), self),
+                LeakyShape::Min => _mm512_min_pd(_mm512_mul_pd(a, self), self),
+                LeakyShape::Select => {
+                    let (negative, product) = self.leaky_parts(a);
+                    Self::select(negative, product, self)
+                }
+            }
+        }
+    }
+    #[inline(always)]
+    unsafe fn leaky4(x: [Self; 4], a: Self, shape: LeakyShape) -> [Self; 4] {
+        // SAFETY: as in `leaky` (the shape is the same for the whole call).
+        unsafe {
+            [
+                x[0].leaky(a, shape),
+                x[1].leaky(a, shape),
+                x[2].leaky(a, shape),
+                x[3].leaky(a, shape),
+            ]
         }
     }
 }

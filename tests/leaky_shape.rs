@@ -1,0 +1,109 @@
+//! The x86 f32/f64 kernels form leaky_relu as `max(a * x, x)` or `min(a * x, x)`
+//! depending on `a` (`vector::LeakyShape`), falling back to the select for a zero or
+//! NaN `a`. The safe API only passes a finite `a >= 0`; the kernels' contract covers
+//! any `a`, so this calls every x86 f32/f64 table directly with negative, zero,
+//! subnormal, huge, infinite and NaN parameters on values full of specials, and
+//! compares with the oracle bit for bit.
+#![cfg_attr(not(target_arch = "x86_64"), allow(dead_code, unused_imports))]
+
+mod common;
+
+use caffe2op_relu_kernels::vector::LeakyShape;
+use caffe2op_relu_kernels::{Kernels, oracle};
+use common::*;
+
+#[test]
+fn shapes() {
+    assert_eq!(LeakyShape::of(0.5), LeakyShape::Max);
+    assert_eq!(LeakyShape::of(1.0), LeakyShape::Max);
+    assert_eq!(LeakyShape::of(-3.0), LeakyShape::Max);
+    assert_eq!(LeakyShape::of(f64::NEG_INFINITY), LeakyShape::Max);
+    assert_eq!(LeakyShape::of(1.5), LeakyShape::Min);
+    assert_eq!(LeakyShape::of(f64::INFINITY), LeakyShape::Min);
+    assert_eq!(LeakyShape::of(0.0), LeakyShape::Select);
+    assert_eq!(LeakyShape::of(-0.0), LeakyShape::Select);
+    assert_eq!(LeakyShape::of(f64::NAN), LeakyShape::Select);
+}
+
+const ALPHAS: [f64; 17] = [
+    f64::NEG_INFINITY,
+    -2.5,
+    -1.0,
+    -0.5,
+    -1e-30,
+    -0.0,
+    0.0,
+    1e-45,
+    1e-30,
+    0.01,
+    0.5,
+    1.0,
+    1.000_000_1,
+    3.5,
+    1e30,
+    f64::INFINITY,
+    f64::NAN,
+];
+
+macro_rules! check_type {
+    ($name:ident, $T:ident) => {
+        fn $name(tables: &[(&str, Kernels<$T>)]) {
+            let mut rng = Rng(0x1eaf ^ size_of::<$T>() as u64);
+            for &a in &ALPHAS {
+                let a = a as $T;
+                for len in [1usize, 7, 16, 33, 64, 65, 200, 1000] {
+                    let mut x: Vec<$T> = values(&mut rng, len, 1.0);
+                    if len > 8 {
+                        x[3] = $T::NEG_INFINITY;
+                        x[5] = $T::INFINITY;
+                        x[6] = -0.0;
+                    }
+                    for (name, t) in tables {
+                        let mut y = vec![0 as $T; len];
+                        // SAFETY: x and y are live, disjoint and `len` long; the table
+                        // belongs to an ISA this CPU runs (checked by the caller).
+                        unsafe { (t.leaky_relu)(x.as_ptr(), y.as_mut_ptr(), len, a, false) };
+                        for i in 0..len {
+                            let want = oracle::$T::leaky_relu(x[i], a);
+                            assert_eq!(
+                                y[i].to_bits(),
+                                want.to_bits(),
+                                "{name} a={a:e} len={len} i={i}: x={:e} ({:#x})",
+                                x[i],
+                                x[i].to_bits()
+                            );
+                        }
+                    }
+                }
+            }
+        }
+    };
+}
+
+check_type!(check_f32, f32);
+check_type!(check_f64, f64);
+
+#[cfg(target_arch = "x86_64")]
+#[test]
+fn every_x86_float_table_matches_the_oracle_for_any_alpha() {
+    use caffe2op_relu_kernels::x86_64 as x;
+    let mut t32 = Vec::new();
+    let mut t64 = Vec::new();
+    if std::arch::is_x86_feature_detected!("avx2") {
+        t32.push(("avx2", x::avx2::f32::KERNELS));
+        t64.push(("avx2", x::avx2::f64::KERNELS));
+    }
+    #[cfg(caffe2op_relu_avx512)]
+    if std::arch::is_x86_feature_detected!("avx512f")
+        && std::arch::is_x86_feature_detected!("avx512bw")
+    {
+        t32.push(("avx512", x::avx512::f32::KERNELS));
+        t64.push(("avx512", x::avx512::f64::KERNELS));
+        if std::arch::is_x86_feature_detected!("avx512vl") {
+            t32.push(("avx512 ymm", x::avx512::f32::ymm::KERNELS));
+            t64.push(("avx512 ymm", x::avx512::f64::ymm::KERNELS));
+        }
+    }
+    check_f32(&t32);
+    check_f64(&t64);
+}
