@@ -30,8 +30,9 @@ pub trait Element:
     fn kernels(isa: Isa) -> Option<Kernels<Self>>;
 
     /// Calls on the default dispatch with at most this many elements run the oracle
-    /// inline instead of a kernel: below one register, the indirect call and the
-    /// masked tail cost more than the work. A forced ISA always runs its kernel.
+    /// inline instead of a kernel: up to 256 bytes, the compiler's loop at the call
+    /// site beats the dispatch and the call (measured, f32 relu at 64 elements: 5.8
+    /// against 7.1 ns; f64 at 32: even). A forced ISA always runs its kernel.
     #[doc(hidden)]
     const INLINE_MAX: usize;
 
@@ -61,7 +62,7 @@ macro_rules! float_element {
         impl Element for $T {
             const NAME: &'static str = stringify!($T);
             type Bits = $Bits;
-            const INLINE_MAX: usize = 64 / size_of::<$T>();
+            const INLINE_MAX: usize = 256 / size_of::<$T>();
 
             #[inline]
             fn kernels(isa: Isa) -> Option<Kernels<$T>> {
