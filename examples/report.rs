@@ -1034,18 +1034,10 @@ fn widths(quick: bool) {
     let sizes: Vec<usize> = if quick {
         vec![16 << 10, 4 << 20]
     } else {
-        vec![
-            4 << 10,
-            16 << 10,
-            64 << 10,
-            256 << 10,
-            1 << 20,
-            4 << 20,
-            8 << 20,
-            16 << 20,
-            64 << 20,
-            256 << 20,
-        ]
+        full_sizes()
+            .into_iter()
+            .filter(|&b| b <= 256 << 20)
+            .collect()
     };
     let funcs = [
         Activation::relu(),
@@ -1255,6 +1247,23 @@ fn thresholds(isa: Isa, quick: bool) {
     caffe2op_relu::set_parallel_min_bytes(saved);
 }
 
+/// The buffer sizes of a full run, 4 KiB to 1 GiB.
+fn full_sizes() -> Vec<usize> {
+    vec![
+        4 << 10,
+        16 << 10,
+        64 << 10,
+        256 << 10,
+        1 << 20,
+        4 << 20,
+        8 << 20,
+        16 << 20,
+        64 << 20,
+        256 << 20,
+        1 << 30,
+    ]
+}
+
 fn main() {
     let o = opts();
     let isas = Isa::available();
@@ -1310,19 +1319,7 @@ fn main() {
     let sizes: Vec<usize> = if o.quick {
         vec![4 << 10, 1 << 20, 16 << 20]
     } else {
-        vec![
-            4 << 10,
-            16 << 10,
-            64 << 10,
-            256 << 10,
-            1 << 20,
-            4 << 20,
-            8 << 20,
-            16 << 20,
-            64 << 20,
-            256 << 20,
-            1 << 30,
-        ]
+        full_sizes()
     };
     let sizes = o.sizes.clone().unwrap_or(sizes);
     let wants = |t: &str| o.types.as_ref().is_none_or(|v| v.iter().any(|x| x == t));

@@ -8,21 +8,9 @@
 mod common;
 
 use caffe2op_relu::{
-    Element, Isa, Kernel, Op, Threads, avx512_ymm_loops, set_avx512_ymm_loops, set_stream_min_bytes,
+    Isa, Kernel, Op, Threads, avx512_ymm_loops, set_avx512_ymm_loops, set_stream_min_bytes,
 };
 use common::*;
-
-fn table_addr<T: Element>() -> [usize; 6] {
-    let t = T::kernels(Isa::Avx512).expect("AVX-512 has a table");
-    [
-        t.relu as usize,
-        t.relu_n as usize,
-        t.leaky_relu as usize,
-        t.relu_grad as usize,
-        t.relu_n_grad as usize,
-        t.leaky_relu_grad as usize,
-    ]
-}
 
 fn check<T: TestElem>(k: &Kernel, rng: &mut Rng) {
     let act = k.activation();
@@ -75,7 +63,10 @@ fn both_avx512_tables_match_the_oracle() {
         if !avx512 {
             continue;
         }
-        tables.push((table_addr::<f32>(), table_addr::<f64>()));
+        tables.push((
+            isa_table_addrs::<f32>(Isa::Avx512),
+            isa_table_addrs::<f64>(Isa::Avx512),
+        ));
         for op in Op::ALL {
             for act in activations(op, &mut rng) {
                 let k = Kernel::new(act)

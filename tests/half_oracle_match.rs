@@ -239,19 +239,8 @@ fn streaming_stores_match_the_oracle() {
     caffe2op_relu::set_stream_min_bytes(caffe2op_relu::DEFAULT_STREAM_MIN_BYTES);
 }
 
-fn addrs<T>(t: k::Kernels<T>) -> [usize; 6] {
-    [
-        t.relu as usize,
-        t.relu_n as usize,
-        t.leaky_relu as usize,
-        t.relu_grad as usize,
-        t.relu_n_grad as usize,
-        t.leaky_relu_grad as usize,
-    ]
-}
-
 fn table<T: Element>(isa: Isa) -> [usize; 6] {
-    addrs(T::kernels(isa).expect("an available ISA has a table"))
+    isa_table_addrs::<T>(isa)
 }
 
 /// A forced ISA runs that ISA's own half kernels: the safe crate's table for
@@ -261,36 +250,36 @@ fn table<T: Element>(isa: Isa) -> [usize; 6] {
 fn forced_isa_resolves_to_its_own_half_table() {
     assert_eq!(
         table::<half::f16>(Isa::Scalar),
-        addrs(k::oracle::f16::KERNELS)
+        table_addrs(k::oracle::f16::KERNELS)
     );
     assert_eq!(
         table::<half::bf16>(Isa::Scalar),
-        addrs(k::oracle::bf16::KERNELS)
+        table_addrs(k::oracle::bf16::KERNELS)
     );
     #[cfg(target_arch = "x86_64")]
     {
         if Isa::Avx2.is_available() {
             assert_eq!(
                 table::<half::f16>(Isa::Avx2),
-                addrs(k::x86_64::avx2_half::f16::KERNELS)
+                table_addrs(k::x86_64::avx2_half::f16::KERNELS)
             );
             assert_eq!(
                 table::<half::bf16>(Isa::Avx2),
-                addrs(k::x86_64::avx2_half::bf16::KERNELS)
+                table_addrs(k::x86_64::avx2_half::bf16::KERNELS)
             );
         }
         #[cfg(caffe2op_relu_avx512)]
         if Isa::Avx512.is_available() {
             assert_eq!(
                 table::<half::f16>(Isa::Avx512),
-                addrs(k::x86_64::avx512_half::f16::KERNELS)
+                table_addrs(k::x86_64::avx512_half::f16::KERNELS)
             );
             let bf16 = if caffe2op_relu::avx512_bf16_narrowing() {
                 k::x86_64::avx512_half::bf16_ne::KERNELS
             } else {
                 k::x86_64::avx512_half::bf16::KERNELS
             };
-            assert_eq!(table::<half::bf16>(Isa::Avx512), addrs(bf16));
+            assert_eq!(table::<half::bf16>(Isa::Avx512), table_addrs(bf16));
         }
     }
     #[cfg(target_arch = "aarch64")]
@@ -298,11 +287,11 @@ fn forced_isa_resolves_to_its_own_half_table() {
         assert!(Isa::Neon.is_available());
         assert_eq!(
             table::<half::f16>(Isa::Neon),
-            addrs(k::aarch64::neon_half::f16::KERNELS)
+            table_addrs(k::aarch64::neon_half::f16::KERNELS)
         );
         assert_eq!(
             table::<half::bf16>(Isa::Neon),
-            addrs(k::aarch64::neon_half::bf16::KERNELS)
+            table_addrs(k::aarch64::neon_half::bf16::KERNELS)
         );
     }
     for a in Isa::available() {

@@ -1,31 +1,11 @@
 //! The ISA a kernel reports is the ISA whose code runs: forced ISAs resolve to that
 //! ISA's kernel table, and the default dispatch picks the best available one.
 
-use caffe2op_relu::{Activation, Element, Error, Isa, Kernel};
+mod common;
+
+use caffe2op_relu::{Activation, Error, Isa, Kernel};
 use caffe2op_relu_kernels as k;
-
-fn table_addr<T: Element>(isa: Isa) -> [usize; 6] {
-    let t = T::kernels(isa).expect("an available ISA has a table");
-    [
-        t.relu as usize,
-        t.relu_n as usize,
-        t.leaky_relu as usize,
-        t.relu_grad as usize,
-        t.relu_n_grad as usize,
-        t.leaky_relu_grad as usize,
-    ]
-}
-
-fn addr_of<T>(t: k::Kernels<T>) -> [usize; 6] {
-    [
-        t.relu as usize,
-        t.relu_n as usize,
-        t.leaky_relu as usize,
-        t.relu_grad as usize,
-        t.relu_n_grad as usize,
-        t.leaky_relu_grad as usize,
-    ]
-}
+use common::{isa_table_addrs, table_addrs};
 
 #[test]
 fn forced_isa_is_reported_and_resolves_to_its_own_table() {
@@ -36,21 +16,21 @@ fn forced_isa_is_reported_and_resolves_to_its_own_table() {
         for other in Isa::available() {
             if other != isa {
                 assert_ne!(
-                    table_addr::<f32>(isa),
-                    table_addr::<f32>(other),
+                    isa_table_addrs::<f32>(isa),
+                    isa_table_addrs::<f32>(other),
                     "{isa} vs {other}"
                 );
                 assert_ne!(
-                    table_addr::<f64>(isa),
-                    table_addr::<f64>(other),
+                    isa_table_addrs::<f64>(isa),
+                    isa_table_addrs::<f64>(other),
                     "{isa} vs {other}"
                 );
             }
         }
     }
     assert_eq!(
-        table_addr::<f32>(Isa::Scalar),
-        addr_of(k::oracle::f32::KERNELS)
+        isa_table_addrs::<f32>(Isa::Scalar),
+        table_addrs(k::oracle::f32::KERNELS)
     );
     #[cfg(target_arch = "x86_64")]
     {
@@ -68,17 +48,17 @@ fn forced_isa_is_reported_and_resolves_to_its_own_table() {
                     k::x86_64::avx512::f64::KERNELS,
                 )
             };
-            assert_eq!(table_addr::<f32>(Isa::Avx512), addr_of(t32));
-            assert_eq!(table_addr::<f64>(Isa::Avx512), addr_of(t64));
+            assert_eq!(isa_table_addrs::<f32>(Isa::Avx512), table_addrs(t32));
+            assert_eq!(isa_table_addrs::<f64>(Isa::Avx512), table_addrs(t64));
         }
         if Isa::Avx2.is_available() {
             assert_eq!(
-                table_addr::<f32>(Isa::Avx2),
-                addr_of(k::x86_64::avx2::f32::KERNELS)
+                isa_table_addrs::<f32>(Isa::Avx2),
+                table_addrs(k::x86_64::avx2::f32::KERNELS)
             );
             assert_eq!(
-                table_addr::<f64>(Isa::Avx2),
-                addr_of(k::x86_64::avx2::f64::KERNELS)
+                isa_table_addrs::<f64>(Isa::Avx2),
+                table_addrs(k::x86_64::avx2::f64::KERNELS)
             );
         }
     }
@@ -140,12 +120,12 @@ fn neon_is_selected_on_aarch64() {
     assert_eq!(Isa::detected(), Isa::Neon);
     assert!(Isa::available().contains(&Isa::Neon));
     assert_eq!(
-        table_addr::<f32>(Isa::Neon),
-        addr_of(k::aarch64::neon::f32::KERNELS)
+        isa_table_addrs::<f32>(Isa::Neon),
+        table_addrs(k::aarch64::neon::f32::KERNELS)
     );
     assert_eq!(
-        table_addr::<f64>(Isa::Neon),
-        addr_of(k::aarch64::neon::f64::KERNELS)
+        isa_table_addrs::<f64>(Isa::Neon),
+        table_addrs(k::aarch64::neon::f64::KERNELS)
     );
     if std::env::var(caffe2op_relu::ISA_ENV_VAR).is_err() {
         assert_eq!(Kernel::new(Activation::relu()).isa(), Isa::Neon);

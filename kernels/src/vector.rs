@@ -180,20 +180,28 @@ pub unsafe trait Vector: Copy {
         }
     }
 
-    /// [`Vector::leaky`] of four registers. Default: [`Vector::leaky_parts4`] and
-    /// four selects.
+    /// [`Vector::leaky`] of four registers: for [`LeakyShape::Select`],
+    /// [`Vector::leaky_parts4`] and four selects; otherwise `leaky` per register.
     #[inline(always)]
     unsafe fn leaky4(x: [Self; 4], a: Self, shape: LeakyShape) -> [Self; 4] {
-        let _ = shape;
         // SAFETY: forwarded from the caller (ISA available).
         unsafe {
-            let p = Self::leaky_parts4(x, a);
-            [
-                Self::select(p[0].0, p[0].1, x[0]),
-                Self::select(p[1].0, p[1].1, x[1]),
-                Self::select(p[2].0, p[2].1, x[2]),
-                Self::select(p[3].0, p[3].1, x[3]),
-            ]
+            if shape == LeakyShape::Select {
+                let p = Self::leaky_parts4(x, a);
+                [
+                    Self::select(p[0].0, p[0].1, x[0]),
+                    Self::select(p[1].0, p[1].1, x[1]),
+                    Self::select(p[2].0, p[2].1, x[2]),
+                    Self::select(p[3].0, p[3].1, x[3]),
+                ]
+            } else {
+                [
+                    x[0].leaky(a, shape),
+                    x[1].leaky(a, shape),
+                    x[2].leaky(a, shape),
+                    x[3].leaky(a, shape),
+                ]
+            }
         }
     }
 
@@ -232,8 +240,9 @@ pub enum LeakyShape {
 }
 
 impl LeakyShape {
-    /// The shape for `a` (as `f64`; exact for every element type).
-    pub fn of(a: f64) -> LeakyShape {
+    /// The shape for `a` (widened to `f64`, which is exact).
+    pub fn of(a: impl Into<f64>) -> LeakyShape {
+        let a: f64 = a.into();
         if a > 1.0 {
             LeakyShape::Min
         } else if a != 0.0 && a <= 1.0 {

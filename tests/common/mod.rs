@@ -404,3 +404,20 @@ pub fn small_lengths() -> std::ops::RangeInclusive<usize> {
 pub fn offsets<T>() -> impl Iterator<Item = usize> {
     0..64 / size_of::<T>()
 }
+
+/// The six entry points of a kernel table as addresses (to tell tables apart).
+pub fn table_addrs<T>(t: caffe2op_relu_kernels::Kernels<T>) -> [usize; 6] {
+    [
+        t.relu as usize,
+        t.relu_n as usize,
+        t.leaky_relu as usize,
+        t.relu_grad as usize,
+        t.relu_n_grad as usize,
+        t.leaky_relu_grad as usize,
+    ]
+}
+
+/// [`table_addrs`] of the table the safe crate uses for `T` on `isa`.
+pub fn isa_table_addrs<T: Element>(isa: Isa) -> [usize; 6] {
+    table_addrs(T::kernels(isa).expect("an available ISA has a table"))
+}

@@ -100,39 +100,7 @@ unsafe impl Vector for __m256 {
         // SAFETY: caller guarantees AVX2. `min(n, x)` returns x when x is NaN.
         unsafe { _mm256_min_ps(n, self) }
     }
-    fn leaky_shape(a: f32) -> LeakyShape {
-        LeakyShape::of(a as f64)
-    }
-    #[inline(always)]
-    unsafe fn leaky(self, a: Self, shape: LeakyShape) -> Self {
-        // SAFETY: caller guarantees the ISA. `shape` orders the product against the
-        // input (see `LeakyShape`); the input goes second because MAX and MIN return
-        // their second operand on NaN and between two zeros, so NaN payloads and -0.0
-        // pass through. One product and one max/min, where the select costs a
-        // compare and a blend besides the product.
-        unsafe {
-            match shape {
-                LeakyShape::Max => _mm256_max_ps(_mm256_mul_ps(a, self), self),
-                LeakyShape::Min => _mm256_min_ps(_mm256_mul_ps(a, self), self),
-                LeakyShape::Select => {
-                    let (negative, product) = self.leaky_parts(a);
-                    Self::select(negative, product, self)
-                }
-            }
-        }
-    }
-    #[inline(always)]
-    unsafe fn leaky4(x: [Self; 4], a: Self, shape: LeakyShape) -> [Self; 4] {
-        // SAFETY: as in `leaky` (the shape is the same for the whole call).
-        unsafe {
-            [
-                x[0].leaky(a, shape),
-                x[1].leaky(a, shape),
-                x[2].leaky(a, shape),
-                x[3].leaky(a, shape),
-            ]
-        }
-    }
+    minmax_leaky!(f32, _mm256_mul_ps, _mm256_max_ps, _mm256_min_ps);
 }
 
 // SAFETY: `__m256d` is a plain 32-byte register of 4 f64 lanes.
@@ -224,39 +192,7 @@ unsafe impl Vector for __m256d {
         // SAFETY: caller guarantees AVX2.
         unsafe { _mm256_min_pd(n, self) }
     }
-    fn leaky_shape(a: f64) -> LeakyShape {
-        LeakyShape::of(a)
-    }
-    #[inline(always)]
-    unsafe fn leaky(self, a: Self, shape: LeakyShape) -> Self {
-        // SAFETY: caller guarantees the ISA. `shape` orders the product against the
-        // input (see `LeakyShape`); the input goes second because MAX and MIN return
-        // their second operand on NaN and between two zeros, so NaN payloads and -0.0
-        // pass through. One product and one max/min, where the select costs a
-        // compare and a blend besides the product.
-        unsafe {
-            match shape {
-                LeakyShape::Max => _mm256_max_pd(_mm256_mul_pd(a, self), self),
-                LeakyShape::Min => _mm256_min_pd(_mm256_mul_pd(a, self), self),
-                LeakyShape::Select => {
-                    let (negative, product) = self.leaky_parts(a);
-                    Self::select(negative, product, self)
-                }
-            }
-        }
-    }
-    #[inline(always)]
-    unsafe fn leaky4(x: [Self; 4], a: Self, shape: LeakyShape) -> [Self; 4] {
-        // SAFETY: as in `leaky` (the shape is the same for the whole call).
-        unsafe {
-            [
-                x[0].leaky(a, shape),
-                x[1].leaky(a, shape),
-                x[2].leaky(a, shape),
-                x[3].leaky(a, shape),
-            ]
-        }
-    }
+    minmax_leaky!(f64, _mm256_mul_pd, _mm256_max_pd, _mm256_min_pd);
 }
 
 /// Lanes `0..n` of eight 32-bit lanes set to all-ones.

@@ -1,5 +1,34 @@
 //! x86_64 kernels: AVX2 (256-bit) and AVX-512 (512-bit, masked tails).
 
+/// [`Vector::leaky_shape`](crate::vector::Vector::leaky_shape) and
+/// [`Vector::leaky`](crate::vector::Vector::leaky) for an x86 float register, from its
+/// multiply, maximum and minimum intrinsics (`MAXPS`/`MINPS` and kin return their
+/// second operand when either is NaN and between two zeros).
+macro_rules! minmax_leaky {
+    ($T:ty, $mul:ident, $max:ident, $min:ident) => {
+        fn leaky_shape(a: $T) -> LeakyShape {
+            LeakyShape::of(a)
+        }
+        #[inline(always)]
+        unsafe fn leaky(self, a: Self, shape: LeakyShape) -> Self {
+            // SAFETY: caller guarantees the ISA. `shape` orders the product against
+            // the input (see `LeakyShape`); the input goes second, so NaN payloads
+            // and -0.0 pass through. One product and one max/min, where the select
+            // costs a compare and a blend besides the product.
+            unsafe {
+                match shape {
+                    LeakyShape::Max => $max($mul(a, self), self),
+                    LeakyShape::Min => $min($mul(a, self), self),
+                    LeakyShape::Select => {
+                        let (negative, product) = self.leaky_parts(a);
+                        Self::select(negative, product, self)
+                    }
+                }
+            }
+        }
+    };
+}
+
 pub mod avx2;
 pub mod avx2_half;
 pub mod avx2_u8;
