@@ -150,12 +150,13 @@ static YMM_LOOPS: AtomicU8 = AtomicU8::new(UNDECIDED);
 
 /// Whether the [`Isa::Avx512`] f32 and f64 kernels run out-of-place calls of four
 /// 512-bit registers and more on 256-bit registers (every forward op, relu_grad and
-/// relu_n_grad; in place, shorter calls and leaky_relu_grad stay on 512-bit ones). Needs AVX512VL as well. On by default on AMD family 19h (Zen 4), whose
-/// cores split every 512-bit access in two: there the 256-bit loops measured 5-12%
-/// faster in L1 when input and output sit at different offsets within a cache line,
-/// and 4-20% faster for the gradients at 1-8 MiB. [`AVX512_YMM_ENV_VAR`] overrides
-/// the CPU's default when the process first asks; [`set_avx512_ymm_loops`] at any
-/// time. Both forms give the oracle's bits. One relaxed atomic load once decided.
+/// relu_n_grad; in place, shorter calls and leaky_relu_grad stay on 512-bit ones).
+/// Needs AVX512VL as well. On by default on AMD family 19h (Zen 4), whose cores
+/// split every 512-bit access in two: there the 256-bit loops measured 5-12% faster
+/// in L1 when input and output sit at different offsets within a cache line, and up
+/// to 8% faster for the gradients at 4-256 MiB. [`AVX512_YMM_ENV_VAR`] overrides the
+/// CPU's default when the process first asks; [`set_avx512_ymm_loops`] at any time.
+/// Both forms give the oracle's bits. One relaxed atomic load once decided.
 #[inline]
 pub fn avx512_ymm_loops() -> bool {
     // The decision (request and availability together) is cached, so a call that

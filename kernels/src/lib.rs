@@ -2,8 +2,10 @@
 //! AVX2, AVX-512 and NEON kernels of the ReLU family.
 //!
 //! This crate is `no_std` and has no dependencies. It knows nothing about CPU feature
-//! detection: every SIMD entry point is an `unsafe fn` whose first safety condition is
-//! "the running CPU supports this ISA". The safe crate `caffe2op-relu` detects the CPU,
+//! detection (its one CPUID query, `x86_64::amd_family_19h`, names the core family
+//! for the safe crate's choice between two AVX-512 tables): every SIMD entry point is
+//! an `unsafe fn` whose first safety condition is "the running CPU supports this ISA".
+//! The safe crate `caffe2op-relu` detects the CPU,
 //! validates slices and parameters, and only then calls in here.
 //!
 //! Layout (after memchr): the algorithm is written once in [`generic`] over the small
