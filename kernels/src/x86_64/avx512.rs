@@ -15,7 +15,8 @@
 //! input and the output sit at different offsets within a cache line: every `zmm`
 //! load then straddles two lines. On the reference machine (AMD EPYC, family 19h),
 //! f32 relu at 4-16 KiB ran 5-12% slower on `zmm` than the same loop on `ymm` with
-//! such offsets, and relu_grad ran 4-20% slower at 1-8 MiB whatever the offsets.
+//! such offsets, and the gradients ran up to 15% slower at 1-64 MiB whatever the
+//! offsets (the report's width sweep).
 //! The `ymm` tables run the out-of-place forward ops and the relu and relu_n
 //! gradients on the AVX2 vectors (compiled in these AVX-512 functions) when a call
 //! is at least [`NARROW_MIN_REGISTERS`](crate::generic::NARROW_MIN_REGISTERS)
