@@ -153,15 +153,17 @@ impl<V: Vector> UnaryOp<V> for LeakyRelu<V> {
     #[inline(always)]
     unsafe fn apply_in_place4(self, x: [V; 4], p: *mut V::Elem) {
         // SAFETY: forwarded from the caller; register `k` is `p[k * LANES..][..LANES]`,
-        // and with a masked store only its lanes with x < 0 change.
+        // and with a masked store only its lanes with x < 0 change. Without one, the
+        // block is `apply4`'s (the max/min form where the type has it).
         unsafe {
-            let parts = V::leaky_parts4(x, self.0);
-            for (k, (negative, product)) in parts.into_iter().enumerate() {
-                let q = p.add(k * V::LANES);
-                if V::MASKED_STORE {
-                    product.store_masked(q, negative)
-                } else {
-                    V::select(negative, product, x[k]).store(q)
+            if V::MASKED_STORE {
+                let parts = V::leaky_parts4(x, self.0);
+                for (k, (negative, product)) in parts.into_iter().enumerate() {
+                    product.store_masked(p.add(k * V::LANES), negative)
+                }
+            } else {
+                for (k, v) in self.apply4(x).into_iter().enumerate() {
+                    v.store(p.add(k * V::LANES))
                 }
             }
         }
