@@ -199,6 +199,14 @@ impl Cell {
     }
 }
 
+/// What `measure_with` asks of a cell: one call (timed), or the reset of its
+/// buffers before a sample (untimed; only in-place cells have one).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Step {
+    Restore,
+    Call,
+}
+
 struct Bufs<T> {
     x: Vec<T>,
     y: Vec<T>,
@@ -228,8 +236,19 @@ impl<T: Element> Bufs<T> {
         }
     }
 
-    /// One call of `cell`.
-    fn run(&mut self, c: &Cell) {
+    /// One call of `cell`, or (`Step::Restore`) the in-place cells' buffer reset.
+    fn run(&mut self, c: &Cell, step: Step) {
+        if step == Step::Restore {
+            // An in-place cell starts each sample from the original input, whatever
+            // the cell before it left there (the output of another op, or leaky_relu
+            // applied a thousand times over).
+            match (c.kind, c.func.grad) {
+                (Kind::HandInPlace | Kind::NaiveInPlace, false) => self.y.copy_from_slice(&self.x),
+                (Kind::HandInPlace, true) => self.dx.copy_from_slice(&self.dy),
+                _ => {}
+            }
+            return;
+        }
         let k = c.kernel;
         let act = k.activation();
         let r = match (c.kind, c.func.grad) {
@@ -307,7 +326,7 @@ fn measure<T: Element>(cells: &[Cell], n: usize, samples: usize, min_sample: Dur
         n,
         samples,
         min_sample,
-        |c| bufs.run(c),
+        |c, step| bufs.run(c, step),
     )
 }
 
@@ -319,7 +338,7 @@ fn measure_with(
     n: usize,
     samples: usize,
     min_sample: Duration,
-    mut run: impl FnMut(&Cell),
+    mut run: impl FnMut(&Cell, Step),
 ) -> Vec<Row> {
     let memcpy = Cell::new(Func::ALL[0], Kind::Memcpy, Isa::Scalar, Threads::Serial);
     let mut all: Vec<Cell> = vec![memcpy];
@@ -328,21 +347,32 @@ fn measure_with(
     let reps: Vec<u32> = all
         .iter()
         .map(|c| {
-            run(c);
+            run(c, Step::Restore);
+            run(c, Step::Call);
             let t = Instant::now();
-            run(c);
+            run(c, Step::Call);
             let one = t.elapsed().as_secs_f64().max(1e-9);
             (min_sample.as_secs_f64() / one).ceil().clamp(1.0, 1e6) as u32
         })
         .collect();
     let mut times: Vec<Vec<f64>> = vec![Vec::with_capacity(samples); all.len()];
-    for round in 0..samples {
-        // Rotate the order each round so no cell always follows the same neighbour.
-        for j in 0..all.len() {
-            let i = (j + round * 7) % all.len();
+    let mut order: Vec<usize> = (0..all.len()).collect();
+    let mut seed = 0x9E37_79B9_7F4A_7C15u64;
+    for _ in 0..samples {
+        // A new order each round (a seeded shuffle), so no cell always follows the
+        // same neighbour: the one before it leaves the caches, and for the in-place
+        // cells the buffer, in its own state.
+        for j in (1..order.len()).rev() {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            order.swap(j, ((seed >> 33) % (j as u64 + 1)) as usize);
+        }
+        for &i in &order {
+            run(&all[i], Step::Restore);
             let t = Instant::now();
             for _ in 0..reps[i] {
-                run(&all[i]);
+                run(&all[i], Step::Call);
             }
             times[i].push(t.elapsed().as_secs_f64() / reps[i] as f64);
         }
@@ -398,7 +428,13 @@ fn measure_int8(cells: &[Cell], n: usize, samples: usize, min_sample: Duration) 
         .collect();
     let mut y = vec![0u8; n];
     let zp = 128;
-    measure_with("u8", 1, cells, n, samples, min_sample, |c| {
+    measure_with("u8", 1, cells, n, samples, min_sample, |c, step| {
+        if step == Step::Restore {
+            if c.kind == Kind::Int8InPlace {
+                y.copy_from_slice(&x);
+            }
+            return;
+        }
         let r = match c.kind {
             Kind::Memcpy => {
                 y.copy_from_slice(&x);
