@@ -317,8 +317,24 @@ fn median(v: &mut [f64]) -> f64 {
 }
 
 /// Measures every cell (plus memcpy) at `n` elements, interleaved round by round.
-fn measure<T: Element>(cells: &[Cell], n: usize, samples: usize, min_sample: Duration) -> Vec<Row> {
+fn measure<T: Element>(
+    cells: &[Cell],
+    n: usize,
+    samples: usize,
+    min_sample: Duration,
+    placements: &mut Vec<String>,
+) -> Vec<Row> {
     let mut bufs = Bufs::<T>::new(n);
+    let at = |p: *const T| p as usize % 4096;
+    placements.push(format!(
+        "{:<5} {:>5}: x {:>4}  y {:>4}  dy {:>4}  dx {:>4}",
+        T::NAME,
+        fmt_size(n * size_of::<T>()),
+        at(bufs.x.as_ptr()),
+        at(bufs.y.as_ptr()),
+        at(bufs.dy.as_ptr()),
+        at(bufs.dx.as_ptr())
+    ));
     measure_with(
         T::NAME,
         size_of::<T>(),
@@ -422,11 +438,23 @@ fn naive_int8(x: &[u8], y: &mut [u8], zp: u8) {
     }
 }
 
-fn measure_int8(cells: &[Cell], n: usize, samples: usize, min_sample: Duration) -> Vec<Row> {
+fn measure_int8(
+    cells: &[Cell],
+    n: usize,
+    samples: usize,
+    min_sample: Duration,
+    placements: &mut Vec<String>,
+) -> Vec<Row> {
     let x: Vec<u8> = (0..n)
         .map(|i| (i.wrapping_mul(2654435761) >> 7) as u8)
         .collect();
     let mut y = vec![0u8; n];
+    placements.push(format!(
+        "u8    {:>5}: x {:>4}  y {:>4}",
+        fmt_size(n),
+        x.as_ptr() as usize % 4096,
+        y.as_ptr() as usize % 4096
+    ));
     let zp = 128;
     measure_with("u8", 1, cells, n, samples, min_sample, |c, step| {
         if step == Step::Restore {
@@ -895,6 +923,7 @@ fn features() -> Vec<&'static str> {
 
 fn run_type<T: Element>(
     rows: &mut Vec<Row>,
+    placements: &mut Vec<String>,
     sizes: &[usize],
     isas: &[Isa],
     quick: bool,
@@ -917,7 +946,7 @@ fn run_type<T: Element>(
             (7, Duration::from_millis(4))
         };
         let t = Instant::now();
-        rows.extend(measure::<T>(&cells, n, samples, min));
+        rows.extend(measure::<T>(&cells, n, samples, min, placements));
         eprintln!(
             "  {} {:>5}: {} cells in {:.1} s",
             T::NAME,
@@ -1360,18 +1389,47 @@ fn main() {
     let sizes = o.sizes.clone().unwrap_or(sizes);
     let wants = |t: &str| o.types.as_ref().is_none_or(|v| v.iter().any(|x| x == t));
     let mut rows = Vec::new();
+    let mut placements = Vec::new();
     let t0 = Instant::now();
     if wants("f32") {
-        run_type::<f32>(&mut rows, &sizes, &isas, o.quick, usize::MAX);
+        run_type::<f32>(
+            &mut rows,
+            &mut placements,
+            &sizes,
+            &isas,
+            o.quick,
+            usize::MAX,
+        );
     }
     if wants("f64") {
-        run_type::<f64>(&mut rows, &sizes, &isas, o.quick, 256 << 20);
+        run_type::<f64>(
+            &mut rows,
+            &mut placements,
+            &sizes,
+            &isas,
+            o.quick,
+            256 << 20,
+        );
     }
     if wants("f16") {
-        run_type::<half::f16>(&mut rows, &sizes, &isas, o.quick, 256 << 20);
+        run_type::<half::f16>(
+            &mut rows,
+            &mut placements,
+            &sizes,
+            &isas,
+            o.quick,
+            256 << 20,
+        );
     }
     if wants("bf16") {
-        run_type::<half::bf16>(&mut rows, &sizes, &isas, o.quick, 256 << 20);
+        run_type::<half::bf16>(
+            &mut rows,
+            &mut placements,
+            &sizes,
+            &isas,
+            o.quick,
+            256 << 20,
+        );
     }
     let cells8 = int8_cells(&isas);
     for &b in sizes.iter().filter(|&&b| b <= 256 << 20 && wants("u8")) {
@@ -1380,7 +1438,7 @@ fn main() {
         } else {
             (7, Duration::from_millis(4))
         };
-        rows.extend(measure_int8(&cells8, b, samples, min));
+        rows.extend(measure_int8(&cells8, b, samples, min, &mut placements));
     }
 
     for dtype in ["f32", "f64", "f16", "bf16"] {
@@ -1389,6 +1447,15 @@ fn main() {
         }
     }
     print_table(&rows, "u8", Func::ALL[0], &sizes);
+    // In cache, where two buffers sit relative to each other moves a copy by up to
+    // 2x (4K aliasing: an output 16-64 bytes above its input modulo 4096); the
+    // layout section below measures chosen distances.
+    println!(
+        "\nbuffer placement in the tables above (address mod 4096; forward and memcpy read x and write y, in place uses y, backward reads y and dy and writes dx)"
+    );
+    for p in &placements {
+        println!("  {p}");
+    }
     targets(&rows, Isa::detected());
     small_calls(*isas.last().unwrap());
     if o.sizes.is_none() && o.types.is_none() {
