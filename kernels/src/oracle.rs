@@ -60,13 +60,16 @@ macro_rules! float_oracle {
 }
 
 /// Slice loops over the element functions of the enclosing module, as a `KERNELS`
-/// table (the `Isa::Scalar` variant).
+/// table (the `Isa::Scalar` variant). Each is `#[inline(never)]`: small functions
+/// are otherwise copied into every crate that names them in optimised builds, and a
+/// table built here and one built in a test would then hold different addresses.
 macro_rules! slice_kernels {
     ($T:ty) => {
         /// Slice form of [`relu`].
         ///
         /// # Safety
         /// Contract of [`crate::UnaryFn`].
+        #[inline(never)]
         pub unsafe fn relu_slice(src: *const $T, dst: *mut $T, len: usize, _p: $T, _stream: bool) {
             for i in 0..len {
                 // SAFETY: i < len, inside both ranges; each element is read before
@@ -78,6 +81,7 @@ macro_rules! slice_kernels {
         ///
         /// # Safety
         /// Contract of [`crate::UnaryFn`].
+        #[inline(never)]
         pub unsafe fn relu_n_slice(src: *const $T, dst: *mut $T, len: usize, n: $T, _stream: bool) {
             for i in 0..len {
                 // SAFETY: as in `relu_slice`.
@@ -88,6 +92,7 @@ macro_rules! slice_kernels {
         ///
         /// # Safety
         /// Contract of [`crate::UnaryFn`].
+        #[inline(never)]
         pub unsafe fn leaky_relu_slice(
             src: *const $T,
             dst: *mut $T,
@@ -104,6 +109,7 @@ macro_rules! slice_kernels {
         ///
         /// # Safety
         /// Contract of [`crate::BinaryFn`].
+        #[inline(never)]
         pub unsafe fn relu_grad_slice(
             y: *const $T,
             dy: *const $T,
@@ -125,6 +131,7 @@ macro_rules! slice_kernels {
         ///
         /// # Safety
         /// Contract of [`crate::BinaryFn`].
+        #[inline(never)]
         pub unsafe fn relu_n_grad_slice(
             y: *const $T,
             dy: *const $T,
@@ -145,6 +152,7 @@ macro_rules! slice_kernels {
         ///
         /// # Safety
         /// Contract of [`crate::BinaryFn`].
+        #[inline(never)]
         pub unsafe fn leaky_relu_grad_slice(
             y: *const $T,
             dy: *const $T,
@@ -269,6 +277,7 @@ pub mod u8 {
     ///
     /// # Safety
     /// Contract of [`crate::UnaryFn`].
+    #[inline(never)]
     pub unsafe fn int8_relu_slice(
         src: *const u8,
         dst: *mut u8,
