@@ -36,7 +36,11 @@ fn table(isa: Isa) -> Option<Int8Kernels> {
         #[cfg(target_arch = "x86_64")]
         Isa::Avx2 => Some(k::x86_64::avx2_u8::KERNELS),
         #[cfg(all(target_arch = "x86_64", caffe2op_relu_avx512))]
-        Isa::Avx512 => Some(k::x86_64::avx512_u8::KERNELS),
+        Isa::Avx512 => Some(if crate::isa::avx512_ymm_loops() {
+            k::x86_64::avx512_u8::ymm::KERNELS
+        } else {
+            k::x86_64::avx512_u8::KERNELS
+        }),
         #[cfg(target_arch = "aarch64")]
         Isa::Neon => Some(k::aarch64::neon_u8::KERNELS),
         #[allow(unreachable_patterns)]

@@ -1,5 +1,5 @@
-//! The two AVX-512 f32/f64 tables: 512-bit main loops, and 256-bit ones for cores
-//! that split 512-bit accesses in two (`avx512_ymm_loops`). Whichever the CPU
+//! The two AVX-512 f32/f64 and u8 tables: 512-bit main loops, and 256-bit ones for
+//! cores that split 512-bit accesses in two (`avx512_ymm_loops`). Whichever the CPU
 //! defaults to, each is switched on in turn and checked against the oracle bit for
 //! bit: every op, short and long calls at every alignment, every memory mode, both
 //! walking directions and streaming stores. The switch is per process, so this file
@@ -47,6 +47,26 @@ fn check<T: TestElem>(k: &Kernel, rng: &mut Rng) {
     set_stream_min_bytes(caffe2op_relu::DEFAULT_STREAM_MIN_BYTES);
 }
 
+/// Int8Relu on the AVX-512 table the switch selects: short and long calls (with and
+/// without the aligning head) at every offset in a line, out of place and in place,
+/// then streaming stores.
+fn check_int8(rng: &mut Rng) {
+    let lens = (0..=70).chain([127, 128, 129, 511, 512, 513, 1024, 1025, 2049, 4099]);
+    for len in lens {
+        let x: Vec<u8> = (0..len).map(|_| rng.next_u64() as u8).collect();
+        let zp = rng.next_u64() as u8;
+        let want: Vec<u8> = x.iter().map(|&v| v.max(zp)).collect();
+        for off in 0..64 {
+            check_int8_window(Isa::Avx512, &x, zp, off, &want);
+        }
+        set_stream_min_bytes(0);
+        for off in [0, 1, 31, 33] {
+            check_int8_window(Isa::Avx512, &x, zp, off, &want);
+        }
+        set_stream_min_bytes(caffe2op_relu::DEFAULT_STREAM_MIN_BYTES);
+    }
+}
+
 #[test]
 fn both_avx512_tables_match_the_oracle() {
     let avx512 = Isa::Avx512.is_available();
@@ -77,6 +97,7 @@ fn both_avx512_tables_match_the_oracle() {
                 check::<f64>(&k, &mut rng);
             }
         }
+        check_int8(&mut rng);
     }
     // The switch really changed the table: relu and relu_grad differ.
     if vl {

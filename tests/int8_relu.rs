@@ -9,7 +9,7 @@ use caffe2op_relu::{
     Error, Isa, int8_relu, int8_relu_in_place, int8_relu_in_place_with_isa, int8_relu_oracle,
     int8_relu_with_isa,
 };
-use common::Rng;
+use common::{Rng, check_int8_window};
 
 fn expect(x: &[u8], zp: u8) -> Vec<u8> {
     x.iter().map(|&v| int8_relu_oracle(v, zp)).collect()
@@ -66,32 +66,37 @@ fn every_length_offset_and_zero_point() {
             for zp in (0..=255u8).step_by(zp_step) {
                 let want = expect(&x, zp);
                 for off in (0..64).step_by(off_step) {
-                    // A 64-byte aligned window: buf[base + off ..][..len].
-                    let mut buf = vec![0x5Au8; len + 192];
-                    let base = (64 - buf.as_ptr() as usize % 64) % 64;
-                    let s = base + off;
-                    int8_relu_with_isa(&x, &mut buf[s..s + len], zp, isa).unwrap();
-                    assert_eq!(
-                        &buf[s..s + len],
-                        &want[..],
-                        "{isa} len {len} off {off} zp {zp}"
-                    );
-                    assert!(buf[..s].iter().chain(&buf[s + len..]).all(|&b| b == 0x5A));
-
-                    buf[s..s + len].copy_from_slice(&x);
-                    int8_relu_in_place_with_isa(&mut buf[s..s + len], zp, isa).unwrap();
-                    assert_eq!(
-                        &buf[s..s + len],
-                        &want[..],
-                        "{isa} in place len {len} off {off}"
-                    );
-                    assert!(buf[..s].iter().chain(&buf[s + len..]).all(|&b| b == 0x5A));
+                    check_int8_window(isa, &x, zp, off, &want);
                     calls += 2;
                 }
             }
         }
     }
     eprintln!("{calls} calls");
+}
+
+/// Calls long enough for the head that aligns the output (16 registers and more) at
+/// every start offset within a cache line (qemu: a stride), out of place and in
+/// place, on every ISA.
+#[test]
+fn long_calls_at_every_offset() {
+    let (lens, off_step): (&[usize], usize) = if cfg!(target_arch = "aarch64") {
+        (&[255, 256, 257, 1031], 7)
+    } else {
+        (&[511, 512, 513, 1023, 1024, 1025, 1100, 2049, 4099], 1)
+    };
+    let mut rng = Rng(0x10a6);
+    for isa in Isa::available() {
+        for &len in lens {
+            let x: Vec<u8> = (0..len).map(|_| rng.next_u64() as u8).collect();
+            for zp in [0u8, 128, rng.next_u64() as u8, 255] {
+                let want = expect(&x, zp);
+                for off in (0..64).step_by(off_step) {
+                    check_int8_window(isa, &x, zp, off, &want);
+                }
+            }
+        }
+    }
 }
 
 #[test]

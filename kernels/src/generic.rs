@@ -196,7 +196,7 @@ impl<V: Vector> BinaryOp<V> for LeakyReluGrad<V> {
 
 /// Calls of at least this many registers align their output before the main loop
 /// (measured: at 4 registers the aligning head cost more than it saved).
-const ALIGN_MIN_REGISTERS: usize = 16;
+pub(crate) const ALIGN_MIN_REGISTERS: usize = 16;
 
 /// Elements to process before `dst` is aligned to a whole register (0 if it is).
 #[inline(always)]

@@ -3,15 +3,18 @@
 //! The float [`crate::vector::Vector`] has no unsigned-byte `max`, so the u8 kernel has a
 //! trait of its own, [`ByteVector`] (one unsigned max per ISA: `VPMAXUB`, `UMAX`,
 //! `wide`'s `u8x16::max`), and one body, [`int8_relu`], walked like
-//! [`crate::generic::unary`]: blocks of four registers, single registers, then one
-//! full register ending at `len` (a partial one for calls shorter than a register);
-//! no byte outside `[0, len)` is read or written. It shares the float
-//! kernels' streaming convention: the caller's `stream` flag asks for non-temporal stores.
+//! [`crate::generic::unary`]: for long calls one full register that aligns the output,
+//! blocks of four registers, single registers, then one full register ending at `len`
+//! (a partial one for calls shorter than a register); no byte outside `[0, len)` is
+//! read or written. It shares the float kernels' conventions: the caller's `stream`
+//! flag asks for non-temporal stores, and in place, ISAs with masked stores write only
+//! the bytes that change.
 
 use core::mem::MaybeUninit;
 use core::ptr;
 
 use crate::UnaryFn;
+use crate::generic::ALIGN_MIN_REGISTERS;
 
 /// The Int8Relu kernels of one ISA (a table of its own: u8 has no gradient and none of
 /// the float ops).
@@ -60,6 +63,16 @@ pub unsafe trait ByteVector: Copy {
     #[inline(always)]
     unsafe fn stream_fence() {}
 
+    /// In place: `p[..LANES] = max(x, z)`, where `x` was loaded from `p`. Default: the
+    /// whole register. ISAs with byte-masked stores override it to write `z` to the
+    /// bytes below it only, so a buffer already at or above the zero point stays
+    /// clean in the caches.
+    #[inline(always)]
+    unsafe fn put_in_place(x: Self, z: Self, p: *mut u8) {
+        // SAFETY: forwarded from the caller (`p` valid for LANES writes).
+        unsafe { x.max(z).store(p) }
+    }
+
     /// Loads `n < LANES` bytes from `p`, touching nothing past `p + n`; the other lanes
     /// are 0.
     #[inline(always)]
@@ -92,9 +105,12 @@ pub unsafe trait ByteVector: Copy {
 
 /// `dst[i] = max(src[i], zero_point)` for `i < len`.
 ///
-/// Like the float bodies, when the caller asks (`stream`) an out-of-place call writes
-/// around the cache on ISAs with non-temporal stores, after a partial head that aligns
-/// `dst`.
+/// Walked like the float bodies: a call of at least `ALIGN_MIN_REGISTERS` registers
+/// first aligns `dst` with one full register, so no store in the main loop straddles
+/// two cache lines (buffers from the allocator are often only 16-byte aligned);
+/// when the caller asks (`stream`) an out-of-place call writes around the cache on
+/// ISAs with non-temporal stores; in place, ISAs with byte-masked stores write only
+/// the bytes that change ([`ByteVector::put_in_place`]).
 ///
 /// # Safety
 /// The contract of [`UnaryFn`], with `V`'s ISA available.
@@ -106,87 +122,99 @@ pub unsafe fn int8_relu<V: ByteVector>(
     zero_point: u8,
     stream: bool,
 ) {
-    let stream = V::STREAMS && stream && !core::ptr::eq(src, dst);
+    let in_place = core::ptr::eq(src, dst);
     // SAFETY: forwarded from the caller.
     unsafe {
-        if stream {
-            int8_relu_body::<V, true>(src, dst, len, zero_point)
+        if in_place {
+            int8_relu_body::<V, false, true>(src, dst, len, zero_point)
+        } else if V::STREAMS && stream {
+            int8_relu_body::<V, true, false>(src, dst, len, zero_point)
         } else {
-            int8_relu_body::<V, false>(src, dst, len, zero_point)
+            int8_relu_body::<V, false, false>(src, dst, len, zero_point)
         }
     }
 }
 
-/// A full-register store, streaming when `NT`.
+/// One register's result at `p`: streaming when `NT`, only the changed bytes when
+/// `IN_PLACE`.
 ///
 /// # Safety
 /// `p` is valid for `LANES` writes (and register-aligned when `NT`); ISA available.
 #[inline(always)]
-unsafe fn put<V: ByteVector, const NT: bool>(v: V, p: *mut u8) {
+unsafe fn put<V: ByteVector, const NT: bool, const IN_PLACE: bool>(x: V, z: V, p: *mut u8) {
     // SAFETY: forwarded from the caller.
-    unsafe { if NT { v.store_stream(p) } else { v.store(p) } }
+    unsafe {
+        if IN_PLACE {
+            V::put_in_place(x, z, p)
+        } else if NT {
+            x.max(z).store_stream(p)
+        } else {
+            x.max(z).store(p)
+        }
+    }
 }
 
 #[inline(always)]
-unsafe fn int8_relu_body<V: ByteVector, const NT: bool>(
+unsafe fn int8_relu_body<V: ByteVector, const NT: bool, const IN_PLACE: bool>(
     src: *const u8,
     dst: *mut u8,
     len: usize,
     zero_point: u8,
 ) {
     let l = V::LANES;
-    let mut i = 0;
-    // SAFETY: every access is at an index `< len` (loop conditions, head, the full
-    // tail register at `len - LANES` only when `len >= LANES`, partial tail), so
-    // inside the ranges the caller vouched for; each block is loaded before it is
-    // stored, so `dst == src` is fine, and the tail register is loaded before anything
-    // is written, so in place too it holds the input and rewrites the bytes it shares
-    // with the last block with the same values. With NT the head (`< LANES` bytes)
-    // makes `dst + i` register-aligned, as `store_stream` requires. The ISA is the
-    // caller's promise.
+    // SAFETY: every access is at an index `< len`: the partial register covers
+    // `0..len` when `len < LANES`; otherwise the head and tail registers are at
+    // `0..LANES` and `len - LANES..len` and the blocks inside `h..len - rem` (loop
+    // conditions). The head and tail registers are loaded before anything is written
+    // and stored last, so in place too they hold the input; every byte they share
+    // with a block gets the same value twice (and `max` with the zero point is
+    // idempotent besides). With NT the head (`h < LANES` bytes) makes `dst + h`
+    // register-aligned, as `store_stream` requires. The ISA is the caller's promise.
     unsafe {
         let z = V::splat(zero_point);
-        // A call of at least one register ends with one full register that overlaps
-        // the last block's (no partial register: masked moves or a stack copy cost
-        // more than the whole register), loaded first (no load waits on a partly
-        // overlapping store in flight).
-        let tail = if len >= l {
+        if len < l {
+            V::load_partial(src, len).max(z).store_partial(dst, len);
+            return;
+        }
+        let h = if NT || len >= ALIGN_MIN_REGISTERS * l {
+            match dst as usize % l {
+                0 => 0,
+                mis => l - mis,
+            }
+        } else {
+            0
+        };
+        let rem = (len - h) % l;
+        // Full registers over the ragged ends, loaded first (a load that partly
+        // overlaps a store still in flight would wait for it).
+        let head = if h > 0 { Some(V::load(src)) } else { None };
+        let tail = if rem > 0 {
             Some(V::load(src.add(len - l)))
         } else {
             None
         };
-        if NT {
-            let mis = dst as usize % l;
-            let h = if mis == 0 { 0 } else { (l - mis).min(len) };
-            if h > 0 {
-                V::load_partial(src, h).max(z).store_partial(dst, h);
-                i = h;
-            }
-        }
-        while i + 4 * l <= len {
+        let stop = len - rem;
+        let mut i = h;
+        while i + 4 * l <= stop {
             let a = V::load(src.add(i));
             let b = V::load(src.add(i + l));
             let c = V::load(src.add(i + 2 * l));
             let d = V::load(src.add(i + 3 * l));
-            put::<V, NT>(a.max(z), dst.add(i));
-            put::<V, NT>(b.max(z), dst.add(i + l));
-            put::<V, NT>(c.max(z), dst.add(i + 2 * l));
-            put::<V, NT>(d.max(z), dst.add(i + 3 * l));
+            put::<V, NT, IN_PLACE>(a, z, dst.add(i));
+            put::<V, NT, IN_PLACE>(b, z, dst.add(i + l));
+            put::<V, NT, IN_PLACE>(c, z, dst.add(i + 2 * l));
+            put::<V, NT, IN_PLACE>(d, z, dst.add(i + 3 * l));
             i += 4 * l;
         }
-        while i + l <= len {
-            put::<V, NT>(V::load(src.add(i)).max(z), dst.add(i));
+        while i < stop {
+            put::<V, NT, IN_PLACE>(V::load(src.add(i)), z, dst.add(i));
             i += l;
         }
-        if i < len {
-            if let Some(t) = tail {
-                t.max(z).store(dst.add(len - l));
-            } else {
-                let n = len - i;
-                V::load_partial(src.add(i), n)
-                    .max(z)
-                    .store_partial(dst.add(i), n);
-            }
+        if let Some(t) = tail {
+            put::<V, false, IN_PLACE>(t, z, dst.add(len - l));
+        }
+        if let Some(v) = head {
+            put::<V, false, IN_PLACE>(v, z, dst);
         }
         if NT {
             V::stream_fence();

@@ -421,3 +421,23 @@ pub fn table_addrs<T>(t: caffe2op_relu_kernels::Kernels<T>) -> [usize; 6] {
 pub fn isa_table_addrs<T: Element>(isa: Isa) -> [usize; 6] {
     table_addrs(T::kernels(isa).expect("an available ISA has a table"))
 }
+
+/// Int8Relu on `isa` into a window of a 64-byte aligned buffer starting `off` bytes
+/// past a line, out of place and then in place, against `want`; the bytes around
+/// the window must keep their fill.
+pub fn check_int8_window(isa: Isa, x: &[u8], zp: u8, off: usize, want: &[u8]) {
+    let len = x.len();
+    let mut buf = vec![0x5Au8; len + 192];
+    let s = (64 - buf.as_ptr() as usize % 64) % 64 + off;
+    caffe2op_relu::int8_relu_with_isa(x, &mut buf[s..s + len], zp, isa).unwrap();
+    assert_eq!(&buf[s..s + len], want, "{isa} len {len} off {off} zp {zp}");
+    assert!(buf[..s].iter().chain(&buf[s + len..]).all(|&b| b == 0x5A));
+    buf[s..s + len].copy_from_slice(x);
+    caffe2op_relu::int8_relu_in_place_with_isa(&mut buf[s..s + len], zp, isa).unwrap();
+    assert_eq!(
+        &buf[s..s + len],
+        want,
+        "{isa} in place len {len} off {off} zp {zp}"
+    );
+    assert!(buf[..s].iter().chain(&buf[s + len..]).all(|&b| b == 0x5A));
+}

@@ -44,6 +44,12 @@ unsafe impl ByteVector for __m512i {
         unsafe { _mm_sfence() }
     }
     #[inline(always)]
+    unsafe fn put_in_place(x: Self, z: Self, p: *mut u8) {
+        // SAFETY: the caller guarantees 64 writable bytes at p and AVX512BW; only
+        // the bytes with x < z are written (VMOVDQU8 with a k mask).
+        unsafe { _mm512_mask_storeu_epi8(p.cast(), _mm512_cmplt_epu8_mask(x, z), z) }
+    }
+    #[inline(always)]
     unsafe fn max(self, o: Self) -> Self {
         // SAFETY: caller guarantees AVX512BW.
         unsafe { _mm512_max_epu8(self, o) }
@@ -62,3 +68,75 @@ unsafe impl ByteVector for __m512i {
 }
 
 crate::int8_entry_points!([target_feature(enable = "avx512f,avx512bw")], __m512i);
+
+/// 32 bytes in a `__m256i`, with AVX512VL + BW's byte-masked moves for the tail and
+/// in place: the 256-bit form of this module's kernel (see [`ymm`]).
+#[derive(Clone, Copy)]
+#[repr(transparent)]
+pub struct U8x32(__m256i);
+
+// SAFETY: `U8x32` is a transparent plain 32-byte register.
+unsafe impl ByteVector for U8x32 {
+    const LANES: usize = 32;
+
+    #[inline(always)]
+    unsafe fn splat(x: u8) -> Self {
+        // SAFETY: caller guarantees AVX (implied by AVX512F).
+        U8x32(unsafe { _mm256_set1_epi8(x as i8) })
+    }
+    #[inline(always)]
+    unsafe fn load(p: *const u8) -> Self {
+        // SAFETY: caller guarantees 32 readable bytes at p; no alignment needed.
+        U8x32(unsafe { _mm256_loadu_si256(p.cast()) })
+    }
+    #[inline(always)]
+    unsafe fn store(self, p: *mut u8) {
+        // SAFETY: caller guarantees 32 writable bytes at p.
+        unsafe { _mm256_storeu_si256(p.cast(), self.0) }
+    }
+    const STREAMS: bool = true;
+    #[inline(always)]
+    unsafe fn store_stream(self, p: *mut u8) {
+        // SAFETY: the caller guarantees 32 writable bytes at p, 32-byte aligned
+        // (VMOVNTDQ requires it).
+        unsafe { _mm256_stream_si256(p.cast(), self.0) }
+    }
+    #[inline(always)]
+    unsafe fn stream_fence() {
+        // SAFETY: SFENCE is available on every x86_64 CPU.
+        unsafe { _mm_sfence() }
+    }
+    #[inline(always)]
+    unsafe fn put_in_place(x: Self, z: Self, p: *mut u8) {
+        // SAFETY: the caller guarantees 32 writable bytes at p and AVX512VL + BW; only
+        // the bytes with x < z are written (VMOVDQU8 with a k mask).
+        unsafe { _mm256_mask_storeu_epi8(p.cast(), _mm256_cmplt_epu8_mask(x.0, z.0), z.0) }
+    }
+    #[inline(always)]
+    unsafe fn max(self, o: Self) -> Self {
+        // SAFETY: caller guarantees AVX2 (implied by AVX512F).
+        U8x32(unsafe { _mm256_max_epu8(self.0, o.0) })
+    }
+    #[inline(always)]
+    unsafe fn load_partial(p: *const u8, n: usize) -> Self {
+        // SAFETY: only the first n < 32 bytes are enabled and accessed (AVX512VL +
+        // BW); the caller vouches for them. The others read as 0.
+        U8x32(unsafe { _mm256_maskz_loadu_epi8(((1u64 << n) - 1) as __mmask32, p.cast()) })
+    }
+    #[inline(always)]
+    unsafe fn store_partial(self, p: *mut u8, n: usize) {
+        // SAFETY: as in `load_partial`, for writes.
+        unsafe { _mm256_mask_storeu_epi8(p.cast(), ((1u64 << n) - 1) as __mmask32, self.0) }
+    }
+}
+
+/// Int8Relu on 256-bit registers inside AVX-512 code (AVX512VL), for cores that split
+/// 512-bit loads and stores in two (the float kernels' `ymm` tables, for the same
+/// reason).
+pub mod ymm {
+    use super::U8x32;
+    crate::int8_entry_points!(
+        [target_feature(enable = "avx512f,avx512bw,avx512vl")],
+        U8x32
+    );
+}
