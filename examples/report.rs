@@ -975,6 +975,22 @@ fn features() -> Vec<&'static str> {
 
 // ---------------------------------------------------------------------------------
 
+/// Samples per cell and the least time per sample, by buffer size. In cache and in
+/// L3 the other tenants of this kind of shared machine come and go within a round,
+/// so those sizes take 15 short samples (with 7, the median of a cell was now and
+/// then one taken in a busy spell); DRAM sizes take fewer, longer ones.
+fn sampling(bytes: usize, quick: bool) -> (usize, Duration) {
+    if quick {
+        (3, Duration::from_micros(700))
+    } else if bytes >= 256 << 20 {
+        (5, Duration::from_millis(1))
+    } else if bytes > 16 << 20 {
+        (7, Duration::from_millis(4))
+    } else {
+        (15, Duration::from_millis(2))
+    }
+}
+
 fn run_type<T: Element>(
     rows: &mut Vec<Row>,
     placements: &mut Vec<String>,
@@ -992,13 +1008,7 @@ fn run_type<T: Element>(
             cells.retain(|c| !matches!(c.kind, Kind::Naive | Kind::NaiveInPlace));
         }
         let n = b / size_of::<T>();
-        let (samples, min) = if quick {
-            (3, Duration::from_micros(700))
-        } else if b >= 256 << 20 {
-            (5, Duration::from_millis(1))
-        } else {
-            (7, Duration::from_millis(4))
-        };
+        let (samples, min) = sampling(b, quick);
         let t = Instant::now();
         rows.extend(measure::<T>(&cells, n, samples, min, placements));
         eprintln!(
@@ -1487,11 +1497,7 @@ fn main() {
     }
     let cells8 = int8_cells(&isas);
     for &b in sizes.iter().filter(|&&b| b <= 256 << 20 && wants("u8")) {
-        let (samples, min) = if o.quick {
-            (3, Duration::from_micros(700))
-        } else {
-            (7, Duration::from_millis(4))
-        };
+        let (samples, min) = sampling(b, o.quick);
         rows.extend(measure_int8(&cells8, b, samples, min, &mut placements));
     }
 
