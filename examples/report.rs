@@ -977,8 +977,10 @@ fn features() -> Vec<&'static str> {
 
 /// Samples per cell and the least time per sample, by buffer size. In cache and in
 /// L3 the other tenants of this kind of shared machine come and go within a round,
-/// so those sizes take 15 short samples (with 7, the median of a cell was now and
-/// then one taken in a busy spell); DRAM sizes take fewer, longer ones.
+/// so those sizes take 11 samples (with 7, the median of a cell was now and then one
+/// taken in a busy spell; 2 ms samples instead of 4 amortised a call's cold start,
+/// such as waking the pool's second thread, over too few calls); DRAM sizes take
+/// fewer.
 fn sampling(bytes: usize, quick: bool) -> (usize, Duration) {
     if quick {
         (3, Duration::from_micros(700))
@@ -987,7 +989,7 @@ fn sampling(bytes: usize, quick: bool) -> (usize, Duration) {
     } else if bytes > 16 << 20 {
         (7, Duration::from_millis(4))
     } else {
-        (15, Duration::from_millis(2))
+        (11, Duration::from_millis(4))
     }
 }
 
