@@ -141,8 +141,8 @@ fn bf16_narrowing_available() -> bool {
     false
 }
 
-/// The environment variable that sets whether the [`Isa::Avx512`] f32 and f64 kernels
-/// run their out-of-place main loops on 256-bit registers: `1` on, `0` off, unset
+/// The environment variable that sets whether the [`Isa::Avx512`] f32, f64 and u8
+/// kernels run their main loops on 256-bit registers: `1` on, `0` off, unset
 /// or anything else: decided by the CPU (see [`avx512_ymm_loops`]).
 pub const AVX512_YMM_ENV_VAR: &str = "CAFFE2OP_RELU_AVX512_YMM";
 
@@ -156,6 +156,8 @@ static YMM_LOOPS: AtomicU8 = AtomicU8::new(UNDECIDED);
 /// in L1 when input and output sit at different offsets within a cache line, and up
 /// to 8% faster for the gradients at 4-256 MiB. [`AVX512_YMM_ENV_VAR`] overrides the
 /// CPU's default when the process first asks; [`set_avx512_ymm_loops`] at any time.
+/// The same switch picks Int8Relu's 256-bit AVX-512 table (every call, in place
+/// included: its masked tails and stores exist at that width with AVX512VL).
 /// Both forms give the oracle's bits. One relaxed atomic load once decided.
 #[inline]
 pub fn avx512_ymm_loops() -> bool {

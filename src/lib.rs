@@ -139,8 +139,9 @@
 //! with AVX512-BF16 when the CPU has it ([`avx512_bf16_narrowing`];
 //! `CAFFE2OP_RELU_AVX512BF16=0` turns that off, [`BF16_ENV_VAR`]), and on cores that
 //! split 512-bit accesses in two (AMD Zen 4) the f32/f64 forward ops, relu_grad and
-//! relu_n_grad run their out-of-place main loops on 256-bit registers ([`avx512_ymm_loops`];
-//! `CAFFE2OP_RELU_AVX512_YMM=0` or `1` overrides, [`AVX512_YMM_ENV_VAR`]).
+//! relu_n_grad run their out-of-place main loops on 256-bit registers, and Int8Relu
+//! all of its calls ([`avx512_ymm_loops`]; `CAFFE2OP_RELU_AVX512_YMM=0` or `1`
+//! overrides, [`AVX512_YMM_ENV_VAR`]).
 //!
 //! ```
 //! use caffe2op_relu::{Activation, Error, Isa, Kernel};
