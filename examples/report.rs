@@ -619,7 +619,6 @@ fn targets(rows: &[Row], best: Isa) {
             })
             .map(|r| r.gbps)
     };
-    let mark = |ok: bool| if ok { "ok " } else { "SHORT" };
     println!(
         "\ntargets ({best}, serial unless noted; worst ratio over sizes; big = 64 MiB and above)"
     );
@@ -687,29 +686,17 @@ fn targets(rows: &[Row], best: Isa) {
                     }
                 }
             }
-            let show = |v: f64, need: f64| {
-                if v == f64::MAX {
-                    "     -".to_string()
-                } else {
-                    format!("{v:>5.2} {}", mark(v >= need))
-                }
-            };
             let big_need = if f.grad { 1.3 } else { 1.4 };
-            println!(
-                "{:<22} {:>15} {:>15} {:>15} {:>15} {:>6.2} {} ({:.2} {})",
-                format!("{dtype} {}", f.name()),
-                show(fwd, 1.0),
-                show(big, big_need),
-                if f.grad {
-                    "     -".to_string()
-                } else {
-                    show(inplace, 1.0)
-                },
-                show(naive, 1.0),
+            let inplace = if f.grad { None } else { Some(inplace) };
+            let name = format!("{dtype} {}", f.name());
+            target_row(
+                &name,
+                fwd,
+                (big, big_need),
+                inplace,
+                naive,
                 auto_min,
-                mark(auto_min >= 0.95),
                 auto_best,
-                mark(auto_best >= 1.6)
             );
         }
     }
@@ -746,28 +733,49 @@ fn targets(rows: &[Row], best: Isa) {
                 }
             }
         }
-        let show = |v: f64, need: f64| {
-            if v == f64::MAX {
-                "     -".to_string()
-            } else {
-                format!("{v:>5.2} {}", mark(v >= need))
-            }
-        };
-        println!(
-            "{:<22} {:>15} {:>15} {:>15} {:>15} {:>6.2} {} ({:.2} {})",
+        target_row(
             "u8 int8_relu",
-            show(fwd, 1.0),
-            show(big, 1.4),
-            "     -",
-            show(naive, 1.0),
+            fwd,
+            (big, 1.4),
+            None,
+            naive,
             auto_min,
-            mark(auto_min >= 0.95),
             auto_best,
-            mark(auto_best >= 1.6)
         );
     }
     println!("(backward rows: columns 1-2 compare with the naive backward loop for the same ISA;");
     println!(" int8_relu's naive loop is the scalar one, vectorised by the compiler for x86-64)");
+}
+
+/// One row of the targets section: each worst ratio against its target (`f64::MAX`:
+/// not measured; `None`: no such column for this row), then `Threads::Auto`'s
+/// worst and best (1-16 MiB) ratios to serial.
+fn target_row(
+    name: &str,
+    fwd: f64,
+    (big, big_need): (f64, f64),
+    inplace: Option<f64>,
+    naive: f64,
+    auto_min: f64,
+    auto_best: f64,
+) {
+    let mark = |ok: bool| if ok { "ok " } else { "SHORT" };
+    let show = |v: Option<f64>, need: f64| match v {
+        Some(v) if v != f64::MAX => format!("{v:>5.2} {}", mark(v >= need)),
+        _ => "     -".to_string(),
+    };
+    println!(
+        "{:<22} {:>15} {:>15} {:>15} {:>15} {:>6.2} {} ({:.2} {})",
+        name,
+        show(Some(fwd), 1.0),
+        show(Some(big), big_need),
+        show(inplace, 1.0),
+        show(Some(naive), 1.0),
+        auto_min,
+        mark(auto_min >= 0.95),
+        auto_best,
+        mark(auto_best >= 1.6)
+    );
 }
 
 fn json_line(r: &Row) -> String {
