@@ -39,13 +39,16 @@ pub fn set_parallel_min_bytes(bytes: usize) {
 
 /// The default of [`stream_min_bytes`]: out-of-place calls that move at least this many
 /// bytes (inputs + output) on one thread use non-temporal (streaming) stores on ISAs
-/// that have them (AVX2, AVX-512); calls split across threads stream from 5/4 of it.
+/// that have them (AVX2, AVX-512); a forward call split across threads streams from
+/// 5/4 of it, a split backward call from the threshold itself.
 /// Once the buffers no longer fit in the last-level cache, writing around it saves the
 /// read-for-ownership of every output line; below that, streaming would evict data the
 /// next call wants. Several cores read and write the last-level cache at several
-/// times one core's rate while streaming stores stay bound by DRAM, so a split call
-/// gains from keeping its output cached up to a larger size, though not past the
-/// cache's own size (30 MiB by default, against a 32 MiB L3). Measured on the
+/// times one core's rate, while a streaming call runs at the rate DRAM takes its one
+/// output stream, times the number of streams. So a split forward call (one input per
+/// output) gains from keeping its output cached up to a larger size, though not past
+/// the cache's own size (30 MiB by default, against a 32 MiB L3); a split backward
+/// call (two inputs per output) streams as soon as a serial one does. Measured on the
 /// reference machine: see the README.
 pub const DEFAULT_STREAM_MIN_BYTES: usize = 24 << 20;
 
@@ -66,17 +69,18 @@ pub fn set_stream_min_bytes(bytes: usize) {
 
 /// Whether a call on `len` elements of `elem_size` bytes over `streams` buffers
 /// (inputs + output), run as `chunks` pieces, should use streaming stores: from
-/// [`stream_min_bytes`] on one thread, from 5/4 of it when split. Measured on the
-/// reference machine, f32 on AVX-512 with 2 threads, buffers processed again and
-/// again: relu at 12 MiB buffers (24 MiB moved) ran at 98-100 GB/s with plain stores
-/// and 54 streaming, relu_grad at 8 MiB at 96-113 and 75-81; at 32 MiB moved plain
-/// stores still won alone (relu at 16 MiB: 70-86 against 54) but fell behind
-/// streaming when other work shared the L3, so the split threshold stays below it.
+/// [`stream_min_bytes`] on one thread; when split, from 5/4 of it for one input
+/// (forward) and from the threshold itself for two (backward). Measured on the
+/// reference machine, f32 and f64 on AVX-512 with 2 threads, in the report's shuffled
+/// cells at 24 MiB moved: relu at 12 MiB buffers ran at 55-80 GB/s with plain stores
+/// against 46-53 streaming; the gradients at 8 MiB at 43-88 plain (the L3 is shared
+/// with other tenants) against 64-77 streaming. Streaming moves about three times
+/// the rate DRAM takes the output at when there are two inputs, twice with one.
 #[inline]
 fn stream(len: usize, elem_size: usize, streams: usize, chunks: usize) -> bool {
     let bytes = len.saturating_mul(elem_size).saturating_mul(streams);
     let min = stream_min_bytes();
-    let min = if chunks > 1 {
+    let min = if chunks > 1 && streams < 3 {
         min.saturating_add(min / 4)
     } else {
         min
@@ -232,7 +236,7 @@ mod tests {
     }
 
     #[test]
-    fn split_calls_stream_from_five_quarters_of_the_threshold() {
+    fn split_forward_calls_stream_from_five_quarters_of_the_threshold() {
         // Nothing in this test binary changes the threshold.
         let min = DEFAULT_STREAM_MIN_BYTES;
         assert_eq!(stream_min_bytes(), min);
@@ -246,5 +250,17 @@ mod tests {
         assert!(stream(at(min + min / 4), 4, 2, 8));
         // Saturating: an enormous call streams, whatever the split.
         assert!(stream(usize::MAX, 8, 3, 2));
+    }
+
+    #[test]
+    fn split_backward_calls_stream_from_the_threshold() {
+        let min = DEFAULT_STREAM_MIN_BYTES;
+        assert_eq!(stream_min_bytes(), min);
+        // f64 backward: 24 bytes of traffic per element.
+        let at = |bytes: usize| bytes / 24;
+        for chunks in [1, 2, 8] {
+            assert!(stream(at(min), 8, 3, chunks));
+            assert!(!stream(at(min) - 1, 8, 3, chunks));
+        }
     }
 }
