@@ -981,6 +981,37 @@ fn features() -> Vec<&'static str> {
     v
 }
 
+/// Whether the pool's second core is there for the run: a fixed integer loop run
+/// twice on the caller's thread, against once on each of two threads
+/// (`rayon::join`); the median ratio of 15 tries. About 2.0 when the pool has two
+/// free cores; near 1.0 when the host lends this VM one core's time, as it now and
+/// then does on a shared machine, and then the `+auto` cells of that stretch
+/// measure nothing about the crate.
+fn core_check() -> f64 {
+    if rayon::current_num_threads() < 2 {
+        return 1.0;
+    }
+    fn work() -> u64 {
+        let mut h = black_box(0x9E37_79B9_7F4A_7C15u64);
+        for i in 0..black_box(2_000_000u64) {
+            h = (h ^ i).wrapping_mul(0x0000_0100_0000_01B3).rotate_left(5);
+        }
+        h
+    }
+    let mut r: Vec<f64> = (0..15)
+        .map(|_| {
+            let t = Instant::now();
+            black_box(work());
+            black_box(work());
+            let serial = t.elapsed().as_secs_f64();
+            let t = Instant::now();
+            black_box(rayon::join(work, work));
+            serial / t.elapsed().as_secs_f64()
+        })
+        .collect();
+    median(&mut r)
+}
+
 // ---------------------------------------------------------------------------------
 
 /// Samples per cell and the least time per sample, by buffer size. In cache and in
@@ -1004,13 +1035,16 @@ fn sampling(bytes: usize, quick: bool) -> (usize, Duration) {
 fn run_type<T: Element>(
     rows: &mut Vec<Row>,
     placements: &mut Vec<String>,
+    cores: &mut Vec<String>,
     sizes: &[usize],
     isas: &[Isa],
     quick: bool,
     dtype_sizes_cap: usize,
 ) {
     let all_cells = cells_for(&Func::ALL, isas);
+    let mut checks = Vec::new();
     for &b in sizes.iter().filter(|&&b| b <= dtype_sizes_cap) {
+        checks.push(format!("{} {:.1}x", fmt_size(b), core_check()));
         let mut cells = all_cells.clone();
         if size_of::<T>() == 2 && (quick || b > 4 << 20) {
             // The compiler's f16/bf16 loops convert in software (~50x slower than the
@@ -1029,6 +1063,7 @@ fn run_type<T: Element>(
             t.elapsed().as_secs_f64()
         );
     }
+    cores.push(format!("  {:<5} {}", T::NAME, checks.join(", ")));
 }
 
 /// The naive loop, called directly (baseline target, no dispatch, no checks).
@@ -1464,11 +1499,13 @@ fn main() {
     let wants = |t: &str| o.types.as_ref().is_none_or(|v| v.iter().any(|x| x == t));
     let mut rows = Vec::new();
     let mut placements = Vec::new();
+    let mut cores = Vec::new();
     let t0 = Instant::now();
     if wants("f32") {
         run_type::<f32>(
             &mut rows,
             &mut placements,
+            &mut cores,
             &sizes,
             &isas,
             o.quick,
@@ -1479,6 +1516,7 @@ fn main() {
         run_type::<f64>(
             &mut rows,
             &mut placements,
+            &mut cores,
             &sizes,
             &isas,
             o.quick,
@@ -1489,6 +1527,7 @@ fn main() {
         run_type::<half::f16>(
             &mut rows,
             &mut placements,
+            &mut cores,
             &sizes,
             &isas,
             o.quick,
@@ -1499,6 +1538,7 @@ fn main() {
         run_type::<half::bf16>(
             &mut rows,
             &mut placements,
+            &mut cores,
             &sizes,
             &isas,
             o.quick,
@@ -1506,7 +1546,9 @@ fn main() {
         );
     }
     let cells8 = int8_cells(&isas);
+    let mut u8_cores = Vec::new();
     for &b in sizes.iter().filter(|&&b| b <= 256 << 20 && wants("u8")) {
+        u8_cores.push(format!("{} {:.1}x", fmt_size(b), core_check()));
         let (samples, min) = sampling(b, o.quick);
         rows.extend(measure_int8(&cells8, b, samples, min, &mut placements));
     }
@@ -1525,6 +1567,18 @@ fn main() {
     );
     for p in &placements {
         println!("  {p}");
+    }
+    if !u8_cores.is_empty() {
+        cores.push(format!("  u8    {}", u8_cores.join(", ")));
+    }
+    println!(
+        "\ntwo-core check before each table size (a fixed integer loop on two threads \
+         against twice on one: about 2x when both cores are free; where it is near 1x the \
+         host had lent this VM one core's time then, and that size's +auto cells say \
+         little about the crate)"
+    );
+    for c in &cores {
+        println!("{c}");
     }
     targets(&rows, Isa::detected());
     small_calls(*isas.last().unwrap());

@@ -55,8 +55,9 @@ pub const DEFAULT_STREAM_MIN_BYTES: usize = 24 << 20;
 static STREAM_MIN: AtomicUsize = AtomicUsize::new(DEFAULT_STREAM_MIN_BYTES);
 
 /// The current non-temporal store threshold, in bytes one call moves (inputs + output,
-/// the whole call however it is split across threads) on one thread; a call split
-/// across threads streams from 5/4 of it. In place never streams.
+/// the whole call however it is split across threads) on one thread; a forward call
+/// split across threads streams from 5/4 of it, a split backward call from the
+/// threshold itself. In place never streams.
 #[inline]
 pub fn stream_min_bytes() -> usize {
     STREAM_MIN.load(Ordering::Relaxed)
