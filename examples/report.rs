@@ -981,32 +981,43 @@ fn features() -> Vec<&'static str> {
     v
 }
 
-/// Whether the pool's second core is there for the run: a fixed integer loop run
-/// twice on the caller's thread, against once on each of two threads
-/// (`rayon::join`); the median ratio of 15 tries. About 2.0 when the pool has two
-/// free cores; near 1.0 when the host lends this VM one core's time, as it now and
-/// then does on a shared machine, and then the `+auto` cells of that stretch
-/// measure nothing about the crate.
+/// Whether the pool's second core is there: ten `rayon::join`s of two copies of a
+/// fixed integer loop (about 0.7 ms each), against the same twenty loops one after
+/// the other on the caller's thread; the median ratio of 5 tries, after 20 ms of
+/// joins that wake the pool. About 2.0 when the pool has two free cores; near 1.0
+/// when the host lends this VM one core's time, as it now and then does on a shared
+/// machine, and then the `+auto` cells of that stretch say little about the crate.
+/// (A single join after a pause measures something else: on this VM an idle vCPU
+/// took up to a few ms to be scheduled again, so the second loop often started only
+/// when the first had ended.)
 fn core_check() -> f64 {
     if rayon::current_num_threads() < 2 {
         return 1.0;
     }
     fn work() -> u64 {
         let mut h = black_box(0x9E37_79B9_7F4A_7C15u64);
-        for i in 0..black_box(2_000_000u64) {
+        for i in 0..black_box(500_000u64) {
             h = (h ^ i).wrapping_mul(0x0000_0100_0000_01B3).rotate_left(5);
         }
         h
     }
-    let mut r: Vec<f64> = (0..15)
+    let warm = Instant::now();
+    while warm.elapsed() < Duration::from_millis(20) {
+        black_box(rayon::join(work, work));
+    }
+    let mut r: Vec<f64> = (0..5)
         .map(|_| {
             let t = Instant::now();
-            black_box(work());
-            black_box(work());
-            let serial = t.elapsed().as_secs_f64();
+            for _ in 0..10 {
+                black_box(rayon::join(work, work));
+            }
+            let split = t.elapsed().as_secs_f64();
             let t = Instant::now();
-            black_box(rayon::join(work, work));
-            serial / t.elapsed().as_secs_f64()
+            for _ in 0..10 {
+                black_box(work());
+                black_box(work());
+            }
+            t.elapsed().as_secs_f64() / split
         })
         .collect();
     median(&mut r)
@@ -1572,10 +1583,10 @@ fn main() {
         cores.push(format!("  u8    {}", u8_cores.join(", ")));
     }
     println!(
-        "\ntwo-core check before each table size (a fixed integer loop on two threads \
-         against twice on one: about 2x when both cores are free; where it is near 1x the \
-         host had lent this VM one core's time then, and that size's +auto cells say \
-         little about the crate)"
+        "\ntwo-core check before each table size (copies of a fixed integer loop, in pairs \
+         on two rayon threads against one after the other on one: about 2x when both cores \
+         are free; where it is near 1x the host had lent this VM about one core's time \
+         then, and that size's +auto cells say little about the crate)"
     );
     for c in &cores {
         println!("{c}");
