@@ -74,8 +74,8 @@ pub fn set_stream_min_bytes(bytes: usize) {
 /// (forward) and from the threshold itself for two (backward). Measured on the
 /// reference machine, f32 and f64 on AVX-512 with 2 threads, in the report's shuffled
 /// cells at 24 MiB moved: relu at 12 MiB buffers ran at 55-80 GB/s with plain stores
-/// against 46-53 streaming; the gradients at 8 MiB at 43-88 plain (the L3 is shared
-/// with other tenants) against 64-77 streaming. Streaming moves about three times
+/// against 46-53 streaming; the gradients at 8 MiB at 38-88 plain (the L3 is shared
+/// with other tenants) against 60-80 streaming. Streaming moves about three times
 /// the rate DRAM takes the output at when there are two inputs, twice with one.
 #[inline]
 fn stream(len: usize, elem_size: usize, streams: usize, chunks: usize) -> bool {
