@@ -1023,6 +1023,16 @@ fn core_check() -> f64 {
     median(&mut r)
 }
 
+/// One size's entry of the two-core line: `4K 1.9x`.
+fn core_entry(bytes: usize) -> String {
+    format!("{} {:.1}x", fmt_size(bytes), core_check())
+}
+
+/// One type's two-core line, printed after the tables.
+fn core_line(name: &str, entries: &[String]) -> String {
+    format!("  {name:<5} {}", entries.join(", "))
+}
+
 // ---------------------------------------------------------------------------------
 
 /// Samples per cell and the least time per sample, by buffer size. In cache and in
@@ -1055,7 +1065,7 @@ fn run_type<T: Element>(
     let all_cells = cells_for(&Func::ALL, isas);
     let mut checks = Vec::new();
     for &b in sizes.iter().filter(|&&b| b <= dtype_sizes_cap) {
-        checks.push(format!("{} {:.1}x", fmt_size(b), core_check()));
+        checks.push(core_entry(b));
         let mut cells = all_cells.clone();
         if size_of::<T>() == 2 && (quick || b > 4 << 20) {
             // The compiler's f16/bf16 loops convert in software (~50x slower than the
@@ -1074,7 +1084,7 @@ fn run_type<T: Element>(
             t.elapsed().as_secs_f64()
         );
     }
-    cores.push(format!("  {:<5} {}", T::NAME, checks.join(", ")));
+    cores.push(core_line(T::NAME, &checks));
 }
 
 /// The naive loop, called directly (baseline target, no dispatch, no checks).
@@ -1559,7 +1569,7 @@ fn main() {
     let cells8 = int8_cells(&isas);
     let mut u8_cores = Vec::new();
     for &b in sizes.iter().filter(|&&b| b <= 256 << 20 && wants("u8")) {
-        u8_cores.push(format!("{} {:.1}x", fmt_size(b), core_check()));
+        u8_cores.push(core_entry(b));
         let (samples, min) = sampling(b, o.quick);
         rows.extend(measure_int8(&cells8, b, samples, min, &mut placements));
     }
@@ -1580,7 +1590,7 @@ fn main() {
         println!("  {p}");
     }
     if !u8_cores.is_empty() {
-        cores.push(format!("  u8    {}", u8_cores.join(", ")));
+        cores.push(core_line("u8", &u8_cores));
     }
     println!(
         "\ntwo-core check before each table size (copies of a fixed integer loop, in pairs \
