@@ -1,8 +1,9 @@
 //! The two AVX-512 f32/f64 and u8 tables: 512-bit main loops, and 256-bit ones for
 //! cores that split 512-bit accesses in two (`avx512_ymm_loops`). Whichever the CPU
 //! defaults to, each is switched on in turn and checked against the oracle bit for
-//! bit: every op, short and long calls at every alignment, every memory mode, both
-//! walking directions and streaming stores. The switch is per process, so this file
+//! bit: every op, short and long calls at every alignment, every memory mode, in
+//! place on both sides of the in-place width bound, both walking directions and
+//! streaming stores. The switch is per process, so this file
 //! holds a single test.
 
 mod common;
@@ -10,6 +11,7 @@ mod common;
 use caffe2op_relu::{
     Isa, Kernel, Op, Threads, avx512_ymm_loops, set_avx512_ymm_loops, set_stream_min_bytes,
 };
+use caffe2op_relu_kernels::generic::NARROW_IN_PLACE_MAX_BYTES;
 use common::*;
 
 fn check<T: TestElem>(k: &Kernel, rng: &mut Rng) {
@@ -32,6 +34,19 @@ fn check<T: TestElem>(k: &Kernel, rng: &mut Rng) {
             let dy: Vec<T> = values(rng, len, 1.0);
             common::walk::forward(k, &x, d, 3);
             common::walk::backward(k, &x, &dy, d, 3);
+        }
+    }
+    // In place around the size where the forward ops go back to 512-bit registers,
+    // with the aligning head at several offsets.
+    let edge = NARROW_IN_PLACE_MAX_BYTES / size_of::<T>();
+    for len in [edge - 1, edge, edge + 1, edge + 19] {
+        let x: Vec<T> = values(rng, len, act.param());
+        let dy: Vec<T> = values(rng, len, 1.0);
+        for off in [0, 1, 3] {
+            for mode in [Mode::InPlace, Mode::AliasedSame] {
+                check_forward(k, &x, off, mode, "ymm switch, in place");
+                check_backward(k, &x, &dy, off, mode, "ymm switch, in place");
+            }
         }
     }
     // Streaming stores on every out-of-place call, then back to the default.

@@ -246,16 +246,24 @@ pub unsafe fn unary<V: Vector, O: UnaryOp<V>>(
     }
 }
 
-/// Out-of-place calls at least this many wide registers long take the narrow
-/// vector in [`unary_split`] and [`binary_split`]; shorter ones keep the wide one's
-/// masked partial register (the narrow AVX2 one, VMASKMOV, is slow on AMD).
+/// Calls at least this many wide registers long take the narrow vector in
+/// [`unary_split`] and [`binary_split`]; shorter ones keep the wide one's masked
+/// partial register (the narrow AVX2 one, VMASKMOV, is slow on AMD).
 pub const NARROW_MIN_REGISTERS: usize = 4;
 
-/// [`unary`] with two vector types of one ISA: out of place and at least
-/// [`NARROW_MIN_REGISTERS`] wide registers long, the body runs on `N`; in place and
-/// shorter, on `W`. With `N` as wide as `W` this is `unary::<W>` (the test is a
-/// constant). The AVX-512 tables for cores that split 512-bit accesses in two use it
-/// with 256-bit main loops (see `x86_64::avx512`).
+/// In place, [`unary_split`] takes the narrow vector only up to this many bytes (the
+/// L1 data cache of the core that wants narrow loops). Measured there (AMD family
+/// 19h, f32 and f64, the report's cells, two builds run alternately): at 4 KiB the
+/// 256-bit loop with plain stores ran 1.02-1.22x the 512-bit one with masked stores
+/// (f32 1.14-1.18x), at 16-64 KiB the two were level, and at 1-4 MiB the 512-bit
+/// loop led by up to 5% (relu_n and leaky_relu).
+pub const NARROW_IN_PLACE_MAX_BYTES: usize = 32 << 10;
+
+/// [`unary`] with two vector types of one ISA: calls at least
+/// [`NARROW_MIN_REGISTERS`] wide registers long run on `N`, except in place above
+/// [`NARROW_IN_PLACE_MAX_BYTES`]; the rest on `W`. With `N` as wide as `W` this is
+/// `unary::<W>` (the test is a constant). The AVX-512 tables for cores that split
+/// 512-bit accesses in two use it with 256-bit main loops (see `x86_64::avx512`).
 ///
 /// # Safety
 /// The contract of [`crate::UnaryFn`], with the ISA of both `W` and `N` available.
@@ -275,8 +283,9 @@ pub unsafe fn unary_split<W, N, OW, ON>(
 {
     // SAFETY: forwarded from the caller; both bodies meet `UnaryFn`'s contract.
     unsafe {
-        if N::LANES < W::LANES && !core::ptr::eq(src, dst) && len >= NARROW_MIN_REGISTERS * W::LANES
-        {
+        let fits = !core::ptr::eq(src, dst)
+            || len.saturating_mul(size_of::<W::Elem>()) <= NARROW_IN_PLACE_MAX_BYTES;
+        if N::LANES < W::LANES && fits && len >= NARROW_MIN_REGISTERS * W::LANES {
             unary::<N, ON>(src, dst, len, narrow, stream)
         } else {
             unary::<W, OW>(src, dst, len, wide, stream)
@@ -541,9 +550,11 @@ pub unsafe fn binary<V: Vector, O: BinaryOp<V>>(
     }
 }
 
-/// [`binary`] with two vector types, as [`unary_split`]: `N` when `dx` overlaps
-/// neither input and the call is at least [`NARROW_MIN_REGISTERS`] wide registers
-/// long, `W` otherwise.
+/// [`binary`] with two vector types, as [`unary_split`]: `N` when the call is at
+/// least [`NARROW_MIN_REGISTERS`] wide registers long, in place or not, `W`
+/// otherwise. (In place, measured as for [`NARROW_IN_PLACE_MAX_BYTES`]: the 256-bit
+/// loop ran 1.03-1.16x the 512-bit one at 4-16 KiB, level to 1.04x at 32 KiB-1 MiB,
+/// and 1.04-1.25x at 16-64 MiB.)
 ///
 /// # Safety
 /// The contract of [`crate::BinaryFn`], with the ISA of both `W` and `N` available.
@@ -562,10 +573,9 @@ pub unsafe fn binary_split<W, N, OW, ON>(
     OW: BinaryOp<W>,
     ON: BinaryOp<N>,
 {
-    let distinct = !core::ptr::eq(y, dx) && !core::ptr::eq(dy, dx);
     // SAFETY: forwarded from the caller; both bodies meet `BinaryFn`'s contract.
     unsafe {
-        if N::LANES < W::LANES && distinct && len >= NARROW_MIN_REGISTERS * W::LANES {
+        if N::LANES < W::LANES && len >= NARROW_MIN_REGISTERS * W::LANES {
             binary::<N, ON>(y, dy, dx, len, narrow, stream)
         } else {
             binary::<W, OW>(y, dy, dx, len, wide, stream)
@@ -710,8 +720,9 @@ unsafe fn binary_body<V: Vector, O: BinaryOp<V>, const NT: bool, const DISTINCT:
 /// Usage: `kernel_entry_points!([target_feature(enable = "avx2")], __m256, f32);`
 /// inside the module that should hold them (`[]` for no extra attribute). A fourth
 /// type, a narrower vector of the same element type whose ISA the attributes enable,
-/// runs the out-of-place main loops of the forward ops, relu_n's gradient and relu's
-/// ([`unary_split`](crate::generic::unary_split)). leaky_relu's gradient stays on the
+/// runs the main loops of the forward ops (in place only up to
+/// [`NARROW_IN_PLACE_MAX_BYTES`](crate::generic::NARROW_IN_PLACE_MAX_BYTES)),
+/// relu_n's gradient and relu's ([`unary_split`](crate::generic::unary_split)). leaky_relu's gradient stays on the
 /// wide vector: a compare, a product and a blend per register, where twice the
 /// instructions cost more in L1 than the narrower accesses save (measured on the
 /// machine that wants the narrow loops, f32 at 4 KiB: 8% slower on `ymm`, while

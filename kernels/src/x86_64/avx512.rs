@@ -17,14 +17,16 @@
 //! f32 relu at 4-16 KiB ran 5-12% slower on `zmm` than the same loop on `ymm` with
 //! such offsets, and the gradients ran up to 15% slower at 1-64 MiB whatever the
 //! offsets (the report's width sweep).
-//! The `ymm` tables run the out-of-place forward ops and the relu and relu_n
-//! gradients on the AVX2 vectors (compiled in these AVX-512 functions) when a call
-//! is at least [`NARROW_MIN_REGISTERS`](crate::generic::NARROW_MIN_REGISTERS)
-//! registers long, and keep `zmm` where it pays on any core: shorter calls (one
-//! masked register, where AVX2's `VMASKMOV` is slow on AMD), in place (masked
-//! stores that leave unchanged lanes unwritten) and leaky_relu's gradient (a
-//! compare, a product and a blend per register: there the halved instruction count
-//! wins in L1).
+//! The `ymm` tables run the forward ops and the relu and relu_n gradients on the
+//! AVX2 vectors (compiled in these AVX-512 functions) when a call is at least
+//! [`NARROW_MIN_REGISTERS`](crate::generic::NARROW_MIN_REGISTERS) registers long,
+//! and keep `zmm` where it pays: shorter calls (one masked register, where AVX2's
+//! `VMASKMOV` is slow on AMD), forward calls in place above
+//! [`NARROW_IN_PLACE_MAX_BYTES`](crate::generic::NARROW_IN_PLACE_MAX_BYTES)
+//! (masked stores that leave unchanged lanes unwritten led by up to 5% in L2 and
+//! L3, and trailed by up to 18% in L1) and leaky_relu's gradient (a compare, a
+//! product and a blend per register: there the halved instruction count wins in
+//! L1).
 //! These tables also enable AVX512VL, so that the compiler keeps 256-bit compares
 //! and blends on `ymm` with mask registers (without it, it widened a blend to
 //! `zmm`, which ran 25% slower). Both tables give the oracle's bits; the safe crate
