@@ -722,8 +722,8 @@ unsafe fn binary_body<V: Vector, O: BinaryOp<V>, const NT: bool, const DISTINCT:
 /// type, a narrower vector of the same element type whose ISA the attributes enable,
 /// runs the main loops of the forward ops (in place only up to
 /// [`NARROW_IN_PLACE_MAX_BYTES`](crate::generic::NARROW_IN_PLACE_MAX_BYTES)),
-/// relu_n's gradient and relu's ([`unary_split`](crate::generic::unary_split)). leaky_relu's gradient stays on the
-/// wide vector: a compare, a product and a blend per register, where twice the
+/// relu_n's gradient and relu's ([`unary_split`](crate::generic::unary_split)).
+/// leaky_relu's gradient stays on the wide vector: a compare, a product and a blend per register, where twice the
 /// instructions cost more in L1 than the narrower accesses save (measured on the
 /// machine that wants the narrow loops, f32 at 4 KiB: 8% slower on `ymm`, while
 /// relu gained 5-7%; leaky_relu, a product and a maximum on x86, gained 1-7%).
