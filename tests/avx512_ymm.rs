@@ -3,8 +3,7 @@
 //! defaults to, each is switched on in turn and checked against the oracle bit for
 //! bit: every op, short and long calls at every alignment, every memory mode, in
 //! place on both sides of the in-place width bound, both walking directions and
-//! streaming stores. The switch is per process, so this file
-//! holds a single test.
+//! streaming stores. The switch is per process, so this file holds a single test.
 
 mod common;
 
