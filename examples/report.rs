@@ -1302,8 +1302,8 @@ vector width, f32 on avx512: GB/s with 256-bit / 512-bit main loops (ratio); \
         println!("{line}");
     }
     println!(
-        "(*) runs the same 512-bit loop either way (two copies at different addresses): \
-         its spread is the code-placement noise"
+        "(*) below 1M runs the same 512-bit loop either way (two copies at different \
+         addresses): its spread there is the code-placement noise"
     );
     caffe2op_relu::set_avx512_ymm_loops(default);
 }
@@ -1482,7 +1482,7 @@ fn main() {
         }
     );
     println!(
-        "f32/f64 out of place on avx512 (but leaky_relu_grad): {} main loops",
+        "f32/f64 out of place on avx512 (leaky_relu_grad from 1 MiB): {} main loops",
         if caffe2op_relu::avx512_ymm_loops() {
             "256-bit (this core splits 512-bit accesses)"
         } else {

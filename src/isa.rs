@@ -148,9 +148,10 @@ pub const AVX512_YMM_ENV_VAR: &str = "CAFFE2OP_RELU_AVX512_YMM";
 
 static YMM_LOOPS: AtomicU8 = AtomicU8::new(UNDECIDED);
 
-/// Whether the [`Isa::Avx512`] f32 and f64 kernels run out-of-place calls of four
-/// 512-bit registers and more on 256-bit registers (every forward op, relu_grad and
-/// relu_n_grad; in place, shorter calls and leaky_relu_grad stay on 512-bit ones).
+/// Whether the [`Isa::Avx512`] f32 and f64 kernels run calls of four 512-bit
+/// registers and more on 256-bit registers: every forward op (in place up to 32 KiB),
+/// relu_grad and relu_n_grad, and leaky_relu_grad from 1 MiB per buffer; the rest
+/// stay on 512-bit ones.
 /// Needs AVX512VL as well. On by default on AMD family 19h (Zen 4), whose cores
 /// split every 512-bit access in two: there the 256-bit loops measured 5-12% faster
 /// in L1 when input and output sit at different offsets within a cache line, and up

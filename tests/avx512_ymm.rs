@@ -10,7 +10,7 @@ mod common;
 use caffe2op_relu::{
     Isa, Kernel, Op, Threads, avx512_ymm_loops, set_avx512_ymm_loops, set_stream_min_bytes,
 };
-use caffe2op_relu_kernels::generic::NARROW_IN_PLACE_MAX_BYTES;
+use caffe2op_relu_kernels::generic::{LEAKY_GRAD_NARROW_MIN_BYTES, NARROW_IN_PLACE_MAX_BYTES};
 use common::*;
 
 fn check<T: TestElem>(k: &Kernel, rng: &mut Rng) {
@@ -45,6 +45,20 @@ fn check<T: TestElem>(k: &Kernel, rng: &mut Rng) {
             for mode in [Mode::InPlace, Mode::AliasedSame] {
                 check_forward(k, &x, off, mode, "ymm switch, in place");
                 check_backward(k, &x, &dy, off, mode, "ymm switch, in place");
+            }
+        }
+    }
+    // leaky_relu's gradient around the size where it moves to 256-bit registers,
+    // in every memory mode.
+    if act.op() == Op::LeakyRelu {
+        let edge = LEAKY_GRAD_NARROW_MIN_BYTES / size_of::<T>();
+        for len in [edge - 1, edge, edge + 1, edge + 19] {
+            let y: Vec<T> = values(rng, len, act.param());
+            let dy: Vec<T> = values(rng, len, 1.0);
+            for off in [0, 3] {
+                for mode in MODES {
+                    check_backward(k, &y, &dy, off, mode, "ymm switch, leaky_relu_grad edge");
+                }
             }
         }
     }

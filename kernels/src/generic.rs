@@ -259,6 +259,14 @@ pub const NARROW_MIN_REGISTERS: usize = 4;
 /// loop led by up to 5% (relu_n and leaky_relu).
 pub const NARROW_IN_PLACE_MAX_BYTES: usize = 32 << 10;
 
+/// leaky_relu's gradient takes the narrow vector in [`binary_split`] only from this
+/// many bytes per buffer. In L1 its compare, product and blend per register cost
+/// more on twice the registers than the narrower accesses save (f32 at 4 KiB: 0.93x
+/// on `ymm`); from L3 sizes on, bound by memory, the narrow loop led (AMD family 19h,
+/// the report's cells, two builds run alternately, 3 runs each: in place 1.05-1.28x
+/// at 16-256 MiB, out of place level to 1.03x; level at 256 KiB-4 MiB).
+pub const LEAKY_GRAD_NARROW_MIN_BYTES: usize = 1 << 20;
+
 /// [`unary`] with two vector types of one ISA: calls at least
 /// [`NARROW_MIN_REGISTERS`] wide registers long run on `N`, except in place above
 /// [`NARROW_IN_PLACE_MAX_BYTES`]; the rest on `W`. With `N` as wide as `W` this is
@@ -551,15 +559,15 @@ pub unsafe fn binary<V: Vector, O: BinaryOp<V>>(
 }
 
 /// [`binary`] with two vector types, as [`unary_split`]: `N` when the call is at
-/// least [`NARROW_MIN_REGISTERS`] wide registers long, in place or not, `W`
-/// otherwise. (In place, measured as for [`NARROW_IN_PLACE_MAX_BYTES`]: the 256-bit
+/// least [`NARROW_MIN_REGISTERS`] wide registers and `NARROW_MIN_BYTES` bytes per
+/// buffer long, in place or not, `W` otherwise. (In place, measured as for [`NARROW_IN_PLACE_MAX_BYTES`]: the 256-bit
 /// loop ran 1.03-1.16x the 512-bit one at 4-16 KiB, level to 1.04x at 32 KiB-1 MiB,
 /// and 1.04-1.25x at 16-64 MiB.)
 ///
 /// # Safety
 /// The contract of [`crate::BinaryFn`], with the ISA of both `W` and `N` available.
 #[inline(always)]
-pub unsafe fn binary_split<W, N, OW, ON>(
+pub unsafe fn binary_split<W, N, OW, ON, const NARROW_MIN_BYTES: usize>(
     y: *const W::Elem,
     dy: *const W::Elem,
     dx: *mut W::Elem,
@@ -575,7 +583,10 @@ pub unsafe fn binary_split<W, N, OW, ON>(
 {
     // SAFETY: forwarded from the caller; both bodies meet `BinaryFn`'s contract.
     unsafe {
-        if N::LANES < W::LANES && len >= NARROW_MIN_REGISTERS * W::LANES {
+        if N::LANES < W::LANES
+            && len >= NARROW_MIN_REGISTERS * W::LANES
+            && len.saturating_mul(size_of::<W::Elem>()) >= NARROW_MIN_BYTES
+        {
             binary::<N, ON>(y, dy, dx, len, narrow, stream)
         } else {
             binary::<W, OW>(y, dy, dx, len, wide, stream)
@@ -722,11 +733,13 @@ unsafe fn binary_body<V: Vector, O: BinaryOp<V>, const NT: bool, const DISTINCT:
 /// type, a narrower vector of the same element type whose ISA the attributes enable,
 /// runs the main loops of the forward ops (in place only up to
 /// [`NARROW_IN_PLACE_MAX_BYTES`](crate::generic::NARROW_IN_PLACE_MAX_BYTES)),
-/// relu_n's gradient and relu's ([`unary_split`](crate::generic::unary_split)).
-/// leaky_relu's gradient stays on the wide vector: a compare, a product and a blend per register, where twice the
-/// instructions cost more in L1 than the narrower accesses save (measured on the
-/// machine that wants the narrow loops, f32 at 4 KiB: 8% slower on `ymm`, while
-/// relu gained 5-7%; leaky_relu, a product and a maximum on x86, gained 1-7%).
+/// relu_n's gradient and relu's ([`unary_split`](crate::generic::unary_split)), and
+/// leaky_relu's gradient from
+/// [`LEAKY_GRAD_NARROW_MIN_BYTES`](crate::generic::LEAKY_GRAD_NARROW_MIN_BYTES) per
+/// buffer: below that its compare, product and blend per register cost more on twice
+/// the registers than the narrower accesses save (measured on the machine that wants
+/// the narrow loops, f32 at 4 KiB: 8% slower on `ymm`, while relu gained 5-7%;
+/// leaky_relu, a product and a maximum on x86, gained 1-7%).
 #[macro_export]
 #[doc(hidden)]
 macro_rules! kernel_entry_points {
@@ -735,8 +748,8 @@ macro_rules! kernel_entry_points {
     };
     ([$($attr:meta),*], $V:ty, $T:ty, $N:ty) => {
         use $crate::generic::{
-            LeakyRelu, LeakyReluGrad, Relu, ReluGrad, ReluN, ReluNGrad, binary, binary_split,
-            unary_split,
+            LEAKY_GRAD_NARROW_MIN_BYTES, LeakyRelu, LeakyReluGrad, Relu, ReluGrad, ReluN,
+            ReluNGrad, binary_split, unary_split,
         };
         use $crate::vector::{LeakyShape, Vector as _};
 
@@ -803,7 +816,7 @@ macro_rules! kernel_entry_points {
         $(#[$attr])*
         pub unsafe fn relu_grad(y: *const $T, dy: *const $T, dx: *mut $T, len: usize, _n: $T, stream: bool) {
             // SAFETY: forwarded from the caller (contract of `BinaryFn`).
-            unsafe { binary_split::<$V, $N, _, _>(y, dy, dx, len, ReluGrad, ReluGrad, stream) }
+            unsafe { binary_split::<$V, $N, _, _, 0>(y, dy, dx, len, ReluGrad, ReluGrad, stream) }
         }
 
         /// relu_n_grad.
@@ -815,7 +828,7 @@ macro_rules! kernel_entry_points {
             // SAFETY: forwarded from the caller (contract of `BinaryFn`).
             unsafe {
                 let (w, s) = (ReluNGrad(<$V>::splat(n)), ReluNGrad(<$N>::splat(n)));
-                binary_split::<$V, $N, _, _>(y, dy, dx, len, w, s, stream)
+                binary_split::<$V, $N, _, _, 0>(y, dy, dx, len, w, s, stream)
             }
         }
 
@@ -834,7 +847,10 @@ macro_rules! kernel_entry_points {
         ) {
             // SAFETY: forwarded from the caller (contract of `BinaryFn`).
             // Products stay on the wide vector (see the macro's docs).
-            unsafe { binary::<$V, _>(y, dy, dx, len, LeakyReluGrad(<$V>::splat(a)), stream) }
+            unsafe {
+                let (w, s) = (LeakyReluGrad(<$V>::splat(a)), LeakyReluGrad(<$N>::splat(a)));
+                binary_split::<$V, $N, _, _, LEAKY_GRAD_NARROW_MIN_BYTES>(y, dy, dx, len, w, s, stream)
+            }
         }
 
         /// The six kernels of this module. Calling any of them requires the ISA.

@@ -24,9 +24,10 @@
 //! `VMASKMOV` is slow on AMD), forward calls in place above
 //! [`NARROW_IN_PLACE_MAX_BYTES`](crate::generic::NARROW_IN_PLACE_MAX_BYTES)
 //! (masked stores that leave unchanged lanes unwritten led by up to 5% in L2 and
-//! L3, and trailed by up to 18% in L1) and leaky_relu's gradient (a compare, a
-//! product and a blend per register: there the halved instruction count wins in
-//! L1).
+//! L3, and trailed by up to 18% in L1) and leaky_relu's gradient below
+//! [`LEAKY_GRAD_NARROW_MIN_BYTES`](crate::generic::LEAKY_GRAD_NARROW_MIN_BYTES)
+//! per buffer (a compare, a product and a blend per register: the halved
+//! instruction count wins in L1; bound by memory, `ymm` leads in place by 5-28%).
 //! These tables also enable AVX512VL, so that the compiler keeps 256-bit compares
 //! and blends on `ymm` with mask registers (without it, it widened a blend to
 //! `zmm`, which ran 25% slower). Both tables give the oracle's bits; the safe crate
