@@ -316,12 +316,18 @@ fn median(v: &mut [f64]) -> f64 {
     v[v.len() / 2]
 }
 
+/// How many samples each cell takes, and the least time a sample lasts.
+#[derive(Clone, Copy)]
+struct Sampling {
+    samples: usize,
+    min_sample: Duration,
+}
+
 /// Measures every cell (plus memcpy) at `n` elements, interleaved round by round.
 fn measure<T: Element>(
     cells: &[Cell],
     n: usize,
-    samples: usize,
-    min_sample: Duration,
+    sampling: Sampling,
     placements: &mut Vec<String>,
 ) -> Vec<Row> {
     let mut bufs = Bufs::<T>::new(n);
@@ -335,15 +341,9 @@ fn measure<T: Element>(
         at(bufs.dy.as_ptr()),
         at(bufs.dx.as_ptr())
     ));
-    measure_with(
-        T::NAME,
-        size_of::<T>(),
-        cells,
-        n,
-        samples,
-        min_sample,
-        |c, step| bufs.run(c, step),
-    )
+    measure_with(T::NAME, size_of::<T>(), cells, n, sampling, |c, step| {
+        bufs.run(c, step)
+    })
 }
 
 /// Measures `cells` (plus memcpy first) with `run`, interleaved round by round.
@@ -352,8 +352,10 @@ fn measure_with(
     elem: usize,
     cells: &[Cell],
     n: usize,
-    samples: usize,
-    min_sample: Duration,
+    Sampling {
+        samples,
+        min_sample,
+    }: Sampling,
     mut run: impl FnMut(&Cell, Step),
 ) -> Vec<Row> {
     let memcpy = Cell::new(Func::ALL[0], Kind::Memcpy, Isa::Scalar, Threads::Serial);
@@ -438,11 +440,11 @@ fn naive_int8(x: &[u8], y: &mut [u8], zp: u8) {
     }
 }
 
+/// Measures the Int8Relu cells (plus memcpy) at `n` bytes, interleaved round by round.
 fn measure_int8(
     cells: &[Cell],
     n: usize,
-    samples: usize,
-    min_sample: Duration,
+    sampling: Sampling,
     placements: &mut Vec<String>,
 ) -> Vec<Row> {
     let x: Vec<u8> = (0..n)
@@ -456,7 +458,7 @@ fn measure_int8(
         y.as_ptr() as usize % 4096
     ));
     let zp = 128;
-    measure_with("u8", 1, cells, n, samples, min_sample, |c, step| {
+    measure_with("u8", 1, cells, n, sampling, |c, step| {
         if step == Step::Restore {
             if c.kind == Kind::Int8InPlace {
                 y.copy_from_slice(&x);
@@ -645,12 +647,7 @@ fn targets(rows: &[Row], best: Isa) {
         }
         for f in Func::ALL {
             let ratio = |a: Option<f64>, b: Option<f64>| a.zip(b).map(|(a, b)| a / b);
-            let mut fwd = f64::MAX;
-            let mut big = f64::MAX;
-            let mut inplace = f64::MAX;
-            let mut naive = f64::MAX;
-            let mut auto_min = f64::MAX;
-            let mut auto_best: f64 = 0.0;
+            let mut w = Worst::default();
             for &b in &sizes {
                 let hand = find(dtype, f, Kind::Hand, best, Threads::Serial, b);
                 let base = if f.grad {
@@ -658,46 +655,25 @@ fn targets(rows: &[Row], best: Isa) {
                 } else {
                     find(dtype, f, Kind::Memcpy, Isa::Scalar, Threads::Serial, b)
                 };
-                if let Some(r) = ratio(hand, base) {
-                    // Forward: vs memcpy; backward: vs the naive loop for the same ISA.
-                    fwd = fwd.min(r);
-                    if b >= 64 << 20 {
-                        big = big.min(r);
-                    }
-                }
+                // Forward: vs memcpy; backward: vs the naive loop for the same ISA.
+                w.forward(b, ratio(hand, base));
                 if !f.grad {
                     let ip = find(dtype, f, Kind::HandInPlace, best, Threads::Serial, b);
                     let nip = find(dtype, f, Kind::NaiveInPlace, best, Threads::Serial, b);
-                    if let Some(r) = ratio(ip, nip) {
-                        inplace = inplace.min(r);
-                    }
+                    least(&mut w.inplace, ratio(ip, nip));
                 }
                 for isa in [Isa::Avx2, Isa::Avx512, Isa::Neon] {
                     let h = find(dtype, f, Kind::Hand, isa, Threads::Serial, b);
-                    if let Some(r) = ratio(h, find(dtype, f, Kind::Naive, isa, Threads::Serial, b))
-                    {
-                        naive = naive.min(r);
-                    }
+                    let n = find(dtype, f, Kind::Naive, isa, Threads::Serial, b);
+                    least(&mut w.naive, ratio(h, n));
                 }
-                if let Some(r) = ratio(find(dtype, f, Kind::Hand, best, Threads::Auto, b), hand) {
-                    auto_min = auto_min.min(r);
-                    if (1 << 20..=16 << 20).contains(&b) {
-                        auto_best = auto_best.max(r);
-                    }
-                }
+                w.auto(
+                    b,
+                    ratio(find(dtype, f, Kind::Hand, best, Threads::Auto, b), hand),
+                );
             }
             let big_need = if f.grad { 1.3 } else { 1.4 };
-            let inplace = if f.grad { None } else { Some(inplace) };
-            let name = format!("{dtype} {}", f.name());
-            target_row(
-                &name,
-                fwd,
-                (big, big_need),
-                inplace,
-                naive,
-                auto_min,
-                auto_best,
-            );
+            target_row(&format!("{dtype} {}", f.name()), &w, big_need);
         }
     }
     // Int8Relu: the same columns; its naive loop is the one scalar loop (the compiler
@@ -711,70 +687,88 @@ fn targets(rows: &[Row], best: Isa) {
     sizes.dedup();
     if !sizes.is_empty() {
         let f = Func::ALL[0];
-        let (mut fwd, mut big, mut naive) = (f64::MAX, f64::MAX, f64::MAX);
-        let (mut auto_min, mut auto_best) = (f64::MAX, 0.0f64);
+        let ratio = |a: Option<f64>, b: Option<f64>| a.zip(b).map(|(a, b)| a / b);
+        let mut w = Worst::default();
         for &b in &sizes {
-            let Some(hand) = find("u8", f, Kind::Int8, best, Threads::Serial, b) else {
-                continue;
-            };
-            if let Some(m) = find("u8", f, Kind::Memcpy, Isa::Scalar, Threads::Serial, b) {
-                fwd = fwd.min(hand / m);
-                if b >= 64 << 20 {
-                    big = big.min(hand / m);
-                }
-            }
-            if let Some(n) = find("u8", f, Kind::Int8Naive, Isa::Scalar, Threads::Serial, b) {
-                naive = naive.min(hand / n);
-            }
-            if let Some(a) = find("u8", f, Kind::Int8, best, Threads::Auto, b) {
-                auto_min = auto_min.min(a / hand);
-                if (1 << 20..=16 << 20).contains(&b) {
-                    auto_best = auto_best.max(a / hand);
-                }
-            }
+            let hand = find("u8", f, Kind::Int8, best, Threads::Serial, b);
+            let memcpy = find("u8", f, Kind::Memcpy, Isa::Scalar, Threads::Serial, b);
+            w.forward(b, ratio(hand, memcpy));
+            let naive = find("u8", f, Kind::Int8Naive, Isa::Scalar, Threads::Serial, b);
+            least(&mut w.naive, ratio(hand, naive));
+            w.auto(
+                b,
+                ratio(find("u8", f, Kind::Int8, best, Threads::Auto, b), hand),
+            );
         }
-        target_row(
-            "u8 int8_relu",
-            fwd,
-            (big, 1.4),
-            None,
-            naive,
-            auto_min,
-            auto_best,
-        );
+        target_row("u8 int8_relu", &w, 1.4);
     }
     println!("(backward rows: columns 1-2 compare with the naive backward loop for the same ISA;");
     println!(" int8_relu's naive loop is the scalar one, vectorised by the compiler for x86-64)");
 }
 
-/// One row of the targets section: each worst ratio against its target (`f64::MAX`:
-/// not measured; `None`: no such column for this row), then `Threads::Auto`'s
-/// worst and best (1-16 MiB) ratios to serial.
-fn target_row(
-    name: &str,
-    fwd: f64,
-    (big, big_need): (f64, f64),
+/// The worst ratios of one row of the targets section over the sizes measured (and
+/// `Threads::Auto`'s best against serial in 1-16 MiB); `None` where no cell was
+/// measured, or the row has no such column.
+#[derive(Default)]
+struct Worst {
+    fwd: Option<f64>,
+    big: Option<f64>,
     inplace: Option<f64>,
-    naive: f64,
-    auto_min: f64,
-    auto_best: f64,
-) {
+    naive: Option<f64>,
+    auto_min: Option<f64>,
+    auto_best: Option<f64>,
+}
+
+/// Lowers `slot` to `r` (if there is an `r`).
+fn least(slot: &mut Option<f64>, r: Option<f64>) {
+    if let Some(r) = r {
+        *slot = Some(slot.map_or(r, |m| m.min(r)));
+    }
+}
+
+impl Worst {
+    /// The forward (or backward) ratio at `bytes` per buffer.
+    fn forward(&mut self, bytes: usize, r: Option<f64>) {
+        least(&mut self.fwd, r);
+        if bytes >= 64 << 20 {
+            least(&mut self.big, r);
+        }
+    }
+
+    /// `Threads::Auto` over serial at `bytes` per buffer.
+    fn auto(&mut self, bytes: usize, r: Option<f64>) {
+        least(&mut self.auto_min, r);
+        if let Some(r) = r.filter(|_| (1 << 20..=16 << 20).contains(&bytes)) {
+            self.auto_best = Some(self.auto_best.map_or(r, |m| m.max(r)));
+        }
+    }
+}
+
+/// One row of the targets section: each worst ratio against its target, then
+/// `Threads::Auto`'s worst and best (1-16 MiB) ratios to serial; `-` where a row
+/// has no cell.
+fn target_row(name: &str, w: &Worst, big_need: f64) {
     let mark = |ok: bool| if ok { "ok " } else { "SHORT" };
     let show = |v: Option<f64>, need: f64| match v {
-        Some(v) if v != f64::MAX => format!("{v:>5.2} {}", mark(v >= need)),
-        _ => "     -".to_string(),
+        Some(v) => format!("{v:>5.2} {}", mark(v >= need)),
+        None => "     -".to_string(),
+    };
+    let auto = match (w.auto_min, w.auto_best) {
+        (Some(lo), Some(hi)) => format!(
+            "{lo:>6.2} {} ({hi:.2} {})",
+            mark(lo >= 0.95),
+            mark(hi >= 1.6)
+        ),
+        (Some(lo), None) => format!("{lo:>6.2} {} (-)", mark(lo >= 0.95)),
+        _ => format!("{:>6}", "-"),
     };
     println!(
-        "{:<22} {:>15} {:>15} {:>15} {:>15} {:>6.2} {} ({:.2} {})",
+        "{:<22} {:>15} {:>15} {:>15} {:>15} {auto}",
         name,
-        show(Some(fwd), 1.0),
-        show(Some(big), big_need),
-        show(inplace, 1.0),
-        show(Some(naive), 1.0),
-        auto_min,
-        mark(auto_min >= 0.95),
-        auto_best,
-        mark(auto_best >= 1.6)
+        show(w.fwd, 1.0),
+        show(w.big, big_need),
+        show(w.inplace, 1.0),
+        show(w.naive, 1.0),
     );
 }
 
@@ -1041,15 +1035,19 @@ fn core_line(name: &str, entries: &[String]) -> String {
 /// taken in a busy spell; 2 ms samples instead of 4 amortised a call's cold start,
 /// such as waking the pool's second thread, over too few calls); DRAM sizes take
 /// fewer.
-fn sampling(bytes: usize, quick: bool) -> (usize, Duration) {
-    if quick {
-        (3, Duration::from_micros(700))
+fn sampling(bytes: usize, quick: bool) -> Sampling {
+    let (samples, min_us) = if quick {
+        (3, 700)
     } else if bytes >= 256 << 20 {
-        (5, Duration::from_millis(1))
+        (5, 1000)
     } else if bytes > 16 << 20 {
-        (7, Duration::from_millis(4))
+        (7, 4000)
     } else {
-        (11, Duration::from_millis(4))
+        (11, 4000)
+    };
+    Sampling {
+        samples,
+        min_sample: Duration::from_micros(min_us),
     }
 }
 
@@ -1073,9 +1071,8 @@ fn run_type<T: Element>(
             cells.retain(|c| !matches!(c.kind, Kind::Naive | Kind::NaiveInPlace));
         }
         let n = b / size_of::<T>();
-        let (samples, min) = sampling(b, quick);
         let t = Instant::now();
-        rows.extend(measure::<T>(&cells, n, samples, min, placements));
+        rows.extend(measure::<T>(&cells, n, sampling(b, quick), placements));
         eprintln!(
             "  {} {:>5}: {} cells in {:.1} s",
             T::NAME,
@@ -1570,8 +1567,12 @@ fn main() {
     let mut u8_cores = Vec::new();
     for &b in sizes.iter().filter(|&&b| b <= 256 << 20 && wants("u8")) {
         u8_cores.push(core_entry(b));
-        let (samples, min) = sampling(b, o.quick);
-        rows.extend(measure_int8(&cells8, b, samples, min, &mut placements));
+        rows.extend(measure_int8(
+            &cells8,
+            b,
+            sampling(b, o.quick),
+            &mut placements,
+        ));
     }
 
     for dtype in ["f32", "f64", "f16", "bf16"] {
