@@ -48,6 +48,8 @@ const BFLOAT16: Format = Format {
     exp_bits: 8,
     man_bits: 7,
 };
+/// `f32`, the format the fast conversions are tested against the generic ones in.
+#[cfg(test)]
 const BINARY32: Format = Format {
     exp_bits: 8,
     man_bits: 23,
@@ -138,7 +140,77 @@ const fn narrow(x: u64, src: Format, dst: Format) -> u16 {
     (sign_out | ((base << dst.man_bits) + k)) as u16
 }
 
-/// Widens the 16-bit format `src` to `f32` bits, exactly; NaN is quieted.
+/// `f32` bits to binary16, rounded to nearest even: what [`narrow`] gives from
+/// `BINARY32` (unit-tested against it), written with selects only, so the oracle's
+/// slice loops vectorise. From binary16's smallest normal up, the integer rounding of
+/// the low 13 bits (a carry moves into the exponent, up to infinity, where `min`
+/// stops it) and a rebias by 112; below it the fixed quantum `2^-24` is applied by
+/// adding `0.5` in `f32` (the sum's unit in the last place is `2^-24`, and its
+/// rounding is to nearest even, the one Rust's float arithmetic assumes), which
+/// leaves the result in the sum's low bits.
+#[inline]
+const fn narrow_f32_f16(x: u32) -> u16 {
+    let sign = ((x >> 16) & 0x8000) as u16;
+    let mag = x & 0x7FFF_FFFF;
+    let bits = if mag > 0x7F80_0000 {
+        0x7E00 | ((mag >> 13) & 0x03FF)
+    } else if mag >= 0x3880_0000 {
+        let rounded = (mag + 0x0FFF + ((mag >> 13) & 1)) >> 13;
+        let r = rounded - (112 << 10);
+        if r > 0x7C00 { 0x7C00 } else { r }
+    } else {
+        (f32::from_bits(mag) + 0.5).to_bits() - 0x3F00_0000
+    };
+    sign | bits as u16
+}
+
+/// `f32` bits to bfloat16, rounded to nearest even: what [`narrow`] gives from
+/// `BINARY32` (unit-tested against it), without branches: the integer rounding of the
+/// low 16 bits (a carry moves into the exponent, up to infinity), and a NaN's top
+/// payload bits with the quiet bit set.
+#[inline]
+const fn narrow_f32_bf16(x: u32) -> u16 {
+    if x & 0x7FFF_FFFF > 0x7F80_0000 {
+        ((x >> 16) | 0x0040) as u16
+    } else {
+        ((x + 0x7FFF + ((x >> 16) & 1)) >> 16) as u16
+    }
+}
+
+/// binary16 to `f32` bits, exactly, NaN quieted: what `widen` gives for
+/// `BINARY16` (a unit test compares every pattern), written with selects only, so the
+/// oracle's slice loops vectorise. Normal values move up by 13 bits and the exponent
+/// bias grows by 112; a subnormal `m * 2^-24` is formed as an `f32` product, exact
+/// (an integer below 2^10 times a power of two, both normal, so no flush-to-zero mode
+/// can touch it).
+#[inline]
+const fn widen_f16(h: u16) -> u32 {
+    const TWO_POW_MINUS_24: f32 = 1.0 / 16_777_216.0;
+    let h = h as u32;
+    let sign = (h & 0x8000) << 16;
+    let mag = h & 0x7FFF;
+    let bits = if mag >= 0x7C00 {
+        let quiet = if mag > 0x7C00 { 0x0040_0000 } else { 0 };
+        0x7F80_0000 | quiet | ((mag & 0x03FF) << 13)
+    } else if mag >= 0x0400 {
+        (mag << 13) + (112 << 23)
+    } else {
+        (mag as f32 * TWO_POW_MINUS_24).to_bits()
+    };
+    sign | bits
+}
+
+/// bfloat16 to `f32` bits, exactly, NaN quieted: what `widen` gives for `BFLOAT16`
+/// (a unit test compares every pattern), without branches: the top half of an `f32`.
+#[inline]
+const fn widen_bf16(h: u16) -> u32 {
+    let quiet = if h & 0x7FFF > 0x7F80 { 0x0040_0000 } else { 0 };
+    ((h as u32) << 16) | quiet
+}
+
+/// Widens the 16-bit format `src` to `f32` bits, exactly; NaN is quieted. The
+/// definition that [`widen_f16`] and [`widen_bf16`] are tested against.
+#[cfg(test)]
 const fn widen(h: u16, src: Format) -> u32 {
     let h = h as u32;
     let sign = (h >> (src.exp_bits + src.man_bits)) << 31;
@@ -176,13 +248,13 @@ impl F16 {
     /// Exact widening (NaN quieted).
     #[inline]
     pub const fn to_f32(self) -> f32 {
-        f32::from_bits(widen(self.0, BINARY16))
+        f32::from_bits(widen_f16(self.0))
     }
 
     /// Round to nearest even (see the module docs).
     #[inline]
     pub const fn from_f32(v: f32) -> F16 {
-        F16(narrow(v.to_bits() as u64, BINARY32, BINARY16))
+        F16(narrow_f32_f16(v.to_bits()))
     }
 
     /// Round to nearest even, in one step from `f64` (see the module docs).
@@ -201,18 +273,78 @@ impl Bf16 {
     /// Exact widening (NaN quieted).
     #[inline]
     pub const fn to_f32(self) -> f32 {
-        f32::from_bits(widen(self.0, BFLOAT16))
+        f32::from_bits(widen_bf16(self.0))
     }
 
     /// Round to nearest even (see the module docs).
     #[inline]
     pub const fn from_f32(v: f32) -> Bf16 {
-        Bf16(narrow(v.to_bits() as u64, BINARY32, BFLOAT16))
+        Bf16(narrow_f32_bf16(v.to_bits()))
     }
 
     /// Round to nearest even, in one step from `f64` (see the module docs).
     #[inline]
     pub const fn from_f64(v: f64) -> Bf16 {
         Bf16(narrow(v.to_bits(), BINARY64, BFLOAT16))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fast_widening_is_the_generic_one_on_every_pattern() {
+        for h in 0..=u16::MAX {
+            assert_eq!(widen_f16(h), widen(h, BINARY16), "f16 {h:#06x}");
+            assert_eq!(widen_bf16(h), widen(h, BFLOAT16), "bf16 {h:#06x}");
+        }
+    }
+
+    fn check_narrowing(x: u32) {
+        let (f, b) = (narrow_f32_f16(x), narrow_f32_bf16(x));
+        assert_eq!(
+            f,
+            narrow(x as u64, BINARY32, BINARY16),
+            "f32 {x:#010x} -> f16"
+        );
+        assert_eq!(
+            b,
+            narrow(x as u64, BINARY32, BFLOAT16),
+            "f32 {x:#010x} -> bf16"
+        );
+    }
+
+    #[test]
+    fn fast_narrowing_is_the_generic_one() {
+        // Around every 16-bit value of both formats, both signs: the value, its
+        // neighbours up to 4 f32 units away, and the midpoints to the next value (and
+        // theirs), where the rounding decides.
+        for h in 0..u16::MAX {
+            for (w, next) in [
+                (widen_f16(h), widen_f16(h + 1)),
+                (widen_bf16(h), widen_bf16(h + 1)),
+            ] {
+                let (a, b) = (f32::from_bits(w) as f64, f32::from_bits(next) as f64);
+                let mid = ((a + b) / 2.0) as f32;
+                // A non-finite midpoint (next to infinity or NaN) is replaced by `w`.
+                let m = if mid.is_finite() { mid.to_bits() } else { w };
+                for base in [w, m] {
+                    for d in 0..=4u32 {
+                        check_narrowing(base.wrapping_add(d));
+                        check_narrowing(base.wrapping_sub(d));
+                    }
+                }
+            }
+        }
+        // And a stride through all 2^32 patterns.
+        let mut x = 0u32;
+        loop {
+            check_narrowing(x);
+            match x.checked_add(997) {
+                Some(n) => x = n,
+                None => break,
+            }
+        }
     }
 }
