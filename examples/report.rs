@@ -1066,8 +1066,8 @@ fn run_type<T: Element>(
         checks.push(core_entry(b));
         let mut cells = all_cells.clone();
         if size_of::<T>() == 2 && (quick || b > 4 << 20) {
-            // The compiler's f16/bf16 loops convert in software (~50x slower than the
-            // kernels): above 4 MiB, or in quick mode, they would take most of the run.
+            // The compiler's f16/bf16 loops convert in software (up to 20x slower than the
+            // kernels): above 4 MiB, or in quick mode, they would take much of the run.
             cells.retain(|c| !matches!(c.kind, Kind::Naive | Kind::NaiveInPlace));
         }
         let n = b / size_of::<T>();
