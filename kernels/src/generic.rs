@@ -560,9 +560,9 @@ pub unsafe fn binary<V: Vector, O: BinaryOp<V>>(
 
 /// [`binary`] with two vector types, as [`unary_split`]: `N` when the call is at
 /// least [`NARROW_MIN_REGISTERS`] wide registers and `NARROW_MIN_BYTES` bytes per
-/// buffer long, in place or not, `W` otherwise. (In place, measured as for [`NARROW_IN_PLACE_MAX_BYTES`]: the 256-bit
-/// loop ran 1.03-1.16x the 512-bit one at 4-16 KiB, level to 1.04x at 32 KiB-1 MiB,
-/// and 1.04-1.25x at 16-64 MiB.)
+/// buffer long, in place or not, `W` otherwise. (In place, measured as for
+/// [`NARROW_IN_PLACE_MAX_BYTES`]: the 256-bit loop ran 1.03-1.16x the 512-bit one at
+/// 4-16 KiB, level to 1.04x at 32 KiB-1 MiB, and 1.04-1.25x at 16-64 MiB.)
 ///
 /// # Safety
 /// The contract of [`crate::BinaryFn`], with the ISA of both `W` and `N` available.
@@ -846,7 +846,7 @@ macro_rules! kernel_entry_points {
             stream: bool,
         ) {
             // SAFETY: forwarded from the caller (contract of `BinaryFn`).
-            // Products stay on the wide vector (see the macro's docs).
+            // Products stay on the wide vector below 1 MiB per buffer (see the macro's docs).
             unsafe {
                 let (w, s) = (LeakyReluGrad(<$V>::splat(a)), LeakyReluGrad(<$N>::splat(a)));
                 binary_split::<$V, $N, _, _, LEAKY_GRAD_NARROW_MIN_BYTES>(y, dy, dx, len, w, s, stream)
