@@ -262,9 +262,10 @@ pub const NARROW_IN_PLACE_MAX_BYTES: usize = 32 << 10;
 /// leaky_relu's gradient takes the narrow vector in [`binary_split`] only from this
 /// many bytes per buffer. In L1 its compare, product and blend per register cost
 /// more on twice the registers than the narrower accesses save (f32 at 4 KiB: 0.93x
-/// on `ymm`); from L3 sizes on, bound by memory, the narrow loop led (AMD family 19h,
-/// the report's cells, two builds run alternately, 3 runs each: in place 1.05-1.28x
-/// at 16-256 MiB, out of place level to 1.03x; level at 256 KiB-4 MiB).
+/// on `ymm`). Bound by memory, the narrow loop led (AMD family 19h, the report's
+/// cells, two builds run alternately, 3 runs each: in place 1.05-1.28x at 16-256 MiB,
+/// out of place level to 1.03x); at 256 KiB-4 MiB the two were level, so the bound
+/// sits there.
 pub const LEAKY_GRAD_NARROW_MIN_BYTES: usize = 1 << 20;
 
 /// [`unary`] with two vector types of one ISA: calls at least
