@@ -99,10 +99,13 @@ pub(crate) unsafe fn map_unary<T: Copy>(
     }
 }
 
-/// `dx[i] = f(y[i], dy[i])` for `i < len`: the loop of every scalar backward kernel.
-/// When `dx` is neither input it overlaps neither, and the loop runs over slices (as
-/// in [`map_unary`]); in place (`dx` is `y` or `dy`, which may also overlap each
-/// other) it runs over the raw pointers, each element read before it is written.
+/// `dx[i] = f(y[i], dy[i], p)` for `i < len`: the loop of every scalar backward
+/// kernel. When `dx` is neither input it overlaps neither, and the loop runs over
+/// slices (as in [`map_unary`]). In place (`dx` is `y` or `dy`, which may also
+/// overlap each other) the inputs are copied out a chunk at a time, each chunk before
+/// any of it is written, and the same slice loop runs on the copies. `f` is called
+/// from that one loop only: with a second call site, the compiler kept f16's
+/// leaky_relu_grad out of line and its loop scalar (0.5 GB/s).
 ///
 /// # Safety
 /// The contract of [`crate::BinaryFn`].
@@ -112,16 +115,39 @@ pub(crate) unsafe fn map_binary<T: Copy>(
     dy: *const T,
     dx: *mut T,
     len: usize,
-    f: impl Fn(T, T) -> T,
+    p: T,
+    f: impl Fn(T, T, T) -> T,
 ) {
     if len == 0 {
         return;
     }
     if core::ptr::eq(y, dx) || core::ptr::eq(dy, dx) {
-        for i in 0..len {
-            // SAFETY: i < len, inside all three ranges; both inputs are read before
-            // dx[i] is written, and no other element of dx is touched meanwhile.
-            unsafe { dx.add(i).write(f(y.add(i).read(), dy.add(i).read())) }
+        const CHUNK: usize = 256;
+        // SAFETY: `len > 0`, so `y` is valid for one read.
+        let first = unsafe { y.read() };
+        let (mut a, mut b) = ([first; CHUNK], [first; CHUNK]);
+        let mut start = 0;
+        while start < len {
+            let m = CHUNK.min(len - start);
+            for i in 0..m {
+                // SAFETY: `start + i < len`, inside both input ranges; nothing of
+                // this chunk of `dx` has been written yet.
+                unsafe {
+                    a[i] = y.add(start + i).read();
+                    b[i] = dy.add(start + i).read();
+                }
+            }
+            // SAFETY: `dx + start` is valid for `m` writes (`start + m <= len`),
+            // aligned and not null; no reference into the three ranges is live (the
+            // inputs were copied into `a` and `b` by raw reads).
+            let d = unsafe {
+                core::slice::from_raw_parts_mut(
+                    dx.add(start).cast::<core::mem::MaybeUninit<T>>(),
+                    m,
+                )
+            };
+            zip_binary(&a[..m], &b[..m], d, p, &f);
+            start += m;
         }
     } else {
         // SAFETY: `y` and `dy` are valid for `len` reads and `dx` for `len` writes,
@@ -134,9 +160,22 @@ pub(crate) unsafe fn map_binary<T: Copy>(
                 core::slice::from_raw_parts_mut(dx.cast::<core::mem::MaybeUninit<T>>(), len),
             )
         };
-        for (o, (&u, &v)) in d.iter_mut().zip(a.iter().zip(b)) {
-            o.write(f(u, v));
-        }
+        zip_binary(a, b, d, p, &f);
+    }
+}
+
+/// `d[i] = f(a[i], b[i], p)` over the shortest of the three: [`map_binary`]'s one
+/// loop. Not inlined, so `f` has one call site and is inlined here.
+#[inline(never)]
+fn zip_binary<T: Copy>(
+    a: &[T],
+    b: &[T],
+    d: &mut [core::mem::MaybeUninit<T>],
+    p: T,
+    f: &impl Fn(T, T, T) -> T,
+) {
+    for (o, (&u, &v)) in d.iter_mut().zip(a.iter().zip(b)) {
+        o.write(f(u, v, p));
     }
 }
 
@@ -193,7 +232,7 @@ macro_rules! slice_kernels {
             _stream: bool,
         ) {
             // SAFETY: forwarded from the caller.
-            unsafe { $crate::oracle::map_binary(y, dy, dx, len, relu_grad) }
+            unsafe { $crate::oracle::map_binary(y, dy, dx, len, _p, |u, v, _| relu_grad(u, v)) }
         }
         /// Slice form of [`relu_n_grad`].
         ///
@@ -209,7 +248,7 @@ macro_rules! slice_kernels {
             _stream: bool,
         ) {
             // SAFETY: forwarded from the caller.
-            unsafe { $crate::oracle::map_binary(y, dy, dx, len, |a, b| relu_n_grad(a, b, n)) }
+            unsafe { $crate::oracle::map_binary(y, dy, dx, len, n, relu_n_grad) }
         }
         /// Slice form of [`leaky_relu_grad`].
         ///
@@ -225,7 +264,7 @@ macro_rules! slice_kernels {
             _stream: bool,
         ) {
             // SAFETY: forwarded from the caller.
-            unsafe { $crate::oracle::map_binary(y, dy, dx, len, |u, v| leaky_relu_grad(u, v, a)) }
+            unsafe { $crate::oracle::map_binary(y, dy, dx, len, a, leaky_relu_grad) }
         }
         /// The scalar variant's table.
         pub const KERNELS: $crate::Kernels<$T> = $crate::Kernels {
@@ -309,13 +348,12 @@ macro_rules! half_oracle {
             }
 
             /// `y > 0 ? dy : a * dy`, the product formed in `f32` and rounded once.
-            #[inline]
+            /// The product is formed for every element and then selected, so that
+            /// the slice loop has no branch on the data.
+            #[inline(always)]
             pub fn leaky_relu_grad(y: $T, dy: $T, a: $T) -> $T {
-                if y.to_f32() > 0.0 {
-                    dy
-                } else {
-                    $T::from_f32(a.to_f32() * dy.to_f32())
-                }
+                let product = $T::from_f32(a.to_f32() * dy.to_f32());
+                if y.to_f32() > 0.0 { dy } else { product }
             }
 
             $crate::oracle::slice_kernels!($T);
