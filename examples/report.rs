@@ -1068,9 +1068,9 @@ fn run_type<T: Element>(
     for &b in sizes.iter().filter(|&&b| b <= dtype_sizes_cap) {
         checks.push(core_entry(b));
         let mut cells = all_cells.clone();
-        if size_of::<T>() == 2 && (quick || b > 4 << 20) {
+        if size_of::<T>() == 2 && quick {
             // The compiler's f16/bf16 loops convert in software (up to 20x slower than the
-            // kernels): above 4 MiB, or in quick mode, they would take much of the run.
+            // kernels): in quick mode they would take much of the run.
             cells.retain(|c| !matches!(c.kind, Kind::Naive | Kind::NaiveInPlace));
         }
         let n = b / size_of::<T>();

@@ -18,7 +18,8 @@
 //!     is integer round-to-nearest-even on the `f32` bits (`x + 0x7fff + lsb`, NaN
 //!     quieted instead), then `VPACKUSDW` (which undoes the unpack order). No AVX512-BF16
 //!     `VCVTNEPS2BF16`: it flushes subnormals.
-//! - `y > 0` is two signed compares of the bits, `0 < y < n` three with a limit
+//! - `x < 0` and `y > 0` are ranges of bits, each tested by one wrapping add and one
+//!   signed compare (`in_range`); `0 < y < n` takes three instructions with a limit
 //!   computed once per call, and relu_n is fused into one shifted signed minimum
 //!   (`relu_n`).
 //! - A call shorter than one register goes through a stack copy of one register (AVX2
@@ -69,17 +70,29 @@ unsafe fn less(a: __m256i, b: __m256i, inf: u16) -> __m256i {
     }
 }
 
+/// All-ones where the bits of `v`, read as u16, are in `lo..=hi` (a range narrower
+/// than `0x7fff`): a wrapping add moves `lo` to `i16::MIN`, so the range becomes the
+/// bottom of the signed order and one signed compare finds it. Two instructions where
+/// two bounds take three, or, as LLVM rewrites them, an unsigned minimum, an equality
+/// test and an and.
+#[inline(always)]
+unsafe fn in_range(v: __m256i, lo: u16, hi: u16) -> __m256i {
+    // SAFETY: caller guarantees AVX2.
+    unsafe {
+        let moved = _mm256_add_epi16(v, _mm256_set1_epi16(0x8000u16.wrapping_sub(lo) as i16));
+        // `lo..=hi` moved is `i16::MIN..=i16::MIN + (hi - lo)`, so `moved` is in it
+        // exactly when it is below `i16::MIN + (hi - lo) + 1` (no overflow: the
+        // range is narrower than 0x7fff).
+        let above = i16::MIN + (hi.wrapping_sub(lo) as i16) + 1;
+        _mm256_cmpgt_epi16(_mm256_set1_epi16(above), moved)
+    }
+}
+
 /// All-ones where `x < 0`: bits in `0x8001..=0x8000 | inf` (not -0.0, not NaN).
 #[inline(always)]
 unsafe fn negative(v: __m256i, inf: u16) -> __m256i {
-    // SAFETY: caller guarantees AVX2. As i16 the range is `i16::MIN + 1 ..= (0x8000 |
-    // inf) as i16`, two signed compares.
-    unsafe {
-        let above_neg_zero = _mm256_cmpgt_epi16(v, _mm256_set1_epi16(i16::MIN));
-        let neg_inf = (0x8000 | inf) as i16;
-        let not_nan = _mm256_cmpgt_epi16(_mm256_set1_epi16(neg_inf + 1), v);
-        _mm256_and_si256(above_neg_zero, not_nan)
-    }
+    // SAFETY: caller guarantees AVX2.
+    unsafe { in_range(v, 0x8001, 0x8000 | inf) }
 }
 
 /// Whether every lane of `n` is in `+0..=+inf` (bits `0..=inf`, all below `0x8000`, so
@@ -117,16 +130,11 @@ unsafe fn clip_above(x: __m256i, n: __m256i, inf: u16) -> __m256i {
     }
 }
 
-/// All-ones where `x > 0`: bits in `1..=inf`, two signed compares (the range is
-/// below `0x8000`).
+/// All-ones where `x > 0`: bits in `1..=inf`.
 #[inline(always)]
 unsafe fn positive(v: __m256i, inf: u16) -> __m256i {
     // SAFETY: caller guarantees AVX2.
-    unsafe {
-        let above_zero = _mm256_cmpgt_epi16(v, _mm256_setzero_si256());
-        let not_nan = _mm256_cmpgt_epi16(_mm256_set1_epi16((inf + 1) as i16), v);
-        _mm256_and_si256(above_zero, not_nan)
-    }
+    unsafe { in_range(v, 1, inf) }
 }
 
 /// All-ones where `0 < y < n`, for any `n`. The limit `key(n)` (`i16::MIN` for a NaN
