@@ -137,18 +137,21 @@ unsafe fn positive(v: __m256i, inf: u16) -> __m256i {
     unsafe { in_range(v, 1, inf) }
 }
 
-/// All-ones where `0 < y < n`, for any `n`. The limit `key(n)` (`i16::MIN` for a NaN
-/// `n`) depends on `n` alone, so it is computed once per call; a `y` whose bits are
-/// positive as i16 is below `n` exactly when they are below the limit (which is at
-/// most `inf`, so a positive NaN `y` never is). Three instructions per register where
-/// two general compares take a dozen.
+/// All-ones where `0 < y < n`, for any `n`: the bits of `y` in `1..n` when `n` is in
+/// `+min..=+inf`, and no lane otherwise (`n` is zero, negative or NaN). As in
+/// [`in_range`], adding `0x7fff` moves `1` to `i16::MIN`; the limit `i16::MIN + n - 1`
+/// (`i16::MIN` where the range is empty, so no lane is below it) depends on `n` alone,
+/// so it is computed once per call. Two instructions per register where two general
+/// compares take a dozen.
 #[inline(always)]
 unsafe fn in_open(y: __m256i, n: __m256i, inf: u16) -> __m256i {
     // SAFETY: caller guarantees AVX2.
     unsafe {
-        let limit = _mm256_blendv_epi8(_mm256_set1_epi16(i16::MIN), order_key(n), ordered(n, inf));
-        let above_zero = _mm256_cmpgt_epi16(y, _mm256_setzero_si256());
-        _mm256_and_si256(above_zero, _mm256_cmpgt_epi16(limit, y))
+        let min = _mm256_set1_epi16(i16::MIN);
+        let moved_n = _mm256_add_epi16(n, _mm256_set1_epi16(i16::MIN.wrapping_sub(1)));
+        let limit = _mm256_blendv_epi8(min, moved_n, positive(n, inf));
+        let moved = _mm256_add_epi16(y, _mm256_set1_epi16(0x7FFF));
+        _mm256_cmpgt_epi16(limit, moved)
     }
 }
 
