@@ -348,8 +348,8 @@ macro_rules! half_oracle {
             }
 
             /// `y > 0 ? dy : a * dy`, the product formed in `f32` and rounded once.
-            /// The product is formed for every element and then selected, so that
-            /// the slice loop has no branch on the data.
+            /// The product is formed for every element and then selected, as the
+            /// vector kernels do.
             #[inline]
             pub fn leaky_relu_grad(y: $T, dy: $T, a: $T) -> $T {
                 let product = $T::from_f32(a.to_f32() * dy.to_f32());

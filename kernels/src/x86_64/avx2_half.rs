@@ -18,10 +18,9 @@
 //!     is integer round-to-nearest-even on the `f32` bits (`x + 0x7fff + lsb`, NaN
 //!     quieted instead), then `VPACKUSDW` (which undoes the unpack order). No AVX512-BF16
 //!     `VCVTNEPS2BF16`: it flushes subnormals.
-//! - `x < 0` and `y > 0` are ranges of bits, each tested by one wrapping add and one
-//!   signed compare (`in_range`); `0 < y < n` takes three instructions with a limit
-//!   computed once per call, and relu_n is fused into one shifted signed minimum
-//!   (`relu_n`).
+//! - `x < 0`, `y > 0` and `0 < y < n` are ranges of bits, each tested by one wrapping
+//!   add and one signed compare (`in_range`; for `0 < y < n` against a limit computed
+//!   once per call), and relu_n is fused into one shifted signed minimum (`relu_n`).
 //! - A call shorter than one register goes through a stack copy of one register (AVX2
 //!   has no 16-bit masked moves).
 //!   Large out-of-place calls use non-temporal stores (`VMOVNTDQ`), as for f32.
@@ -77,6 +76,7 @@ unsafe fn less(a: __m256i, b: __m256i, inf: u16) -> __m256i {
 /// test and an and.
 #[inline(always)]
 unsafe fn in_range(v: __m256i, lo: u16, hi: u16) -> __m256i {
+    debug_assert!(lo <= hi && hi - lo < 0x7FFF);
     // SAFETY: caller guarantees AVX2.
     unsafe {
         let moved = _mm256_add_epi16(v, _mm256_set1_epi16(0x8000u16.wrapping_sub(lo) as i16));
