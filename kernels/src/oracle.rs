@@ -228,11 +228,12 @@ macro_rules! slice_kernels {
             dy: *const $T,
             dx: *mut $T,
             len: usize,
-            _p: $T,
+            p: $T,
             _stream: bool,
         ) {
-            // SAFETY: forwarded from the caller.
-            unsafe { $crate::oracle::map_binary(y, dy, dx, len, _p, |u, v, _| relu_grad(u, v)) }
+            // SAFETY: forwarded from the caller. relu_grad has no parameter; `p` only
+            // fills map_binary's slot.
+            unsafe { $crate::oracle::map_binary(y, dy, dx, len, p, |u, v, _| relu_grad(u, v)) }
         }
         /// Slice form of [`relu_n_grad`].
         ///
