@@ -55,7 +55,7 @@ fn run(bytes: usize, pools: &[usize]) -> Result<(), String> {
     let x: Vec<f32> = (0..len).map(|i| (i % 1000) as f32 / 50.0 - 10.0).collect();
     let mut y = vec![0.0f32; len];
     let auto = Kernel::new(act);
-    if 2 * bytes < caffe2op_relu::parallel_min_bytes() {
+    if 2 * bytes < caffe2op_relu::tuning::parallel_min_bytes() {
         return Err("the call is below the parallel threshold: nothing to split".into());
     }
     let serial = Kernel::new(act).with_threads(Threads::Serial);
@@ -65,7 +65,7 @@ fn run(bytes: usize, pools: &[usize]) -> Result<(), String> {
         bytes >> 20,
         bytes >> 20,
         auto.isa(),
-        caffe2op_relu::parallel_min_bytes() >> 10,
+        caffe2op_relu::tuning::parallel_min_bytes() >> 10,
         std::thread::available_parallelism().map_or(1, |n| n.get())
     );
 

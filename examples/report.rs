@@ -1220,10 +1220,10 @@ fn layouts(isas: &[Isa], quick: bool) {
 /// over output placements (as in the layout table), since there the placement
 /// decides more than the width.
 fn widths(quick: bool) {
-    let default = caffe2op_relu::avx512_ymm_loops();
-    caffe2op_relu::set_avx512_ymm_loops(true);
-    if !Isa::Avx512.is_available() || !caffe2op_relu::avx512_ymm_loops() {
-        caffe2op_relu::set_avx512_ymm_loops(default);
+    let default = caffe2op_relu::tuning::avx512_ymm_loops();
+    caffe2op_relu::tuning::set_avx512_ymm_loops(true);
+    if !Isa::Avx512.is_available() || !caffe2op_relu::tuning::avx512_ymm_loops() {
+        caffe2op_relu::tuning::set_avx512_ymm_loops(default);
         return;
     }
     let sizes: Vec<usize> = if quick {
@@ -1278,7 +1278,7 @@ vector width, f32 on avx512: GB/s with 256-bit / 512-bit main loops (ratio); \
                 let (a, rest) = buf.split_at_mut(y0);
                 let (x, y) = (&a[x0..x0 + n], &mut rest[..n]);
                 let (t256, t512) = ab(if quick { 3 } else { 7 }, reps, |w| {
-                    caffe2op_relu::set_avx512_ymm_loops(w);
+                    caffe2op_relu::tuning::set_avx512_ymm_loops(w);
                     if grad {
                         k.backward(x, &dy, &mut *y).unwrap()
                     } else {
@@ -1305,7 +1305,7 @@ vector width, f32 on avx512: GB/s with 256-bit / 512-bit main loops (ratio); \
         "(*) below 1M runs the same 512-bit loop either way (two copies at different \
          addresses): its spread there is the code-placement noise"
     );
-    caffe2op_relu::set_avx512_ymm_loops(default);
+    caffe2op_relu::tuning::set_avx512_ymm_loops(default);
 }
 
 /// Measures `a` and `b` alternately, `samples` rounds; returns median seconds of each.
@@ -1357,8 +1357,8 @@ fn thresholds(isa: Isa, quick: bool) {
         format!("relu, {workers} threads"),
         format!("relu_grad, {workers} threads")
     );
-    let saved = caffe2op_relu::parallel_min_bytes();
-    caffe2op_relu::set_parallel_min_bytes(0);
+    let saved = caffe2op_relu::tuning::parallel_min_bytes();
+    caffe2op_relu::tuning::set_parallel_min_bytes(0);
     for &b in &sizes {
         let n = b / 4;
         let x: Vec<f32> = fill(n, 1, 16.0);
@@ -1369,7 +1369,7 @@ fn thresholds(isa: Isa, quick: bool) {
         let mut cell = |grad: bool, threads: Threads| {
             let k = k.with_threads(threads);
             let mut run = |nt: bool| {
-                caffe2op_relu::set_stream_min_bytes(if nt { 0 } else { usize::MAX });
+                caffe2op_relu::tuning::set_stream_min_bytes(if nt { 0 } else { usize::MAX });
                 if grad {
                     k.backward(&x, &dy, &mut y).unwrap()
                 } else {
@@ -1389,8 +1389,8 @@ fn thresholds(isa: Isa, quick: bool) {
         };
         println!("{:>8} {c1:>24} {c2:>24} {c3:>24} {c4:>24}", fmt_size(b));
     }
-    caffe2op_relu::set_stream_min_bytes(caffe2op_relu::DEFAULT_STREAM_MIN_BYTES);
-    caffe2op_relu::set_parallel_min_bytes(saved);
+    caffe2op_relu::tuning::set_stream_min_bytes(caffe2op_relu::tuning::DEFAULT_STREAM_MIN_BYTES);
+    caffe2op_relu::tuning::set_parallel_min_bytes(saved);
 
     let sizes: Vec<usize> = if quick {
         vec![1 << 20, 4 << 20]
@@ -1414,8 +1414,8 @@ fn thresholds(isa: Isa, quick: bool) {
         "\nthreads, f32 relu on {isa}: GB/s with {} rayon threads / serial (ratio)",
         rayon::current_num_threads()
     );
-    let saved = caffe2op_relu::parallel_min_bytes();
-    caffe2op_relu::set_parallel_min_bytes(0);
+    let saved = caffe2op_relu::tuning::parallel_min_bytes();
+    caffe2op_relu::tuning::set_parallel_min_bytes(0);
     for &b in &sizes {
         let n = b / 4;
         let x: Vec<f32> = fill(n, 1, 16.0);
@@ -1439,7 +1439,7 @@ fn thresholds(isa: Isa, quick: bool) {
             ts / ta
         );
     }
-    caffe2op_relu::set_parallel_min_bytes(saved);
+    caffe2op_relu::tuning::set_parallel_min_bytes(saved);
 }
 
 /// The buffer sizes of a full run, 4 KiB to 1 GiB.
@@ -1476,7 +1476,7 @@ fn main() {
     if Isa::Avx512.is_available() {
         println!(
             "bf16 products on avx512: {}",
-            if caffe2op_relu::avx512_bf16_narrowing() {
+            if caffe2op_relu::tuning::avx512_bf16_narrowing() {
                 "narrowed by VCVTNE2PS2BF16 (AVX512-BF16)"
             } else {
                 "integer rounding"
@@ -1484,7 +1484,7 @@ fn main() {
         );
         println!(
             "f32/f64 out of place on avx512 (leaky_relu_grad from 1 MiB): {} main loops",
-            if caffe2op_relu::avx512_ymm_loops() {
+            if caffe2op_relu::tuning::avx512_ymm_loops() {
                 "256-bit (this core splits 512-bit accesses)"
             } else {
                 "512-bit"

@@ -1,4 +1,9 @@
-//! Which function of the family, with its checked parameter.
+//! Which function of the family, with its checked parameters. What each op is (its
+//! kernels, its parameters and their rules) is the kernels crate's op registry
+//! (`caffe2op_relu_kernels::OPS`); [`Op`] names its entries, in the same order.
+
+use caffe2op_relu_kernels::ops::{self as reg, MAX_SCALARS, OpDef, ParamDef};
+use caffe2op_relu_kernels::{Backward, Forward, Params};
 
 use crate::element::Element;
 use crate::error::Error;
@@ -20,13 +25,29 @@ impl Op {
 
     /// Lowercase name (`"relu"`, `"relu_n"`, `"leaky_relu"`).
     pub const fn name(self) -> &'static str {
-        match self {
-            Op::Relu => "relu",
-            Op::ReluN => "relu_n",
-            Op::LeakyRelu => "leaky_relu",
-        }
+        reg::OPS[self as usize].name
+    }
+
+    /// The kernels crate's registry entry of this op.
+    #[doc(hidden)]
+    pub const fn def(self) -> &'static OpDef {
+        &reg::OPS[self as usize]
+    }
+
+    /// The op's forward kernel (its index in a kernel table).
+    #[doc(hidden)]
+    pub const fn forward(self) -> Forward {
+        self.def().forward
+    }
+
+    /// The op's backward kernel (its index in a kernel table).
+    #[doc(hidden)]
+    pub const fn backward(self) -> Backward {
+        self.def().backward
     }
 }
+
+const _: () = assert!(Op::ALL.len() == reg::OPS.len());
 
 /// A validated activation: an [`Op`] and its parameter.
 ///
@@ -36,7 +57,8 @@ impl Op {
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Activation {
     op: Op,
-    param: f64,
+    /// The op's scalar parameters in registry order; unused slots are 0.
+    params: [f64; MAX_SCALARS],
 }
 
 /// Caffe2's default `n` of ReluN (ReLU6).
@@ -49,45 +71,52 @@ impl Activation {
     pub const fn relu() -> Activation {
         Activation {
             op: Op::Relu,
-            param: 0.0,
+            params: [0.0; MAX_SCALARS],
         }
     }
 
     /// `relu_n(x; n)`: ReLU clipped at `n`. `n` must be `> 0` and not NaN (`+inf` is
     /// allowed and makes it relu).
     pub fn relu_n(n: f64) -> Result<Activation, Error> {
-        check_n(n, n, "f64")?;
-        Ok(Activation {
-            op: Op::ReluN,
-            param: n,
-        })
+        Activation::with_params(Op::ReluN, &[n])
     }
 
     /// ReLU6, Caffe2's default ReluN.
     pub const fn relu6() -> Activation {
         Activation {
             op: Op::ReluN,
-            param: DEFAULT_N,
+            params: [DEFAULT_N, 0.0],
         }
     }
 
     /// `leaky_relu(x; alpha)`. `alpha` must be finite and `>= 0` (the backward pass
     /// works from the forward output, which is only invertible for `alpha >= 0`).
     pub fn leaky_relu(alpha: f64) -> Result<Activation, Error> {
-        check_alpha(alpha, alpha, "f64")?;
-        Ok(Activation {
-            op: Op::LeakyRelu,
-            param: alpha,
-        })
+        Activation::with_params(Op::LeakyRelu, &[alpha])
     }
 
     /// Builds an activation from an op and its parameter (ignored for relu).
     pub fn new(op: Op, param: f64) -> Result<Activation, Error> {
-        match op {
-            Op::Relu => Ok(Activation::relu()),
-            Op::ReluN => Activation::relu_n(param),
-            Op::LeakyRelu => Activation::leaky_relu(param),
+        Activation::with_params(op, &[param; MAX_SCALARS][..op.def().params.len()])
+    }
+
+    /// Builds an activation from an op and its parameters, in the order of the
+    /// registry's `OpDef::params` (each checked against its rule).
+    pub fn with_params(op: Op, params: &[f64]) -> Result<Activation, Error> {
+        let defs = op.def().params;
+        if params.len() != defs.len() {
+            return Err(Error::ParameterCount {
+                op: op.name(),
+                expected: defs.len(),
+                found: params.len(),
+            });
         }
+        let mut all = [0.0; MAX_SCALARS];
+        for (i, (&v, def)) in params.iter().zip(defs).enumerate() {
+            check(def, v, v, "f64")?;
+            all[i] = v;
+        }
+        Ok(Activation { op, params: all })
     }
 
     /// The op.
@@ -95,21 +124,38 @@ impl Activation {
         self.op
     }
 
-    /// The parameter as given (`n`, `alpha`, or 0 for relu).
+    /// The (first) parameter as given (`n`, `alpha`, or 0 for relu).
     pub const fn param(&self) -> f64 {
-        self.param
+        self.params[0]
     }
 
-    /// The parameter rounded to `T`, refused if rounding breaks its rule.
+    /// Every parameter as given, in registry order (unused slots 0).
+    pub const fn params(&self) -> [f64; MAX_SCALARS] {
+        self.params
+    }
+
+    /// The (first) parameter rounded to `T`, refused if rounding breaks its rule.
     #[inline]
     pub fn param_as<T: Element>(&self) -> Result<T, Error> {
-        let p = T::from_f64(self.param);
-        match self.op {
-            Op::Relu => {}
-            Op::ReluN => check_n(p.to_f64(), self.param, T::NAME)?,
-            Op::LeakyRelu => check_alpha(p.to_f64(), self.param, T::NAME)?,
+        Ok(T::from_kernel(self.params_as::<T>()?.scalars[0]))
+    }
+
+    /// Every parameter rounded to `T`, as the kernels take them; refused if rounding
+    /// breaks a rule.
+    #[inline]
+    pub(crate) fn params_as<T: Element>(&self) -> Result<Params<T::Kernel>, Error> {
+        let mut out = [T::default().to_kernel(); MAX_SCALARS];
+        for (i, &given) in self.params.iter().enumerate() {
+            let p = T::from_f64(given);
+            if let Some(def) = self.op.def().params.get(i) {
+                check(def, p.to_f64(), given, T::NAME)?;
+            }
+            out[i] = p.to_kernel();
         }
-        Ok(p)
+        Ok(Params {
+            scalars: out,
+            channel: caffe2op_relu_kernels::ops::Channel::NONE,
+        })
     }
 
     /// The oracle on one element (the definition every kernel matches bit for bit).
@@ -123,36 +169,16 @@ impl Activation {
     }
 }
 
-fn check_n(rounded: f64, given: f64, dtype: &'static str) -> Result<(), Error> {
-    let reason = if rounded.is_nan() {
-        "n must not be NaN"
-    } else if rounded <= 0.0 {
-        "n must be > 0"
-    } else {
-        return Ok(());
-    };
-    Err(Error::InvalidParameter {
-        name: "n",
-        value: given,
-        dtype,
-        reason,
-    })
-}
-
-fn check_alpha(rounded: f64, given: f64, dtype: &'static str) -> Result<(), Error> {
-    let reason = if rounded.is_nan() {
-        "alpha must not be NaN"
-    } else if rounded.is_infinite() {
-        "alpha must be finite"
-    } else if rounded < 0.0 {
-        "alpha must be >= 0"
-    } else {
-        return Ok(());
-    };
-    Err(Error::InvalidParameter {
-        name: "alpha",
-        value: given,
-        dtype,
-        reason,
-    })
+/// Checks one parameter against its rule (`rounded` is the value a call will use,
+/// `given` the one the caller gave, for the message).
+fn check(def: &ParamDef, rounded: f64, given: f64, dtype: &'static str) -> Result<(), Error> {
+    match def.refusal(rounded) {
+        None => Ok(()),
+        Some(reason) => Err(Error::InvalidParameter {
+            name: def.name,
+            value: given,
+            dtype,
+            reason,
+        }),
+    }
 }

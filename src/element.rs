@@ -2,11 +2,10 @@
 
 use std::fmt::Debug;
 
-use caffe2op_relu_kernels as k;
-use k::Kernels;
+use caffe2op_relu_kernels::{self as k, Kernels, Params, Tables};
+use k::ops::Real;
 
 use crate::activation::Op;
-use crate::isa::Isa;
 
 mod sealed {
     pub trait Sealed {}
@@ -23,11 +22,22 @@ pub trait Element:
     /// The same-size unsigned integer, for bit-level comparisons.
     type Bits: Copy + Eq + Debug + bytemuck::Pod;
 
-    /// The kernel table of `isa` for this type, or `None` when `isa` is not compiled
-    /// for this target. Having a table does not mean the CPU can run it: check
-    /// [`Isa::is_available`] first.
+    /// The kernels crate's view of this type: itself, or its bit newtype for the
+    /// 16-bit floats. Same size, alignment and bits, so a pointer to one is a pointer
+    /// to the other.
     #[doc(hidden)]
-    fn kernels(isa: Isa) -> Option<Kernels<Self>>;
+    type Kernel: Real + Debug;
+
+    /// This type's kernels in one ISA's tables.
+    #[doc(hidden)]
+    fn table(t: &'static Tables) -> &'static Kernels<Self::Kernel>;
+
+    /// The same bits as the kernels crate's type.
+    #[doc(hidden)]
+    fn to_kernel(self) -> Self::Kernel;
+    /// From the kernels crate's type (the same bits).
+    #[doc(hidden)]
+    fn from_kernel(k: Self::Kernel) -> Self;
 
     /// Calls on the default dispatch with at most this many elements run the oracle
     /// inline instead of a kernel: up to 256 bytes, the compiler's loop at the call
@@ -50,9 +60,24 @@ pub trait Element:
     }
 
     /// The oracle of a forward op (SPEC §3) on one element; `p` is `n` or `alpha`.
-    fn oracle_forward(op: Op, x: Self, p: Self) -> Self;
+    fn oracle_forward(op: Op, x: Self, p: Self) -> Self {
+        let p = Params::scalar(p.to_kernel());
+        Self::from_kernel(k::ops::oracle_forward(op.forward(), x.to_kernel(), &p))
+    }
     /// The oracle of a backward op on one element (`y` is the forward output).
-    fn oracle_backward(op: Op, y: Self, dy: Self, p: Self) -> Self;
+    fn oracle_backward(op: Op, y: Self, dy: Self, p: Self) -> Self {
+        let p = Params::scalar(p.to_kernel());
+        let (y, dy) = (y.to_kernel(), dy.to_kernel());
+        Self::from_kernel(k::ops::oracle_backward(op.backward(), y, dy, &p))
+    }
+}
+
+/// The safe crate's type and the kernels crate's are the same in memory.
+macro_rules! same_layout {
+    ($A:ty, $B:ty) => {
+        const _: () =
+            assert!(size_of::<$A>() == size_of::<$B>() && align_of::<$A>() == align_of::<$B>());
+    };
 }
 
 macro_rules! float_element {
@@ -62,28 +87,21 @@ macro_rules! float_element {
         impl Element for $T {
             const NAME: &'static str = stringify!($T);
             type Bits = $Bits;
+            type Kernel = $T;
             const INLINE_MAX: usize = 256 / size_of::<$T>();
 
-            #[inline]
-            fn kernels(isa: Isa) -> Option<Kernels<$T>> {
-                match isa {
-                    Isa::Scalar => Some(k::oracle::$T::KERNELS),
-                    Isa::Portable => Some(crate::portable::$T::KERNELS),
-                    #[cfg(target_arch = "x86_64")]
-                    Isa::Avx2 => Some(k::x86_64::avx2::$T::KERNELS),
-                    #[cfg(all(target_arch = "x86_64", caffe2op_relu_avx512))]
-                    Isa::Avx512 => Some(if crate::isa::avx512_ymm_loops() {
-                        k::x86_64::avx512::$T::ymm::KERNELS
-                    } else {
-                        k::x86_64::avx512::$T::KERNELS
-                    }),
-                    #[cfg(target_arch = "aarch64")]
-                    Isa::Neon => Some(k::aarch64::neon::$T::KERNELS),
-                    #[allow(unreachable_patterns)]
-                    _ => None,
-                }
+            #[inline(always)]
+            fn table(t: &'static Tables) -> &'static Kernels<$T> {
+                &t.$T
             }
-
+            #[inline(always)]
+            fn to_kernel(self) -> $T {
+                self
+            }
+            #[inline(always)]
+            fn from_kernel(k: $T) -> $T {
+                k
+            }
             #[inline]
             fn from_f64(v: f64) -> $T {
                 v as $T
@@ -92,26 +110,6 @@ macro_rules! float_element {
             fn to_f64(self) -> f64 {
                 self as f64
             }
-
-            #[inline]
-            fn oracle_forward(op: Op, x: $T, p: $T) -> $T {
-                use k::oracle::$T as o;
-                match op {
-                    Op::Relu => o::relu(x),
-                    Op::ReluN => o::relu_n(x, p),
-                    Op::LeakyRelu => o::leaky_relu(x, p),
-                }
-            }
-
-            #[inline]
-            fn oracle_backward(op: Op, y: $T, dy: $T, p: $T) -> $T {
-                use k::oracle::$T as o;
-                match op {
-                    Op::Relu => o::relu_grad(y, dy),
-                    Op::ReluN => o::relu_n_grad(y, dy, p),
-                    Op::LeakyRelu => o::leaky_relu_grad(y, dy, p),
-                }
-            }
         }
     };
 }
@@ -119,62 +117,32 @@ macro_rules! float_element {
 float_element!(f32, u32);
 float_element!(f64, u64);
 
-/// The kernels crate's table for its bit newtype `A`, retyped for `half`'s type `B`.
-///
-/// Both `half::f16`/`half::bf16` and the kernels crate's `F16`/`Bf16` are
-/// `#[repr(transparent)]` over `u16`.
-macro_rules! retype_kernels {
-    ($t:expr, $A:ty => $B:ty) => {{
-        use k::{BinaryFn, UnaryFn};
-        let t: Kernels<$A> = $t;
-        // SAFETY: `$A` and `$B` are both `#[repr(transparent)]` wrappers of `u16`, so each
-        // is ABI-compatible with `u16` and hence with the other; raw pointers are
-        // ABI-compatible whatever they point to. Function pointers whose signatures
-        // differ only in ABI-compatible argument types may be called through each other
-        // (std docs of `fn`, "ABI compatibility"), and fn pointers all have one size. The
-        // kernels' contract (valid ranges, ISA available) is unchanged: a `*const $B` to
-        // `len` readable elements is a `*const $A` to `len` readable elements.
-        unsafe {
-            use core::mem::transmute;
-            Kernels::<$B> {
-                relu: transmute::<UnaryFn<$A>, UnaryFn<$B>>(t.relu),
-                relu_n: transmute::<UnaryFn<$A>, UnaryFn<$B>>(t.relu_n),
-                leaky_relu: transmute::<UnaryFn<$A>, UnaryFn<$B>>(t.leaky_relu),
-                relu_grad: transmute::<BinaryFn<$A>, BinaryFn<$B>>(t.relu_grad),
-                relu_n_grad: transmute::<BinaryFn<$A>, BinaryFn<$B>>(t.relu_n_grad),
-                leaky_relu_grad: transmute::<BinaryFn<$A>, BinaryFn<$B>>(t.leaky_relu_grad),
-            }
-        }
-    }};
-}
-
 /// `half::f16` / `half::bf16`: the kernels crate works on its own bit newtypes
-/// (`k::half::F16` / `Bf16`, the oracle written in bits); this maps the types.
+/// (`k::half::F16` / `Bf16`, the oracle written in bits); both are
+/// `#[repr(transparent)]` over `u16`.
 macro_rules! half_element {
-    ($T:ident, $K:ident, avx512: $avx512:expr) => {
+    ($T:ident, $K:ident) => {
         impl sealed::Sealed for half::$T {}
+        same_layout!(half::$T, k::half::$K);
 
         impl Element for half::$T {
             const NAME: &'static str = stringify!($T);
             type Bits = u16;
+            type Kernel = k::half::$K;
             // The oracle's products convert in software: always use the kernels.
             const INLINE_MAX: usize = 0;
 
-            #[inline]
-            fn kernels(isa: Isa) -> Option<Kernels<half::$T>> {
-                let t: Kernels<k::half::$K> = match isa {
-                    Isa::Scalar => k::oracle::$T::KERNELS,
-                    Isa::Portable => crate::portable::$T::KERNELS,
-                    #[cfg(target_arch = "x86_64")]
-                    Isa::Avx2 => k::x86_64::avx2_half::$T::KERNELS,
-                    #[cfg(all(target_arch = "x86_64", caffe2op_relu_avx512))]
-                    Isa::Avx512 => $avx512,
-                    #[cfg(target_arch = "aarch64")]
-                    Isa::Neon => k::aarch64::neon_half::$T::KERNELS,
-                    #[allow(unreachable_patterns)]
-                    _ => return None,
-                };
-                Some(retype_kernels!(t, k::half::$K => half::$T))
+            #[inline(always)]
+            fn table(t: &'static Tables) -> &'static Kernels<k::half::$K> {
+                &t.$T
+            }
+            #[inline(always)]
+            fn to_kernel(self) -> k::half::$K {
+                k::half::$K(self.to_bits())
+            }
+            #[inline(always)]
+            fn from_kernel(v: k::half::$K) -> half::$T {
+                half::$T::from_bits(v.0)
             }
 
             /// One correctly rounded step (not `half`'s `from_f64`, which rounds twice
@@ -187,44 +155,9 @@ macro_rules! half_element {
             fn to_f64(self) -> f64 {
                 f64::from(k::half::$K(self.to_bits()).to_f32())
             }
-
-            #[inline]
-            fn oracle_forward(op: Op, x: half::$T, p: half::$T) -> half::$T {
-                use k::oracle::$T as o;
-                let (x, p) = (k::half::$K(x.to_bits()), k::half::$K(p.to_bits()));
-                let r = match op {
-                    Op::Relu => o::relu(x),
-                    Op::ReluN => o::relu_n(x, p),
-                    Op::LeakyRelu => o::leaky_relu(x, p),
-                };
-                half::$T::from_bits(r.0)
-            }
-
-            #[inline]
-            fn oracle_backward(op: Op, y: half::$T, dy: half::$T, p: half::$T) -> half::$T {
-                use k::oracle::$T as o;
-                let (y, dy) = (k::half::$K(y.to_bits()), k::half::$K(dy.to_bits()));
-                let p = k::half::$K(p.to_bits());
-                let r = match op {
-                    Op::Relu => o::relu_grad(y, dy),
-                    Op::ReluN => o::relu_n_grad(y, dy, p),
-                    Op::LeakyRelu => o::leaky_relu_grad(y, dy, p),
-                };
-                half::$T::from_bits(r.0)
-            }
         }
     };
 }
 
-half_element!(f16, F16, avx512: k::x86_64::avx512_half::f16::KERNELS);
-half_element!(bf16, Bf16, avx512: bf16_avx512());
-
-/// The AVX-512 bf16 table: the AVX512-BF16 one when [`crate::avx512_bf16_narrowing`].
-#[cfg(all(target_arch = "x86_64", caffe2op_relu_avx512))]
-fn bf16_avx512() -> Kernels<k::half::Bf16> {
-    if crate::isa::avx512_bf16_narrowing() {
-        k::x86_64::avx512_half::bf16_ne::KERNELS
-    } else {
-        k::x86_64::avx512_half::bf16::KERNELS
-    }
-}
+half_element!(f16, F16);
+half_element!(bf16, Bf16);

@@ -60,6 +60,15 @@ pub enum Error {
         /// What rule it breaks.
         reason: &'static str,
     },
+    /// An op was given the wrong number of parameters.
+    ParameterCount {
+        /// The op's name.
+        op: &'static str,
+        /// How many it takes.
+        expected: usize,
+        /// How many it was given.
+        found: usize,
+    },
     /// A raw pointer is null.
     NullPointer {
         /// The argument.
@@ -166,6 +175,11 @@ impl fmt::Display for Error {
             } => {
                 write!(f, "invalid `{name}` = {value:?} (as {dtype}): {reason}")
             }
+            Error::ParameterCount {
+                op,
+                expected,
+                found,
+            } => write!(f, "`{op}` takes {expected} parameter(s), got {found}"),
             Error::NullPointer { arg } => write!(f, "`{arg}` is a null pointer"),
             Error::Misaligned { arg, addr, align } => {
                 write!(f, "`{arg}` at {addr:#x} is not aligned to {align} bytes")

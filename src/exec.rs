@@ -3,69 +3,22 @@
 //! This file and `quantized.rs` hold the few lines of the safe crate that call into the
 //! unsafe kernels; everything above them works on validated slices.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use caffe2op_relu_kernels::{BinaryFn, Params, UnaryFn};
 
-use caffe2op_relu_kernels::{BinaryFn, UnaryFn};
+#[cfg(test)]
+use crate::tuning::DEFAULT_STREAM_MIN_BYTES;
+use crate::tuning::{parallel_min_bytes, stream_min_bytes};
 
 /// Whether large calls may use several threads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Threads {
-    /// Split calls that move at least [`parallel_min_bytes`] across the current rayon
+    /// Split calls that move at least [`crate::tuning::parallel_min_bytes`] across the current rayon
     /// pool (so `pool.install(..)` controls it); smaller calls run on the caller's
     /// thread and never touch rayon.
     #[default]
     Auto,
     /// Always run on the caller's thread.
     Serial,
-}
-
-/// The default of [`parallel_min_bytes`]: `Threads::Auto` goes parallel when one
-/// call reads and writes at least this many bytes in total (inputs + output).
-/// Measured on the reference machine: see the README.
-pub const PARALLEL_MIN_BYTES: usize = 8 << 20;
-
-static PARALLEL_MIN: AtomicUsize = AtomicUsize::new(PARALLEL_MIN_BYTES);
-
-/// The current parallel threshold in bytes moved per call (see [`PARALLEL_MIN_BYTES`]).
-#[inline]
-pub fn parallel_min_bytes() -> usize {
-    PARALLEL_MIN.load(Ordering::Relaxed)
-}
-
-/// Sets the parallel threshold (process-wide; for tuning and benchmarking).
-pub fn set_parallel_min_bytes(bytes: usize) {
-    PARALLEL_MIN.store(bytes, Ordering::Relaxed);
-}
-
-/// The default of [`stream_min_bytes`]: out-of-place calls that move at least this many
-/// bytes (inputs + output) on one thread use non-temporal (streaming) stores on ISAs
-/// that have them (AVX2, AVX-512); a forward call split across threads streams from
-/// 5/4 of it, a split backward call from the threshold itself.
-/// Once the buffers no longer fit in the last-level cache, writing around it saves the
-/// read-for-ownership of every output line; below that, streaming would evict data the
-/// next call wants. Several cores read and write the last-level cache at several
-/// times one core's rate, while a streaming call runs at the rate DRAM takes its one
-/// output stream, times the number of streams. So a split forward call (one input per
-/// output) gains from keeping its output cached up to a larger size, though not past
-/// the cache's own size (30 MiB by default, against a 32 MiB L3); a split backward
-/// call (two inputs per output) streams as soon as a serial one does. Measured on the
-/// reference machine: see the README.
-pub const DEFAULT_STREAM_MIN_BYTES: usize = 24 << 20;
-
-static STREAM_MIN: AtomicUsize = AtomicUsize::new(DEFAULT_STREAM_MIN_BYTES);
-
-/// The current non-temporal store threshold, in bytes one call moves (inputs + output,
-/// the whole call however it is split across threads) on one thread; a forward call
-/// split across threads streams from 5/4 of it, a split backward call from the
-/// threshold itself. In place never streams.
-#[inline]
-pub fn stream_min_bytes() -> usize {
-    STREAM_MIN.load(Ordering::Relaxed)
-}
-
-/// Sets the non-temporal store threshold (process-wide; for tuning and benchmarking).
-pub fn set_stream_min_bytes(bytes: usize) {
-    STREAM_MIN.store(bytes, Ordering::Relaxed);
 }
 
 /// Whether a call on `len` elements of `elem_size` bytes over `streams` buffers
@@ -158,16 +111,17 @@ pub(crate) unsafe fn run_unary<T: Send + Sync + Copy>(
     src: *const T,
     dst: *mut T,
     len: usize,
-    param: T,
+    params: &Params<T>,
     threads: Threads,
 ) {
     let (chunk, chunks) = plan(len, size_of::<T>(), 2, threads);
     let nt = !std::ptr::eq(src, dst) && stream(len, size_of::<T>(), 2, chunks);
     if chunks <= 1 {
         // SAFETY: forwarded from the caller.
-        unsafe { f(src, dst, len, param, nt) };
+        unsafe { f(src, dst, len, params, nt) };
         return;
     }
+    let params = *params;
     let (s, d) = (SendPtr(src.cast_mut()), SendPtr(dst));
     for_each_piece(chunks, move |c| {
         let (s, d) = (s, d);
@@ -175,7 +129,7 @@ pub(crate) unsafe fn run_unary<T: Send + Sync + Copy>(
         let n = chunk.min(len - start);
         // SAFETY: [start, start + n) is inside [0, len); chunks are disjoint, and an
         // in-place call (dst == src) stays in place chunk by chunk.
-        unsafe { f(s.0.add(start), d.0.add(start), n, param, nt) }
+        unsafe { f(s.0.add(start), d.0.add(start), n, &params.offset(start), nt) }
     });
 }
 
@@ -190,7 +144,7 @@ pub(crate) unsafe fn run_binary<T: Send + Sync + Copy>(
     dy: *const T,
     dx: *mut T,
     len: usize,
-    param: T,
+    params: &Params<T>,
     threads: Threads,
 ) {
     let (chunk, chunks) = plan(len, size_of::<T>(), 3, threads);
@@ -198,9 +152,10 @@ pub(crate) unsafe fn run_binary<T: Send + Sync + Copy>(
         !std::ptr::eq(y, dx) && !std::ptr::eq(dy, dx) && stream(len, size_of::<T>(), 3, chunks);
     if chunks <= 1 {
         // SAFETY: forwarded from the caller.
-        unsafe { f(y, dy, dx, len, param, nt) };
+        unsafe { f(y, dy, dx, len, params, nt) };
         return;
     }
+    let params = *params;
     let (y, dy, dx) = (SendPtr(y.cast_mut()), SendPtr(dy.cast_mut()), SendPtr(dx));
     for_each_piece(chunks, move |c| {
         let (y, dy, dx) = (y, dy, dx);
@@ -214,7 +169,7 @@ pub(crate) unsafe fn run_binary<T: Send + Sync + Copy>(
                 dy.0.add(start),
                 dx.0.add(start),
                 n,
-                param,
+                &params.offset(start),
                 nt,
             )
         }

@@ -3,13 +3,16 @@
 
 use std::cell::Cell;
 
-use caffe2op_relu_kernels::Kernels;
+use caffe2op_relu_kernels::ops::{
+    BackwardOp, ForwardOp, VisitBackward, VisitForward, visit_backward, visit_forward,
+};
+use caffe2op_relu_kernels::{Kernels, Params};
 
-use crate::activation::{Activation, Op};
+use crate::activation::Activation;
 use crate::element::Element;
 use crate::error::Error;
 use crate::exec::{self, Threads};
-use crate::isa::Isa;
+use crate::isa::{self, Isa};
 
 /// An activation bound to an ISA choice and a threading policy.
 ///
@@ -65,11 +68,50 @@ fn check_len(arg: &'static str, expected: usize, found: usize) -> Result<(), Err
     }
 }
 
-/// `y[i] = f(x[i])`, one loop per op so each is vectorised on its own.
-#[inline(always)]
-fn map_into<T: Copy>(x: &[T], y: &mut [T], f: impl Fn(T) -> T) {
-    for (o, &v) in y.iter_mut().zip(x) {
-        *o = f(v);
+/// The oracle's loops for the calls short enough to run inline: one loop per op (a
+/// visit of the registry), so each is vectorised on its own.
+enum Inline<'a, T: Element> {
+    Forward(&'a [T], &'a mut [T]),
+    ForwardInPlace(&'a mut [T]),
+    Backward(&'a [T], &'a [T], &'a mut [T]),
+    BackwardInPlace(&'a [T], &'a mut [T]),
+}
+
+struct Visit<'a, T: Element>(Inline<'a, T>, Params<T::Kernel>);
+
+impl<T: Element> VisitForward for Visit<'_, T> {
+    type Output = ();
+    #[inline(always)]
+    fn visit<O: ForwardOp>(self) {
+        let p = self.1;
+        let f = |v: T| T::from_kernel(O::oracle(v.to_kernel(), &p));
+        match self.0 {
+            Inline::Forward(x, y) => y.iter_mut().zip(x).for_each(|(o, &v)| *o = f(v)),
+            Inline::ForwardInPlace(x) => x.iter_mut().for_each(|v| *v = f(*v)),
+            _ => {}
+        }
+    }
+}
+
+impl<T: Element> VisitBackward for Visit<'_, T> {
+    type Output = ();
+    #[inline(always)]
+    fn visit<O: BackwardOp>(self) {
+        let p = self.1;
+        let f = |a: T, g: T| T::from_kernel(O::oracle(a.to_kernel(), g.to_kernel(), &p));
+        match self.0 {
+            Inline::Backward(y, dy, dx) => {
+                for ((o, &a), &g) in dx.iter_mut().zip(y).zip(dy) {
+                    *o = f(a, g);
+                }
+            }
+            Inline::BackwardInPlace(y, dy) => {
+                for (g, &a) in dy.iter_mut().zip(y) {
+                    *g = f(a, *g);
+                }
+            }
+            _ => {}
+        }
     }
 }
 
@@ -133,13 +175,15 @@ impl Kernel {
         exec::plan(len, size_of::<T>(), 2, self.threads).1
     }
 
+    /// The kernels of `T` on this kernel's ISA: the cached tables of the default
+    /// dispatch (one relaxed load), or the forced ISA's (checked available when it
+    /// was forced).
     #[inline]
-    fn table<T: Element>(&self) -> Kernels<T> {
-        // An available ISA always has a table on this target (see `Isa::is_available`);
-        // the oracle is a safe answer should that ever not hold.
-        T::kernels(self.isa())
-            .or_else(|| T::kernels(Isa::Scalar))
-            .expect("the scalar table exists for every element type")
+    fn table<T: Element>(&self) -> &'static Kernels<T::Kernel> {
+        T::table(match self.isa {
+            None => isa::dispatched_tables(),
+            Some(isa) => isa.tables(),
+        })
     }
 
     /// Whether a call on `len` elements runs the oracle inline ([`Element::INLINE_MAX`];
@@ -155,12 +199,8 @@ impl Kernel {
     #[inline(always)]
     pub fn forward<T: Element>(&self, x: &[T], y: &mut [T]) -> Result<(), Error> {
         if self.inline::<T>(x.len()) && x.len() == y.len() {
-            let p = self.act.param_as::<T>()?;
-            match self.act.op() {
-                Op::Relu => map_into(x, y, |v| T::oracle_forward(Op::Relu, v, p)),
-                Op::ReluN => map_into(x, y, |v| T::oracle_forward(Op::ReluN, v, p)),
-                Op::LeakyRelu => map_into(x, y, |v| T::oracle_forward(Op::LeakyRelu, v, p)),
-            }
+            let p = self.act.params_as::<T>()?;
+            visit_forward(self.act.op().forward(), Visit(Inline::Forward(x, y), p));
             return Ok(());
         }
         self.forward_kernel(x, y)
@@ -169,9 +209,9 @@ impl Kernel {
     #[inline]
     fn forward_kernel<T: Element>(&self, x: &[T], y: &mut [T]) -> Result<(), Error> {
         check_len("y", x.len(), y.len())?;
-        let p = self.act.param_as::<T>()?;
+        let p = self.act.params_as::<T>()?;
         // SAFETY: x and y are live, disjoint (one is &mut) and of equal length.
-        unsafe { self.forward_unchecked(x.as_ptr(), y.as_mut_ptr(), x.len(), p) };
+        unsafe { self.forward_unchecked(x.as_ptr(), y.as_mut_ptr(), x.len(), &p) };
         Ok(())
     }
 
@@ -179,11 +219,8 @@ impl Kernel {
     #[inline(always)]
     pub fn forward_in_place<T: Element>(&self, x: &mut [T]) -> Result<(), Error> {
         if self.inline::<T>(x.len()) {
-            let p = self.act.param_as::<T>()?;
-            let op = self.act.op();
-            for v in x.iter_mut() {
-                *v = T::oracle_forward(op, *v, p);
-            }
+            let p = self.act.params_as::<T>()?;
+            visit_forward(self.act.op().forward(), Visit(Inline::ForwardInPlace(x), p));
             return Ok(());
         }
         self.forward_in_place_kernel(x)
@@ -191,10 +228,10 @@ impl Kernel {
 
     #[inline]
     fn forward_in_place_kernel<T: Element>(&self, x: &mut [T]) -> Result<(), Error> {
-        let p = self.act.param_as::<T>()?;
+        let p = self.act.params_as::<T>()?;
         let ptr = x.as_mut_ptr();
         // SAFETY: src == dst, a live exclusive slice of x.len() elements.
-        unsafe { self.forward_unchecked(ptr, ptr, x.len(), p) };
+        unsafe { self.forward_unchecked(ptr, ptr, x.len(), &p) };
         Ok(())
     }
 
@@ -202,11 +239,11 @@ impl Kernel {
     #[inline(always)]
     pub fn backward<T: Element>(&self, y: &[T], dy: &[T], dx: &mut [T]) -> Result<(), Error> {
         if self.inline::<T>(y.len()) && y.len() == dy.len() && y.len() == dx.len() {
-            let p = self.act.param_as::<T>()?;
-            let op = self.act.op();
-            for ((o, &a), &g) in dx.iter_mut().zip(y).zip(dy) {
-                *o = T::oracle_backward(op, a, g, p);
-            }
+            let p = self.act.params_as::<T>()?;
+            visit_backward(
+                self.act.op().backward(),
+                Visit(Inline::Backward(y, dy, dx), p),
+            );
             return Ok(());
         }
         self.backward_kernel(y, dy, dx)
@@ -216,9 +253,9 @@ impl Kernel {
     fn backward_kernel<T: Element>(&self, y: &[T], dy: &[T], dx: &mut [T]) -> Result<(), Error> {
         check_len("dy", y.len(), dy.len())?;
         check_len("dx", y.len(), dx.len())?;
-        let p = self.act.param_as::<T>()?;
+        let p = self.act.params_as::<T>()?;
         // SAFETY: live slices of equal length; dx is exclusive so it overlaps neither.
-        unsafe { self.backward_unchecked(y.as_ptr(), dy.as_ptr(), dx.as_mut_ptr(), y.len(), p) };
+        unsafe { self.backward_unchecked(y.as_ptr(), dy.as_ptr(), dx.as_mut_ptr(), y.len(), &p) };
         Ok(())
     }
 
@@ -226,11 +263,11 @@ impl Kernel {
     #[inline(always)]
     pub fn backward_in_place<T: Element>(&self, y: &[T], dy: &mut [T]) -> Result<(), Error> {
         if self.inline::<T>(y.len()) && y.len() == dy.len() {
-            let p = self.act.param_as::<T>()?;
-            let op = self.act.op();
-            for (g, &a) in dy.iter_mut().zip(y) {
-                *g = T::oracle_backward(op, a, *g, p);
-            }
+            let p = self.act.params_as::<T>()?;
+            visit_backward(
+                self.act.op().backward(),
+                Visit(Inline::BackwardInPlace(y, dy), p),
+            );
             return Ok(());
         }
         self.backward_in_place_kernel(y, dy)
@@ -239,10 +276,10 @@ impl Kernel {
     #[inline]
     fn backward_in_place_kernel<T: Element>(&self, y: &[T], dy: &mut [T]) -> Result<(), Error> {
         check_len("dy", y.len(), dy.len())?;
-        let p = self.act.param_as::<T>()?;
+        let p = self.act.params_as::<T>()?;
         let d = dy.as_mut_ptr();
         // SAFETY: dx == dy exactly; y is a distinct live slice of the same length.
-        unsafe { self.backward_unchecked(y.as_ptr(), d, d, y.len(), p) };
+        unsafe { self.backward_unchecked(y.as_ptr(), d, d, y.len(), &p) };
         Ok(())
     }
 
@@ -252,12 +289,12 @@ impl Kernel {
         check_len("y", x.len(), y.len())?;
         let (xp, yp) = (x.as_ptr().cast::<T>(), y.as_ptr().cast::<T>().cast_mut());
         alias_of("x", xp, "y", yp, x.len())?;
-        let p = self.act.param_as::<T>()?;
+        let p = self.act.params_as::<T>()?;
         // SAFETY: both views are live for the call and `Cell<T>` has `T`'s layout;
         // writing through a pointer derived from `&[Cell<T>]` is allowed (interior
         // mutability); the ranges are identical or disjoint (checked above); nothing
         // else can touch the cells while this thread is inside the call.
-        unsafe { self.forward_unchecked(xp, yp, x.len(), p) };
+        unsafe { self.forward_unchecked(xp, yp, x.len(), &p) };
         Ok(())
     }
 
@@ -275,9 +312,9 @@ impl Kernel {
         let dxp = dx.as_ptr().cast::<T>().cast_mut();
         alias_of("y", yp, "dx", dxp, y.len())?;
         alias_of("dy", dyp, "dx", dxp, y.len())?;
-        let p = self.act.param_as::<T>()?;
+        let p = self.act.params_as::<T>()?;
         // SAFETY: as in `forward_aliased`; dx equals or is disjoint from each input.
-        unsafe { self.backward_unchecked(yp, dyp, dxp, y.len(), p) };
+        unsafe { self.backward_unchecked(yp, dyp, dxp, y.len(), &p) };
         Ok(())
     }
 
@@ -296,9 +333,9 @@ impl Kernel {
         check_ptr("x", x)?;
         check_ptr("y", y)?;
         alias_of("x", x, "y", y, len)?;
-        let p = self.act.param_as::<T>()?;
+        let p = self.act.params_as::<T>()?;
         // SAFETY: validity is the caller's promise; aliasing was checked above.
-        unsafe { self.forward_unchecked(x, y, len, p) };
+        unsafe { self.forward_unchecked(x, y, len, &p) };
         Ok(())
     }
 
@@ -319,25 +356,27 @@ impl Kernel {
         check_ptr("dx", dx)?;
         alias_of("y", y, "dx", dx, len)?;
         alias_of("dy", dy, "dx", dx, len)?;
-        let p = self.act.param_as::<T>()?;
+        let p = self.act.params_as::<T>()?;
         // SAFETY: validity is the caller's promise; aliasing was checked above.
-        unsafe { self.backward_unchecked(y, dy, dx, len, p) };
+        unsafe { self.backward_unchecked(y, dy, dx, len, &p) };
         Ok(())
     }
 
     /// # Safety
     /// The [`caffe2op_relu_kernels::UnaryFn`] contract for `x`, `y`, `len`.
     #[inline]
-    unsafe fn forward_unchecked<T: Element>(&self, x: *const T, y: *mut T, len: usize, p: T) {
-        let t = self.table::<T>();
-        let f = match self.act.op() {
-            Op::Relu => t.relu,
-            Op::ReluN => t.relu_n,
-            Op::LeakyRelu => t.leaky_relu,
-        };
+    unsafe fn forward_unchecked<T: Element>(
+        &self,
+        x: *const T,
+        y: *mut T,
+        len: usize,
+        p: &Params<T::Kernel>,
+    ) {
+        let f = self.table::<T>().forward(self.act.op().forward());
         // SAFETY: the table belongs to an available ISA (`table`); the range contract
-        // is forwarded from the caller.
-        unsafe { exec::run_unary(f, x, y, len, p, self.threads) }
+        // is forwarded from the caller, and `T` and `T::Kernel` have the same layout
+        // (`Element::Kernel`), so the casts keep it.
+        unsafe { exec::run_unary(f, x.cast(), y.cast(), len, p, self.threads) }
     }
 
     /// # Safety
@@ -349,15 +388,10 @@ impl Kernel {
         dy: *const T,
         dx: *mut T,
         len: usize,
-        p: T,
+        p: &Params<T::Kernel>,
     ) {
-        let t = self.table::<T>();
-        let f = match self.act.op() {
-            Op::Relu => t.relu_grad,
-            Op::ReluN => t.relu_n_grad,
-            Op::LeakyRelu => t.leaky_relu_grad,
-        };
+        let f = self.table::<T>().backward(self.act.op().backward());
         // SAFETY: as in `forward_unchecked`.
-        unsafe { exec::run_binary(f, y, dy, dx, len, p, self.threads) }
+        unsafe { exec::run_binary(f, y.cast(), dy.cast(), dx.cast(), len, p, self.threads) }
     }
 }

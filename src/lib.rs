@@ -306,20 +306,14 @@ mod kernel;
 #[cfg_attr(docsrs, doc(cfg(feature = "ndarray")))]
 pub mod nd;
 pub mod ops;
-mod portable;
 mod quantized;
+pub mod tuning;
 
 pub use activation::{Activation, DEFAULT_ALPHA, DEFAULT_N, Op};
 pub use element::Element;
 pub use error::{Error, OpErrorKind};
-pub use exec::{
-    DEFAULT_STREAM_MIN_BYTES, PARALLEL_MIN_BYTES, Threads, parallel_min_bytes,
-    set_parallel_min_bytes, set_stream_min_bytes, stream_min_bytes,
-};
-pub use isa::{
-    AVX512_YMM_ENV_VAR, BF16_ENV_VAR, ISA_ENV_VAR, Isa, ParseIsaError, avx512_bf16_narrowing,
-    avx512_ymm_loops, set_avx512_ymm_loops,
-};
+pub use exec::Threads;
+pub use isa::{ISA_ENV_VAR, Isa, ParseIsaError};
 pub use kernel::Kernel;
 pub use quantized::{
     QuantParams, int8_relu, int8_relu_in_place, int8_relu_in_place_with,
@@ -389,4 +383,55 @@ pub fn leaky_relu_grad<T: Element>(
     alpha: f64,
 ) -> Result<(), Error> {
     Kernel::new(Activation::leaky_relu(alpha)?).backward(y, dy, dx)
+}
+
+// The tuning knobs' 0.1 paths, kept for compatibility.
+
+/// Moved to [`tuning::PARALLEL_MIN_BYTES`].
+#[deprecated(since = "0.2.0", note = "use `tuning::PARALLEL_MIN_BYTES`")]
+pub const PARALLEL_MIN_BYTES: usize = tuning::PARALLEL_MIN_BYTES;
+/// Moved to [`tuning::DEFAULT_STREAM_MIN_BYTES`].
+#[deprecated(since = "0.2.0", note = "use `tuning::DEFAULT_STREAM_MIN_BYTES`")]
+pub const DEFAULT_STREAM_MIN_BYTES: usize = tuning::DEFAULT_STREAM_MIN_BYTES;
+/// Moved to [`tuning::AVX512_YMM_ENV_VAR`].
+#[deprecated(since = "0.2.0", note = "use `tuning::AVX512_YMM_ENV_VAR`")]
+pub const AVX512_YMM_ENV_VAR: &str = tuning::AVX512_YMM_ENV_VAR;
+/// Moved to [`tuning::BF16_ENV_VAR`].
+#[deprecated(since = "0.2.0", note = "use `tuning::BF16_ENV_VAR`")]
+pub const BF16_ENV_VAR: &str = tuning::BF16_ENV_VAR;
+
+/// Moved to [`tuning::parallel_min_bytes`].
+#[deprecated(since = "0.2.0", note = "use `tuning::parallel_min_bytes`")]
+pub fn parallel_min_bytes() -> usize {
+    tuning::parallel_min_bytes()
+}
+/// Moved to [`tuning::set_parallel_min_bytes`].
+#[deprecated(since = "0.2.0", note = "use `tuning::set_parallel_min_bytes`")]
+pub fn set_parallel_min_bytes(bytes: usize) {
+    tuning::set_parallel_min_bytes(bytes)
+}
+/// Moved to [`tuning::stream_min_bytes`].
+#[deprecated(since = "0.2.0", note = "use `tuning::stream_min_bytes`")]
+pub fn stream_min_bytes() -> usize {
+    tuning::stream_min_bytes()
+}
+/// Moved to [`tuning::set_stream_min_bytes`].
+#[deprecated(since = "0.2.0", note = "use `tuning::set_stream_min_bytes`")]
+pub fn set_stream_min_bytes(bytes: usize) {
+    tuning::set_stream_min_bytes(bytes)
+}
+/// Moved to [`tuning::avx512_ymm_loops`].
+#[deprecated(since = "0.2.0", note = "use `tuning::avx512_ymm_loops`")]
+pub fn avx512_ymm_loops() -> bool {
+    tuning::avx512_ymm_loops()
+}
+/// Moved to [`tuning::set_avx512_ymm_loops`].
+#[deprecated(since = "0.2.0", note = "use `tuning::set_avx512_ymm_loops`")]
+pub fn set_avx512_ymm_loops(on: bool) {
+    tuning::set_avx512_ymm_loops(on)
+}
+/// Moved to [`tuning::avx512_bf16_narrowing`].
+#[deprecated(since = "0.2.0", note = "use `tuning::avx512_bf16_narrowing`")]
+pub fn avx512_bf16_narrowing() -> bool {
+    tuning::avx512_bf16_narrowing()
 }

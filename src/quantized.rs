@@ -5,8 +5,7 @@
 //! default ISA from [`Isa::dispatched`] (cached, capped by `CAFFE2OP_RELU_ISA`), and
 //! large calls split across the current rayon pool like every other kernel.
 
-use caffe2op_relu_kernels as k;
-use k::int8::Int8Kernels;
+use caffe2op_relu_kernels::{self as k, Params};
 
 use crate::error::Error;
 use crate::exec::{self, Threads};
@@ -27,33 +26,6 @@ pub fn int8_relu_oracle(x: u8, zero_point: u8) -> u8 {
     k::oracle::u8::int8_relu(x, zero_point)
 }
 
-/// The Int8Relu table of `isa`, or `None` when `isa` is not compiled for this target.
-/// Having a table does not mean the CPU can run it: check [`Isa::is_available`] first.
-fn table(isa: Isa) -> Option<Int8Kernels> {
-    match isa {
-        Isa::Scalar => Some(k::oracle::u8::KERNELS),
-        Isa::Portable => Some(crate::portable::u8::KERNELS),
-        #[cfg(target_arch = "x86_64")]
-        Isa::Avx2 => Some(k::x86_64::avx2_u8::KERNELS),
-        #[cfg(all(target_arch = "x86_64", caffe2op_relu_avx512))]
-        Isa::Avx512 => Some(if crate::isa::avx512_ymm_loops() {
-            k::x86_64::avx512_u8::ymm::KERNELS
-        } else {
-            k::x86_64::avx512_u8::KERNELS
-        }),
-        #[cfg(target_arch = "aarch64")]
-        Isa::Neon => Some(k::aarch64::neon_u8::KERNELS),
-        #[allow(unreachable_patterns)]
-        _ => None,
-    }
-}
-
-/// The table for an ISA already known to be available (the oracle's as a fallback,
-/// which cannot be needed: every available ISA has a table on its target).
-fn available_table(isa: Isa) -> Int8Kernels {
-    table(isa).unwrap_or(k::oracle::u8::KERNELS)
-}
-
 /// # Safety
 /// `src` valid for `len` reads, `dst` for `len` writes, `dst == src` or disjoint;
 /// `isa` available on this CPU.
@@ -65,9 +37,9 @@ unsafe fn run(
     zero_point: u8,
     threads: Threads,
 ) {
-    let f = available_table(isa).int8_relu;
+    let f = isa.tables().u8.int8_relu;
     // SAFETY: forwarded from the caller (the `UnaryFn` contract).
-    unsafe { exec::run_unary(f, src, dst, len, zero_point, threads) }
+    unsafe { exec::run_unary(f, src, dst, len, &Params::scalar(zero_point), threads) }
 }
 
 /// `y[i] = max(x[i], zero_point)` (Int8Relu; scale and zero point carry over), on the

@@ -265,11 +265,11 @@ fn sweep<T: TestElem>(seed: u64) -> usize {
 /// of an ISA with streaming stores takes the aligning-head + NT path).
 fn both_thresholds<T: TestElem>(seed: u64) {
     let _g = STREAM_LOCK.lock().unwrap_or_else(|e| e.into_inner());
-    let old = caffe2op_relu::stream_min_bytes();
+    let old = caffe2op_relu::tuning::stream_min_bytes();
     let a = sweep::<T>(seed);
-    caffe2op_relu::set_stream_min_bytes(0);
+    caffe2op_relu::tuning::set_stream_min_bytes(0);
     let b = sweep::<T>(seed ^ 1);
-    caffe2op_relu::set_stream_min_bytes(old);
+    caffe2op_relu::tuning::set_stream_min_bytes(old);
     // 5 activations x 131 lengths x 3 offsets x 10 arrangements per ISA.
     let per_isa = 5 * (MAX_LEN + 1) * OFFSETS.len() * (FWD.len() + BWD.len());
     assert_eq!(a + b, 2 * per_isa * Isa::available().len());
@@ -300,11 +300,11 @@ fn bf16_tails_at_allocation_end() {
 #[test]
 fn u8_tails_at_allocation_end() {
     let _g = STREAM_LOCK.lock().unwrap_or_else(|e| e.into_inner());
-    let old = caffe2op_relu::stream_min_bytes();
+    let old = caffe2op_relu::tuning::stream_min_bytes();
     let mut rng = Rng(0xa5a0_0008);
     let mut calls = 0;
     for stream in [old, 0] {
-        caffe2op_relu::set_stream_min_bytes(stream);
+        caffe2op_relu::tuning::set_stream_min_bytes(stream);
         for isa in Isa::available() {
             for zp in [0u8, 1, 128, 254, 255] {
                 for len in 0..=MAX_LEN {
@@ -334,7 +334,7 @@ fn u8_tails_at_allocation_end() {
             }
         }
     }
-    caffe2op_relu::set_stream_min_bytes(old);
+    caffe2op_relu::tuning::set_stream_min_bytes(old);
     assert_eq!(
         calls,
         2 * Isa::available().len() * 5 * (MAX_LEN + 1) * OFFSETS.len() * 2

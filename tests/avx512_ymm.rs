@@ -7,9 +7,8 @@
 
 mod common;
 
-use caffe2op_relu::{
-    Isa, Kernel, Op, Threads, avx512_ymm_loops, set_avx512_ymm_loops, set_stream_min_bytes,
-};
+use caffe2op_relu::tuning::{avx512_ymm_loops, set_avx512_ymm_loops, set_stream_min_bytes};
+use caffe2op_relu::{Isa, Kernel, Op, Threads};
 use caffe2op_relu_kernels::generic::{LEAKY_GRAD_NARROW_MIN_BYTES, NARROW_IN_PLACE_MAX_BYTES};
 use common::*;
 
@@ -72,7 +71,7 @@ fn check<T: TestElem>(k: &Kernel, rng: &mut Rng) {
             check_backward(k, &x, &dy, off, Mode::OutOfPlace, "ymm switch, streaming");
         }
     }
-    set_stream_min_bytes(caffe2op_relu::DEFAULT_STREAM_MIN_BYTES);
+    set_stream_min_bytes(caffe2op_relu::tuning::DEFAULT_STREAM_MIN_BYTES);
 }
 
 /// Int8Relu on the AVX-512 table the switch selects: short and long calls (with and
@@ -91,7 +90,7 @@ fn check_int8(rng: &mut Rng) {
         for off in [0, 1, 31, 33] {
             check_int8_window(Isa::Avx512, &x, zp, off, &want);
         }
-        set_stream_min_bytes(caffe2op_relu::DEFAULT_STREAM_MIN_BYTES);
+        set_stream_min_bytes(caffe2op_relu::tuning::DEFAULT_STREAM_MIN_BYTES);
     }
 }
 
@@ -129,7 +128,7 @@ fn both_avx512_tables_match_the_oracle() {
     }
     // The switch really changed the table: relu and relu_grad differ.
     if vl {
-        let (off, on) = (tables[0], tables[1]);
+        let (off, on) = (&tables[0], &tables[1]);
         assert_ne!(off.0[0], on.0[0]);
         assert_ne!(off.0[3], on.0[3]);
         assert_ne!(off.1[0], on.1[0]);

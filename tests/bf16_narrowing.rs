@@ -9,7 +9,8 @@
 
 mod common;
 
-use caffe2op_relu::{Activation, BF16_ENV_VAR, Isa, Kernel, Threads, avx512_bf16_narrowing};
+use caffe2op_relu::tuning::{BF16_ENV_VAR, avx512_bf16_narrowing};
+use caffe2op_relu::{Activation, Isa, Kernel, Threads};
 use common::*;
 use half::bf16;
 

@@ -70,7 +70,7 @@ fn acts() -> [Activation; 3] {
 /// A length whose calls `Threads::Auto` splits (when the pool has several threads).
 fn big_len<T>() -> usize {
     // A lower threshold than the default keeps the threaded path cheap to test.
-    caffe2op_relu::set_parallel_min_bytes(2 << 20);
+    caffe2op_relu::tuning::set_parallel_min_bytes(2 << 20);
     3 * (2 << 20) / size_of::<T>() / 2 + 13
 }
 
@@ -411,8 +411,8 @@ fn one_kernel_shared_by_many_threads() {
 #[test]
 fn thresholds_changed_while_calls_run() {
     let (par0, stream0) = (
-        caffe2op_relu::parallel_min_bytes(),
-        caffe2op_relu::stream_min_bytes(),
+        caffe2op_relu::tuning::parallel_min_bytes(),
+        caffe2op_relu::tuning::stream_min_bytes(),
     );
     // 200k f32: 1.6 MB moved by a forward call, serial at the default parallel
     // threshold (2 MiB) and split at 0; an 800 kB output streams at threshold 0.
@@ -430,8 +430,16 @@ fn thresholds_changed_while_calls_run() {
         s.spawn(|| {
             let mut i = 0usize;
             while !stop.load(Ordering::Relaxed) {
-                caffe2op_relu::set_parallel_min_bytes(if i.is_multiple_of(2) { 0 } else { par0 });
-                caffe2op_relu::set_stream_min_bytes(if i.is_multiple_of(3) { 0 } else { stream0 });
+                caffe2op_relu::tuning::set_parallel_min_bytes(if i.is_multiple_of(2) {
+                    0
+                } else {
+                    par0
+                });
+                caffe2op_relu::tuning::set_stream_min_bytes(if i.is_multiple_of(3) {
+                    0
+                } else {
+                    stream0
+                });
                 i += 1;
                 std::thread::yield_now();
             }
@@ -458,8 +466,8 @@ fn thresholds_changed_while_calls_run() {
         }
         stop.store(true, Ordering::Relaxed);
     });
-    caffe2op_relu::set_parallel_min_bytes(par0);
-    caffe2op_relu::set_stream_min_bytes(stream0);
+    caffe2op_relu::tuning::set_parallel_min_bytes(par0);
+    caffe2op_relu::tuning::set_stream_min_bytes(stream0);
     assert!(flips.load(Ordering::Relaxed) > 0);
 }
 

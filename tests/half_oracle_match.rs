@@ -136,7 +136,7 @@ fn threaded<T: TestElem>() {
     let mut rng = Rng(0x7468_7265_6164);
     // The default threshold is tuned for speed (tens of MiB); a lower one keeps the
     // threaded path cheap to test. Results do not depend on it.
-    caffe2op_relu::set_parallel_min_bytes(TEST_PARALLEL_MIN_BYTES);
+    caffe2op_relu::tuning::set_parallel_min_bytes(TEST_PARALLEL_MIN_BYTES);
     let len = 3 * TEST_PARALLEL_MIN_BYTES / size_of::<T>() / 2 + 13;
     pool.install(|| {
         for op in Op::ALL {
@@ -213,7 +213,7 @@ fn backward_with_dx_equal_to_y() {
 /// store instruction, so the other tests in this binary are unaffected.)
 #[test]
 fn streaming_stores_match_the_oracle() {
-    caffe2op_relu::set_stream_min_bytes(0);
+    caffe2op_relu::tuning::set_stream_min_bytes(0);
     let mut rng = Rng(0x5354_5245_414d);
     fn run<T: TestElem>(rng: &mut Rng) {
         for op in Op::ALL {
@@ -236,10 +236,10 @@ fn streaming_stores_match_the_oracle() {
     }
     run::<half::f16>(&mut rng);
     run::<half::bf16>(&mut rng);
-    caffe2op_relu::set_stream_min_bytes(caffe2op_relu::DEFAULT_STREAM_MIN_BYTES);
+    caffe2op_relu::tuning::set_stream_min_bytes(caffe2op_relu::tuning::DEFAULT_STREAM_MIN_BYTES);
 }
 
-fn table<T: Element>(isa: Isa) -> [usize; 6] {
+fn table<T: Element>(isa: Isa) -> Vec<usize> {
     isa_table_addrs::<T>(isa)
 }
 
@@ -250,34 +250,33 @@ fn table<T: Element>(isa: Isa) -> [usize; 6] {
 fn forced_isa_resolves_to_its_own_half_table() {
     assert_eq!(
         table::<half::f16>(Isa::Scalar),
-        table_addrs(k::oracle::f16::KERNELS)
+        table_addrs(&k::arch::SCALAR.f16)
     );
     assert_eq!(
         table::<half::bf16>(Isa::Scalar),
-        table_addrs(k::oracle::bf16::KERNELS)
+        table_addrs(&k::arch::SCALAR.bf16)
     );
     #[cfg(target_arch = "x86_64")]
     {
         if Isa::Avx2.is_available() {
             assert_eq!(
                 table::<half::f16>(Isa::Avx2),
-                table_addrs(k::x86_64::avx2_half::f16::KERNELS)
+                table_addrs(&k::arch::x86_64::avx2::TABLES.f16)
             );
             assert_eq!(
                 table::<half::bf16>(Isa::Avx2),
-                table_addrs(k::x86_64::avx2_half::bf16::KERNELS)
+                table_addrs(&k::arch::x86_64::avx2::TABLES.bf16)
             );
         }
-        #[cfg(caffe2op_relu_avx512)]
         if Isa::Avx512.is_available() {
             assert_eq!(
                 table::<half::f16>(Isa::Avx512),
-                table_addrs(k::x86_64::avx512_half::f16::KERNELS)
+                table_addrs(&k::arch::x86_64::avx512::TABLES.f16)
             );
-            let bf16 = if caffe2op_relu::avx512_bf16_narrowing() {
-                k::x86_64::avx512_half::bf16_ne::KERNELS
+            let bf16 = if caffe2op_relu::tuning::avx512_bf16_narrowing() {
+                &k::arch::x86_64::avx512::TABLES_BF16_NE.bf16
             } else {
-                k::x86_64::avx512_half::bf16::KERNELS
+                &k::arch::x86_64::avx512::TABLES.bf16
             };
             assert_eq!(table::<half::bf16>(Isa::Avx512), table_addrs(bf16));
         }
@@ -287,11 +286,11 @@ fn forced_isa_resolves_to_its_own_half_table() {
         assert!(Isa::Neon.is_available());
         assert_eq!(
             table::<half::f16>(Isa::Neon),
-            table_addrs(k::aarch64::neon_half::f16::KERNELS)
+            table_addrs(&k::arch::aarch64::neon::TABLES.f16)
         );
         assert_eq!(
             table::<half::bf16>(Isa::Neon),
-            table_addrs(k::aarch64::neon_half::bf16::KERNELS)
+            table_addrs(&k::arch::aarch64::neon::TABLES.bf16)
         );
     }
     for a in Isa::available() {

@@ -228,7 +228,7 @@ fn rounds() -> usize {
 #[cfg(target_arch = "x86_64")]
 mod x86 {
     use super::*;
-    use caffe2op_relu_kernels::x86_64::avx2_half::{Bf16x16, F16x16};
+    use caffe2op_relu_kernels::arch::x86_64::avx2::half::{Bf16x16, F16x16};
 
     #[target_feature(enable = "avx2,f16c")]
     unsafe fn avx2_f16(a: &[F16], b: &[F16]) -> Out {
@@ -252,11 +252,9 @@ mod x86 {
         // SAFETY: as above.
         sweep::<Bf16>(16, rounds(), |a, b| unsafe { avx2_bf16(a, b) }, "avx2 bf16");
     }
-
-    #[cfg(caffe2op_relu_avx512)]
     mod avx512 {
         use super::*;
-        use caffe2op_relu_kernels::x86_64::avx512_half::{Bf16x32, Bf16x32Ne, F16x32};
+        use caffe2op_relu_kernels::arch::x86_64::avx512::half::{Bf16x32, Bf16x32Ne, F16x32};
 
         #[target_feature(enable = "avx512f,avx512bw")]
         unsafe fn f16(a: &[F16], b: &[F16]) -> Out {
@@ -301,7 +299,7 @@ mod x86 {
 #[cfg(target_arch = "aarch64")]
 mod arm {
     use super::*;
-    use caffe2op_relu_kernels::aarch64::neon_half::{Bf16x8, F16x8};
+    use caffe2op_relu_kernels::arch::aarch64::neon::half::{Bf16x8, F16x8};
 
     #[test]
     fn neon_half_vector_ops() {

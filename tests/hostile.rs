@@ -1349,8 +1349,8 @@ fn every_short_message_and_byte_flip() {
 /// divided by zero while planning its chunks. Also: `pieces` at absurd lengths.
 #[test]
 fn zero_parallel_threshold_and_extreme_lengths() {
-    let old = caffe2op_relu::parallel_min_bytes();
-    caffe2op_relu::set_parallel_min_bytes(0);
+    let old = caffe2op_relu::tuning::parallel_min_bytes();
+    caffe2op_relu::tuning::set_parallel_min_bytes(0);
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(3)
         .build()
@@ -1388,5 +1388,5 @@ fn zero_parallel_threshold_and_extreme_lengths() {
         }
         caffe2op_relu::relu_in_place::<f32>(&mut []);
     });
-    caffe2op_relu::set_parallel_min_bytes(old);
+    caffe2op_relu::tuning::set_parallel_min_bytes(old);
 }

@@ -133,7 +133,7 @@ fn threaded_path_and_default_dispatch() {
         .build()
         .unwrap();
     // A lower threshold than the default keeps the threaded path cheap to test.
-    caffe2op_relu::set_parallel_min_bytes(2 << 20);
+    caffe2op_relu::tuning::set_parallel_min_bytes(2 << 20);
     let len = 3 * (2 << 20) / 2 + 77;
     let mut rng = Rng(3);
     let x: Vec<u8> = (0..len).map(|_| rng.next_u64() as u8).collect();
@@ -161,7 +161,7 @@ fn threaded_path_and_default_dispatch() {
 /// Every out-of-place call streams (threshold 0): aligning head, body, tail.
 #[test]
 fn streaming_stores() {
-    caffe2op_relu::set_stream_min_bytes(0);
+    caffe2op_relu::tuning::set_stream_min_bytes(0);
     let mut rng = Rng(0x57);
     for isa in Isa::available() {
         for len in (0..=300).chain([4099, 65_537]) {
@@ -178,7 +178,7 @@ fn streaming_stores() {
             }
         }
     }
-    caffe2op_relu::set_stream_min_bytes(caffe2op_relu::DEFAULT_STREAM_MIN_BYTES);
+    caffe2op_relu::tuning::set_stream_min_bytes(caffe2op_relu::tuning::DEFAULT_STREAM_MIN_BYTES);
 }
 
 #[test]

@@ -30,22 +30,21 @@ fn forced_isa_is_reported_and_resolves_to_its_own_table() {
     }
     assert_eq!(
         isa_table_addrs::<f32>(Isa::Scalar),
-        table_addrs(k::oracle::f32::KERNELS)
+        table_addrs(&k::arch::SCALAR.f32)
     );
     #[cfg(target_arch = "x86_64")]
     {
-        #[cfg(caffe2op_relu_avx512)]
         if Isa::Avx512.is_available() {
             // The 256-bit main loops where the CPU prefers them (`avx512_ymm_loops`).
-            let (t32, t64) = if caffe2op_relu::avx512_ymm_loops() {
+            let (t32, t64) = if caffe2op_relu::tuning::avx512_ymm_loops() {
                 (
-                    k::x86_64::avx512::f32::ymm::KERNELS,
-                    k::x86_64::avx512::f64::ymm::KERNELS,
+                    &k::arch::x86_64::avx512::TABLES_YMM.f32,
+                    &k::arch::x86_64::avx512::TABLES_YMM.f64,
                 )
             } else {
                 (
-                    k::x86_64::avx512::f32::KERNELS,
-                    k::x86_64::avx512::f64::KERNELS,
+                    &k::arch::x86_64::avx512::TABLES.f32,
+                    &k::arch::x86_64::avx512::TABLES.f64,
                 )
             };
             assert_eq!(isa_table_addrs::<f32>(Isa::Avx512), table_addrs(t32));
@@ -54,11 +53,11 @@ fn forced_isa_is_reported_and_resolves_to_its_own_table() {
         if Isa::Avx2.is_available() {
             assert_eq!(
                 isa_table_addrs::<f32>(Isa::Avx2),
-                table_addrs(k::x86_64::avx2::f32::KERNELS)
+                table_addrs(&k::arch::x86_64::avx2::TABLES.f32)
             );
             assert_eq!(
                 isa_table_addrs::<f64>(Isa::Avx2),
-                table_addrs(k::x86_64::avx2::f64::KERNELS)
+                table_addrs(&k::arch::x86_64::avx2::TABLES.f64)
             );
         }
     }
@@ -121,11 +120,11 @@ fn neon_is_selected_on_aarch64() {
     assert!(Isa::available().contains(&Isa::Neon));
     assert_eq!(
         isa_table_addrs::<f32>(Isa::Neon),
-        table_addrs(k::aarch64::neon::f32::KERNELS)
+        table_addrs(&k::arch::aarch64::neon::TABLES.f32)
     );
     assert_eq!(
         isa_table_addrs::<f64>(Isa::Neon),
-        table_addrs(k::aarch64::neon::f64::KERNELS)
+        table_addrs(&k::arch::aarch64::neon::TABLES.f64)
     );
     if std::env::var(caffe2op_relu::ISA_ENV_VAR).is_err() {
         assert_eq!(Kernel::new(Activation::relu()).isa(), Isa::Neon);

@@ -8,8 +8,9 @@
 
 mod common;
 
+use caffe2op_relu_kernels::ops::{ForwardOp, LeakyRelu};
 use caffe2op_relu_kernels::vector::LeakyShape;
-use caffe2op_relu_kernels::{Kernels, oracle};
+use caffe2op_relu_kernels::{Forward, Kernels, Params};
 use common::*;
 
 #[test]
@@ -47,10 +48,11 @@ const ALPHAS: [f64; 17] = [
 
 macro_rules! check_type {
     ($name:ident, $T:ident) => {
-        fn $name(tables: &[(&str, Kernels<$T>)]) {
+        fn $name(tables: &[(&str, &Kernels<$T>)]) {
             let mut rng = Rng(0x1eaf ^ size_of::<$T>() as u64);
             for &a in &ALPHAS {
                 let a = a as $T;
+                let p = Params::scalar(a);
                 for len in [1usize, 7, 16, 33, 64, 65, 200, 1000] {
                     let mut x: Vec<$T> = values(&mut rng, len, 1.0);
                     if len > 8 {
@@ -62,9 +64,17 @@ macro_rules! check_type {
                         let mut y = vec![0 as $T; len];
                         // SAFETY: x and y are live, disjoint and `len` long; the table
                         // belongs to an ISA this CPU runs (checked by the caller).
-                        unsafe { (t.leaky_relu)(x.as_ptr(), y.as_mut_ptr(), len, a, false) };
+                        unsafe {
+                            t.forward(Forward::LeakyRelu)(
+                                x.as_ptr(),
+                                y.as_mut_ptr(),
+                                len,
+                                &p,
+                                false,
+                            )
+                        };
                         for i in 0..len {
-                            let want = oracle::$T::leaky_relu(x[i], a);
+                            let want = LeakyRelu::oracle(x[i], &p);
                             assert_eq!(
                                 y[i].to_bits(),
                                 want.to_bits(),
@@ -86,22 +96,21 @@ check_type!(check_f64, f64);
 #[cfg(target_arch = "x86_64")]
 #[test]
 fn every_x86_float_table_matches_the_oracle_for_any_alpha() {
-    use caffe2op_relu_kernels::x86_64 as x;
+    use caffe2op_relu_kernels::arch::x86_64 as x;
     let mut t32 = Vec::new();
     let mut t64 = Vec::new();
     if std::arch::is_x86_feature_detected!("avx2") {
-        t32.push(("avx2", x::avx2::f32::KERNELS));
-        t64.push(("avx2", x::avx2::f64::KERNELS));
+        t32.push(("avx2", &x::avx2::TABLES.f32));
+        t64.push(("avx2", &x::avx2::TABLES.f64));
     }
-    #[cfg(caffe2op_relu_avx512)]
     if std::arch::is_x86_feature_detected!("avx512f")
         && std::arch::is_x86_feature_detected!("avx512bw")
     {
-        t32.push(("avx512", x::avx512::f32::KERNELS));
-        t64.push(("avx512", x::avx512::f64::KERNELS));
+        t32.push(("avx512", &x::avx512::TABLES.f32));
+        t64.push(("avx512", &x::avx512::TABLES.f64));
         if std::arch::is_x86_feature_detected!("avx512vl") {
-            t32.push(("avx512 ymm", x::avx512::f32::ymm::KERNELS));
-            t64.push(("avx512 ymm", x::avx512::f64::ymm::KERNELS));
+            t32.push(("avx512 ymm", &x::avx512::TABLES_YMM.f32));
+            t64.push(("avx512 ymm", &x::avx512::TABLES_YMM.f64));
         }
     }
     check_f32(&t32);

@@ -135,7 +135,7 @@ fn threaded<T: TestElem>() {
     let mut rng = Rng(0x7472_6561_6473);
     // The default threshold is tuned for speed (tens of MiB); a lower one keeps the
     // threaded path cheap to test. Results do not depend on it.
-    caffe2op_relu::set_parallel_min_bytes(TEST_PARALLEL_MIN_BYTES);
+    caffe2op_relu::tuning::set_parallel_min_bytes(TEST_PARALLEL_MIN_BYTES);
     let len = 3 * TEST_PARALLEL_MIN_BYTES / size_of::<T>() / 2 + 13;
     pool.install(|| {
         for op in Op::ALL {

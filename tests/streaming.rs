@@ -8,7 +8,7 @@ use caffe2op_relu::Op;
 use common::*;
 
 fn sweep<T: TestElem>() {
-    caffe2op_relu::set_stream_min_bytes(0);
+    caffe2op_relu::tuning::set_stream_min_bytes(0);
     let mut rng = Rng(0x5354_5245);
     for op in Op::ALL {
         let act = activations(op, &mut rng)[0];
@@ -26,7 +26,7 @@ fn sweep<T: TestElem>() {
         }
     }
     assert_eq!(
-        caffe2op_relu::stream_min_bytes(),
+        caffe2op_relu::tuning::stream_min_bytes(),
         0,
         "another test changed the threshold"
     );

@@ -165,7 +165,7 @@ fn split_len(ty: u8) -> usize {
     }
     static LENS: OnceLock<[usize; 4]> = OnceLock::new();
     LENS.get_or_init(|| {
-        caffe2op_relu::set_parallel_min_bytes(0);
+        caffe2op_relu::tuning::set_parallel_min_bytes(0);
         [
             find::<f32>(),
             find::<f64>(),
@@ -565,9 +565,9 @@ fuzz_target!(|input: &[u8]| {
         gap,
         specials: flags & 0x20 != 0,
     };
-    let old = caffe2op_relu::stream_min_bytes();
+    let old = caffe2op_relu::tuning::stream_min_bytes();
     if flags & 0x04 != 0 {
-        caffe2op_relu::set_stream_min_bytes(0);
+        caffe2op_relu::tuning::set_stream_min_bytes(0);
     }
     pool().install(|| {
         if func == 6 {
@@ -585,5 +585,5 @@ fuzz_target!(|input: &[u8]| {
             }
         }
     });
-    caffe2op_relu::set_stream_min_bytes(old);
+    caffe2op_relu::tuning::set_stream_min_bytes(old);
 });

@@ -9,12 +9,12 @@
 //! others). No element outside `[0, len)` is ever read or written. In place
 //! (`dst == src`) each block is loaded before it is stored.
 //!
-//! The vector formulas below are the only place that says what each op computes on a
-//! register; they mirror [`crate::oracle`] line for line.
+//! What each op computes on a register (its formula, a [`UnaryOp`] or [`BinaryOp`])
+//! lives with the op in [`crate::ops`].
 
 use core::sync::atomic::{Ordering, compiler_fence};
 
-use crate::vector::{LeakyShape, Vector};
+use crate::vector::Vector;
 
 /// One forward formula applied to a register.
 pub trait UnaryOp<V: Vector>: Copy {
@@ -77,121 +77,6 @@ pub trait BinaryOp<V: Vector>: Copy {
     /// # Safety
     /// The running CPU supports `V`'s ISA.
     unsafe fn apply(self, y: V, dy: V) -> V;
-}
-
-/// `x < 0 ? 0 : x`
-#[derive(Clone, Copy)]
-pub struct Relu;
-/// `x < 0 ? 0 : x > n ? n : x`, holding `n` splatted.
-#[derive(Clone, Copy)]
-pub struct ReluN<V>(pub V);
-/// `x < 0 ? a * x : x`, holding `a` splatted and [`Vector::leaky_shape`] of it.
-#[derive(Clone, Copy)]
-pub struct LeakyRelu<V>(pub V, pub LeakyShape);
-/// `y > 0 ? dy : 0`
-#[derive(Clone, Copy)]
-pub struct ReluGrad;
-/// `y > 0 && y < n ? dy : 0`, holding `n` splatted.
-#[derive(Clone, Copy)]
-pub struct ReluNGrad<V>(pub V);
-/// `y > 0 ? dy : a * dy`, holding `a` splatted.
-#[derive(Clone, Copy)]
-pub struct LeakyReluGrad<V>(pub V);
-
-impl<V: Vector> UnaryOp<V> for Relu {
-    #[inline(always)]
-    unsafe fn apply(self, x: V) -> V {
-        // SAFETY: forwarded from the caller.
-        unsafe { x.relu() }
-    }
-    #[inline(always)]
-    unsafe fn apply_in_place(self, x: V, p: *mut V::Elem) {
-        // SAFETY: forwarded from the caller. Only lanes with x < 0 change (to +0).
-        unsafe {
-            if V::MASKED_STORE {
-                V::zero().store_masked(p, x.lt(V::zero()))
-            } else {
-                x.relu().store(p)
-            }
-        }
-    }
-}
-
-impl<V: Vector> UnaryOp<V> for ReluN<V> {
-    #[inline(always)]
-    unsafe fn apply(self, x: V) -> V {
-        // SAFETY: forwarded from the caller. relu first, then the clip: NaN passes
-        // both; n > 0 so a clipped value is never -0.0.
-        unsafe { x.relu_n(self.0) }
-    }
-}
-
-impl<V: Vector> UnaryOp<V> for LeakyRelu<V> {
-    #[inline(always)]
-    unsafe fn apply(self, x: V) -> V {
-        // SAFETY: forwarded from the caller; `leaky` gives the oracle's bits (NaN and
-        // -0.0 included).
-        unsafe { x.leaky(self.0, self.1) }
-    }
-    #[inline(always)]
-    unsafe fn apply_in_place(self, x: V, p: *mut V::Elem) {
-        // SAFETY: forwarded from the caller. Only lanes with x < 0 change.
-        unsafe {
-            if V::MASKED_STORE {
-                let (negative, product) = x.leaky_parts(self.0);
-                product.store_masked(p, negative)
-            } else {
-                self.apply(x).store(p)
-            }
-        }
-    }
-    #[inline(always)]
-    unsafe fn apply4(self, x: [V; 4]) -> [V; 4] {
-        // SAFETY: forwarded from the caller; as in `apply`, per register.
-        unsafe { V::leaky4(x, self.0, self.1) }
-    }
-    #[inline(always)]
-    unsafe fn apply_in_place4(self, x: [V; 4], p: *mut V::Elem) {
-        // SAFETY: forwarded from the caller; register `k` is `p[k * LANES..][..LANES]`,
-        // and with a masked store only its lanes with x < 0 change. Without one, the
-        // block is `apply4`'s (the max/min form where the type has it).
-        unsafe {
-            if V::MASKED_STORE {
-                let parts = V::leaky_parts4(x, self.0);
-                for (k, (negative, product)) in parts.into_iter().enumerate() {
-                    product.store_masked(p.add(k * V::LANES), negative)
-                }
-            } else {
-                for (k, v) in self.apply4(x).into_iter().enumerate() {
-                    v.store(p.add(k * V::LANES))
-                }
-            }
-        }
-    }
-}
-
-impl<V: Vector> BinaryOp<V> for ReluGrad {
-    #[inline(always)]
-    unsafe fn apply(self, y: V, dy: V) -> V {
-        // SAFETY: forwarded from the caller.
-        unsafe { V::keep(y.positive(), dy) }
-    }
-}
-
-impl<V: Vector> BinaryOp<V> for ReluNGrad<V> {
-    #[inline(always)]
-    unsafe fn apply(self, y: V, dy: V) -> V {
-        // SAFETY: forwarded from the caller.
-        unsafe { V::keep(y.in_open(self.0), dy) }
-    }
-}
-
-impl<V: Vector> BinaryOp<V> for LeakyReluGrad<V> {
-    #[inline(always)]
-    unsafe fn apply(self, y: V, dy: V) -> V {
-        // SAFETY: forwarded from the caller.
-        unsafe { V::select(y.positive(), dy, self.0.mul(dy)) }
-    }
 }
 
 /// Calls of at least this many registers align their output before the main loop
@@ -560,7 +445,7 @@ pub unsafe fn binary<V: Vector, O: BinaryOp<V>>(
 }
 
 /// [`binary`] with two vector types, as [`unary_split`]: `N` when the call is at
-/// least [`NARROW_MIN_REGISTERS`] wide registers and `NARROW_MIN_BYTES` bytes per
+/// least [`NARROW_MIN_REGISTERS`] wide registers and `narrow_min_bytes` bytes per
 /// buffer long, in place or not, `W` otherwise. (In place, measured as for
 /// [`NARROW_IN_PLACE_MAX_BYTES`]: the 256-bit loop ran 1.03-1.16x the 512-bit one at
 /// 4-16 KiB, level to 1.04x at 32 KiB-1 MiB, and 1.04-1.25x at 16-64 MiB.)
@@ -568,13 +453,15 @@ pub unsafe fn binary<V: Vector, O: BinaryOp<V>>(
 /// # Safety
 /// The contract of [`crate::BinaryFn`], with the ISA of both `W` and `N` available.
 #[inline(always)]
-pub unsafe fn binary_split<W, N, OW, ON, const NARROW_MIN_BYTES: usize>(
+#[allow(clippy::too_many_arguments)]
+pub unsafe fn binary_split<W, N, OW, ON>(
     y: *const W::Elem,
     dy: *const W::Elem,
     dx: *mut W::Elem,
     len: usize,
     wide: OW,
     narrow: ON,
+    narrow_min_bytes: usize,
     stream: bool,
 ) where
     W: Vector,
@@ -586,7 +473,7 @@ pub unsafe fn binary_split<W, N, OW, ON, const NARROW_MIN_BYTES: usize>(
     unsafe {
         if N::LANES < W::LANES
             && len >= NARROW_MIN_REGISTERS * W::LANES
-            && len.saturating_mul(size_of::<W::Elem>()) >= NARROW_MIN_BYTES
+            && len.saturating_mul(size_of::<W::Elem>()) >= narrow_min_bytes
         {
             binary::<N, ON>(y, dy, dx, len, narrow, stream)
         } else {
@@ -681,7 +568,7 @@ unsafe fn binary_body<V: Vector, O: BinaryOp<V>, const NT: bool, const DISTINCT:
         // stored after it, as in `in_place_body`.
         let ends = !DISTINCT && len >= l;
         let head = (ends && h > 0).then(|| op.apply(V::load(y), V::load(dy)));
-        let tail = (ends && (len - h) % l != 0).then(|| {
+        let tail = (ends && !(len - h).is_multiple_of(l)).then(|| {
             let j = len - l;
             op.apply(V::load(y.add(j)), V::load(dy.add(j)))
         });
@@ -726,21 +613,18 @@ unsafe fn binary_body<V: Vector, O: BinaryOp<V>, const NT: bool, const DISTINCT:
     }
 }
 
-/// Generates the six `#[target_feature]` entry points for one (ISA, element type)
-/// and the `KERNELS` table that lists them.
+/// Generates the `#[target_feature]` entry points of one (ISA, element type), generic
+/// over the op, and the `KERNELS` table that lists them ([`crate::kernels_table`]).
 ///
 /// Usage: `kernel_entry_points!([target_feature(enable = "avx2")], __m256, f32);`
-/// inside the module that should hold them (`[]` for no extra attribute). A fourth
+/// inside the module that should hold them (`[inline]` for no extra feature). A fourth
 /// type, a narrower vector of the same element type whose ISA the attributes enable,
 /// runs the main loops of the forward ops (in place only up to
-/// [`NARROW_IN_PLACE_MAX_BYTES`](crate::generic::NARROW_IN_PLACE_MAX_BYTES)),
-/// relu_n's gradient and relu's ([`unary_split`](crate::generic::unary_split)), and
-/// leaky_relu's gradient from
-/// [`LEAKY_GRAD_NARROW_MIN_BYTES`](crate::generic::LEAKY_GRAD_NARROW_MIN_BYTES) per
-/// buffer: below that its compare, product and blend per register cost more on twice
-/// the registers than the narrower accesses save (measured on the machine that wants
-/// the narrow loops, f32 at 4 KiB: 8% slower on `ymm`, while relu gained 5-7%;
-/// leaky_relu, a product and a maximum on x86, gained 1-7%).
+/// [`NARROW_IN_PLACE_MAX_BYTES`](crate::generic::NARROW_IN_PLACE_MAX_BYTES)) and of
+/// the backward ops from their
+/// [`NARROW_MIN_BYTES`](crate::ops::BackwardOp::NARROW_MIN_BYTES) per buffer
+/// ([`unary_split`](crate::generic::unary_split),
+/// [`binary_split`](crate::generic::binary_split)).
 #[macro_export]
 #[doc(hidden)]
 macro_rules! kernel_entry_points {
@@ -748,120 +632,40 @@ macro_rules! kernel_entry_points {
         $crate::kernel_entry_points!([$($attr),*], $V, $T, $V);
     };
     ([$($attr:meta),*], $V:ty, $T:ty, $N:ty) => {
-        use $crate::generic::{
-            LEAKY_GRAD_NARROW_MIN_BYTES, LeakyRelu, LeakyReluGrad, Relu, ReluGrad, ReluN,
-            ReluNGrad, binary_split, unary_split,
-        };
-        use $crate::vector::{LeakyShape, Vector as _};
-
-        /// relu.
+        /// The forward op `O` on this module's ISA and type.
         ///
         /// # Safety
         /// See the crate docs ([`crate::UnaryFn`]).
         $(#[$attr])*
-        pub unsafe fn relu(src: *const $T, dst: *mut $T, len: usize, _n: $T, stream: bool) {
+        pub unsafe fn forward<O: $crate::ops::ForwardOp>(
+            src: *const $T,
+            dst: *mut $T,
+            len: usize,
+            p: &$crate::ops::Params<$T>,
+            stream: bool,
+        ) {
             // SAFETY: forwarded from the caller (contract of `UnaryFn`).
-            unsafe { unary_split::<$V, $N, _, _>(src, dst, len, Relu, Relu, stream) }
+            unsafe { O::run::<$V, $N>(src, dst, len, p, stream) }
         }
 
-        /// relu_n.
-        ///
-        /// # Safety
-        /// See the crate docs ([`crate::UnaryFn`]).
-        $(#[$attr])*
-        pub unsafe fn relu_n(src: *const $T, dst: *mut $T, len: usize, n: $T, stream: bool) {
-            // SAFETY: forwarded from the caller (contract of `UnaryFn`).
-            unsafe {
-                let (w, s) = (ReluN(<$V>::splat(n)), ReluN(<$N>::splat(n)));
-                unary_split::<$V, $N, _, _>(src, dst, len, w, s, stream)
-            }
-        }
-
-        /// leaky_relu.
-        ///
-        /// # Safety
-        /// See the crate docs ([`crate::UnaryFn`]).
-        $(#[$attr])*
-        pub unsafe fn leaky_relu(src: *const $T, dst: *mut $T, len: usize, a: $T, stream: bool) {
-            // SAFETY: forwarded from the caller (contract of `UnaryFn`).
-            unsafe {
-                let (w, s) = (<$V>::splat(a), <$N>::splat(a));
-                // One loop per shape, the shape a constant in each: left to the
-                // optimiser, the test of the shape stayed inside the loop (f32 on
-                // 256-bit registers at 4 KiB: 0.84x the 512-bit loop). A type that
-                // keeps the select ignores the shape (`Vector::leaky`'s default).
-                match <$V>::leaky_shape(a) {
-                    LeakyShape::Max => {
-                        let shape = LeakyShape::Max;
-                        let (w, s) = (LeakyRelu(w, shape), LeakyRelu(s, shape));
-                        unary_split::<$V, $N, _, _>(src, dst, len, w, s, stream)
-                    }
-                    LeakyShape::Min => {
-                        let shape = LeakyShape::Min;
-                        let (w, s) = (LeakyRelu(w, shape), LeakyRelu(s, shape));
-                        unary_split::<$V, $N, _, _>(src, dst, len, w, s, stream)
-                    }
-                    LeakyShape::Select => {
-                        let shape = LeakyShape::Select;
-                        let (w, s) = (LeakyRelu(w, shape), LeakyRelu(s, shape));
-                        unary_split::<$V, $N, _, _>(src, dst, len, w, s, stream)
-                    }
-                }
-            }
-        }
-
-        /// relu_grad.
+        /// The backward op `O` on this module's ISA and type.
         ///
         /// # Safety
         /// See the crate docs ([`crate::BinaryFn`]).
         $(#[$attr])*
-        pub unsafe fn relu_grad(y: *const $T, dy: *const $T, dx: *mut $T, len: usize, _n: $T, stream: bool) {
-            // SAFETY: forwarded from the caller (contract of `BinaryFn`).
-            unsafe { binary_split::<$V, $N, _, _, 0>(y, dy, dx, len, ReluGrad, ReluGrad, stream) }
-        }
-
-        /// relu_n_grad.
-        ///
-        /// # Safety
-        /// See the crate docs ([`crate::BinaryFn`]).
-        $(#[$attr])*
-        pub unsafe fn relu_n_grad(y: *const $T, dy: *const $T, dx: *mut $T, len: usize, n: $T, stream: bool) {
-            // SAFETY: forwarded from the caller (contract of `BinaryFn`).
-            unsafe {
-                let (w, s) = (ReluNGrad(<$V>::splat(n)), ReluNGrad(<$N>::splat(n)));
-                binary_split::<$V, $N, _, _, 0>(y, dy, dx, len, w, s, stream)
-            }
-        }
-
-        /// leaky_relu_grad.
-        ///
-        /// # Safety
-        /// See the crate docs ([`crate::BinaryFn`]).
-        $(#[$attr])*
-        pub unsafe fn leaky_relu_grad(
+        pub unsafe fn backward<O: $crate::ops::BackwardOp>(
             y: *const $T,
             dy: *const $T,
             dx: *mut $T,
             len: usize,
-            a: $T,
+            p: &$crate::ops::Params<$T>,
             stream: bool,
         ) {
             // SAFETY: forwarded from the caller (contract of `BinaryFn`).
-            // Products stay on the wide vector below 1 MiB per buffer (see the macro's docs).
-            unsafe {
-                let (w, s) = (LeakyReluGrad(<$V>::splat(a)), LeakyReluGrad(<$N>::splat(a)));
-                binary_split::<$V, $N, _, _, LEAKY_GRAD_NARROW_MIN_BYTES>(y, dy, dx, len, w, s, stream)
-            }
+            unsafe { O::run::<$V, $N>(y, dy, dx, len, p, stream) }
         }
 
-        /// The six kernels of this module. Calling any of them requires the ISA.
-        pub const KERNELS: $crate::Kernels<$T> = $crate::Kernels {
-            relu,
-            relu_n,
-            leaky_relu,
-            relu_grad,
-            relu_n_grad,
-            leaky_relu_grad,
-        };
+        /// Every op of this module. Calling any of them requires the ISA.
+        pub const KERNELS: $crate::Kernels<$T> = $crate::kernels_table!(forward, backward);
     };
 }

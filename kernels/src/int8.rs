@@ -21,7 +21,7 @@ use crate::generic::ALIGN_MIN_REGISTERS;
 #[derive(Clone, Copy)]
 pub struct Int8Kernels {
     /// `dst[i] = max(src[i], zero_point)`; the contract of [`UnaryFn`], with the zero
-    /// point as the parameter.
+    /// point as the first scalar parameter.
     pub int8_relu: UnaryFn<u8>,
 }
 
@@ -239,11 +239,11 @@ macro_rules! int8_entry_points {
             src: *const u8,
             dst: *mut u8,
             len: usize,
-            zero_point: u8,
+            p: &$crate::ops::Params<u8>,
             stream: bool,
         ) {
             // SAFETY: forwarded from the caller (contract of `UnaryFn`).
-            unsafe { $crate::int8::int8_relu::<$V>(src, dst, len, zero_point, stream) }
+            unsafe { $crate::int8::int8_relu::<$V>(src, dst, len, p.scalars[0], stream) }
         }
 
         /// This module's Int8Relu table. Calling it requires the ISA.

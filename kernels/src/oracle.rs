@@ -5,57 +5,10 @@
 //! single IEEE multiplication of leaky_relu and its gradient, so a passed-through value
 //! (NaN payloads, the signalling bit, -0.0) keeps its exact bits.
 //!
-//! The slice loops at the bottom (`KERNELS`) are the `Isa::Scalar` variant: this code
-//! as the compiler sees fit to compile it for the baseline target.
-
-macro_rules! float_oracle {
-    ($T:ident) => {
-        /// The oracle for this element type.
-        pub mod $T {
-            /// `x < 0 ? +0 : x`
-            #[inline]
-            pub fn relu(x: $T) -> $T {
-                if x < 0.0 { 0.0 } else { x }
-            }
-
-            /// `x < 0 ? +0 : x > n ? n : x`, written as two selects: as one chain of
-            /// branches the compiler left f64's slice loop branchy and scalar (2.3 GB/s
-            /// at 1 MiB on random data, against 89 now). The unit test below checks it
-            /// against the chain.
-            #[inline]
-            pub fn relu_n(x: $T, n: $T) -> $T {
-                let clipped = if x > n { n } else { x };
-                if x < 0.0 { 0.0 } else { clipped }
-            }
-
-            /// `x < 0 ? a * x : x`
-            #[inline]
-            pub fn leaky_relu(x: $T, a: $T) -> $T {
-                if x < 0.0 { a * x } else { x }
-            }
-
-            /// `y > 0 ? dy : +0`
-            #[inline]
-            pub fn relu_grad(y: $T, dy: $T) -> $T {
-                if y > 0.0 { dy } else { 0.0 }
-            }
-
-            /// `y > 0 && y < n ? dy : +0`
-            #[inline]
-            pub fn relu_n_grad(y: $T, dy: $T, n: $T) -> $T {
-                if y > 0.0 && y < n { dy } else { 0.0 }
-            }
-
-            /// `y > 0 ? dy : a * dy`
-            #[inline]
-            pub fn leaky_relu_grad(y: $T, dy: $T, a: $T) -> $T {
-                if y > 0.0 { dy } else { a * dy }
-            }
-
-            $crate::oracle::slice_kernels!($T);
-        }
-    };
-}
+//! The element functions themselves live with their ops ([`crate::ops`], over
+//! [`crate::ops::Real`]); this module holds their slice loops (`KERNELS`), the
+//! `Isa::Scalar` variant: that code as the compiler sees fit to compile it for the
+//! baseline target.
 
 /// `dst[i] = f(src[i])` for `i < len`: the loop of every scalar forward kernel.
 ///
@@ -99,7 +52,7 @@ pub(crate) unsafe fn map_unary<T: Copy>(
     }
 }
 
-/// `dx[i] = f(y[i], dy[i], p)` for `i < len`: the loop of every scalar backward
+/// `dx[i] = f(y[i], dy[i])` for `i < len`: the loop of every scalar backward
 /// kernel. When `dx` is neither input it overlaps neither, and the loop runs over
 /// slices (as in [`map_unary`]). In place (`dx` is `y` or `dy`, which may also
 /// overlap each other) the inputs are copied out a chunk at a time, each chunk before
@@ -115,8 +68,7 @@ pub(crate) unsafe fn map_binary<T: Copy>(
     dy: *const T,
     dx: *mut T,
     len: usize,
-    p: T,
-    f: impl Fn(T, T, T) -> T,
+    f: impl Fn(T, T) -> T,
 ) {
     if len == 0 {
         return;
@@ -146,7 +98,7 @@ pub(crate) unsafe fn map_binary<T: Copy>(
                     m,
                 )
             };
-            zip_binary(&a[..m], &b[..m], d, p, &f);
+            zip_binary(&a[..m], &b[..m], d, &f);
             start += m;
         }
     } else {
@@ -160,210 +112,79 @@ pub(crate) unsafe fn map_binary<T: Copy>(
                 core::slice::from_raw_parts_mut(dx.cast::<core::mem::MaybeUninit<T>>(), len),
             )
         };
-        zip_binary(a, b, d, p, &f);
+        zip_binary(a, b, d, &f);
     }
 }
 
-/// `d[i] = f(a[i], b[i], p)` over the shortest of the three: [`map_binary`]'s one
+/// `d[i] = f(a[i], b[i])` over the shortest of the three: [`map_binary`]'s one
 /// loop. Not inlined, so `f` has one call site and is inlined here.
 #[inline(never)]
 fn zip_binary<T: Copy>(
     a: &[T],
     b: &[T],
     d: &mut [core::mem::MaybeUninit<T>],
-    p: T,
-    f: &impl Fn(T, T, T) -> T,
+    f: &impl Fn(T, T) -> T,
 ) {
     for (o, (&u, &v)) in d.iter_mut().zip(a.iter().zip(b)) {
-        o.write(f(u, v, p));
+        o.write(f(u, v));
     }
 }
 
-/// Slice loops over the element functions of the enclosing module, as a `KERNELS`
-/// table (the `Isa::Scalar` variant). Each is `#[inline(never)]`: small functions
-/// are otherwise copied into every crate that names them in optimised builds, and a
-/// table built here and one built in a test would then hold different addresses.
+/// The oracle's slice loops for one element type, generic over the op, as a
+/// `KERNELS` table (the `Isa::Scalar` variant). Each is `#[inline(never)]`: small
+/// functions are otherwise copied into every crate that names them in optimised
+/// builds.
 macro_rules! slice_kernels {
-    ($T:ty) => {
-        /// Slice form of [`relu`].
-        ///
-        /// # Safety
-        /// Contract of [`crate::UnaryFn`].
-        #[inline(never)]
-        pub unsafe fn relu_slice(src: *const $T, dst: *mut $T, len: usize, _p: $T, _stream: bool) {
-            // SAFETY: forwarded from the caller.
-            unsafe { $crate::oracle::map_unary(src, dst, len, relu) }
-        }
-        /// Slice form of [`relu_n`].
-        ///
-        /// # Safety
-        /// Contract of [`crate::UnaryFn`].
-        #[inline(never)]
-        pub unsafe fn relu_n_slice(src: *const $T, dst: *mut $T, len: usize, n: $T, _stream: bool) {
-            // SAFETY: forwarded from the caller.
-            unsafe { $crate::oracle::map_unary(src, dst, len, |x| relu_n(x, n)) }
-        }
-        /// Slice form of [`leaky_relu`].
-        ///
-        /// # Safety
-        /// Contract of [`crate::UnaryFn`].
-        #[inline(never)]
-        pub unsafe fn leaky_relu_slice(
-            src: *const $T,
-            dst: *mut $T,
-            len: usize,
-            a: $T,
-            _stream: bool,
-        ) {
-            // SAFETY: forwarded from the caller.
-            unsafe { $crate::oracle::map_unary(src, dst, len, |x| leaky_relu(x, a)) }
-        }
-        /// Slice form of [`relu_grad`].
-        ///
-        /// # Safety
-        /// Contract of [`crate::BinaryFn`].
-        #[inline(never)]
-        pub unsafe fn relu_grad_slice(
-            y: *const $T,
-            dy: *const $T,
-            dx: *mut $T,
-            len: usize,
-            p: $T,
-            _stream: bool,
-        ) {
-            // SAFETY: forwarded from the caller. relu_grad has no parameter; `p` only
-            // fills map_binary's slot.
-            unsafe { $crate::oracle::map_binary(y, dy, dx, len, p, |u, v, _| relu_grad(u, v)) }
-        }
-        /// Slice form of [`relu_n_grad`].
-        ///
-        /// # Safety
-        /// Contract of [`crate::BinaryFn`].
-        #[inline(never)]
-        pub unsafe fn relu_n_grad_slice(
-            y: *const $T,
-            dy: *const $T,
-            dx: *mut $T,
-            len: usize,
-            n: $T,
-            _stream: bool,
-        ) {
-            // SAFETY: forwarded from the caller.
-            unsafe { $crate::oracle::map_binary(y, dy, dx, len, n, relu_n_grad) }
-        }
-        /// Slice form of [`leaky_relu_grad`].
-        ///
-        /// # Safety
-        /// Contract of [`crate::BinaryFn`].
-        #[inline(never)]
-        pub unsafe fn leaky_relu_grad_slice(
-            y: *const $T,
-            dy: *const $T,
-            dx: *mut $T,
-            len: usize,
-            a: $T,
-            _stream: bool,
-        ) {
-            // SAFETY: forwarded from the caller.
-            unsafe { $crate::oracle::map_binary(y, dy, dx, len, a, leaky_relu_grad) }
-        }
-        /// The scalar variant's table.
-        pub const KERNELS: $crate::Kernels<$T> = $crate::Kernels {
-            relu: relu_slice,
-            relu_n: relu_n_slice,
-            leaky_relu: leaky_relu_slice,
-            relu_grad: relu_grad_slice,
-            relu_n_grad: relu_n_grad_slice,
-            leaky_relu_grad: leaky_relu_grad_slice,
-        };
-    };
-}
-pub(crate) use slice_kernels;
-
-float_oracle!(f32);
-float_oracle!(f64);
-
-/// The oracle for a 16-bit float type (`F16`, `Bf16`), written in bits.
-///
-/// Comparisons widen exactly to `f32` (so NaN compares false and -0.0 equals +0.0, as
-/// in IEEE); a passed-through value is returned as the same bits. The one product,
-/// `a * x` (or `a * dy`), is one `f32` multiplication of the widened operands, rounded
-/// once to the type by [`crate::half`]'s round-to-nearest-even: exact in `f32` for
-/// `F16` (11-bit significands, exponents far inside `f32`'s range) and for `Bf16` too
-/// unless the product falls below `f32`'s normal range (then it is the `f32` product,
-/// which every bf16 library computes, rounded to bf16).
-macro_rules! half_oracle {
-    ($m:ident, $T:ident) => {
-        /// The oracle for this element type (bit newtype of [`crate::half`]).
+    ($m:ident, $T:ty) => {
+        /// The oracle's slice loops for this element type.
         pub mod $m {
-            use crate::half::$T;
+            use $crate::ops::{BackwardOp, ForwardOp, Params};
 
-            /// `x < 0 ? +0 : x`
-            #[inline]
-            pub fn relu(x: $T) -> $T {
-                if x.to_f32() < 0.0 { $T::ZERO } else { x }
+            /// The forward op `O`, element by element.
+            ///
+            /// # Safety
+            /// Contract of [`crate::UnaryFn`].
+            #[inline(never)]
+            pub unsafe fn forward<O: ForwardOp>(
+                src: *const $T,
+                dst: *mut $T,
+                len: usize,
+                p: &Params<$T>,
+                _stream: bool,
+            ) {
+                let p = *p;
+                // SAFETY: forwarded from the caller.
+                unsafe { $crate::oracle::map_unary(src, dst, len, |x| O::oracle(x, &p)) }
             }
 
-            /// `x < 0 ? +0 : x > n ? n : x`, written as two selects: as one chain of
-            /// branches the compiler left f64's slice loop branchy and scalar (2.3 GB/s
-            /// at 1 MiB on random data, against 89 now). The unit test below checks it
-            /// against the chain.
-            #[inline]
-            pub fn relu_n(x: $T, n: $T) -> $T {
-                let xf = x.to_f32();
-                if xf < 0.0 {
-                    $T::ZERO
-                } else if xf > n.to_f32() {
-                    n
-                } else {
-                    x
-                }
+            /// The backward op `O`, element by element.
+            ///
+            /// # Safety
+            /// Contract of [`crate::BinaryFn`].
+            #[inline(never)]
+            pub unsafe fn backward<O: BackwardOp>(
+                y: *const $T,
+                dy: *const $T,
+                dx: *mut $T,
+                len: usize,
+                p: &Params<$T>,
+                _stream: bool,
+            ) {
+                let p = *p;
+                // SAFETY: forwarded from the caller.
+                unsafe { $crate::oracle::map_binary(y, dy, dx, len, |u, v| O::oracle(u, v, &p)) }
             }
 
-            /// `x < 0 ? a * x : x`, the product formed in `f32` and rounded once.
-            #[inline]
-            pub fn leaky_relu(x: $T, a: $T) -> $T {
-                let xf = x.to_f32();
-                if xf < 0.0 {
-                    $T::from_f32(a.to_f32() * xf)
-                } else {
-                    x
-                }
-            }
-
-            /// `y > 0 ? dy : +0`
-            #[inline]
-            pub fn relu_grad(y: $T, dy: $T) -> $T {
-                if y.to_f32() > 0.0 { dy } else { $T::ZERO }
-            }
-
-            /// `y > 0 && y < n ? dy : +0`
-            #[inline]
-            pub fn relu_n_grad(y: $T, dy: $T, n: $T) -> $T {
-                let yf = y.to_f32();
-                if yf > 0.0 && yf < n.to_f32() {
-                    dy
-                } else {
-                    $T::ZERO
-                }
-            }
-
-            /// `y > 0 ? dy : a * dy`, the product formed in `f32` and rounded once.
-            /// The product is formed for every element and then selected, as the
-            /// vector kernels do.
-            #[inline]
-            pub fn leaky_relu_grad(y: $T, dy: $T, a: $T) -> $T {
-                let product = $T::from_f32(a.to_f32() * dy.to_f32());
-                if y.to_f32() > 0.0 { dy } else { product }
-            }
-
-            $crate::oracle::slice_kernels!($T);
+            /// The scalar variant's table.
+            pub const KERNELS: $crate::Kernels<$T> = $crate::kernels_table!(forward, backward);
         }
     };
 }
 
-half_oracle!(f16, F16);
-half_oracle!(bf16, Bf16);
+slice_kernels!(f32, f32);
+slice_kernels!(f64, f64);
+slice_kernels!(f16, crate::half::F16);
+slice_kernels!(bf16, crate::half::Bf16);
 
 /// The oracle of quantized Int8Relu (Caffe2): `y_q = max(x_q, zero_point)`.
 pub mod u8 {
@@ -382,9 +203,10 @@ pub mod u8 {
         src: *const u8,
         dst: *mut u8,
         len: usize,
-        zero_point: u8,
+        p: &crate::ops::Params<u8>,
         _stream: bool,
     ) {
+        let zero_point = p.scalars[0];
         // SAFETY: forwarded from the caller.
         unsafe { crate::oracle::map_unary(src, dst, len, |x| int8_relu(x, zero_point)) }
     }
@@ -397,6 +219,12 @@ pub mod u8 {
 
 #[cfg(test)]
 mod tests {
+    use crate::ops::{ForwardOp, Params, Real, ReluN};
+
+    fn relu_n<T: Real>(x: T, n: T) -> T {
+        ReluN::oracle(x, &Params::scalar(n))
+    }
+
     macro_rules! chain {
         ($name:ident, $T:ty) => {
             /// SPEC §3's relu_n, as written there.
@@ -445,13 +273,13 @@ mod tests {
         ]);
         for &x in &specials {
             for &n in &specials {
-                let got = super::f64::relu_n(x, n).to_bits();
+                let got = relu_n(x, n).to_bits();
                 assert_eq!(got, chain64(x, n).to_bits(), "f64 x={x} n={n}");
             }
         }
         for x in specials32.clone() {
             for n in specials32.clone() {
-                let got = super::f32::relu_n(x, n).to_bits();
+                let got = relu_n(x, n).to_bits();
                 assert_eq!(got, chain32(x, n).to_bits(), "f32 x={x} n={n}");
             }
         }

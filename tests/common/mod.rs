@@ -405,21 +405,16 @@ pub fn offsets<T>() -> impl Iterator<Item = usize> {
     0..64 / size_of::<T>()
 }
 
-/// The six entry points of a kernel table as addresses (to tell tables apart).
-pub fn table_addrs<T>(t: caffe2op_relu_kernels::Kernels<T>) -> [usize; 6] {
-    [
-        t.relu as usize,
-        t.relu_n as usize,
-        t.leaky_relu as usize,
-        t.relu_grad as usize,
-        t.relu_n_grad as usize,
-        t.leaky_relu_grad as usize,
-    ]
+/// The entry points of a kernel table as addresses, forward ops then backward ops
+/// (to tell tables apart).
+pub fn table_addrs<T>(t: &caffe2op_relu_kernels::Kernels<T>) -> Vec<usize> {
+    let fwd = t.forward.iter().map(|&f| f as usize);
+    fwd.chain(t.backward.iter().map(|&f| f as usize)).collect()
 }
 
 /// [`table_addrs`] of the table the safe crate uses for `T` on `isa`.
-pub fn isa_table_addrs<T: Element>(isa: Isa) -> [usize; 6] {
-    table_addrs(T::kernels(isa).expect("an available ISA has a table"))
+pub fn isa_table_addrs<T: Element>(isa: Isa) -> Vec<usize> {
+    table_addrs(T::table(isa.tables()))
 }
 
 /// Int8Relu on `isa` into a window of a 64-byte aligned buffer starting `off` bytes

@@ -1,12 +1,26 @@
-//! The portable variant: the kernels crate's generic bodies instantiated on the
-//! `wide` crate's SIMD types (SSE2 on baseline x86_64, NEON on aarch64, plain arrays
-//! elsewhere). This is what runs on targets without hand-written kernels.
+//! The portable variant: the generic bodies instantiated on the `wide` crate's SIMD
+//! types (SSE2 on baseline x86_64, NEON on aarch64, plain arrays elsewhere). This is
+//! what runs on targets without hand-written kernels.
 //!
 //! `wide` itself is safe code; the only unsafe here is the raw-pointer load/store that
 //! the shared kernel bodies need, and the `#[inline]` entry points that forward the
 //! kernels crate's contract.
 
-use caffe2op_relu_kernels::vector::Vector;
+use crate::arch::{IsaDef, no_tuning};
+use crate::vector::Vector;
+
+/// The registry entry: runs on every CPU of the target.
+pub const ISA: IsaDef = IsaDef {
+    name: "portable",
+    compiled: true,
+    detect: || true,
+    tunable: no_tuning,
+    tables: |_| &TABLES,
+};
+
+/// Every element type's portable kernels.
+pub static TABLES: crate::Tables =
+    crate::tables!(self::f32, self::f64, self::f16, self::bf16, self::u8);
 
 macro_rules! wide_vector {
     ($name:ident, $W:ident, $T:ident, $lanes:literal) => {
@@ -75,7 +89,7 @@ macro_rules! wide_vector {
         pub mod $T {
             use super::$name;
             // "" enables no extra feature: the portable kernels run on any CPU.
-            caffe2op_relu_kernels::kernel_entry_points!([inline], $name, $T);
+            crate::kernel_entry_points!([inline], $name, $T);
         }
     };
 }
@@ -93,8 +107,8 @@ wide_vector!(F64x4, f64x4, f64, 4);
 // renormalise f16 subnormals, and one f32 addition of 0.5 that rounds f16 subnormal
 // results at exactly 2^-24). Every result must equal the oracle's, bit for bit.
 
-use caffe2op_relu_kernels::half::{Bf16, F16};
-use caffe2op_relu_kernels::int8::ByteVector;
+use crate::half::{Bf16, F16};
+use crate::int8::ByteVector;
 use wide::{f32x8, i16x8, u16x8, u32x8};
 
 /// The order key `sign ? -|x| : |x|` of each 16-bit float lane (±0 both map to 0).
@@ -266,8 +280,8 @@ macro_rules! wide_half_vector {
         /// Portable kernels for this 16-bit float type.
         pub mod $mod {
             use super::$name;
-            use caffe2op_relu_kernels::half::$T;
-            caffe2op_relu_kernels::kernel_entry_points!([inline], $name, $T);
+            use crate::half::$T;
+            crate::kernel_entry_points!([inline], $name, $T);
         }
     };
 }
@@ -310,5 +324,5 @@ unsafe impl ByteVector for U8x16 {
 /// Portable Int8Relu.
 pub mod u8 {
     use super::U8x16;
-    caffe2op_relu_kernels::int8_entry_points!([inline], U8x16);
+    crate::int8_entry_points!([inline], U8x16);
 }

@@ -8,7 +8,25 @@
 
 use core::arch::x86_64::*;
 
+use crate::arch::{IsaDef, no_tuning, x86_has};
 use crate::vector::{LeakyShape, Vector};
+
+pub mod half;
+pub mod u8;
+
+/// The registry entry: AVX2 with F16C (the f16 kernels' conversions; every AVX2 CPU
+/// has it).
+pub const ISA: IsaDef = IsaDef {
+    name: "avx2",
+    compiled: true,
+    detect: || x86_has!("avx2", "f16c"),
+    tunable: no_tuning,
+    tables: |_| &TABLES,
+};
+
+/// Every element type's kernels on AVX2.
+pub static TABLES: crate::Tables =
+    crate::tables!(self::f32, self::f64, half::f16, half::bf16, self::u8);
 
 // SAFETY: `__m256` is a plain 32-byte register of 8 f32 lanes.
 unsafe impl Vector for __m256 {

@@ -8,6 +8,24 @@
 
 use core::arch::aarch64::*;
 
+use crate::arch::{IsaDef, aarch64_has, no_tuning};
+
+pub mod half;
+pub mod u8;
+
+/// The registry entry: NEON (always present on aarch64 Linux).
+pub const ISA: IsaDef = IsaDef {
+    name: "neon",
+    compiled: true,
+    detect: || aarch64_has!("neon"),
+    tunable: no_tuning,
+    tables: |_| &TABLES,
+};
+
+/// Every element type's kernels on NEON.
+pub static TABLES: crate::Tables =
+    crate::tables!(self::f32, self::f64, half::f16, half::bf16, self::u8);
+
 use crate::vector::Vector;
 
 // SAFETY: `float32x4_t` is a plain 16-byte register of 4 f32 lanes.

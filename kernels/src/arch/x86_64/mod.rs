@@ -30,18 +30,7 @@ macro_rules! minmax_leaky {
 }
 
 pub mod avx2;
-pub mod avx2_half;
-pub mod avx2_u8;
-// Built only by rustc >= 1.89 (see build.rs), so clippy may assume that version here.
-#[cfg(caffe2op_relu_avx512)]
-#[clippy::msrv = "1.89"]
 pub mod avx512;
-#[cfg(caffe2op_relu_avx512)]
-#[clippy::msrv = "1.89"]
-pub mod avx512_half;
-#[cfg(caffe2op_relu_avx512)]
-#[clippy::msrv = "1.89"]
-pub mod avx512_u8;
 
 /// Whether this CPU is an AMD family 19h part (Zen 3 and Zen 4; of these only Zen 4
 /// has AVX-512, and it splits 512-bit operations into two 256-bit halves).

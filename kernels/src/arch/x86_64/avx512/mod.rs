@@ -35,7 +35,41 @@
 
 use core::arch::x86_64::*;
 
+use crate::Tables;
+use crate::arch::{IsaDef, Tuning, x86_has};
 use crate::vector::{LeakyShape, Vector};
+
+pub mod half;
+pub mod u8;
+
+/// The registry entry: AVX512F + AVX512BW (the 16-bit and 8-bit element types need
+/// BW), with two tuning choices ([`Tuning`]).
+pub const ISA: IsaDef = IsaDef {
+    name: "avx512",
+    compiled: true,
+    detect: || x86_has!("avx512f", "avx512bw"),
+    tunable: || Tuning {
+        avx512_ymm_loops: x86_has!("avx512f", "avx512bw", "avx512vl"),
+        avx512_bf16_narrowing: x86_has!("avx512f", "avx512bw", "avx512dq", "avx512bf16"),
+    },
+    tables: |t| match (t.avx512_ymm_loops, t.avx512_bf16_narrowing) {
+        (false, false) => &TABLES,
+        (false, true) => &TABLES_BF16_NE,
+        (true, false) => &TABLES_YMM,
+        (true, true) => &TABLES_YMM_BF16_NE,
+    },
+};
+
+/// Every element type on AVX-512, 512-bit main loops.
+pub static TABLES: Tables = crate::tables!(self::f32, self::f64, half::f16, half::bf16, self::u8);
+/// [`TABLES`] with bf16 products narrowed by AVX512-BF16.
+pub static TABLES_BF16_NE: Tables =
+    crate::tables!(self::f32, self::f64, half::f16, half::bf16_ne, self::u8);
+/// 256-bit main loops for f32, f64 and u8 (module docs).
+pub static TABLES_YMM: Tables = crate::tables!(f32::ymm, f64::ymm, half::f16, half::bf16, u8::ymm);
+/// [`TABLES_YMM`] with bf16 products narrowed by AVX512-BF16.
+pub static TABLES_YMM_BF16_NE: Tables =
+    crate::tables!(f32::ymm, f64::ymm, half::f16, half::bf16_ne, u8::ymm);
 
 // SAFETY: `__m512` is a plain 64-byte register of 16 f32 lanes.
 unsafe impl Vector for __m512 {

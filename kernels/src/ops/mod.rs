@@ -1,0 +1,486 @@
+//! The op registry: every op of the family defined once, as data and as code.
+//!
+//! An op lives in one file of this folder (`relu.rs`, `relu_n.rs`, `leaky_relu.rs`):
+//! its marker types implement [`ForwardOp`] and [`BackwardOp`], which carry the
+//! oracle's element function (generic over [`Real`]) and the vector formula
+//! (generic over [`Vector`]); its [`OpDef`] gives its name, its Caffe2 operator names
+//! and its parameters with their rules. This file lists the ops once: the
+//! [`Forward`] and [`Backward`] indices that kernel tables are indexed by, [`OPS`],
+//! the oracle dispatch ([`oracle_forward`], [`oracle_backward`]), the visitors that
+//! turn an op chosen at run time into a type ([`visit_forward`], [`visit_backward`])
+//! and the table builder (`kernels_table!`) every ISA folder calls.
+//!
+//! # Adding an op
+//! 1. A file here with its marker types, `ForwardOp`/`BackwardOp` impls and `OpDef`.
+//! 2. In this file: a variant of [`Forward`] and of [`Backward`], its `OpDef` in
+//!    [`OPS`], its arm in the oracle and visitor functions and its entry in
+//!    `kernels_table!`.
+//!
+//! Every ISA's tables then have the op (through the generic loop bodies), and the safe
+//! crate, the tests, the benches and the report iterate [`OPS`].
+
+use crate::generic::{BinaryOp, UnaryOp, binary_split, unary_split};
+use crate::half::{Bf16, F16};
+use crate::vector::Vector;
+
+mod leaky_relu;
+mod relu;
+mod relu_n;
+
+pub use leaky_relu::{LeakyRelu, LeakyReluGrad};
+pub use relu::{Relu, ReluGrad};
+pub use relu_n::{ReluN, ReluNGrad};
+
+/// A float element type as the oracle sees it: IEEE comparisons and one correctly
+/// rounded product. The oracle's element functions are written once over this trait;
+/// for the 16-bit types every comparison and the product go through an exact
+/// widening to `f32` (see [`crate::half`]).
+pub trait Real: Copy + Send + Sync + 'static {
+    /// `+0`.
+    const ZERO: Self;
+    /// IEEE `self < o` (false where either is NaN).
+    fn lt(self, o: Self) -> bool;
+    /// IEEE `self > o` (false where either is NaN).
+    fn gt(self, o: Self) -> bool;
+    /// The product `self * o`, rounded once to the type (nearest, ties to even).
+    fn mul(self, o: Self) -> Self;
+    /// `self < 0`.
+    #[inline(always)]
+    fn is_negative(self) -> bool {
+        self.lt(Self::ZERO)
+    }
+    /// `self > 0`.
+    #[inline(always)]
+    fn is_positive(self) -> bool {
+        self.gt(Self::ZERO)
+    }
+}
+
+macro_rules! native_real {
+    ($T:ty) => {
+        impl Real for $T {
+            const ZERO: $T = 0.0;
+            #[inline(always)]
+            fn lt(self, o: $T) -> bool {
+                self < o
+            }
+            #[inline(always)]
+            fn gt(self, o: $T) -> bool {
+                self > o
+            }
+            #[inline(always)]
+            fn mul(self, o: $T) -> $T {
+                self * o
+            }
+        }
+    };
+}
+native_real!(f32);
+native_real!(f64);
+
+macro_rules! half_real {
+    ($T:ident) => {
+        impl Real for $T {
+            const ZERO: $T = $T::ZERO;
+            #[inline(always)]
+            fn lt(self, o: $T) -> bool {
+                self.to_f32() < o.to_f32()
+            }
+            #[inline(always)]
+            fn gt(self, o: $T) -> bool {
+                self.to_f32() > o.to_f32()
+            }
+            /// One `f32` product of the exact widenings, rounded once: exact in `f32`
+            /// for `F16` (11-bit significands, exponents far inside `f32`'s range), and
+            /// for `Bf16` the `f32` product every bf16 library computes.
+            #[inline(always)]
+            fn mul(self, o: $T) -> $T {
+                $T::from_f32(self.to_f32() * o.to_f32())
+            }
+            #[inline(always)]
+            fn is_negative(self) -> bool {
+                self.to_f32() < 0.0
+            }
+            #[inline(always)]
+            fn is_positive(self) -> bool {
+                self.to_f32() > 0.0
+            }
+        }
+    };
+}
+half_real!(F16);
+half_real!(Bf16);
+
+/// How many scalar parameters an op may take (Clip's `min` and `max` need two).
+pub const MAX_SCALARS: usize = 2;
+
+/// The parameters of one kernel call.
+///
+/// `scalars` are the op's scalar parameters in the order of its [`OpDef::params`]
+/// (slots an op does not use hold any value). `channel` is a per-channel parameter
+/// (a learned slope per channel, say) for ops that take one; others ignore it.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Params<T> {
+    /// The scalar parameters.
+    pub scalars: [T; MAX_SCALARS],
+    /// The per-channel parameter, or [`Channel::NONE`].
+    pub channel: Channel<T>,
+}
+
+impl<T: Copy> Params<T> {
+    /// One scalar parameter (also in the unused slot), no per-channel one.
+    #[inline(always)]
+    pub const fn scalar(p: T) -> Params<T> {
+        Params {
+            scalars: [p; MAX_SCALARS],
+            channel: Channel::NONE,
+        }
+    }
+
+    /// The parameters of the part of a call that starts `by` elements in (only the
+    /// per-channel parameter depends on the position).
+    #[inline(always)]
+    pub const fn offset(self, by: usize) -> Params<T> {
+        Params {
+            scalars: self.scalars,
+            channel: Channel {
+                start: self.channel.start.wrapping_add(by),
+                ..self.channel
+            },
+        }
+    }
+}
+
+/// A per-channel parameter: element `i` of a call uses
+/// `values[((start + i) / inner) % count]` (`inner` is 1 for a channels-last layout,
+/// and the product of the spatial dimensions for channels-first).
+///
+/// A kernel of an op that reads it may assume `values` is valid for `count` reads
+/// and that `count` and `inner` are not zero; nothing reads it for other ops.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Channel<T> {
+    /// The per-channel values.
+    pub values: *const T,
+    /// How many there are.
+    pub count: usize,
+    /// Consecutive elements that share one channel.
+    pub inner: usize,
+    /// The position of the call's first element in the whole tensor.
+    pub start: usize,
+}
+
+impl<T> Channel<T> {
+    /// No per-channel parameter.
+    pub const NONE: Channel<T> = Channel {
+        values: core::ptr::null(),
+        count: 0,
+        inner: 0,
+        start: 0,
+    };
+}
+
+// SAFETY: a `Channel` is a read-only view: kernels only read `values`, and the safe
+// crate keeps the values alive and unmodified for the whole call, across every
+// thread a call is split over.
+unsafe impl<T: Sync> Send for Channel<T> {}
+// SAFETY: as above.
+unsafe impl<T: Sync> Sync for Channel<T> {}
+
+/// The forward kernels of a table, in table order ([`crate::Kernels::forward`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[repr(u8)]
+pub enum Forward {
+    /// [`Relu`]
+    Relu,
+    /// [`ReluN`]
+    ReluN,
+    /// [`LeakyRelu`]
+    LeakyRelu,
+}
+
+/// The backward kernels of a table, in table order ([`crate::Kernels::backward`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[repr(u8)]
+pub enum Backward {
+    /// [`ReluGrad`]
+    ReluGrad,
+    /// [`ReluNGrad`]
+    ReluNGrad,
+    /// [`LeakyReluGrad`]
+    LeakyReluGrad,
+}
+
+impl Forward {
+    /// How many forward kernels a table has.
+    pub const COUNT: usize = 3;
+    /// Every forward kernel, in table order.
+    pub const ALL: [Forward; Forward::COUNT] = [Forward::Relu, Forward::ReluN, Forward::LeakyRelu];
+}
+
+impl Backward {
+    /// How many backward kernels a table has.
+    pub const COUNT: usize = 3;
+    /// Every backward kernel, in table order.
+    pub const ALL: [Backward; Backward::COUNT] = [
+        Backward::ReluGrad,
+        Backward::ReluNGrad,
+        Backward::LeakyReluGrad,
+    ];
+}
+
+/// What a parameter's value must satisfy (checked by the safe crate, as given and
+/// again once rounded to the element type of a call).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rule {
+    /// `> 0` and not NaN (`+inf` allowed).
+    Positive,
+    /// Finite and `>= 0`.
+    FiniteNonNegative,
+    /// Any value but NaN (infinities allowed).
+    NotNan,
+    /// Any finite value.
+    Finite,
+}
+
+/// One parameter of an op.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ParamDef {
+    /// Its name (Caffe2's argument name where it has one).
+    pub name: &'static str,
+    /// Its default, where Caffe2 has one.
+    pub default: Option<f64>,
+    /// The rule its value must satisfy.
+    pub rule: Rule,
+    /// What a refusal says, per broken part of the rule: NaN, not `> 0`, infinite,
+    /// negative (built by `param!` from the name).
+    pub reasons: [&'static str; 4],
+}
+
+impl ParamDef {
+    /// Why `v` breaks this parameter's rule, or `None` when it satisfies it.
+    pub fn refusal(&self, v: f64) -> Option<&'static str> {
+        let [nan, not_positive, infinite, negative] = self.reasons;
+        match self.rule {
+            _ if v.is_nan() => Some(nan),
+            Rule::Positive if v <= 0.0 => Some(not_positive),
+            Rule::FiniteNonNegative | Rule::Finite if v.is_infinite() => Some(infinite),
+            Rule::FiniteNonNegative if v < 0.0 => Some(negative),
+            _ => None,
+        }
+    }
+}
+
+/// A [`ParamDef`]: `param!("n", Some(6.0), Positive)`.
+macro_rules! param {
+    ($name:literal, $default:expr, $rule:ident) => {
+        $crate::ops::ParamDef {
+            name: $name,
+            default: $default,
+            rule: $crate::ops::Rule::$rule,
+            reasons: [
+                concat!($name, " must not be NaN"),
+                concat!($name, " must be > 0"),
+                concat!($name, " must be finite"),
+                concat!($name, " must be >= 0"),
+            ],
+        }
+    };
+}
+use param;
+
+/// One op of the family: its forward kernel, its backward kernel and its parameters.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct OpDef {
+    /// Lowercase name (`"relu"`, `"relu_n"`, `"leaky_relu"`).
+    pub name: &'static str,
+    /// The forward kernel.
+    pub forward: Forward,
+    /// The backward kernel (from the forward output `y` and `dy`).
+    pub backward: Backward,
+    /// Its scalar parameters, in [`Params::scalars`] order.
+    pub params: &'static [ParamDef],
+    /// Caffe2's forward and gradient operator names.
+    pub caffe2: (&'static str, &'static str),
+}
+
+/// Every op, in [`Forward`] order.
+pub const OPS: [OpDef; 3] = [relu::DEF, relu_n::DEF, leaky_relu::DEF];
+
+impl Forward {
+    /// The op this kernel is the forward pass of.
+    pub const fn def(self) -> &'static OpDef {
+        &OPS[self as usize]
+    }
+}
+
+/// A forward op: `dst[i] = op(src[i]; params)`.
+pub trait ForwardOp: Copy + 'static {
+    /// Its index in the tables.
+    const OP: Forward;
+
+    /// The oracle on one element: the definition every kernel matches bit for bit.
+    fn oracle<T: Real>(x: T, p: &Params<T>) -> T;
+
+    /// The vector formula on registers of `V`.
+    type Formula<V: Vector>: UnaryOp<V>;
+
+    /// The formula for the parameters of a call (splats them once).
+    ///
+    /// # Safety
+    /// The running CPU supports `V`'s ISA.
+    unsafe fn formula<V: Vector>(p: &Params<V::Elem>) -> Self::Formula<V>;
+
+    /// A whole call on the vector types `W` (wide) and `N` (narrow) of one ISA. The
+    /// default runs [`unary_split`] on the formula; an op may pick among several
+    /// loops once per call.
+    ///
+    /// # Safety
+    /// The contract of [`crate::UnaryFn`], with the ISA of `W` and `N` available.
+    #[inline(always)]
+    unsafe fn run<W: Vector, N: Vector<Elem = W::Elem>>(
+        src: *const W::Elem,
+        dst: *mut W::Elem,
+        len: usize,
+        p: &Params<W::Elem>,
+        stream: bool,
+    ) {
+        // SAFETY: forwarded from the caller.
+        unsafe {
+            let (w, n) = (Self::formula::<W>(p), Self::formula::<N>(p));
+            unary_split::<W, N, _, _>(src, dst, len, w, n, stream)
+        }
+    }
+}
+
+/// A backward op: `dx[i] = op_grad(y[i], dy[i]; params)`, from the forward output.
+pub trait BackwardOp: Copy + 'static {
+    /// Its index in the tables.
+    const OP: Backward;
+
+    /// From how many bytes per buffer the narrow vector of a table runs the main loop
+    /// ([`binary_split`]).
+    const NARROW_MIN_BYTES: usize = 0;
+
+    /// The oracle on one element.
+    fn oracle<T: Real>(y: T, dy: T, p: &Params<T>) -> T;
+
+    /// The vector formula on registers of `V`.
+    type Formula<V: Vector>: BinaryOp<V>;
+
+    /// The formula for the parameters of a call.
+    ///
+    /// # Safety
+    /// The running CPU supports `V`'s ISA.
+    unsafe fn formula<V: Vector>(p: &Params<V::Elem>) -> Self::Formula<V>;
+
+    /// A whole call, as [`ForwardOp::run`].
+    ///
+    /// # Safety
+    /// The contract of [`crate::BinaryFn`], with the ISA of `W` and `N` available.
+    #[inline(always)]
+    unsafe fn run<W: Vector, N: Vector<Elem = W::Elem>>(
+        y: *const W::Elem,
+        dy: *const W::Elem,
+        dx: *mut W::Elem,
+        len: usize,
+        p: &Params<W::Elem>,
+        stream: bool,
+    ) {
+        // SAFETY: forwarded from the caller.
+        unsafe {
+            let (w, n) = (Self::formula::<W>(p), Self::formula::<N>(p));
+            binary_split::<W, N, _, _>(y, dy, dx, len, w, n, Self::NARROW_MIN_BYTES, stream)
+        }
+    }
+}
+
+/// Something to do with one forward op, chosen at run time: [`visit_forward`] calls
+/// `visit::<O>` with the op's type, so the caller's code is compiled once per op (a
+/// loop per op, with the op's formula inlined) without listing the ops.
+pub trait VisitForward {
+    /// What the visit returns.
+    type Output;
+    /// The visit, with the op as a type.
+    fn visit<O: ForwardOp>(self) -> Self::Output;
+}
+
+/// The backward twin of [`VisitForward`].
+pub trait VisitBackward {
+    /// What the visit returns.
+    type Output;
+    /// The visit, with the op as a type.
+    fn visit<O: BackwardOp>(self) -> Self::Output;
+}
+
+/// Calls `v.visit::<O>()` with `O` the type of `op`.
+#[inline(always)]
+pub fn visit_forward<V: VisitForward>(op: Forward, v: V) -> V::Output {
+    match op {
+        Forward::Relu => v.visit::<Relu>(),
+        Forward::ReluN => v.visit::<ReluN>(),
+        Forward::LeakyRelu => v.visit::<LeakyRelu>(),
+    }
+}
+
+/// Calls `v.visit::<O>()` with `O` the type of `op`.
+#[inline(always)]
+pub fn visit_backward<V: VisitBackward>(op: Backward, v: V) -> V::Output {
+    match op {
+        Backward::ReluGrad => v.visit::<ReluGrad>(),
+        Backward::ReluNGrad => v.visit::<ReluNGrad>(),
+        Backward::LeakyReluGrad => v.visit::<LeakyReluGrad>(),
+    }
+}
+
+/// The oracle of a forward kernel on one element.
+#[inline(always)]
+pub fn oracle_forward<T: Real>(op: Forward, x: T, p: &Params<T>) -> T {
+    match op {
+        Forward::Relu => Relu::oracle(x, p),
+        Forward::ReluN => ReluN::oracle(x, p),
+        Forward::LeakyRelu => LeakyRelu::oracle(x, p),
+    }
+}
+
+/// The oracle of a backward kernel on one element (`y` is the forward output).
+#[inline(always)]
+pub fn oracle_backward<T: Real>(op: Backward, y: T, dy: T, p: &Params<T>) -> T {
+    match op {
+        Backward::ReluGrad => ReluGrad::oracle(y, dy, p),
+        Backward::ReluNGrad => ReluNGrad::oracle(y, dy, p),
+        Backward::LeakyReluGrad => LeakyReluGrad::oracle(y, dy, p),
+    }
+}
+
+/// A [`crate::Kernels`] table from two generic entry points, `$fwd::<O: ForwardOp>`
+/// and `$bwd::<O: BackwardOp>`: the one list of the ops' kernels in table order.
+#[macro_export]
+#[doc(hidden)]
+macro_rules! kernels_table {
+    ($fwd:ident, $bwd:ident) => {
+        $crate::Kernels {
+            forward: [
+                $fwd::<$crate::ops::Relu>,
+                $fwd::<$crate::ops::ReluN>,
+                $fwd::<$crate::ops::LeakyRelu>,
+            ],
+            backward: [
+                $bwd::<$crate::ops::ReluGrad>,
+                $bwd::<$crate::ops::ReluNGrad>,
+                $bwd::<$crate::ops::LeakyReluGrad>,
+            ],
+        }
+    };
+}
+
+// The table order of `kernels_table!`, `OPS` and the oracle dispatch is the enums'.
+const _: () = {
+    assert!(Relu::OP as usize == 0 && ReluN::OP as usize == 1 && LeakyRelu::OP as usize == 2);
+    assert!(ReluGrad::OP as usize == 0 && ReluNGrad::OP as usize == 1);
+    assert!(LeakyReluGrad::OP as usize == 2);
+    let mut i = 0;
+    while i < OPS.len() {
+        assert!(OPS[i].forward as usize == i && OPS[i].backward as usize == i);
+        i += 1;
+    }
+};

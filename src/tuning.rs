@@ -1,0 +1,162 @@
+//! Every tuning knob in one place: the thread and streaming thresholds, and the
+//! choices among an ISA's variants (all of which give the oracle's bits).
+//!
+//! The knobs are process-wide and meant for tuning and benchmarking; the defaults
+//! are measured (see `docs/PERFORMANCE.md`).
+
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
+
+use caffe2op_relu_kernels::{self as k, Tuning};
+
+use crate::isa::{self, Isa};
+
+/// The default of [`parallel_min_bytes`]: `Threads::Auto` goes parallel when one
+/// call reads and writes at least this many bytes in total (inputs + output).
+pub const PARALLEL_MIN_BYTES: usize = 8 << 20;
+
+static PARALLEL_MIN: AtomicUsize = AtomicUsize::new(PARALLEL_MIN_BYTES);
+
+/// The current parallel threshold in bytes moved per call (see [`PARALLEL_MIN_BYTES`]).
+#[inline]
+pub fn parallel_min_bytes() -> usize {
+    PARALLEL_MIN.load(Ordering::Relaxed)
+}
+
+/// Sets the parallel threshold (process-wide; for tuning and benchmarking).
+pub fn set_parallel_min_bytes(bytes: usize) {
+    PARALLEL_MIN.store(bytes, Ordering::Relaxed);
+}
+
+/// The default of [`stream_min_bytes`]: out-of-place calls that move at least this many
+/// bytes (inputs + output) on one thread use non-temporal (streaming) stores on ISAs
+/// that have them (AVX2, AVX-512); a forward call split across threads streams from
+/// 5/4 of it, a split backward call from the threshold itself.
+/// Once the buffers no longer fit in the last-level cache, writing around it saves the
+/// read-for-ownership of every output line; below that, streaming would evict data the
+/// next call wants. Several cores read and write the last-level cache at several
+/// times one core's rate, while a streaming call runs at the rate DRAM takes its one
+/// output stream, times the number of streams. So a split forward call (one input per
+/// output) gains from keeping its output cached up to a larger size, though not past
+/// the cache's own size (30 MiB by default, against a 32 MiB L3); a split backward
+/// call (two inputs per output) streams as soon as a serial one does.
+pub const DEFAULT_STREAM_MIN_BYTES: usize = 24 << 20;
+
+static STREAM_MIN: AtomicUsize = AtomicUsize::new(DEFAULT_STREAM_MIN_BYTES);
+
+/// The current non-temporal store threshold, in bytes one call moves (inputs + output,
+/// the whole call however it is split across threads) on one thread; a forward call
+/// split across threads streams from 5/4 of it, a split backward call from the
+/// threshold itself. In place never streams.
+#[inline]
+pub fn stream_min_bytes() -> usize {
+    STREAM_MIN.load(Ordering::Relaxed)
+}
+
+/// Sets the non-temporal store threshold (process-wide; for tuning and benchmarking).
+pub fn set_stream_min_bytes(bytes: usize) {
+    STREAM_MIN.store(bytes, Ordering::Relaxed);
+}
+
+/// The environment variable that turns off the AVX512-BF16 narrowing of bf16 products
+/// on [`Isa::Avx512`] when set to `0` (read once per process; see
+/// [`avx512_bf16_narrowing`]).
+pub const BF16_ENV_VAR: &str = "CAFFE2OP_RELU_AVX512BF16";
+
+/// Whether the [`Isa::Avx512`] bf16 kernels narrow products (leaky_relu and its
+/// gradient) with AVX512-BF16's `VCVTNE2PS2BF16`: true when this CPU has AVX512-BF16
+/// and DQ (besides F and BW) and [`BF16_ENV_VAR`] is not `0`. Both forms give the
+/// oracle's bits; the other rounds in integer arithmetic. Decided once and cached.
+pub fn avx512_bf16_narrowing() -> bool {
+    static ON: OnceLock<bool> = OnceLock::new();
+    *ON.get_or_init(|| {
+        let off = std::env::var_os(BF16_ENV_VAR).is_some_and(|v| v == "0");
+        !off && supported().avx512_bf16_narrowing
+    })
+}
+
+/// The environment variable that sets whether the [`Isa::Avx512`] f32, f64 and u8
+/// kernels run their main loops on 256-bit registers: `1` on, `0` off, unset
+/// or anything else: decided by the CPU (see [`avx512_ymm_loops`]).
+pub const AVX512_YMM_ENV_VAR: &str = "CAFFE2OP_RELU_AVX512_YMM";
+
+const UNDECIDED: u8 = u8::MAX;
+static YMM_LOOPS: AtomicU8 = AtomicU8::new(UNDECIDED);
+
+/// Whether the [`Isa::Avx512`] f32 and f64 kernels run calls of four 512-bit
+/// registers and more on 256-bit registers: every forward op (in place up to 32 KiB),
+/// relu_grad and relu_n_grad, and leaky_relu_grad from 1 MiB per buffer; the rest
+/// stay on 512-bit ones.
+/// Needs AVX512VL as well. On by default on AMD family 19h (Zen 4), whose cores
+/// split every 512-bit access in two: there the 256-bit loops measured 5-12% faster
+/// in L1 when input and output sit at different offsets within a cache line, and up
+/// to 8% faster for the gradients at 4-256 MiB. [`AVX512_YMM_ENV_VAR`] overrides the
+/// CPU's default when the process first asks; [`set_avx512_ymm_loops`] at any time.
+/// The same switch picks Int8Relu's 256-bit AVX-512 table (every call, in place
+/// included: its masked tails and stores exist at that width with AVX512VL).
+/// Both forms give the oracle's bits. One relaxed atomic load once decided.
+#[inline]
+pub fn avx512_ymm_loops() -> bool {
+    match YMM_LOOPS.load(Ordering::Relaxed) {
+        UNDECIDED => decide_ymm_loops(),
+        v => v == 1,
+    }
+}
+
+#[cold]
+fn decide_ymm_loops() -> bool {
+    let on = match std::env::var(AVX512_YMM_ENV_VAR).as_deref() {
+        Ok("1") => true,
+        Ok("0") => false,
+        _ => ymm_loops_preferred(),
+    };
+    // A racing setter wins over the default.
+    let _ = YMM_LOOPS.compare_exchange(
+        UNDECIDED,
+        (on && supported().avx512_ymm_loops) as u8,
+        Ordering::Relaxed,
+        Ordering::Relaxed,
+    );
+    YMM_LOOPS.load(Ordering::Relaxed) == 1
+}
+
+/// Turns the 256-bit main loops of [`avx512_ymm_loops`] on or off for the whole
+/// process (for benchmarking the two against each other; calls already running
+/// finish with the table they started with). On a CPU without AVX512VL they stay
+/// off.
+pub fn set_avx512_ymm_loops(on: bool) {
+    YMM_LOOPS.store(
+        (on && supported().avx512_ymm_loops) as u8,
+        Ordering::Relaxed,
+    );
+    isa::refresh_dispatch();
+}
+
+#[cfg(target_arch = "x86_64")]
+fn ymm_loops_preferred() -> bool {
+    k::arch::x86_64::amd_family_19h()
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+fn ymm_loops_preferred() -> bool {
+    false
+}
+
+/// The choices this CPU supports (the AVX-512 ones only where AVX-512 runs).
+fn supported() -> Tuning {
+    let def = Isa::Avx512.def();
+    if (def.detect)() {
+        (def.tunable)()
+    } else {
+        Tuning::default()
+    }
+}
+
+/// The choices in force now, for the tables of any ISA.
+#[inline]
+pub(crate) fn current() -> Tuning {
+    Tuning {
+        avx512_ymm_loops: avx512_ymm_loops(),
+        avx512_bf16_narrowing: avx512_bf16_narrowing(),
+    }
+}
