@@ -1,13 +1,288 @@
-//! Running a kernel over raw ranges: serially, or split across the current rayon pool.
+//! The call boundary: the only place the safe crate calls a kernel.
 //!
-//! This file and `quantized.rs` hold the few lines of the safe crate that call into the
-//! unsafe kernels; everything above them works on validated slices.
+//! A kernel's contract has three parts, and each has a type here that can only be
+//! built once its part is checked: [`Runnable`] (tables of an ISA this CPU runs),
+//! [`Unary`] and [`Binary`] (ranges of equal length that are identical or disjoint
+//! as the kernels require, built from slices, `Cell` views or checked raw pointers).
+//! [`forward`], [`backward`] and [`int8_relu`] take them and run the kernel serially
+//! or split across the current rayon pool.
 
-use caffe2op_relu_kernels::{BinaryFn, Params, UnaryFn};
+use std::cell::Cell;
+use std::marker::PhantomData;
+
+use caffe2op_relu_kernels::{Backward, BinaryFn, Forward, Params, Tables, UnaryFn};
+
+use crate::element::Element;
+use crate::error::Error;
+use crate::isa::{self, Isa};
 
 #[cfg(test)]
 use crate::tuning::DEFAULT_STREAM_MIN_BYTES;
 use crate::tuning::{parallel_min_bytes, stream_min_bytes};
+
+/// The tables of an ISA this CPU can run.
+#[derive(Clone, Copy)]
+pub(crate) struct Runnable(&'static Tables);
+
+impl Runnable {
+    /// The default dispatch's tables (its ISA is available by construction).
+    #[inline]
+    pub(crate) fn dispatched() -> Runnable {
+        Runnable(isa::dispatched_tables())
+    }
+
+    /// `isa`'s tables with the tuning in force, or [`Error::IsaUnavailable`].
+    #[inline]
+    pub(crate) fn of(isa: Isa) -> Result<Runnable, Error> {
+        Ok(Runnable(isa.check()?.tables()))
+    }
+
+    /// `isa`'s tables with the tuning in force, without asking the CPU again.
+    ///
+    /// # Safety
+    /// `isa` is available ([`Isa::is_available`]).
+    #[inline]
+    pub(crate) unsafe fn checked(isa: Isa) -> Runnable {
+        Runnable(isa.tables())
+    }
+
+    /// The oracle's loops as the compiler vectorises them for `isa`, or
+    /// [`Error::IsaUnavailable`].
+    pub(crate) fn autovec(isa: Isa) -> Result<Runnable, Error> {
+        Ok(Runnable(isa.check()?.def().autovec))
+    }
+}
+
+/// How an output range relates to an input range.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Alias {
+    Same,
+    Disjoint,
+}
+
+fn alias_of<T>(
+    input: &'static str,
+    in_ptr: *const T,
+    output: &'static str,
+    out_ptr: *const T,
+    len: usize,
+) -> Result<Alias, Error> {
+    let (a, b) = (in_ptr as usize, out_ptr as usize);
+    let bytes = len.saturating_mul(size_of::<T>());
+    if a == b {
+        Ok(Alias::Same)
+    } else if len == 0 || a.saturating_add(bytes) <= b || b.saturating_add(bytes) <= a {
+        Ok(Alias::Disjoint)
+    } else {
+        Err(Error::Overlap {
+            input,
+            output,
+            input_addr: a,
+            output_addr: b,
+            len,
+        })
+    }
+}
+
+pub(crate) fn check_len(arg: &'static str, expected: usize, found: usize) -> Result<(), Error> {
+    if expected == found {
+        Ok(())
+    } else {
+        Err(Error::LengthMismatch {
+            arg,
+            expected,
+            found,
+        })
+    }
+}
+
+fn check_ptr<T>(arg: &'static str, p: *const T) -> Result<(), Error> {
+    if p.is_null() {
+        Err(Error::NullPointer { arg })
+    } else if !(p as usize).is_multiple_of(align_of::<T>()) {
+        Err(Error::Misaligned {
+            arg,
+            addr: p as usize,
+            align: align_of::<T>(),
+        })
+    } else {
+        Ok(())
+    }
+}
+
+/// The ranges of a forward call, meeting [`UnaryFn`]'s range contract for `'a`: `src`
+/// valid for `len` reads and `dst` for `len` writes, both aligned, and `dst == src`
+/// or disjoint from it.
+pub(crate) struct Unary<'a, T> {
+    src: *const T,
+    dst: *mut T,
+    len: usize,
+    _ranges: PhantomData<&'a [Cell<T>]>,
+}
+
+impl<'a, T> Unary<'a, T> {
+    /// `y = f(x)`; lengths must match.
+    pub(crate) fn slices(x: &'a [T], y: &'a mut [T]) -> Result<Self, Error> {
+        check_len("y", x.len(), y.len())?;
+        // Disjoint: `y` is an exclusive borrow.
+        Ok(Unary::new(x.as_ptr(), y.as_mut_ptr(), x.len()))
+    }
+
+    /// `x = f(x)`.
+    pub(crate) fn in_place(x: &'a mut [T]) -> Self {
+        let p = x.as_mut_ptr();
+        Unary::new(p, p, x.len())
+    }
+
+    /// `y = f(x)` on views that may alias: the same range or disjoint ones; a partial
+    /// overlap is [`Error::Overlap`]. Writing through a pointer derived from
+    /// `&[Cell<T>]` is allowed (interior mutability; `Cell<T>` has `T`'s layout).
+    pub(crate) fn cells(x: &'a [Cell<T>], y: &'a [Cell<T>]) -> Result<Self, Error> {
+        check_len("y", x.len(), y.len())?;
+        let (xp, yp) = (x.as_ptr().cast::<T>(), y.as_ptr().cast::<T>().cast_mut());
+        alias_of("x", xp, "y", yp, x.len())?;
+        Ok(Unary::new(xp, yp, x.len()))
+    }
+
+    /// Raw pointers, refused when null, misaligned or partially overlapping.
+    ///
+    /// # Safety
+    /// If non-null and aligned, `x` is valid for `len` reads and `y` for `len` writes
+    /// for `'a`, with no other thread accessing them.
+    pub(crate) unsafe fn raw(x: *const T, y: *mut T, len: usize) -> Result<Self, Error> {
+        check_ptr("x", x)?;
+        check_ptr("y", y)?;
+        alias_of("x", x, "y", y, len)?;
+        Ok(Unary::new(x, y, len))
+    }
+
+    fn new(src: *const T, dst: *mut T, len: usize) -> Self {
+        Unary {
+            src,
+            dst,
+            len,
+            _ranges: PhantomData,
+        }
+    }
+}
+
+/// The ranges of a backward call, meeting [`BinaryFn`]'s range contract for `'a`: `y`
+/// and `dy` valid for `len` reads, `dx` for `len` writes; `dx` equals `y` or `dy`
+/// exactly or overlaps neither.
+pub(crate) struct Binary<'a, T> {
+    y: *const T,
+    dy: *const T,
+    dx: *mut T,
+    len: usize,
+    _ranges: PhantomData<&'a [Cell<T>]>,
+}
+
+impl<'a, T> Binary<'a, T> {
+    /// `dx = f(y, dy)`; lengths must match.
+    pub(crate) fn slices(y: &'a [T], dy: &'a [T], dx: &'a mut [T]) -> Result<Self, Error> {
+        check_len("dy", y.len(), dy.len())?;
+        check_len("dx", y.len(), dx.len())?;
+        // `dx` is an exclusive borrow, so it overlaps neither input.
+        Ok(Binary::new(
+            y.as_ptr(),
+            dy.as_ptr(),
+            dx.as_mut_ptr(),
+            y.len(),
+        ))
+    }
+
+    /// `dy = f(y, dy)`.
+    pub(crate) fn in_place(y: &'a [T], dy: &'a mut [T]) -> Result<Self, Error> {
+        check_len("dy", y.len(), dy.len())?;
+        let d = dy.as_mut_ptr();
+        Ok(Binary::new(y.as_ptr(), d, d, y.len()))
+    }
+
+    /// On views that may alias: `dx` exactly `y` or `dy`, or disjoint from each; `y`
+    /// and `dy` may overlap each other freely (they are only read).
+    pub(crate) fn cells(
+        y: &'a [Cell<T>],
+        dy: &'a [Cell<T>],
+        dx: &'a [Cell<T>],
+    ) -> Result<Self, Error> {
+        check_len("dy", y.len(), dy.len())?;
+        check_len("dx", y.len(), dx.len())?;
+        let (yp, dyp) = (y.as_ptr().cast::<T>(), dy.as_ptr().cast::<T>());
+        let dxp = dx.as_ptr().cast::<T>().cast_mut();
+        alias_of("y", yp, "dx", dxp, y.len())?;
+        alias_of("dy", dyp, "dx", dxp, y.len())?;
+        Ok(Binary::new(yp, dyp, dxp, y.len()))
+    }
+
+    /// Raw pointers, refused when null, misaligned or partially overlapping.
+    ///
+    /// # Safety
+    /// If non-null and aligned, `y` and `dy` are valid for `len` reads and `dx` for
+    /// `len` writes for `'a`, with no other thread accessing them.
+    pub(crate) unsafe fn raw(
+        y: *const T,
+        dy: *const T,
+        dx: *mut T,
+        len: usize,
+    ) -> Result<Self, Error> {
+        check_ptr("y", y)?;
+        check_ptr("dy", dy)?;
+        check_ptr("dx", dx)?;
+        alias_of("y", y, "dx", dx, len)?;
+        alias_of("dy", dy, "dx", dx, len)?;
+        Ok(Binary::new(y, dy, dx, len))
+    }
+
+    fn new(y: *const T, dy: *const T, dx: *mut T, len: usize) -> Self {
+        Binary {
+            y,
+            dy,
+            dx,
+            len,
+            _ranges: PhantomData,
+        }
+    }
+}
+
+/// Runs the forward kernel of `op` for `T` from `t` over `r`.
+#[inline]
+pub(crate) fn forward<T: Element>(
+    t: Runnable,
+    op: Forward,
+    r: Unary<'_, T>,
+    p: &Params<T::Kernel>,
+    threads: Threads,
+) {
+    let f = T::table(t.0).forward(op);
+    // SAFETY: `f` belongs to the tables of an ISA this CPU runs (`Runnable`); `r`
+    // meets the range contract (its constructors), and `T` and `T::Kernel` have one
+    // layout (`Element::Kernel`), so the cast ranges meet it too. The parameters'
+    // per-channel slot is only read by ops that take one, and `Params` from an
+    // `Activation` has none.
+    unsafe { run_unary(f, r.src.cast(), r.dst.cast(), r.len, p, threads) }
+}
+
+/// Runs the backward kernel of `op` for `T` from `t` over `r`.
+#[inline]
+pub(crate) fn backward<T: Element>(
+    t: Runnable,
+    op: Backward,
+    r: Binary<'_, T>,
+    p: &Params<T::Kernel>,
+    threads: Threads,
+) {
+    let f = T::table(t.0).backward(op);
+    // SAFETY: as in `forward`.
+    unsafe { run_binary(f, r.y.cast(), r.dy.cast(), r.dx.cast(), r.len, p, threads) }
+}
+
+/// Runs Int8Relu from `t` over `r`.
+pub(crate) fn int8_relu(t: Runnable, r: Unary<'_, u8>, zero_point: u8, threads: Threads) {
+    let f = t.0.u8.int8_relu;
+    let p = Params::scalar(zero_point);
+    // SAFETY: as in `forward` (the zero point is its one scalar parameter).
+    unsafe { run_unary(f, r.src, r.dst, r.len, &p, threads) }
+}
 
 /// Whether large calls may use several threads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -106,7 +381,7 @@ pub(crate) fn plan(
 /// The contract of [`UnaryFn`] for `f`, `src`, `dst`, `len` (including: `f`'s ISA is
 /// available on this CPU).
 #[inline]
-pub(crate) unsafe fn run_unary<T: Send + Sync + Copy>(
+unsafe fn run_unary<T: Send + Sync + Copy>(
     f: UnaryFn<T>,
     src: *const T,
     dst: *mut T,
@@ -138,7 +413,7 @@ pub(crate) unsafe fn run_unary<T: Send + Sync + Copy>(
 /// # Safety
 /// The contract of [`BinaryFn`] for `f`, `y`, `dy`, `dx`, `len`.
 #[inline]
-pub(crate) unsafe fn run_binary<T: Send + Sync + Copy>(
+unsafe fn run_binary<T: Send + Sync + Copy>(
     f: BinaryFn<T>,
     y: *const T,
     dy: *const T,

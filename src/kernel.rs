@@ -3,16 +3,16 @@
 
 use std::cell::Cell;
 
+use caffe2op_relu_kernels::Params;
 use caffe2op_relu_kernels::ops::{
     BackwardOp, ForwardOp, VisitBackward, VisitForward, visit_backward, visit_forward,
 };
-use caffe2op_relu_kernels::{Kernels, Params};
 
 use crate::activation::Activation;
 use crate::element::Element;
 use crate::error::Error;
-use crate::exec::{self, Threads};
-use crate::isa::{self, Isa};
+use crate::exec::{self, Binary, Runnable, Threads, Unary};
+use crate::isa::Isa;
 
 /// An activation bound to an ISA choice and a threading policy.
 ///
@@ -23,49 +23,6 @@ pub struct Kernel {
     act: Activation,
     isa: Option<Isa>,
     threads: Threads,
-}
-
-/// How an output range relates to an input range.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Alias {
-    Same,
-    Disjoint,
-}
-
-fn alias_of<T>(
-    input: &'static str,
-    in_ptr: *const T,
-    output: &'static str,
-    out_ptr: *const T,
-    len: usize,
-) -> Result<Alias, Error> {
-    let (a, b) = (in_ptr as usize, out_ptr as usize);
-    let bytes = len.saturating_mul(size_of::<T>());
-    if a == b {
-        Ok(Alias::Same)
-    } else if len == 0 || a.saturating_add(bytes) <= b || b.saturating_add(bytes) <= a {
-        Ok(Alias::Disjoint)
-    } else {
-        Err(Error::Overlap {
-            input,
-            output,
-            input_addr: a,
-            output_addr: b,
-            len,
-        })
-    }
-}
-
-fn check_len(arg: &'static str, expected: usize, found: usize) -> Result<(), Error> {
-    if expected == found {
-        Ok(())
-    } else {
-        Err(Error::LengthMismatch {
-            arg,
-            expected,
-            found,
-        })
-    }
 }
 
 /// The oracle's loops for the calls short enough to run inline: one loop per op (a
@@ -115,20 +72,6 @@ impl<T: Element> VisitBackward for Visit<'_, T> {
     }
 }
 
-fn check_ptr<T>(arg: &'static str, p: *const T) -> Result<(), Error> {
-    if p.is_null() {
-        Err(Error::NullPointer { arg })
-    } else if !(p as usize).is_multiple_of(align_of::<T>()) {
-        Err(Error::Misaligned {
-            arg,
-            addr: p as usize,
-            align: align_of::<T>(),
-        })
-    } else {
-        Ok(())
-    }
-}
-
 impl Kernel {
     /// The activation on the default ISA ([`Isa::dispatched`]) with [`Threads::Auto`].
     pub const fn new(act: Activation) -> Kernel {
@@ -175,15 +118,15 @@ impl Kernel {
         exec::plan(len, size_of::<T>(), 2, self.threads).1
     }
 
-    /// The kernels of `T` on this kernel's ISA: the cached tables of the default
-    /// dispatch (one relaxed load), or the forced ISA's (checked available when it
-    /// was forced).
+    /// The tables of this kernel's ISA: the cached ones of the default dispatch (one
+    /// relaxed load), or the forced ISA's.
     #[inline]
-    fn table<T: Element>(&self) -> &'static Kernels<T::Kernel> {
-        T::table(match self.isa {
-            None => isa::dispatched_tables(),
-            Some(isa) => isa.tables(),
-        })
+    fn tables(&self) -> Runnable {
+        match self.isa {
+            None => Runnable::dispatched(),
+            // SAFETY: a forced ISA is only ever set by `with_isa`, which checked it.
+            Some(isa) => unsafe { Runnable::checked(isa) },
+        }
     }
 
     /// Whether a call on `len` elements runs the oracle inline ([`Element::INLINE_MAX`];
@@ -208,11 +151,7 @@ impl Kernel {
 
     #[inline]
     fn forward_kernel<T: Element>(&self, x: &[T], y: &mut [T]) -> Result<(), Error> {
-        check_len("y", x.len(), y.len())?;
-        let p = self.act.params_as::<T>()?;
-        // SAFETY: x and y are live, disjoint (one is &mut) and of equal length.
-        unsafe { self.forward_unchecked(x.as_ptr(), y.as_mut_ptr(), x.len(), &p) };
-        Ok(())
+        self.run_forward(Unary::slices(x, y)?)
     }
 
     /// `x = act(x)`. Refused only if the parameter is invalid once rounded to `T`.
@@ -228,11 +167,7 @@ impl Kernel {
 
     #[inline]
     fn forward_in_place_kernel<T: Element>(&self, x: &mut [T]) -> Result<(), Error> {
-        let p = self.act.params_as::<T>()?;
-        let ptr = x.as_mut_ptr();
-        // SAFETY: src == dst, a live exclusive slice of x.len() elements.
-        unsafe { self.forward_unchecked(ptr, ptr, x.len(), &p) };
-        Ok(())
+        self.run_forward(Unary::in_place(x))
     }
 
     /// `dx = act'(y) * dy`, from the forward **output** `y`. Lengths must match.
@@ -251,12 +186,7 @@ impl Kernel {
 
     #[inline]
     fn backward_kernel<T: Element>(&self, y: &[T], dy: &[T], dx: &mut [T]) -> Result<(), Error> {
-        check_len("dy", y.len(), dy.len())?;
-        check_len("dx", y.len(), dx.len())?;
-        let p = self.act.params_as::<T>()?;
-        // SAFETY: live slices of equal length; dx is exclusive so it overlaps neither.
-        unsafe { self.backward_unchecked(y.as_ptr(), dy.as_ptr(), dx.as_mut_ptr(), y.len(), &p) };
-        Ok(())
+        self.run_backward(Binary::slices(y, dy, dx)?)
     }
 
     /// `dy = act'(y) * dy` (Caffe2's in-place pair {1, 0}: dX overwrites dY).
@@ -275,27 +205,13 @@ impl Kernel {
 
     #[inline]
     fn backward_in_place_kernel<T: Element>(&self, y: &[T], dy: &mut [T]) -> Result<(), Error> {
-        check_len("dy", y.len(), dy.len())?;
-        let p = self.act.params_as::<T>()?;
-        let d = dy.as_mut_ptr();
-        // SAFETY: dx == dy exactly; y is a distinct live slice of the same length.
-        unsafe { self.backward_unchecked(y.as_ptr(), d, d, y.len(), &p) };
-        Ok(())
+        self.run_backward(Binary::in_place(y, dy)?)
     }
 
     /// `y = act(x)` on views that may alias. The same range runs in place, disjoint
     /// ranges run out of place, a partial overlap is [`Error::Overlap`].
     pub fn forward_aliased<T: Element>(&self, x: &[Cell<T>], y: &[Cell<T>]) -> Result<(), Error> {
-        check_len("y", x.len(), y.len())?;
-        let (xp, yp) = (x.as_ptr().cast::<T>(), y.as_ptr().cast::<T>().cast_mut());
-        alias_of("x", xp, "y", yp, x.len())?;
-        let p = self.act.params_as::<T>()?;
-        // SAFETY: both views are live for the call and `Cell<T>` has `T`'s layout;
-        // writing through a pointer derived from `&[Cell<T>]` is allowed (interior
-        // mutability); the ranges are identical or disjoint (checked above); nothing
-        // else can touch the cells while this thread is inside the call.
-        unsafe { self.forward_unchecked(xp, yp, x.len(), &p) };
-        Ok(())
+        self.run_forward(Unary::cells(x, y)?)
     }
 
     /// `dx = act'(y) * dy` on views that may alias: `dx` may be exactly `dy` or `y`
@@ -306,16 +222,7 @@ impl Kernel {
         dy: &[Cell<T>],
         dx: &[Cell<T>],
     ) -> Result<(), Error> {
-        check_len("dy", y.len(), dy.len())?;
-        check_len("dx", y.len(), dx.len())?;
-        let (yp, dyp) = (y.as_ptr().cast::<T>(), dy.as_ptr().cast::<T>());
-        let dxp = dx.as_ptr().cast::<T>().cast_mut();
-        alias_of("y", yp, "dx", dxp, y.len())?;
-        alias_of("dy", dyp, "dx", dxp, y.len())?;
-        let p = self.act.params_as::<T>()?;
-        // SAFETY: as in `forward_aliased`; dx equals or is disjoint from each input.
-        unsafe { self.backward_unchecked(yp, dyp, dxp, y.len(), &p) };
-        Ok(())
+        self.run_backward(Binary::cells(y, dy, dx)?)
     }
 
     /// Raw-pointer twin of [`Kernel::forward_aliased`]: null, misaligned and partially
@@ -330,13 +237,8 @@ impl Kernel {
         y: *mut T,
         len: usize,
     ) -> Result<(), Error> {
-        check_ptr("x", x)?;
-        check_ptr("y", y)?;
-        alias_of("x", x, "y", y, len)?;
-        let p = self.act.params_as::<T>()?;
-        // SAFETY: validity is the caller's promise; aliasing was checked above.
-        unsafe { self.forward_unchecked(x, y, len, &p) };
-        Ok(())
+        // SAFETY: the caller's promise is `Unary::raw`'s.
+        self.run_forward(unsafe { Unary::raw(x, y, len)? })
     }
 
     /// Raw-pointer twin of [`Kernel::backward_aliased`].
@@ -351,47 +253,26 @@ impl Kernel {
         dx: *mut T,
         len: usize,
     ) -> Result<(), Error> {
-        check_ptr("y", y)?;
-        check_ptr("dy", dy)?;
-        check_ptr("dx", dx)?;
-        alias_of("y", y, "dx", dx, len)?;
-        alias_of("dy", dy, "dx", dx, len)?;
+        // SAFETY: the caller's promise is `Binary::raw`'s.
+        self.run_backward(unsafe { Binary::raw(y, dy, dx, len)? })
+    }
+
+    /// The forward kernel over checked ranges: the parameters are checked (rounded to
+    /// `T`) before anything is written.
+    #[inline]
+    fn run_forward<T: Element>(&self, r: Unary<'_, T>) -> Result<(), Error> {
         let p = self.act.params_as::<T>()?;
-        // SAFETY: validity is the caller's promise; aliasing was checked above.
-        unsafe { self.backward_unchecked(y, dy, dx, len, &p) };
+        let t = self.tables();
+        exec::forward(t, self.act.op().forward(), r, &p, self.threads);
         Ok(())
     }
 
-    /// # Safety
-    /// The [`caffe2op_relu_kernels::UnaryFn`] contract for `x`, `y`, `len`.
+    /// The backward kernel over checked ranges.
     #[inline]
-    unsafe fn forward_unchecked<T: Element>(
-        &self,
-        x: *const T,
-        y: *mut T,
-        len: usize,
-        p: &Params<T::Kernel>,
-    ) {
-        let f = self.table::<T>().forward(self.act.op().forward());
-        // SAFETY: the table belongs to an available ISA (`table`); the range contract
-        // is forwarded from the caller, and `T` and `T::Kernel` have the same layout
-        // (`Element::Kernel`), so the casts keep it.
-        unsafe { exec::run_unary(f, x.cast(), y.cast(), len, p, self.threads) }
-    }
-
-    /// # Safety
-    /// The [`caffe2op_relu_kernels::BinaryFn`] contract for `y`, `dy`, `dx`, `len`.
-    #[inline]
-    unsafe fn backward_unchecked<T: Element>(
-        &self,
-        y: *const T,
-        dy: *const T,
-        dx: *mut T,
-        len: usize,
-        p: &Params<T::Kernel>,
-    ) {
-        let f = self.table::<T>().backward(self.act.op().backward());
-        // SAFETY: as in `forward_unchecked`.
-        unsafe { exec::run_binary(f, y.cast(), dy.cast(), dx.cast(), len, p, self.threads) }
+    fn run_backward<T: Element>(&self, r: Binary<'_, T>) -> Result<(), Error> {
+        let p = self.act.params_as::<T>()?;
+        let t = self.tables();
+        exec::backward(t, self.act.op().backward(), r, &p, self.threads);
+        Ok(())
     }
 }

@@ -7,7 +7,7 @@
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
 
-use caffe2op_relu_kernels::{self as k, Tuning};
+use caffe2op_relu_kernels::Tuning;
 
 use crate::isa::{self, Isa};
 
@@ -134,7 +134,7 @@ pub fn set_avx512_ymm_loops(on: bool) {
 
 #[cfg(target_arch = "x86_64")]
 fn ymm_loops_preferred() -> bool {
-    k::arch::x86_64::amd_family_19h()
+    caffe2op_relu_kernels::arch::x86_64::amd_family_19h()
 }
 
 #[cfg(not(target_arch = "x86_64"))]

@@ -20,12 +20,7 @@
 /// # Safety
 /// The contract of [`crate::UnaryFn`].
 #[inline(always)]
-pub(crate) unsafe fn map_unary<T: Copy>(
-    src: *const T,
-    dst: *mut T,
-    len: usize,
-    f: impl Fn(T) -> T,
-) {
+pub unsafe fn map_unary<T: Copy>(src: *const T, dst: *mut T, len: usize, f: impl Fn(T) -> T) {
     if len == 0 {
         return;
     }
@@ -63,7 +58,7 @@ pub(crate) unsafe fn map_unary<T: Copy>(
 /// # Safety
 /// The contract of [`crate::BinaryFn`].
 #[inline(always)]
-pub(crate) unsafe fn map_binary<T: Copy>(
+pub unsafe fn map_binary<T: Copy, Z: Zip>(
     y: *const T,
     dy: *const T,
     dx: *mut T,
@@ -98,7 +93,8 @@ pub(crate) unsafe fn map_binary<T: Copy>(
                     m,
                 )
             };
-            zip_binary(&a[..m], &b[..m], d, &f);
+            // SAFETY: forwarded from the caller (the ISA of `Z`).
+            unsafe { Z::zip(&a[..m], &b[..m], d, &f) };
             start += m;
         }
     } else {
@@ -112,30 +108,110 @@ pub(crate) unsafe fn map_binary<T: Copy>(
                 core::slice::from_raw_parts_mut(dx.cast::<core::mem::MaybeUninit<T>>(), len),
             )
         };
-        zip_binary(a, b, d, &f);
+        // SAFETY: forwarded from the caller (the ISA of `Z`).
+        unsafe { Z::zip(a, b, d, &f) };
     }
 }
 
-/// `d[i] = f(a[i], b[i])` over the shortest of the three: [`map_binary`]'s one
-/// loop. Not inlined, so `f` has one call site and is inlined here.
-#[inline(never)]
-fn zip_binary<T: Copy>(
-    a: &[T],
-    b: &[T],
-    d: &mut [core::mem::MaybeUninit<T>],
-    f: &impl Fn(T, T) -> T,
-) {
-    for (o, (&u, &v)) in d.iter_mut().zip(a.iter().zip(b)) {
-        o.write(f(u, v));
+/// [`map_binary`]'s one loop, `d[i] = f(a[i], b[i])` over the shortest of the three,
+/// compiled for one ISA. Not inlined, so `f` has one call site and is inlined there.
+pub trait Zip {
+    /// The loop.
+    ///
+    /// # Safety
+    /// The running CPU supports the implementation's ISA.
+    unsafe fn zip<T: Copy, F: Fn(T, T) -> T>(
+        a: &[T],
+        b: &[T],
+        d: &mut [core::mem::MaybeUninit<T>],
+        f: &F,
+    );
+}
+
+/// [`Zip`] for the baseline target.
+pub struct BaselineZip;
+
+impl Zip for BaselineZip {
+    #[inline(never)]
+    unsafe fn zip<T: Copy, F: Fn(T, T) -> T>(
+        a: &[T],
+        b: &[T],
+        d: &mut [core::mem::MaybeUninit<T>],
+        f: &F,
+    ) {
+        for (o, (&u, &v)) in d.iter_mut().zip(a.iter().zip(b)) {
+            o.write(f(u, v));
+        }
     }
 }
 
-/// The oracle's slice loops for one element type, generic over the op, as a
-/// `KERNELS` table (the `Isa::Scalar` variant). Each is `#[inline(never)]`: small
-/// functions are otherwise copied into every crate that names them in optimised
-/// builds.
-macro_rules! slice_kernels {
-    ($m:ident, $T:ty) => {
+/// The oracle's slice loops for every element type, generic over the op, compiled
+/// with the given attributes, as modules `f32`, `f64`, `f16`, `bf16` and `u8` (each
+/// with a `KERNELS` table) and a [`crate::Tables`] named `TABLES`. With no target
+/// feature this is the `scalar` ISA; an ISA folder instantiates it with its own
+/// features as the compiler's vectorisation of the oracle on that ISA (the baseline
+/// its hand-written kernels are measured against). Every loop is `#[inline(never)]`:
+/// small functions are otherwise copied into every crate that names them in
+/// optimised builds.
+///
+/// Usage: `oracle_loops!([target_feature(enable = "avx2,fma")]);`
+#[macro_export]
+#[doc(hidden)]
+macro_rules! oracle_loops {
+    ([$($attr:meta),*]) => {
+        /// [`Zip`]($crate::oracle::Zip) compiled with this module's attributes.
+        pub struct LoopZip;
+
+        impl $crate::oracle::Zip for LoopZip {
+            #[inline(never)]
+            $(#[$attr])*
+            unsafe fn zip<T: Copy, F: Fn(T, T) -> T>(
+                a: &[T],
+                b: &[T],
+                d: &mut [core::mem::MaybeUninit<T>],
+                f: &F,
+            ) {
+                for (o, (&u, &v)) in d.iter_mut().zip(a.iter().zip(b)) {
+                    o.write(f(u, v));
+                }
+            }
+        }
+
+        $crate::oracle_loops!(@type [$($attr),*], f32, f32);
+        $crate::oracle_loops!(@type [$($attr),*], f64, f64);
+        $crate::oracle_loops!(@type [$($attr),*], f16, $crate::half::F16);
+        $crate::oracle_loops!(@type [$($attr),*], bf16, $crate::half::Bf16);
+
+        /// The oracle's Int8Relu loop.
+        pub mod u8 {
+            /// Int8Relu, byte by byte.
+            ///
+            /// # Safety
+            /// Contract of [`crate::UnaryFn`].
+            #[inline(never)]
+            $(#[$attr])*
+            pub unsafe fn int8_relu(
+                src: *const u8,
+                dst: *mut u8,
+                len: usize,
+                p: &$crate::ops::Params<u8>,
+                _stream: bool,
+            ) {
+                let zero_point = p.scalars[0];
+                let f = |x| $crate::oracle::int8_relu(x, zero_point);
+                // SAFETY: forwarded from the caller.
+                unsafe { $crate::oracle::map_unary(src, dst, len, f) }
+            }
+
+            /// The Int8Relu table.
+            pub const KERNELS: $crate::int8::Int8Kernels = $crate::int8::Int8Kernels { int8_relu };
+        }
+
+        /// Every element type's loops.
+        pub static TABLES: $crate::Tables =
+            $crate::tables!(self::f32, self::f64, self::f16, self::bf16, self::u8);
+    };
+    (@type [$($attr:meta),*], $m:ident, $T:ty) => {
         /// The oracle's slice loops for this element type.
         pub mod $m {
             use $crate::ops::{BackwardOp, ForwardOp, Params};
@@ -145,6 +221,7 @@ macro_rules! slice_kernels {
             /// # Safety
             /// Contract of [`crate::UnaryFn`].
             #[inline(never)]
+            $(#[$attr])*
             pub unsafe fn forward<O: ForwardOp>(
                 src: *const $T,
                 dst: *mut $T,
@@ -162,6 +239,7 @@ macro_rules! slice_kernels {
             /// # Safety
             /// Contract of [`crate::BinaryFn`].
             #[inline(never)]
+            $(#[$attr])*
             pub unsafe fn backward<O: BackwardOp>(
                 y: *const $T,
                 dy: *const $T,
@@ -171,50 +249,26 @@ macro_rules! slice_kernels {
                 _stream: bool,
             ) {
                 let p = *p;
-                // SAFETY: forwarded from the caller.
-                unsafe { $crate::oracle::map_binary(y, dy, dx, len, |u, v| O::oracle(u, v, &p)) }
+                let f = |u, v| O::oracle(u, v, &p);
+                // SAFETY: forwarded from the caller (with the module's ISA).
+                unsafe { $crate::oracle::map_binary::<_, super::LoopZip>(y, dy, dx, len, f) }
             }
 
-            /// The scalar variant's table.
+            /// This type's table.
             pub const KERNELS: $crate::Kernels<$T> = $crate::kernels_table!(forward, backward);
         }
     };
 }
 
-slice_kernels!(f32, f32);
-slice_kernels!(f64, f64);
-slice_kernels!(f16, crate::half::F16);
-slice_kernels!(bf16, crate::half::Bf16);
+/// The `scalar` ISA: the oracle's loops for the baseline target.
+pub mod scalar {
+    crate::oracle_loops!([]);
+}
 
-/// The oracle of quantized Int8Relu (Caffe2): `y_q = max(x_q, zero_point)`.
-pub mod u8 {
-    /// `x < zero_point ? zero_point : x`
-    #[inline]
-    pub fn int8_relu(x: u8, zero_point: u8) -> u8 {
-        if x < zero_point { zero_point } else { x }
-    }
-
-    /// Slice form of [`int8_relu`].
-    ///
-    /// # Safety
-    /// Contract of [`crate::UnaryFn`].
-    #[inline(never)]
-    pub unsafe fn int8_relu_slice(
-        src: *const u8,
-        dst: *mut u8,
-        len: usize,
-        p: &crate::ops::Params<u8>,
-        _stream: bool,
-    ) {
-        let zero_point = p.scalars[0];
-        // SAFETY: forwarded from the caller.
-        unsafe { crate::oracle::map_unary(src, dst, len, |x| int8_relu(x, zero_point)) }
-    }
-
-    /// The scalar variant's table.
-    pub const KERNELS: crate::int8::Int8Kernels = crate::int8::Int8Kernels {
-        int8_relu: int8_relu_slice,
-    };
+/// The oracle of Int8Relu (Caffe2): `x < zero_point ? zero_point : x`.
+#[inline]
+pub fn int8_relu(x: u8, zero_point: u8) -> u8 {
+    if x < zero_point { zero_point } else { x }
 }
 
 #[cfg(test)]

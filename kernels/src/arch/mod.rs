@@ -43,6 +43,10 @@ pub struct IsaDef {
     /// The tables for the given choices (those the CPU does not support are ignored).
     /// For an ISA this build lacks: the scalar tables, never to be called as its own.
     pub tables: fn(Tuning) -> &'static Tables,
+    /// The oracle's loops as the compiler vectorises them for this ISA (the baseline
+    /// its kernels are measured against); the baseline target's for `scalar` and
+    /// `portable`.
+    pub autovec: &'static Tables,
 }
 
 impl IsaDef {
@@ -54,6 +58,7 @@ impl IsaDef {
             detect: never,
             tunable: no_tuning,
             tables: scalar_tables,
+            autovec: &SCALAR,
         }
     }
 }
@@ -76,13 +81,7 @@ fn scalar_tables(_: Tuning) -> &'static Tables {
 }
 
 /// The oracle's slice loops for every type (`scalar`).
-pub static SCALAR: Tables = crate::tables!(
-    crate::oracle::f32,
-    crate::oracle::f64,
-    crate::oracle::f16,
-    crate::oracle::bf16,
-    crate::oracle::u8
-);
+pub use crate::oracle::scalar::TABLES as SCALAR;
 
 /// `scalar`: the oracle's slice loops, compiled for the baseline target.
 pub const SCALAR_ISA: IsaDef = IsaDef {
@@ -91,6 +90,7 @@ pub const SCALAR_ISA: IsaDef = IsaDef {
     detect: always,
     tunable: no_tuning,
     tables: scalar_tables,
+    autovec: &SCALAR,
 };
 
 #[cfg(target_arch = "x86_64")]

@@ -16,6 +16,7 @@ pub const ISA: IsaDef = IsaDef {
     detect: || true,
     tunable: no_tuning,
     tables: |_| &TABLES,
+    autovec: &crate::arch::SCALAR,
 };
 
 /// Every element type's portable kernels.

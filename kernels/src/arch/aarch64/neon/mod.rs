@@ -13,6 +13,11 @@ use crate::arch::{IsaDef, aarch64_has, no_tuning};
 pub mod half;
 pub mod u8;
 
+/// The oracle's loops as the compiler vectorises them with this ISA's features.
+pub mod autovec {
+    crate::oracle_loops!([target_feature(enable = "neon")]);
+}
+
 /// The registry entry: NEON (always present on aarch64 Linux).
 pub const ISA: IsaDef = IsaDef {
     name: "neon",
@@ -20,6 +25,7 @@ pub const ISA: IsaDef = IsaDef {
     detect: || aarch64_has!("neon"),
     tunable: no_tuning,
     tables: |_| &TABLES,
+    autovec: &autovec::TABLES,
 };
 
 /// Every element type's kernels on NEON.

@@ -14,6 +14,11 @@ use crate::vector::{LeakyShape, Vector};
 pub mod half;
 pub mod u8;
 
+/// The oracle's loops as the compiler vectorises them with this ISA's features.
+pub mod autovec {
+    crate::oracle_loops!([target_feature(enable = "avx,avx2,fma")]);
+}
+
 /// The registry entry: AVX2 with F16C (the f16 kernels' conversions; every AVX2 CPU
 /// has it).
 pub const ISA: IsaDef = IsaDef {
@@ -22,6 +27,7 @@ pub const ISA: IsaDef = IsaDef {
     detect: || x86_has!("avx2", "f16c"),
     tunable: no_tuning,
     tables: |_| &TABLES,
+    autovec: &autovec::TABLES,
 };
 
 /// Every element type's kernels on AVX2.

@@ -42,6 +42,13 @@ use crate::vector::{LeakyShape, Vector};
 pub mod half;
 pub mod u8;
 
+/// The oracle's loops as the compiler vectorises them with this ISA's features.
+pub mod autovec {
+    crate::oracle_loops!([target_feature(
+        enable = "avx,avx2,fma,avx512f,avx512bw,avx512vl"
+    )]);
+}
+
 /// The registry entry: AVX512F + AVX512BW (the 16-bit and 8-bit element types need
 /// BW), with two tuning choices ([`Tuning`]).
 pub const ISA: IsaDef = IsaDef {
@@ -58,6 +65,7 @@ pub const ISA: IsaDef = IsaDef {
         (true, false) => &TABLES_YMM,
         (true, true) => &TABLES_YMM_BF16_NE,
     },
+    autovec: &autovec::TABLES,
 };
 
 /// Every element type on AVX-512, 512-bit main loops.
