@@ -20,8 +20,8 @@ mod common;
 use std::cell::Cell;
 use std::sync::Mutex;
 
-use caffe2op_relu::{Activation, Element, Isa, Kernel, Op, Threads};
-use common::{Rng, TestElem, values};
+use caffe2op_relu::{Activation, Isa, Kernel, Op, Threads};
+use common::{Rng, TestElem, bits, values};
 
 /// Lengths 0..=130 cross every tail size of every vector width (4..64 lanes) and
 /// the 4-register unrolled block of the widest one.
@@ -41,10 +41,6 @@ fn exact<T: Copy>(guard: &[T], data: &[T]) -> Box<[T]> {
     v.extend_from_slice(data);
     debug_assert_eq!(v.capacity(), v.len());
     v.into_boxed_slice()
-}
-
-fn bits<T: Element>(v: &[T]) -> Vec<T::Bits> {
-    v.iter().map(|x| x.to_bits()).collect()
 }
 
 /// The activations each function is tested with: the default and one edge value.

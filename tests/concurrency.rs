@@ -21,9 +21,9 @@ use caffe2op_relu::ops::{
     Cost, NetDef, OpSchema, Operator, OperatorDef, Tensor, TensorShape, Workspace,
 };
 use caffe2op_relu::{
-    Activation, Element, Error, ISA_ENV_VAR, Isa, Kernel, Op, ParseIsaError, QuantParams, Threads,
+    Activation, Error, ISA_ENV_VAR, Isa, Kernel, Op, ParseIsaError, QuantParams, Threads,
 };
-use common::{Rng, TestElem, values};
+use common::{Rng, TestElem, bits, values};
 use rayon::prelude::*;
 
 // ---------------------------------------------------------------------------------
@@ -54,10 +54,6 @@ const _: () = {
 // ---------------------------------------------------------------------------------
 // Helpers
 // ---------------------------------------------------------------------------------
-
-fn bits<T: Element>(v: &[T]) -> Vec<T::Bits> {
-    v.iter().map(|x| x.to_bits()).collect()
-}
 
 fn acts() -> [Activation; 3] {
     [

@@ -9,11 +9,14 @@
 //! The binary holds a single test, so nothing else allocates while it measures
 //! (libtest's main thread only waits).
 
+mod common;
+
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use caffe2op_relu::ops::{NetDef, OperatorDef};
 use caffe2op_relu::{Error, OpErrorKind};
+use common::proto::{LEN, key, ld, varint};
 
 struct Counting;
 
@@ -70,33 +73,9 @@ fn measure<R>(f: impl FnOnce() -> R) -> (R, usize, usize) {
     (r, largest, peak)
 }
 
-fn varint(mut v: u64) -> Vec<u8> {
-    let mut out = Vec::new();
-    loop {
-        let b = (v & 0x7f) as u8;
-        v >>= 7;
-        if v == 0 {
-            out.push(b);
-            return out;
-        }
-        out.push(b | 0x80);
-    }
-}
-
-fn key(field: u32, wire: u8) -> Vec<u8> {
-    varint(u64::from(field) << 3 | u64::from(wire))
-}
-
-fn ld(field: u32, payload: &[u8]) -> Vec<u8> {
-    let mut v = key(field, 2);
-    v.extend(varint(payload.len() as u64));
-    v.extend_from_slice(payload);
-    v
-}
-
 /// A length-delimited field `field` claiming `claim` bytes, followed by `pad` bytes.
 fn claiming(field: u32, claim: u64, pad: usize) -> Vec<u8> {
-    let mut v = key(field, 2);
+    let mut v = key(field, LEN);
     v.extend(varint(claim));
     v.extend(std::iter::repeat_n(b'x', pad));
     v

@@ -1,13 +1,13 @@
 //! Gradient makers and backward nets.
 
-mod ops_util;
+mod common;
 
 use caffe2op_relu::OpErrorKind;
 use caffe2op_relu::ops::{
     ArgValue, Argument, NetDef, OperatorDef, backward_net, grad_name, gradient_defs, schema,
     with_gradients,
 };
-use ops_util::kind;
+use common::ops::kind;
 
 fn expected(op_type: &str, ins: [&str; 2], out: &str, args: Vec<Argument>) -> OperatorDef {
     OperatorDef {

@@ -1,11 +1,12 @@
 //! Nets: a forward+backward net checked against the oracle and finite differences,
 //! and refused nets leaving the workspace unchanged.
 
-mod ops_util;
+mod common;
 
 use caffe2op_relu::ops::{NetDef, OperatorDef, Tensor, Workspace, backward_net, with_gradients};
 use caffe2op_relu::{Activation, OpErrorKind};
-use ops_util::{OpElem, Rng, assert_bits, kind, values};
+use common::ops::{OpElem, kind, op_values};
+use common::{Rng, assert_bits};
 
 const N_ARG: f64 = 6.0;
 const ALPHA: f32 = 0.1;
@@ -43,7 +44,7 @@ fn forward_net(in_place: bool) -> NetDef {
 fn oracle_chain<T: OpElem>(in_place: bool) {
     let mut rng = Rng(0xc4a1);
     let n = 999;
-    let x: Vec<T> = values::<T>(&mut rng, n);
+    let x: Vec<T> = op_values::<T>(&mut rng, n);
     let dout: Vec<T> = (0..n).map(|_| T::random(&mut rng)).collect();
     let fwd = forward_net(in_place);
     let out = fwd.ops[2].outputs[0].clone();

@@ -1,13 +1,14 @@
 //! Caffe2's protobuf wire format: round trips, a net encoded by hand from the field
 //! numbers of caffe2.proto, and malformed input.
 
-mod ops_util;
+mod common;
 
 use caffe2op_relu::ops::{
     ArgValue, Argument, MAX_NET_NESTING, NetDef, OperatorDef, Tensor, Workspace,
 };
 use caffe2op_relu::{Activation, OpErrorKind};
-use ops_util::{assert_bits, kind};
+use common::assert_bits;
+use common::ops::kind;
 use quickcheck::{QuickCheck, TestResult};
 
 // ---- hand encoding: key = field number << 3 | wire type ----

@@ -1,10 +1,10 @@
 //! Schemas, the registry, tensor inference and cost inference (SPEC §6).
 
-mod ops_util;
+mod common;
 
 use caffe2op_relu::OpErrorKind;
 use caffe2op_relu::ops::{ArgType, DataType, OperatorDef, TensorShape, registered_ops, schema};
-use ops_util::kind;
+use common::ops::kind;
 
 const NAMES: [&str; 7] = [
     "Relu",

@@ -1,18 +1,19 @@
 //! Running operators on a workspace: results against the oracle bit for bit, in-place
 //! rules, and every refusal leaving the workspace unchanged.
 
-mod ops_util;
+mod common;
 
 use caffe2op_relu::ops::{DataType, OperatorDef, Tensor, Workspace};
 use caffe2op_relu::{Activation, Error, Isa, OpErrorKind, QuantParams, int8_relu_oracle};
+use common::ops::{OpElem, kind, op_values, refused};
+use common::{Rng, assert_bits};
 use half::{bf16, f16};
-use ops_util::{OpElem, Rng, assert_bits, kind, refused, values};
 
 const N: usize = 1000;
 
 fn forward_case<T: OpElem>(op: &str, arg: Option<(&str, f64)>, act: Activation) {
     let mut rng = Rng(0x5eed ^ N as u64);
-    let x = values::<T>(&mut rng, N);
+    let x = op_values::<T>(&mut rng, N);
     let want: Vec<T> = x.iter().map(|&v| act.oracle_forward(v).unwrap()).collect();
     for in_place in [false, true] {
         let mut ws = Workspace::new();
@@ -45,7 +46,7 @@ fn forward_case<T: OpElem>(op: &str, arg: Option<(&str, f64)>, act: Activation) 
 fn backward_case<T: OpElem>(op: &str, arg: Option<(&str, f64)>, act: Activation) {
     let mut rng = Rng(0xbac ^ N as u64);
     // Y: forward outputs (and specials, including NaN and -0.0); dY: anything.
-    let y = values::<T>(&mut rng, N);
+    let y = op_values::<T>(&mut rng, N);
     let dy: Vec<T> = (0..N).map(|_| T::random(&mut rng)).collect();
     let want: Vec<T> = y
         .iter()
@@ -166,7 +167,7 @@ fn large_tensors_take_the_threaded_path_and_still_match() {
 #[test]
 fn every_available_engine_gives_the_oracle_bits() {
     let mut rng = Rng(11);
-    let x = values::<f32>(&mut rng, 257);
+    let x = op_values::<f32>(&mut rng, 257);
     let act = Activation::leaky_relu(f64::from(0.3f32)).unwrap();
     let want: Vec<f32> = x.iter().map(|&v| act.oracle_forward(v).unwrap()).collect();
     for engine in [

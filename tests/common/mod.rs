@@ -1,14 +1,28 @@
-//! Shared test support: a small deterministic RNG, value generators that favour the
-//! bit patterns where SIMD kernels go wrong, and the oracle comparison harness.
+//! Support code shared by every integration test binary.
+//!
+//! This file holds what all layers use: one deterministic RNG, value generators that
+//! favour the bit patterns where SIMD kernels go wrong, the bit-for-bit comparison
+//! helpers, and the harness that runs a `Kernel` in each memory arrangement against
+//! the scalar oracle. The submodules add what only some tests need:
+//!
+//! - [`ops`]: inputs and checks for the Caffe2 operator layer (`caffe2op_relu::ops`);
+//! - [`proto`]: hand encoding of protobuf wire bytes, for the decoding tests;
+//! - [`walk`]: buffer layouts that make out-of-place kernels walk up or down.
+//!
+//! Each test binary compiles this whole module but calls only part of it, hence the
+//! crate-wide `dead_code` allowance below.
 #![allow(dead_code)]
 
 use std::cell::Cell;
 
 use caffe2op_relu::{Activation, Element, Isa, Kernel, Op, Threads};
 
+pub mod ops;
+pub mod proto;
 pub mod walk;
 
-/// splitmix64: deterministic, seedable, good enough to spray bit patterns.
+/// splitmix64: deterministic, seedable, good enough to spray bit patterns. The one
+/// random source of the test suite (the kernel and the operator tests alike).
 pub struct Rng(pub u64);
 
 impl Rng {
@@ -19,8 +33,14 @@ impl Rng {
         z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
         z ^ (z >> 31)
     }
+    /// Roughly uniform in `0..n` (modulo bias is irrelevant here).
     pub fn below(&mut self, n: usize) -> usize {
         (self.next_u64() % n as u64) as usize
+    }
+    /// Uniform in [lo, hi), from the top 53 bits of the next draw.
+    pub fn uniform(&mut self, lo: f64, hi: f64) -> f64 {
+        let u = (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64;
+        lo + (hi - lo) * u
     }
 }
 
@@ -207,6 +227,37 @@ pub fn activations(op: Op, rng: &mut Rng) -> Vec<Activation> {
     }
 }
 
+// ---------------------------------------------------------------------------------
+// Bit-for-bit comparison
+// ---------------------------------------------------------------------------------
+
+/// Whether two values have the same bits (so NaN payloads and the sign of zero count).
+pub fn bits_eq<T: Element>(a: T, b: T) -> bool {
+    a.to_bits() == b.to_bits()
+}
+
+/// The raw bits of every element, for `assert_eq!` on whole buffers.
+pub fn bits<T: Element>(v: &[T]) -> Vec<T::Bits> {
+    v.iter().map(|x| x.to_bits()).collect()
+}
+
+/// Asserts that `got` and `want` have the same length and the same bits element by
+/// element; the message names `what`, the first differing index and both values.
+pub fn assert_bits<T: Element>(got: &[T], want: &[T], what: &str) {
+    assert_eq!(got.len(), want.len(), "{what}: lengths");
+    for (i, (g, w)) in got.iter().zip(want).enumerate() {
+        assert_eq!(
+            g.to_bits(),
+            w.to_bits(),
+            "{what}[{i}]: got {g:?}, want {w:?}"
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------------
+// The oracle harness for `Kernel`
+// ---------------------------------------------------------------------------------
+
 /// Which memory arrangement a call uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
@@ -226,10 +277,6 @@ pub const MODES: [Mode; 4] = [
     Mode::AliasedSame,
     Mode::AliasedDisjoint,
 ];
-
-fn bits_eq<T: Element>(a: T, b: T) -> bool {
-    a.to_bits() == b.to_bits()
-}
 
 /// A buffer holding `data` at element index `start`, where `start`'s address is
 /// `off` elements past a 64-byte boundary; the rest is filled with `fill`.

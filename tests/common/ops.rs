@@ -1,33 +1,23 @@
-//! Shared support for the operator-layer tests (`tests/ops_*.rs`).
-#![allow(dead_code)]
+//! Support for the Caffe2 operator-layer tests (`caffe2op_relu::ops`): input values
+//! for tensors of every float type the operators run on, the kind of an operator
+//! error, and the check that a refused operator leaves the workspace as it was.
+//!
+//! Random inputs come from the shared [`Rng`]; results are compared with
+//! [`assert_bits`](super::assert_bits) from the parent module.
 
 use caffe2op_relu::Element;
 use caffe2op_relu::ops::{OperatorDef, TensorElement, Workspace};
 use caffe2op_relu::{Error, OpErrorKind};
 
-/// splitmix64.
-pub struct Rng(pub u64);
+use super::Rng;
 
-impl Rng {
-    pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    /// Uniform in [lo, hi).
-    pub fn uniform(&mut self, lo: f64, hi: f64) -> f64 {
-        let u = (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64;
-        lo + (hi - lo) * u
-    }
-}
-
-/// The float element types the operators run on today.
+/// The float element types the operators run on, with the inputs the operator tests
+/// use: fixed specials around the ReLU6 bound, and random values.
 pub trait OpElem: Element + TensorElement {
+    /// ±0, ±1, values around 6, ±inf, extremes, subnormals and NaNs with payloads.
     fn specials() -> Vec<Self>;
+    /// One time in four any bit pattern, otherwise a value in [-10, 10).
     fn random(rng: &mut Rng) -> Self;
-    fn bits_u64(self) -> u64;
 }
 
 macro_rules! op_elem {
@@ -68,9 +58,6 @@ macro_rules! op_elem {
                     _ => rng.uniform(-10.0, 10.0) as $T,
                 }
             }
-            fn bits_u64(self) -> u64 {
-                self.to_bits() as u64
-            }
         }
     };
 }
@@ -100,9 +87,6 @@ macro_rules! op_elem_half {
                     _ => <half::$T as Element>::from_f64(rng.uniform(-10.0, 10.0)),
                 }
             }
-            fn bits_u64(self) -> u64 {
-                self.to_bits() as u64
-            }
         }
     };
 }
@@ -110,26 +94,15 @@ macro_rules! op_elem_half {
 op_elem_half!(f16);
 op_elem_half!(bf16);
 
-/// `specials` then `n - specials.len()` random values.
-pub fn values<T: OpElem>(rng: &mut Rng, n: usize) -> Vec<T> {
+/// Tensor data of `n` elements: all of [`OpElem::specials`] first, then random
+/// values. Never shorter than the specials, so every special is always covered.
+pub fn op_values<T: OpElem>(rng: &mut Rng, n: usize) -> Vec<T> {
     let mut v = T::specials();
     while v.len() < n {
         v.push(T::random(rng));
     }
     v.truncate(n.max(T::specials().len()));
     v
-}
-
-/// Asserts bitwise equality with a message naming the first difference.
-pub fn assert_bits<T: OpElem>(got: &[T], want: &[T], what: &str) {
-    assert_eq!(got.len(), want.len(), "{what}: lengths");
-    for (i, (g, w)) in got.iter().zip(want).enumerate() {
-        assert_eq!(
-            g.bits_u64(),
-            w.bits_u64(),
-            "{what}[{i}]: got {g:?}, want {w:?}"
-        );
-    }
 }
 
 /// The kind of an operator-layer error (panics on other errors).
