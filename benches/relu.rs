@@ -15,11 +15,7 @@ use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_m
 const SIZES: [usize; 5] = [4 << 10, 64 << 10, 1 << 20, 16 << 20, 256 << 20];
 
 fn act(op: Op) -> Activation {
-    match op {
-        Op::Relu => Activation::relu(),
-        Op::ReluN => Activation::relu6(),
-        Op::LeakyRelu => Activation::leaky_relu(0.01).expect("valid alpha"),
-    }
+    Activation::caffe2_default(op).expect("every op has Caffe2 defaults")
 }
 
 fn data<T: Element>(n: usize, seed: u64) -> Vec<T> {

@@ -88,32 +88,13 @@ struct Func {
 }
 
 impl Func {
-    const ALL: [Func; 6] = [
-        Func {
-            op: Op::Relu,
-            grad: false,
-        },
-        Func {
-            op: Op::ReluN,
-            grad: false,
-        },
-        Func {
-            op: Op::LeakyRelu,
-            grad: false,
-        },
-        Func {
-            op: Op::Relu,
-            grad: true,
-        },
-        Func {
-            op: Op::ReluN,
-            grad: true,
-        },
-        Func {
-            op: Op::LeakyRelu,
-            grad: true,
-        },
-    ];
+    /// Every op of the registry, forward then backward.
+    fn all() -> Vec<Func> {
+        let fwd = Op::ALL.map(|op| Func { op, grad: false });
+        fwd.into_iter()
+            .chain(Op::ALL.map(|op| Func { op, grad: true }))
+            .collect()
+    }
     fn name(self) -> String {
         if self.grad {
             format!("{}_grad", self.op.name())
@@ -122,11 +103,7 @@ impl Func {
         }
     }
     fn act(self) -> Activation {
-        match self.op {
-            Op::Relu => Activation::relu(),
-            Op::ReluN => Activation::relu6(),
-            Op::LeakyRelu => Activation::leaky_relu(0.01).unwrap(),
-        }
+        Activation::caffe2_default(self.op).expect("every op has Caffe2 defaults")
     }
     /// Buffers streamed per element (inputs + output).
     fn streams(self) -> usize {
@@ -358,7 +335,7 @@ fn measure_with(
     }: Sampling,
     mut run: impl FnMut(&Cell, Step),
 ) -> Vec<Row> {
-    let memcpy = Cell::new(Func::ALL[0], Kind::Memcpy, Isa::Scalar, Threads::Serial);
+    let memcpy = Cell::new(Func::all()[0], Kind::Memcpy, Isa::Scalar, Threads::Serial);
     let mut all: Vec<Cell> = vec![memcpy];
     all.extend_from_slice(cells);
     // Calibrate: repetitions per sample so one sample lasts about `min_sample`.
@@ -415,7 +392,7 @@ fn measure_with(
 
 /// Int8Relu cells: each ISA serial, `Threads::Auto` and in place, and the naive loop.
 fn int8_cells(isas: &[Isa]) -> Vec<Cell> {
-    let func = Func::ALL[0];
+    let func = Func::all()[0];
     let mut v = Vec::new();
     for &isa in isas {
         for threads in [Threads::Serial, Threads::Auto] {
@@ -508,7 +485,7 @@ fn check_oracle<T: Element>(isas: &[Isa]) -> (usize, usize) {
     }
     let dy: Vec<T> = fill(n, 8, 3.0);
     let (mut checked, mut bad) = (0, 0);
-    for f in Func::ALL {
+    for f in Func::all() {
         let act = f.act();
         let expect: Vec<T> = if f.grad {
             x.iter()
@@ -648,7 +625,7 @@ fn targets(rows: &[Row], best: Isa) {
             // Not measured in this run (`--types`).
             continue;
         }
-        for f in Func::ALL {
+        for f in Func::all() {
             let ratio = |a: Option<f64>, b: Option<f64>| a.zip(b).map(|(a, b)| a / b);
             let mut w = Worst::default();
             for &b in &sizes {
@@ -689,7 +666,7 @@ fn targets(rows: &[Row], best: Isa) {
     sizes.sort_unstable();
     sizes.dedup();
     if !sizes.is_empty() {
-        let f = Func::ALL[0];
+        let f = Func::all()[0];
         let ratio = |a: Option<f64>, b: Option<f64>| a.zip(b).map(|(a, b)| a / b);
         let mut w = Worst::default();
         for &b in &sizes {
@@ -806,7 +783,7 @@ fn json_line(r: &Row) -> String {
 }
 
 fn svg(rows: &[Row], sizes: &[usize], isas: &[Isa]) -> String {
-    let funcs = Func::ALL;
+    let funcs = Func::all();
     let (pw, ph, ml, mt) = (420.0, 260.0, 55.0, 30.0);
     let (w, h) = (3.0 * (pw + 20.0) + 20.0, 2.0 * (ph + 70.0) + 40.0);
     let mut s = String::new();
@@ -1063,7 +1040,7 @@ fn run_type<T: Element>(
     quick: bool,
     dtype_sizes_cap: usize,
 ) {
-    let all_cells = cells_for(&Func::ALL, isas);
+    let all_cells = cells_for(&Func::all(), isas);
     let mut checks = Vec::new();
     for &b in sizes.iter().filter(|&&b| b <= dtype_sizes_cap) {
         checks.push(core_entry(b));
@@ -1493,7 +1470,7 @@ fn main() {
     } else {
         println!("avx512: not on this CPU (its cells and the vector-width section are left out)");
     }
-    for f in Func::ALL {
+    for f in Func::all() {
         let k = Kernel::new(f.act());
         println!("  {:<16} f32, f64, f16, bf16: {}", f.name(), k.isa());
     }
@@ -1583,11 +1560,11 @@ fn main() {
     }
 
     for dtype in ["f32", "f64", "f16", "bf16"] {
-        for f in Func::ALL {
+        for f in Func::all() {
             print_table(&rows, dtype, f, &sizes);
         }
     }
-    print_table(&rows, "u8", Func::ALL[0], &sizes);
+    print_table(&rows, "u8", Func::all()[0], &sizes);
     // In cache, where two buffers sit relative to each other moves a copy by up to
     // 2x (4K aliasing: an output 16-64 bytes above its input modulo 4096); the
     // layout section below measures chosen distances.

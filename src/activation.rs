@@ -100,6 +100,17 @@ impl Activation {
         Activation::with_params(op, &[param; MAX_SCALARS][..op.def().params.len()])
     }
 
+    /// The op with Caffe2's default parameters (ReLU6 for relu_n, `alpha = 0.01` for
+    /// leaky_relu); `None` for an op with a parameter that has no default.
+    pub fn caffe2_default(op: Op) -> Option<Activation> {
+        let defs = op.def().params;
+        let mut values = [0.0; MAX_SCALARS];
+        for (v, def) in values.iter_mut().zip(defs) {
+            *v = def.default?;
+        }
+        Activation::with_params(op, &values[..defs.len()]).ok()
+    }
+
     /// Builds an activation from an op and its parameters, in the order of the
     /// registry's `OpDef::params` (each checked against its rule).
     pub fn with_params(op: Op, params: &[f64]) -> Result<Activation, Error> {

@@ -21,7 +21,7 @@ use std::cell::Cell;
 use std::sync::Mutex;
 
 use caffe2op_relu::{Activation, Isa, Kernel, Op, Threads};
-use common::{Rng, TestElem, bits, values};
+use common::{Rng, TestElem, activations, bits, values};
 
 /// Lengths 0..=130 cross every tail size of every vector width (4..64 lanes) and
 /// the 4-register unrolled block of the widest one.
@@ -43,16 +43,14 @@ fn exact<T: Copy>(guard: &[T], data: &[T]) -> Box<[T]> {
     v.into_boxed_slice()
 }
 
-/// The activations each function is tested with: the default and one edge value.
+/// The activations each function is tested with: Caffe2's default and the last
+/// (random) one of the shared list, which follows the op registry's parameter rules.
 fn acts(op: Op) -> Vec<Activation> {
-    match op {
-        Op::Relu => vec![Activation::relu()],
-        Op::ReluN => vec![Activation::relu6(), Activation::relu_n(0.5).unwrap()],
-        Op::LeakyRelu => vec![
-            Activation::leaky_relu(0.01).unwrap(),
-            Activation::leaky_relu(3.5).unwrap(),
-        ],
-    }
+    let mut list = activations(op, &mut Rng(0xa5a5 ^ op as u64));
+    let last = list.pop();
+    list.truncate(1);
+    list.extend(last);
+    list
 }
 
 #[derive(Debug, Clone, Copy)]

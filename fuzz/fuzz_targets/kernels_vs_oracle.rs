@@ -540,7 +540,7 @@ fuzz_target!(|input: &[u8]| {
     } else {
         f64::from_bits(raw_param)
     };
-    let op = Op::ALL[func as usize % 3];
+    let op = Op::ALL[func as usize % Op::ALL.len()];
     // "big" (1 input in 32; each costs ~100 small ones): long enough for
     // Threads::Auto to split the call.
     let len = if flags & 0xC2 == 0xC2 && off_byte >> 6 == 3 {

@@ -16,6 +16,7 @@
 use std::cell::Cell;
 
 use caffe2op_relu::{Activation, Element, Isa, Kernel, Op, Threads};
+use caffe2op_relu_kernels::ops::Rule;
 
 pub mod ops;
 pub mod proto;
@@ -194,11 +195,11 @@ pub fn values<T: TestElem>(rng: &mut Rng, len: usize, p: f64) -> Vec<T> {
         .collect()
 }
 
-/// The activations to test for one op: defaults, edges and a random one.
-pub fn activations(op: Op, rng: &mut Rng) -> Vec<Activation> {
-    match op {
-        Op::Relu => vec![Activation::relu()],
-        Op::ReluN => [
+/// Values to try for a parameter with this rule: edges of the rule and a random one
+/// (some may break the rule once rounded to a narrow type; calls refuse those).
+fn param_samples(rule: Rule, rng: &mut Rng) -> Vec<f64> {
+    match rule {
+        Rule::Positive => vec![
             6.0,
             1.0,
             0.5,
@@ -207,11 +208,8 @@ pub fn activations(op: Op, rng: &mut Rng) -> Vec<Activation> {
             3.4e38,
             1e-40,
             (rng.below(1000) + 1) as f64 / 7.0,
-        ]
-        .into_iter()
-        .filter_map(|n| Activation::relu_n(n).ok())
-        .collect(),
-        Op::LeakyRelu => [
+        ],
+        Rule::FiniteNonNegative => vec![
             0.01,
             0.0,
             -0.0,
@@ -220,11 +218,42 @@ pub fn activations(op: Op, rng: &mut Rng) -> Vec<Activation> {
             3.5,
             1e-30,
             (rng.below(1000)) as f64 / 13.0,
-        ]
-        .into_iter()
-        .filter_map(|a| Activation::leaky_relu(a).ok())
-        .collect(),
+        ],
+        Rule::NotNan | Rule::Finite => vec![
+            0.0,
+            -0.0,
+            -1.0,
+            1.0,
+            6.0,
+            -3.4e38,
+            3.4e38,
+            (rng.below(2000) as f64 - 1000.0) / 7.0,
+        ],
     }
+}
+
+/// The activations to test for one op: Caffe2's defaults, then edges and a random
+/// value of each parameter's rule (from the op registry), the valid ones.
+pub fn activations(op: Op, rng: &mut Rng) -> Vec<Activation> {
+    let defs = op.def().params;
+    let mut out: Vec<Activation> = Activation::caffe2_default(op).into_iter().collect();
+    if defs.is_empty() {
+        return out;
+    }
+    let samples: Vec<Vec<f64>> = defs.iter().map(|d| param_samples(d.rule, rng)).collect();
+    // The i-th sample of every parameter together (a second parameter's list is
+    // rotated by one, so pairs differ from a plain diagonal).
+    for i in 0..samples[0].len() {
+        let values: Vec<f64> = samples
+            .iter()
+            .enumerate()
+            .map(|(k, s)| s[(i + k) % s.len()])
+            .collect();
+        if let Ok(act) = Activation::with_params(op, &values) {
+            out.push(act);
+        }
+    }
+    out
 }
 
 // ---------------------------------------------------------------------------------
