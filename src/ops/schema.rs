@@ -4,7 +4,7 @@ use std::fmt;
 
 use super::def::{ArgValue, OperatorDef};
 use super::tensor::{DataType, TensorShape};
-use crate::activation::{Activation, DEFAULT_ALPHA, DEFAULT_N, Op};
+use crate::activation::{Activation, Op};
 use crate::error::{Error, OpErrorKind};
 
 /// The type of a schema argument.
@@ -362,9 +362,7 @@ impl OpSchema {
     /// for `"Relu"`), or `None` when none is registered (gradients, Int8Relu).
     pub fn gradient_op(&self) -> Option<&'static str> {
         match self.family {
-            Family::Forward(Op::Relu) => Some("ReluGradient"),
-            Family::Forward(Op::ReluN) => Some("ReluNGradient"),
-            Family::Forward(Op::LeakyRelu) => Some("LeakyReluGradient"),
+            Family::Forward(op) => Some(op.def().caffe2.1),
             Family::Gradient(_) | Family::Int8Relu => None,
         }
     }
@@ -462,27 +460,29 @@ impl OpSchema {
                 ));
             }
         }
-        let act = |op: Op, arg: &str, default: f64| -> Result<Params, Error> {
-            let v = float_arg(def, self, arg)?.map_or(default, f64::from);
-            Activation::new(op, v).map(Params::Act).map_err(|e| {
-                op_error(
-                    name,
-                    OpErrorKind::ArgumentValue,
-                    format!("argument `{arg}`: {e}"),
-                )
-            })
-        };
         match self.family {
-            Family::Forward(Op::Relu) | Family::Gradient(Op::Relu) => {
-                Ok(Params::Act(Activation::relu()))
-            }
-            // Defaults as Caffe2 stores them: an f32 (so an absent argument and the same
-            // value written explicitly agree, for every element type).
-            Family::Forward(Op::ReluN) | Family::Gradient(Op::ReluN) => {
-                act(Op::ReluN, "n", f64::from(DEFAULT_N as f32))
-            }
-            Family::Forward(Op::LeakyRelu) | Family::Gradient(Op::LeakyRelu) => {
-                act(Op::LeakyRelu, "alpha", f64::from(DEFAULT_ALPHA as f32))
+            // Each of the op's parameters (the registry's) from the argument of its
+            // name. Defaults as Caffe2 stores them: an f32 (so an absent argument and
+            // the same value written explicitly agree, for every element type).
+            Family::Forward(op) | Family::Gradient(op) => {
+                let mut values = Vec::with_capacity(op.def().params.len());
+                for p in op.def().params {
+                    let default = p.default.map_or(f64::NAN, |d| f64::from(d as f32));
+                    values.push(float_arg(def, self, p.name)?.map_or(default, f64::from));
+                }
+                Activation::with_params(op, &values)
+                    .map(Params::Act)
+                    .map_err(|e| {
+                        let arg = match &e {
+                            Error::InvalidParameter { name, .. } => name,
+                            _ => "",
+                        };
+                        op_error(
+                            name,
+                            OpErrorKind::ArgumentValue,
+                            format!("argument `{arg}`: {e}"),
+                        )
+                    })
             }
             Family::Int8Relu => {
                 let scale = float_arg(def, self, "Y_scale")?;

@@ -1,7 +1,7 @@
 //! AVX-512 (F + BW) kernels for the 16-bit floats: [`F16x32`], [`Bf16x32`] and
 //! [`Bf16x32Ne`], 32 lanes in a `__m512i`, compare results in `__mmask32`.
 //!
-//! The same scheme as [`super::avx2_half`]: integer-only compares on the order key
+//! The same scheme as [`super::super::avx2::half`]: integer-only compares on the order key
 //! `sign ? -|x| : |x|` (NaN lanes false), bitwise selects (`VPBLENDMW`, zero-masking
 //! moves), and the product formed in `f32` and rounded once. What the kernel bodies
 //! actually ask (`x < 0`, `y > 0`, `0 < y < n`, relu then the clip at a splatted

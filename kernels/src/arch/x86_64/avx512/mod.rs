@@ -31,7 +31,7 @@
 //! These tables also enable AVX512VL, so that the compiler keeps 256-bit compares
 //! and blends on `ymm` with mask registers (without it, it widened a blend to
 //! `zmm`, which ran 25% slower). Both tables give the oracle's bits; the safe crate
-//! picks one per CPU ([`crate::x86_64::amd_family_19h`]).
+//! picks one per CPU ([`crate::arch::x86_64::amd_family_19h`]).
 
 use core::arch::x86_64::*;
 
