@@ -27,6 +27,7 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use caffe2op_relu::{Activation, Element, Isa, Kernel, Op, Threads};
+use caffe2op_relu_kernels::ops::Rule;
 
 struct Config {
     cases: usize,
@@ -193,16 +194,20 @@ fn value<T: Element>(rng: &mut Rng, p: f64) -> T {
 /// A random valid activation for `op` in `T` (Caffe2's default one time in four).
 fn activation<T: Element>(rng: &mut Rng, op: Op) -> Activation {
     loop {
-        let p = match (op, rng.below(4)) {
-            (Op::Relu, _) => 0.0,
-            (Op::ReluN, 0) => 6.0,
-            (Op::ReluN, 1) => [1.0, 0.5, f64::INFINITY, 3.0e38][rng.below(4)],
-            (Op::ReluN, _) => rng.unit() * 100.0 + 1e-3,
-            (Op::LeakyRelu, 0) => 0.01,
-            (Op::LeakyRelu, 1) => [0.0, 1.0, 0.2, 1e-30][rng.below(4)],
-            (Op::LeakyRelu, _) => rng.unit() * 4.0,
-        };
-        if let Ok(a) = Activation::new(op, p)
+        // Each parameter by its rule (the op registry's).
+        let mut params = Vec::new();
+        for def in op.def().params {
+            params.push(match (def.rule, rng.below(4)) {
+                (_, 0) => def.default.unwrap_or(1.0),
+                (Rule::Positive, 1) => [1.0, 0.5, f64::INFINITY, 3.0e38][rng.below(4)],
+                (Rule::Positive, _) => rng.unit() * 100.0 + 1e-3,
+                (Rule::FiniteNonNegative, 1) => [0.0, 1.0, 0.2, 1e-30][rng.below(4)],
+                (Rule::FiniteNonNegative, _) => rng.unit() * 4.0,
+                (_, 1) => [0.0, -1.0, 6.0, -3.0e38][rng.below(4)],
+                (_, _) => rng.unit() * 200.0 - 100.0,
+            });
+        }
+        if let Ok(a) = Activation::with_params(op, &params)
             && a.param_as::<T>().is_ok()
         {
             return a;

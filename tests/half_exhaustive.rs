@@ -9,20 +9,32 @@
 mod common;
 
 use caffe2op_relu::{Activation, Element, Isa, Op};
+use caffe2op_relu_kernels::ops::Rule;
 use common::*;
 
 /// Parameters for the exhaustive sweeps (fewer under qemu).
 fn params<T: Element>(op: Op) -> Vec<f64> {
     let f16 = T::NAME == "f16";
     let full = !cfg!(target_arch = "aarch64");
-    let v: Vec<f64> = match (op, f16) {
-        (Op::Relu, _) => vec![0.0],
+    // By the rule of the op's (first) parameter, from the op registry.
+    let rule = op.def().params.first().map(|p| p.rule);
+    let v: Vec<f64> = match (rule, f16) {
+        (None, _) => vec![0.0],
         // n: ReLU6, 1, a subnormal, the smallest normal, the largest finite, +inf.
-        (Op::ReluN, true) => vec![6.0, 1.0, 1e-7, 6.103515625e-5, 65504.0, f64::INFINITY],
-        (Op::ReluN, false) => vec![6.0, 1.0, 1e-39, 1.2e-38, 3.3e38, f64::INFINITY],
+        (Some(Rule::Positive), true) => {
+            vec![6.0, 1.0, 1e-7, 6.103515625e-5, 65504.0, f64::INFINITY]
+        }
+        (Some(Rule::Positive), false) => vec![6.0, 1.0, 1e-39, 1.2e-38, 3.3e38, f64::INFINITY],
         // alpha: the default, 0, 1, a subnormal, tiny, huge (products overflow).
-        (Op::LeakyRelu, true) => vec![0.01, 0.0, 1.0, 1e-7, 3e-3, 300.0, 65504.0],
-        (Op::LeakyRelu, false) => vec![0.01, 0.0, 1.0, 1e-39, 1e-30, 1e30, 3e38],
+        (Some(Rule::FiniteNonNegative), true) => {
+            vec![0.01, 0.0, 1.0, 1e-7, 3e-3, 300.0, 65504.0]
+        }
+        (Some(Rule::FiniteNonNegative), false) => {
+            vec![0.01, 0.0, 1.0, 1e-39, 1e-30, 1e30, 3e38]
+        }
+        // Any sign: both of the above and their negatives.
+        (Some(Rule::NotNan | Rule::Finite), true) => vec![6.0, -1.0, 1e-7, -65504.0, 0.0],
+        (Some(Rule::NotNan | Rule::Finite), false) => vec![6.0, -1.0, 1e-39, -3e38, 0.0],
     };
     if full {
         v
