@@ -59,8 +59,8 @@
 //! | choose the function | [`Activation::relu`], [`relu_n`](Activation::relu_n), [`relu6`](Activation::relu6), [`leaky_relu`](Activation::leaky_relu), [`new`](Activation::new)`(`[`Op`]`, param)` |
 //! | a reusable kernel | [`Kernel::new`], [`forward`](Kernel::forward), [`forward_in_place`](Kernel::forward_in_place), [`backward`](Kernel::backward), [`backward_in_place`](Kernel::backward_in_place) |
 //! | force an ISA | [`Kernel::with_isa`], [`Isa::available`], [`Isa::detected`], [`Isa::dispatched`], [`ISA_ENV_VAR`] |
-//! | threading | [`Kernel::with_threads`], [`Threads`], [`Kernel::pieces`], [`parallel_min_bytes`], [`set_parallel_min_bytes`] |
-//! | streaming stores | [`stream_min_bytes`], [`set_stream_min_bytes`], [`DEFAULT_STREAM_MIN_BYTES`] |
+//! | threading | [`Kernel::with_threads`], [`Threads`], [`Kernel::pieces`], [`parallel_min_bytes`](tuning::parallel_min_bytes), [`set_parallel_min_bytes`](tuning::set_parallel_min_bytes) |
+//! | streaming stores | [`stream_min_bytes`](tuning::stream_min_bytes), [`set_stream_min_bytes`](tuning::set_stream_min_bytes), [`DEFAULT_STREAM_MIN_BYTES`](tuning::DEFAULT_STREAM_MIN_BYTES) |
 //! | views that may alias | [`Kernel::forward_aliased`], [`Kernel::backward_aliased`] |
 //! | raw pointers | [`Kernel::forward_raw`], [`Kernel::backward_raw`] (`unsafe`, checked for null, alignment and overlap) |
 //! | quantized `u8` | [`int8_relu`], [`int8_relu_in_place`], [`int8_relu_with_isa`], [`int8_relu_in_place_with_isa`], [`int8_relu_with`], [`int8_relu_in_place_with`] (ISA and [`Threads`]), [`QuantParams`] |
@@ -136,12 +136,12 @@
 //! environment caps it ([`ISA_ENV_VAR`]). [`Kernel::with_isa`] forces one and is
 //! refused with [`Error::IsaUnavailable`] when the CPU cannot run it. Every [`Isa`]
 //! variant exists on every target. Within [`Isa::Avx512`], bf16 products are narrowed
-//! with AVX512-BF16 when the CPU has it ([`avx512_bf16_narrowing`];
-//! `CAFFE2OP_RELU_AVX512BF16=0` turns that off, [`BF16_ENV_VAR`]), and on cores that
+//! with AVX512-BF16 when the CPU has it ([`avx512_bf16_narrowing`](tuning::avx512_bf16_narrowing);
+//! `CAFFE2OP_RELU_AVX512BF16=0` turns that off, [`BF16_ENV_VAR`](tuning::BF16_ENV_VAR)), and on cores that
 //! split 512-bit accesses in two (AMD Zen 4) the f32/f64 forward ops, relu_grad and
 //! relu_n_grad run their out-of-place main loops on 256-bit registers, and Int8Relu
-//! all of its calls ([`avx512_ymm_loops`]; `CAFFE2OP_RELU_AVX512_YMM=0` or `1`
-//! overrides, [`AVX512_YMM_ENV_VAR`]).
+//! all of its calls ([`avx512_ymm_loops`](tuning::avx512_ymm_loops); `CAFFE2OP_RELU_AVX512_YMM=0` or `1`
+//! overrides, [`AVX512_YMM_ENV_VAR`](tuning::AVX512_YMM_ENV_VAR)).
 //!
 //! ```
 //! use caffe2op_relu::{Activation, Error, Isa, Kernel};
@@ -165,7 +165,7 @@
 //! ## Threads
 //!
 //! [`Threads::Auto`] (the default) splits a call that moves at least
-//! [`parallel_min_bytes`] across rayon's *current* pool, so `pool.install(..)`
+//! [`parallel_min_bytes`](tuning::parallel_min_bytes) across rayon's *current* pool, so `pool.install(..)`
 //! decides the threads; smaller calls never touch rayon. A split call makes one piece
 //! per thread of the pool; the calling thread runs the first itself while the pool
 //! takes the others. [`Threads::Serial`] never splits. [`Kernel::pieces`] tells how a
@@ -288,8 +288,10 @@
 //!
 //! # Safety and layout
 //!
-//! All `unsafe` SIMD code lives in the `no_std` crate `caffe2op-relu-kernels`; this
-//! crate detects the CPU, validates slices and parameters, and only then calls it.
+//! All SIMD code lives in the crate `caffe2op-relu-kernels` (the op and ISA
+//! registries, `no_std` without its `std` feature); this crate validates slices and
+//! parameters, picks the ISA's tables, and only then calls a kernel, in one module
+//! (see `docs/DESIGN.md`).
 //! The minimum supported Rust version is 1.89 (`wide` 1.7 requires it).
 #![deny(unsafe_op_in_unsafe_fn)]
 #![deny(missing_docs)]
