@@ -105,18 +105,15 @@ pub fn avx512_ymm_loops() -> bool {
 
 #[cold]
 fn decide_ymm_loops() -> bool {
-    let on = match std::env::var(AVX512_YMM_ENV_VAR).as_deref() {
-        Ok("1") => true,
-        Ok("0") => false,
-        _ => ymm_loops_preferred(),
-    };
+    // The CPU is asked for its family only where the choice exists.
+    let on = supported().avx512_ymm_loops
+        && match std::env::var(AVX512_YMM_ENV_VAR).as_deref() {
+            Ok("1") => true,
+            Ok("0") => false,
+            _ => ymm_loops_preferred(),
+        };
     // A racing setter wins over the default.
-    let _ = YMM_LOOPS.compare_exchange(
-        UNDECIDED,
-        (on && supported().avx512_ymm_loops) as u8,
-        Ordering::Relaxed,
-        Ordering::Relaxed,
-    );
+    let _ = YMM_LOOPS.compare_exchange(UNDECIDED, on as u8, Ordering::Relaxed, Ordering::Relaxed);
     YMM_LOOPS.load(Ordering::Relaxed) == 1
 }
 
