@@ -6,7 +6,8 @@
 //!   element function and vector formula.
 //! - [`generic`] and [`vector`]: the loop bodies, written once over the small
 //!   [`vector::Vector`] trait; [`int8`] likewise for bytes; [`half`] the 16-bit
-//!   formats' conversions.
+//!   formats' conversions, and [`half_lanes`] their `Vector` impl, written once over
+//!   each ISA's 16-bit integer lanes.
 //! - [`arch`]: one folder per ISA (`arch/x86_64/avx2`, `arch/x86_64/avx512`,
 //!   `arch/aarch64/neon`, `arch/portable`), each one set of [`Tables`] covering every
 //!   element type, listed once in the ISA registry [`arch::ISAS`].
@@ -36,6 +37,7 @@
 pub mod arch;
 pub mod generic;
 pub mod half;
+pub mod half_lanes;
 pub mod int8;
 pub mod ops;
 pub mod oracle;

@@ -104,6 +104,14 @@ pub unsafe trait Vector: Copy {
     /// Lane-wise IEEE multiplication, round to nearest-even.
     unsafe fn mul(self, o: Self) -> Self;
 
+    /// Lane-wise `self < 0` (false for NaN and -0.0). A type may test it more cheaply
+    /// than a general [`Vector::lt`].
+    #[inline(always)]
+    unsafe fn negative(self) -> Self::Mask {
+        // SAFETY: forwarded from the caller (ISA available).
+        unsafe { self.lt(Self::zero()) }
+    }
+
     /// `m ? v : +0`.
     #[inline(always)]
     unsafe fn keep(m: Self::Mask, v: Self) -> Self {
@@ -115,10 +123,7 @@ pub unsafe trait Vector: Copy {
     #[inline(always)]
     unsafe fn relu(self) -> Self {
         // SAFETY: forwarded from the caller (ISA available).
-        unsafe {
-            let z = Self::zero();
-            Self::select(self.lt(z), z, self)
-        }
+        unsafe { Self::select(self.negative(), Self::zero(), self) }
     }
 
     /// `self > n ? n : self` (NaN passes through unchanged).
@@ -136,13 +141,29 @@ pub unsafe trait Vector: Copy {
         unsafe { self.relu().clip_above(n) }
     }
 
+    /// Whether relu_n at `n` may take [`Vector::relu_n_fused`]: whether `n` is in
+    /// `+0..=+inf` (not NaN, not -0.0) for a type that has such a path. Decided once
+    /// per call, so the kernel's loop holds one form only. Default: false.
+    fn relu_n_fuses(n: Self::Elem) -> bool {
+        let _ = n;
+        false
+    }
+
+    /// [`Vector::relu_n`] for an `n` in `+0..=+inf` in every lane (where
+    /// [`Vector::relu_n_fuses`] holds), without testing `n`. Default: `relu_n`.
+    #[inline(always)]
+    unsafe fn relu_n_fused(self, n: Self) -> Self {
+        // SAFETY: forwarded from the caller (ISA available).
+        unsafe { self.relu_n(n) }
+    }
+
     /// leaky_relu's two parts: the lanes where `self < 0`, and `a * self`. Only those
     /// lanes of the product are used, so a type may leave the others with any value
     /// (and may use the mask to pick a cheaper way to form the product).
     #[inline(always)]
     unsafe fn leaky_parts(self, a: Self) -> (Self::Mask, Self) {
         // SAFETY: forwarded from the caller (ISA available).
-        unsafe { (self.lt(Self::zero()), a.mul(self)) }
+        unsafe { (self.negative(), a.mul(self)) }
     }
 
     /// [`Vector::leaky_parts`] of four registers (the generic bodies' blocks). A type

@@ -3,7 +3,8 @@
 //!
 //! # Adding an ISA
 //! 1. A folder here (`arch/<target>/<isa>/`): `Vector` impls for its registers (the
-//!    16-bit float types through [`crate::half`]'s lanes traits where they fit), one
+//!    16-bit float types: a [`crate::half_lanes::Lanes16`] impl for its 16-bit
+//!    integer register, used through [`crate::half_lanes::Half`]), one
 //!    `kernel_entry_points!` per element type and one `int8_entry_points!`, and an
 //!    `ISA` constant ([`IsaDef`]) with its detection and its [`Tables`].
 //! 2. Its entry in [`ISAS`] (and a variant of the safe crate's `Isa`, in the same

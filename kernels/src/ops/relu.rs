@@ -48,7 +48,7 @@ impl<V: Vector> UnaryOp<V> for Relu {
         // SAFETY: forwarded from the caller. Only lanes with x < 0 change (to +0).
         unsafe {
             if V::MASKED_STORE {
-                V::zero().store_masked(p, x.lt(V::zero()))
+                V::zero().store_masked(p, x.negative())
             } else {
                 x.relu().store(p)
             }

@@ -2,7 +2,7 @@
 //! its gradient, `y > 0 && y < n ? dy : +0`.
 
 use super::{Backward, BackwardOp, Forward, ForwardOp, OpDef, Params, Real, param};
-use crate::generic::{BinaryOp, UnaryOp};
+use crate::generic::{BinaryOp, UnaryOp, unary_split};
 use crate::vector::Vector;
 
 /// The registry entry.
@@ -25,6 +25,11 @@ pub struct ReluNGrad;
 /// relu_n on registers, holding `n` splatted.
 #[derive(Clone, Copy, Debug)]
 pub struct Formula<V>(V);
+
+/// relu_n on registers for an `n` in `+0..=+inf` ([`Vector::relu_n_fused`]),
+/// holding `n` splatted.
+#[derive(Clone, Copy, Debug)]
+pub struct FusedFormula<V>(V);
 
 /// relu_n's gradient on registers, holding `n` splatted.
 #[derive(Clone, Copy, Debug)]
@@ -50,6 +55,32 @@ impl ForwardOp for ReluN {
         // SAFETY: forwarded from the caller (ISA available).
         Formula(unsafe { V::splat(p.scalars[0]) })
     }
+
+    /// The fused formula (`relu_n_fused` per register) where the type has one for this
+    /// `n` ([`Vector::relu_n_fuses`], tested once here rather than per register), else
+    /// the general one.
+    #[inline(always)]
+    unsafe fn run<W: Vector, N: Vector<Elem = W::Elem>>(
+        src: *const W::Elem,
+        dst: *mut W::Elem,
+        len: usize,
+        p: &Params<W::Elem>,
+        stream: bool,
+    ) {
+        let n = p.scalars[0];
+        // SAFETY: forwarded from the caller (contract of `UnaryFn`, ISA available).
+        // `relu_n_fuses` holding means `n` is in `+0..=+inf`, which is all that
+        // `relu_n_fused` asks of it, whatever the vector type.
+        unsafe {
+            if W::relu_n_fuses(n) {
+                let (w, v) = (FusedFormula(W::splat(n)), FusedFormula(N::splat(n)));
+                unary_split::<W, N, _, _>(src, dst, len, w, v, stream)
+            } else {
+                let (w, v) = (Self::formula::<W>(p), Self::formula::<N>(p));
+                unary_split::<W, N, _, _>(src, dst, len, w, v, stream)
+            }
+        }
+    }
 }
 
 impl<V: Vector> UnaryOp<V> for Formula<V> {
@@ -58,6 +89,14 @@ impl<V: Vector> UnaryOp<V> for Formula<V> {
         // SAFETY: forwarded from the caller. relu first, then the clip: NaN passes
         // both; n > 0 so a clipped value is never -0.0.
         unsafe { x.relu_n(self.0) }
+    }
+}
+
+impl<V: Vector> UnaryOp<V> for FusedFormula<V> {
+    #[inline(always)]
+    unsafe fn apply(self, x: V) -> V {
+        // SAFETY: forwarded from the caller; `n` is in `+0..=+inf` (`ReluN::run`).
+        unsafe { x.relu_n_fused(self.0) }
     }
 }
 

@@ -1,0 +1,535 @@
+//! The 16-bit floats' [`Vector`] impl, written once: [`Half`] over the 16-bit integer
+//! register operations of [`Lanes16`], which each ISA supplies, and a [`Format16`]
+//! that names the element type (binary16 or bfloat16, a [`Float16`]) and the product.
+//!
+//! The scheme, the same on every ISA:
+//!
+//! - **Compares are integer-only.** A 16-bit float is sign-magnitude, so its order key
+//!   `sign ? -|x| : |x|` (an `i16`; ±0 both map to 0) orders the non-NaN values exactly
+//!   as IEEE does, and a lane compares true only if neither side is NaN
+//!   (`|x| > inf bits`). What the kernel bodies ask is cheaper: `x < 0`, `y > 0` and
+//!   `0 < y < n` are ranges of the bits, each one wrapping add and one signed compare
+//!   (`in_range`; signed, because AVX2 has no unsigned 16-bit compare).
+//! - **Selects are bitwise**, so a value passed through keeps its bits, NaN payloads and
+//!   -0.0 included. relu clears the negative lanes; relu_n is fused into one shifted
+//!   signed minimum when `n` is in `+0..=+inf` ([`Lanes16::relu_n_fused`]).
+//! - **The product** `a * x` is formed in `f32` from the exact widenings and rounded
+//!   once, to nearest even, with gradual underflow: [`Lanes16::mul_f16`] and
+//!   [`Lanes16::mul_bf16`], the one part written per ISA (F16C and AVX-512
+//!   conversions on x86, integer conversions on NEON and `wide`).
+
+use core::marker::PhantomData;
+use core::mem::MaybeUninit;
+use core::ptr;
+
+use crate::half::{Bf16, F16};
+use crate::vector::Vector;
+
+/// A SIMD register of `LANES` 16-bit integer lanes, with the operations [`Half`] is
+/// written with. Each method is one or two instructions, always inlined.
+///
+/// # Safety
+///
+/// Implementations must be plain SIMD registers of exactly `LANES * 2` bytes (the
+/// default partial load/store methods spill through a stack copy of `Self`). Every
+/// method may only be called on a CPU that supports the implementing ISA (for
+/// [`Lanes16::mul_f16`], whatever its conversions need besides, as its impl says);
+/// pointer arguments must be valid for the accesses each method's doc names. A mask
+/// holds one truth value per lane. (This section covers every method below.)
+#[allow(clippy::missing_safety_doc)]
+pub unsafe trait Lanes16: Copy {
+    /// The result of a lane-wise comparison.
+    type Mask: Copy;
+    /// Number of 16-bit lanes.
+    const LANES: usize;
+
+    /// All lanes set to `x`.
+    unsafe fn splat(x: u16) -> Self;
+    /// All lanes 0.
+    unsafe fn zero() -> Self;
+    /// Loads `LANES` lanes from `p` (no alignment needed).
+    unsafe fn load(p: *const u16) -> Self;
+    /// Stores `LANES` lanes to `p` (no alignment needed).
+    unsafe fn store(self, p: *mut u16);
+
+    /// Loads `n < LANES` lanes from `p`, touching no memory past `p + n`; the other
+    /// lanes are 0. Default: through a stack copy of one register.
+    #[inline(always)]
+    unsafe fn load_partial(p: *const u16, n: usize) -> Self {
+        let mut buf = MaybeUninit::<Self>::uninit();
+        let bp = buf.as_mut_ptr().cast::<u16>();
+        // SAFETY: `buf` has room for exactly LANES lanes (trait contract) and is fully
+        // initialised by the zero store before the `n <= LANES` lanes are copied over
+        // it. The caller guarantees `p` is valid for `n` reads.
+        unsafe {
+            Self::zero().store(bp);
+            ptr::copy_nonoverlapping(p, bp, n);
+            Self::load(bp)
+        }
+    }
+
+    /// Stores the first `n < LANES` lanes to `p`, touching no memory past `p + n`.
+    /// Default: through a stack copy of one register.
+    #[inline(always)]
+    unsafe fn store_partial(self, p: *mut u16, n: usize) {
+        let mut buf = MaybeUninit::<Self>::uninit();
+        let bp = buf.as_mut_ptr().cast::<u16>();
+        // SAFETY: `buf` holds LANES lanes and is initialised by the store; the caller
+        // guarantees `p` is valid for `n <= LANES` writes.
+        unsafe {
+            self.store(bp);
+            ptr::copy_nonoverlapping(bp, p, n);
+        }
+    }
+
+    /// Whether [`Lanes16::store_stream`] bypasses the caches ([`Vector::STREAMS`]).
+    const STREAMS: bool = false;
+
+    /// [`Vector::store_stream`]: `p` aligned to the register size. Default: a plain
+    /// store.
+    #[inline(always)]
+    unsafe fn store_stream(self, p: *mut u16) {
+        // SAFETY: forwarded from the caller.
+        unsafe { self.store(p) }
+    }
+
+    /// [`Vector::stream_fence`]. Default: nothing.
+    #[inline(always)]
+    unsafe fn stream_fence() {}
+
+    /// Whether [`Lanes16::store_masked`] is a real masked store
+    /// ([`Vector::MASKED_STORE`]).
+    const MASKED_STORE: bool = false;
+
+    /// Stores the lanes selected by `m` to `p` (`LANES` lanes valid for reads and
+    /// writes); the others keep their bits. Default: a read-modify-write.
+    #[inline(always)]
+    unsafe fn store_masked(self, p: *mut u16, m: Self::Mask) {
+        // SAFETY: forwarded from the caller (p valid for LANES reads and writes).
+        unsafe { Self::select(m, self, Self::load(p)).store(p) }
+    }
+
+    /// Lane-wise wrapping `a + b`.
+    unsafe fn add(a: Self, b: Self) -> Self;
+    /// Lane-wise wrapping `a - b`.
+    unsafe fn sub(a: Self, b: Self) -> Self;
+    /// Bitwise `a & b`.
+    unsafe fn and(a: Self, b: Self) -> Self;
+    /// Lane-wise minimum of the lanes read as `i16`.
+    unsafe fn min_i16(a: Self, b: Self) -> Self;
+    /// Lane-wise `a < b` of the lanes read as `i16`.
+    unsafe fn lt_i16(a: Self, b: Self) -> Self::Mask;
+    /// Lane-wise `a > b` of the lanes read as `i16`.
+    unsafe fn gt_i16(a: Self, b: Self) -> Self::Mask;
+    /// Lane-wise AND of two masks.
+    unsafe fn mask_and(a: Self::Mask, b: Self::Mask) -> Self::Mask;
+    /// Lane-wise `m ? t : f`, bit for bit.
+    unsafe fn select(m: Self::Mask, t: Self, f: Self) -> Self;
+    /// `m ? 0 : v`.
+    unsafe fn clear(m: Self::Mask, v: Self) -> Self;
+    /// `m ? v : 0`.
+    unsafe fn keep(m: Self::Mask, v: Self) -> Self;
+    /// Whether `m` holds in every lane.
+    unsafe fn all(m: Self::Mask) -> bool;
+
+    /// The binary16 product of the lanes, formed in `f32` from the exact widenings and
+    /// rounded once to nearest even (subnormals produced, overflow to infinity, a NaN
+    /// quieted with its top payload bits kept: [`F16::from_f32`]).
+    unsafe fn mul_f16(a: Self, b: Self) -> Self;
+    /// The bfloat16 product of the lanes, likewise ([`Bf16::from_f32`]).
+    ///
+    /// The rounding of the `f32` product `x` can be the integer one on its bits,
+    /// `(x + 0x7fff + lsb) >> 16`, with no NaN path: a NaN product of two bf16 values
+    /// is a quieted operand or the default NaN, whose low 16 bits are zero, so the
+    /// sum cannot carry into the top half and the result is `x >> 16` with the quiet
+    /// bit set, the oracle's NaN narrowing. (No lane overflows: the largest non-NaN
+    /// magnitude is `0x7f80_0000`.)
+    unsafe fn mul_bf16(a: Self, b: Self) -> Self;
+
+    /// relu then the clip at `n`, for `n` in `+0..=+inf` in every lane (bits
+    /// `0..=inf`), `inf` the format's infinity.
+    ///
+    /// Adding `c = 0x7fff - inf` (wrapping) moves `+0..=+inf` to `c..=i16::MAX` and the
+    /// positive NaNs and -0.0 to negative `i16`s, and the negative NaNs to `0..c`, so
+    /// one signed minimum with `n + c` clips exactly the values above `n` and keeps
+    /// NaN and -0.0; subtracting `c` undoes the shift, and the lanes where `x < 0` are
+    /// cleared. Six instructions (`n + c` is loop-invariant), as many as relu and the
+    /// clip, but without the clip's blend.
+    #[inline(always)]
+    unsafe fn relu_n_fused(x: Self, n: Self, inf: u16) -> Self {
+        // SAFETY: forwarded from the caller (ISA available).
+        unsafe {
+            let c = Self::splat(0x7FFF - inf);
+            let t = Self::add(x, c);
+            let clipped = Self::sub(Self::min_i16(t, Self::add(n, c)), c);
+            Self::clear(negative(x, inf), clipped)
+        }
+    }
+}
+
+/// A 16-bit float element type: its bits, and those of `+inf`.
+///
+/// # Safety
+///
+/// The type must be `#[repr(transparent)]` over `u16`: registers are loaded and
+/// stored through pointer casts.
+pub unsafe trait Float16: Copy + 'static {
+    /// The bits of `+inf`.
+    const INFINITY_BITS: u16;
+    /// The bits of `self`.
+    fn bits(self) -> u16;
+}
+
+// SAFETY: `F16` is `#[repr(transparent)]` over `u16`.
+unsafe impl Float16 for F16 {
+    const INFINITY_BITS: u16 = F16::INFINITY_BITS;
+    #[inline(always)]
+    fn bits(self) -> u16 {
+        self.0
+    }
+}
+
+// SAFETY: `Bf16` is `#[repr(transparent)]` over `u16`.
+unsafe impl Float16 for Bf16 {
+    const INFINITY_BITS: u16 = Bf16::INFINITY_BITS;
+    #[inline(always)]
+    fn bits(self) -> u16 {
+        self.0
+    }
+}
+
+/// A 16-bit float format on the lanes `L`: its element type and how it forms
+/// products. [`F16`] and [`Bf16`] are formats on every [`Lanes16`] (their product is
+/// the lanes' own); an ISA may add a format of its own that forms the product
+/// another way (AVX-512's `Bf16Ne`).
+///
+/// # Safety
+///
+/// The methods have [`Lanes16`]'s contract: the CPU supports the ISA of `L` (and
+/// what the format's product needs besides).
+#[allow(clippy::missing_safety_doc)]
+pub trait Format16<L: Lanes16>: 'static {
+    /// The element type.
+    type Elem: Float16;
+
+    /// The product of the lanes, formed in `f32` and rounded once
+    /// ([`Vector::mul`]).
+    unsafe fn mul(a: L, b: L) -> L;
+
+    /// leaky_relu's parts ([`Vector::leaky_parts`]): the lanes where `x < 0`, and
+    /// `a * x`.
+    #[inline(always)]
+    unsafe fn leaky_parts(x: L, a: L) -> (L::Mask, L) {
+        // SAFETY: forwarded from the caller (ISA available).
+        unsafe { (negative(x, Self::Elem::INFINITY_BITS), Self::mul(a, x)) }
+    }
+
+    /// [`Format16::leaky_parts`] of four registers ([`Vector::leaky_parts4`]).
+    #[inline(always)]
+    unsafe fn leaky_parts4(x: [L; 4], a: L) -> [(L::Mask, L); 4] {
+        // SAFETY: forwarded from the caller (ISA available).
+        unsafe {
+            [
+                Self::leaky_parts(x[0], a),
+                Self::leaky_parts(x[1], a),
+                Self::leaky_parts(x[2], a),
+                Self::leaky_parts(x[3], a),
+            ]
+        }
+    }
+}
+
+impl<L: Lanes16> Format16<L> for F16 {
+    type Elem = F16;
+    #[inline(always)]
+    unsafe fn mul(a: L, b: L) -> L {
+        // SAFETY: forwarded from the caller (ISA available).
+        unsafe { L::mul_f16(a, b) }
+    }
+}
+
+impl<L: Lanes16> Format16<L> for Bf16 {
+    type Elem = Bf16;
+    #[inline(always)]
+    unsafe fn mul(a: L, b: L) -> L {
+        // SAFETY: forwarded from the caller (ISA available).
+        unsafe { L::mul_bf16(a, b) }
+    }
+}
+
+/// Where the bits of `v` are in `lo..=hi` (a range narrower than `0x7fff`): a wrapping
+/// add moves `lo` to `i16::MIN`, so the range becomes the bottom of the signed order,
+/// below `i16::MIN + (hi - lo) + 1`, and one signed compare finds it.
+#[inline(always)]
+pub(crate) unsafe fn in_range<L: Lanes16>(v: L, lo: u16, hi: u16) -> L::Mask {
+    debug_assert!(lo <= hi && hi - lo < 0x7FFF);
+    let above = (i16::MIN + (hi - lo) as i16 + 1) as u16;
+    // SAFETY: forwarded from the caller (ISA available).
+    unsafe {
+        L::lt_i16(
+            L::add(v, L::splat(0x8000u16.wrapping_sub(lo))),
+            L::splat(above),
+        )
+    }
+}
+
+/// Where `x < 0`: bits in `0x8001..=0x8000 | inf` (not -0.0, not NaN).
+#[inline(always)]
+pub(crate) unsafe fn negative<L: Lanes16>(x: L, inf: u16) -> L::Mask {
+    // SAFETY: forwarded from the caller (ISA available).
+    unsafe { in_range(x, 0x8001, 0x8000 | inf) }
+}
+
+/// Where `x > 0`: bits in `1..=inf`.
+#[inline(always)]
+pub(crate) unsafe fn positive<L: Lanes16>(x: L, inf: u16) -> L::Mask {
+    // SAFETY: forwarded from the caller (ISA available).
+    unsafe { in_range(x, 1, inf) }
+}
+
+/// Whether every lane of `n` is in `+0..=+inf` (bits `0..=inf`).
+#[inline(always)]
+pub(crate) unsafe fn all_non_negative<L: Lanes16>(n: L, inf: u16) -> bool {
+    // SAFETY: forwarded from the caller (ISA available).
+    unsafe { L::all(in_range(n, 0, inf)) }
+}
+
+/// The order key `sign ? -|x| : |x|` of each lane, as an `i16`: a sign-set `x` is
+/// `0x8000 | |x|`, and `0x8000 - x` wraps to `-|x|`.
+#[inline(always)]
+unsafe fn order_key<L: Lanes16>(x: L) -> L {
+    // SAFETY: forwarded from the caller (ISA available).
+    unsafe {
+        let sign_set = L::lt_i16(x, L::zero());
+        L::select(sign_set, L::sub(L::splat(0x8000), x), x)
+    }
+}
+
+/// Where `x` is not NaN (`|x| <= inf`; both sides of the compare are non-negative
+/// `i16`s).
+#[inline(always)]
+unsafe fn ordered<L: Lanes16>(x: L, inf: u16) -> L::Mask {
+    // SAFETY: forwarded from the caller (ISA available).
+    unsafe { L::lt_i16(L::and(x, L::splat(0x7FFF)), L::splat(inf + 1)) }
+}
+
+/// IEEE `a < b` per lane (false where either is NaN).
+#[inline(always)]
+unsafe fn less<L: Lanes16>(a: L, b: L, inf: u16) -> L::Mask {
+    // SAFETY: forwarded from the caller (ISA available).
+    unsafe {
+        let lt = L::lt_i16(order_key(a), order_key(b));
+        L::mask_and(lt, L::mask_and(ordered(a, inf), ordered(b, inf)))
+    }
+}
+
+/// `x > n ? n : x` per lane. When `n` is in `+0..=+inf` in every lane (a splatted
+/// parameter: the test is loop-invariant), the signed minimum of the bits clips the
+/// positive `x` above `n` and keeps every sign-set `x` (negative as `i16`, so below
+/// `n`); only the positive NaNs are put back. Otherwise a select on the general
+/// [`less`].
+#[inline(always)]
+unsafe fn clip_above<L: Lanes16>(x: L, n: L, inf: u16) -> L {
+    // SAFETY: forwarded from the caller (ISA available).
+    unsafe {
+        if all_non_negative(n, inf) {
+            let positive_nan = L::gt_i16(x, L::splat(inf));
+            L::select(positive_nan, x, L::min_i16(x, n))
+        } else {
+            L::select(less(n, x, inf), n, x)
+        }
+    }
+}
+
+/// `0 < y < n` per lane, for any `n`, branch-free: the bits of `y` in `1..n` when `n`
+/// is in `+min..=+inf`, and no lane otherwise (`n` zero, negative or NaN). As in
+/// [`in_range`] with `lo = 1`, adding `0x7fff` moves `1` to `i16::MIN`; the limit,
+/// `i16::MIN + n - 1` (`n + 0x7fff`) or `i16::MIN` where the range is empty, depends
+/// on `n` alone, so it is computed once per call.
+#[inline(always)]
+unsafe fn in_open<L: Lanes16>(y: L, n: L, inf: u16) -> L::Mask {
+    // SAFETY: forwarded from the caller (ISA available).
+    unsafe {
+        let moved_n = L::add(n, L::splat(0x7FFF));
+        let limit = L::select(positive(n, inf), moved_n, L::splat(0x8000));
+        L::lt_i16(L::add(y, L::splat(0x7FFF)), limit)
+    }
+}
+
+/// A register of 16-bit floats of the format `F` in the lanes `L`.
+#[repr(transparent)]
+pub struct Half<L, F>(L, PhantomData<F>);
+
+impl<L: Copy, F> Clone for Half<L, F> {
+    #[inline(always)]
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<L: Copy, F> Copy for Half<L, F> {}
+
+impl<L: Lanes16, F: Format16<L>> Half<L, F> {
+    /// The bits of `+inf` in the format.
+    const INF: u16 = F::Elem::INFINITY_BITS;
+
+    #[inline(always)]
+    fn new(lanes: L) -> Self {
+        Half(lanes, PhantomData)
+    }
+}
+
+// SAFETY: `Half` is a transparent `L`, a plain register of `L::LANES` 16-bit lanes
+// (`Lanes16`'s contract), and `F::Elem` is a transparent `u16` (`Float16`'s), so the
+// register is exactly `LANES * size_of::<Elem>()` bytes and element pointers cast to
+// `u16` pointers address the same lanes. Every method forwards the ISA requirement.
+unsafe impl<L: Lanes16, F: Format16<L>> Vector for Half<L, F> {
+    type Elem = F::Elem;
+    type Mask = L::Mask;
+    const LANES: usize = L::LANES;
+
+    #[inline(always)]
+    unsafe fn splat(x: F::Elem) -> Self {
+        // SAFETY: forwarded from the caller (ISA available).
+        Self::new(unsafe { L::splat(x.bits()) })
+    }
+    #[inline(always)]
+    unsafe fn zero() -> Self {
+        // SAFETY: forwarded from the caller; +0 is all-zero bits.
+        Self::new(unsafe { L::zero() })
+    }
+    #[inline(always)]
+    unsafe fn load(p: *const F::Elem) -> Self {
+        // SAFETY: the caller guarantees LANES readable elements at p, each a `u16`.
+        Self::new(unsafe { L::load(p.cast()) })
+    }
+    #[inline(always)]
+    unsafe fn store(self, p: *mut F::Elem) {
+        // SAFETY: the caller guarantees LANES writable elements at p.
+        unsafe { self.0.store(p.cast()) }
+    }
+    #[inline(always)]
+    unsafe fn load_partial(p: *const F::Elem, n: usize) -> Self {
+        // SAFETY: the caller guarantees n readable elements at p.
+        Self::new(unsafe { L::load_partial(p.cast(), n) })
+    }
+    #[inline(always)]
+    unsafe fn store_partial(self, p: *mut F::Elem, n: usize) {
+        // SAFETY: the caller guarantees n writable elements at p.
+        unsafe { self.0.store_partial(p.cast(), n) }
+    }
+    const STREAMS: bool = L::STREAMS;
+    #[inline(always)]
+    unsafe fn store_stream(self, p: *mut F::Elem) {
+        // SAFETY: the caller guarantees LANES writable elements at p, aligned to the
+        // register size.
+        unsafe { self.0.store_stream(p.cast()) }
+    }
+    #[inline(always)]
+    unsafe fn stream_fence() {
+        // SAFETY: forwarded from the caller (ISA available).
+        unsafe { L::stream_fence() }
+    }
+    const MASKED_STORE: bool = L::MASKED_STORE;
+    #[inline(always)]
+    unsafe fn store_masked(self, p: *mut F::Elem, m: L::Mask) {
+        // SAFETY: the caller guarantees LANES readable and writable elements at p.
+        unsafe { self.0.store_masked(p.cast(), m) }
+    }
+
+    #[inline(always)]
+    unsafe fn lt(self, o: Self) -> L::Mask {
+        // SAFETY: forwarded from the caller (ISA available).
+        unsafe { less(self.0, o.0, Self::INF) }
+    }
+    #[inline(always)]
+    unsafe fn gt(self, o: Self) -> L::Mask {
+        // SAFETY: forwarded from the caller (ISA available).
+        unsafe { less(o.0, self.0, Self::INF) }
+    }
+    #[inline(always)]
+    unsafe fn and(a: L::Mask, b: L::Mask) -> L::Mask {
+        // SAFETY: forwarded from the caller (ISA available).
+        unsafe { L::mask_and(a, b) }
+    }
+    #[inline(always)]
+    unsafe fn select(m: L::Mask, t: Self, f: Self) -> Self {
+        // SAFETY: forwarded from the caller (ISA available).
+        Self::new(unsafe { L::select(m, t.0, f.0) })
+    }
+    #[inline(always)]
+    unsafe fn mul(self, o: Self) -> Self {
+        // SAFETY: forwarded from the caller (ISA available).
+        Self::new(unsafe { F::mul(self.0, o.0) })
+    }
+    #[inline(always)]
+    unsafe fn keep(m: L::Mask, v: Self) -> Self {
+        // SAFETY: forwarded from the caller (ISA available).
+        Self::new(unsafe { L::keep(m, v.0) })
+    }
+    #[inline(always)]
+    unsafe fn negative(self) -> L::Mask {
+        // SAFETY: forwarded from the caller (ISA available).
+        unsafe { negative(self.0, Self::INF) }
+    }
+    #[inline(always)]
+    unsafe fn relu(self) -> Self {
+        // SAFETY: forwarded from the caller (ISA available).
+        Self::new(unsafe { L::clear(negative(self.0, Self::INF), self.0) })
+    }
+    #[inline(always)]
+    unsafe fn clip_above(self, n: Self) -> Self {
+        // SAFETY: forwarded from the caller (ISA available).
+        Self::new(unsafe { clip_above(self.0, n.0, Self::INF) })
+    }
+    /// Fused where every lane of `n` is in `+0..=+inf`, else relu then the clip. The
+    /// relu_n kernels test their parameter once per call instead
+    /// ([`Vector::relu_n_fuses`]) and run [`Vector::relu_n_fused`] in the loop.
+    #[inline(always)]
+    unsafe fn relu_n(self, n: Self) -> Self {
+        // SAFETY: forwarded from the caller (ISA available).
+        unsafe {
+            if all_non_negative(n.0, Self::INF) {
+                self.relu_n_fused(n)
+            } else {
+                self.relu().clip_above(n)
+            }
+        }
+    }
+    #[inline(always)]
+    fn relu_n_fuses(n: F::Elem) -> bool {
+        n.bits() <= Self::INF
+    }
+    #[inline(always)]
+    unsafe fn relu_n_fused(self, n: Self) -> Self {
+        // SAFETY: forwarded from the caller (ISA available).
+        Self::new(unsafe { L::relu_n_fused(self.0, n.0, Self::INF) })
+    }
+    #[inline(always)]
+    unsafe fn leaky_parts(self, a: Self) -> (L::Mask, Self) {
+        // SAFETY: forwarded from the caller (ISA available).
+        let (negative, product) = unsafe { F::leaky_parts(self.0, a.0) };
+        (negative, Self::new(product))
+    }
+    #[inline(always)]
+    unsafe fn leaky_parts4(x: [Self; 4], a: Self) -> [(L::Mask, Self); 4] {
+        // SAFETY: forwarded from the caller (ISA available).
+        let p = unsafe { F::leaky_parts4([x[0].0, x[1].0, x[2].0, x[3].0], a.0) };
+        [
+            (p[0].0, Self::new(p[0].1)),
+            (p[1].0, Self::new(p[1].1)),
+            (p[2].0, Self::new(p[2].1)),
+            (p[3].0, Self::new(p[3].1)),
+        ]
+    }
+    #[inline(always)]
+    unsafe fn positive(self) -> L::Mask {
+        // SAFETY: forwarded from the caller (ISA available).
+        unsafe { positive(self.0, Self::INF) }
+    }
+    #[inline(always)]
+    unsafe fn in_open(self, n: Self) -> L::Mask {
+        // SAFETY: forwarded from the caller (ISA available).
+        unsafe { in_open(self.0, n.0, Self::INF) }
+    }
+}
