@@ -10,46 +10,73 @@
 //! `Isa::Scalar` variant: that code as the compiler sees fit to compile it for the
 //! baseline target.
 
-/// `dst[i] = f(src[i])` for `i < len`: the loop of every scalar forward kernel.
+/// The ranges of a forward call as slices, for the slice loops of [`oracle_loops!`].
 ///
 /// The two cases the contract allows get a loop each, over slices, so the compiler
 /// knows how the ranges relate and can vectorise the oracle's selects: a loop over
 /// raw pointers that might alias was left scalar and branchy in place (f32 relu_n
-/// in place at 1 MiB: 9 GB/s, relu 28, u8 7; over slices 96-115).
+/// in place at 1 MiB: 9 GB/s, relu 28, u8 7; over slices 96-115). The loops call the
+/// element function directly, not through a closure: a closure around a large
+/// element function (f16 leaky_relu) stayed a call per element in the functions
+/// compiled for AVX2 and AVX-512.
+pub enum UnarySlices<'a, T> {
+    /// `dst == src`.
+    InPlace(&'a mut [T]),
+    /// Disjoint ranges (the output claimed uninitialised).
+    Apart(&'a [T], &'a mut [core::mem::MaybeUninit<T>]),
+}
+
+/// [`UnarySlices`] of a call (`InPlace` of an empty slice when `len == 0`).
 ///
 /// # Safety
-/// The contract of [`crate::UnaryFn`].
+/// The contract of [`crate::UnaryFn`], for the lifetime `'a`.
 #[inline(always)]
-pub unsafe fn map_unary<T: Copy>(src: *const T, dst: *mut T, len: usize, f: impl Fn(T) -> T) {
+pub unsafe fn unary_slices<'a, T>(src: *const T, dst: *mut T, len: usize) -> UnarySlices<'a, T> {
     if len == 0 {
-        return;
+        return UnarySlices::InPlace(&mut []);
     }
     if core::ptr::eq(src, dst) {
         // SAFETY: in place: `dst` is valid for `len` reads and writes, aligned and
         // not null (`len > 0`), and nothing else touches it during the call.
-        let x = unsafe { core::slice::from_raw_parts_mut(dst, len) };
-        for v in x {
-            *v = f(*v);
-        }
+        UnarySlices::InPlace(unsafe { core::slice::from_raw_parts_mut(dst, len) })
     } else {
         // SAFETY: `src` is valid for `len` reads and `dst` for `len` writes, both
         // aligned and not null, and the two ranges do not overlap (the contract
         // allows no other case). `MaybeUninit` claims nothing about `dst`'s contents.
-        let (s, d) = unsafe {
-            (
+        unsafe {
+            UnarySlices::Apart(
                 core::slice::from_raw_parts(src, len),
                 core::slice::from_raw_parts_mut(dst.cast::<core::mem::MaybeUninit<T>>(), len),
             )
-        };
-        for (o, &v) in d.iter_mut().zip(s) {
-            o.write(f(v));
         }
     }
 }
 
+/// `dst[i] = $f(src[i])` over [`UnarySlices`], the element function called directly
+/// in each of the two loops.
+#[macro_export]
+#[doc(hidden)]
+macro_rules! map_unary {
+    ($slices:expr, |$x:ident| $f:expr) => {
+        match $slices {
+            $crate::oracle::UnarySlices::InPlace(v) => {
+                for e in v {
+                    let $x = *e;
+                    *e = $f;
+                }
+            }
+            $crate::oracle::UnarySlices::Apart(s, d) => {
+                for (o, &$x) in d.iter_mut().zip(s) {
+                    o.write($f);
+                }
+            }
+        }
+    };
+}
+
 /// `dx[i] = f(y[i], dy[i])` for `i < len`: the loop of every scalar backward
 /// kernel. When `dx` is neither input it overlaps neither, and the loop runs over
-/// slices (as in [`map_unary`]). In place (`dx` is `y` or `dy`, which may also
+/// slices (as in [`unary_slices`]). In place (`dx` is `y` or `dy`, which may also
 /// overlap each other) the inputs are copied out a chunk at a time, each chunk before
 /// any of it is written, and the same slice loop runs on the copies. `f` is called
 /// from that one loop only: with a second call site, the compiler kept f16's
@@ -198,9 +225,9 @@ macro_rules! oracle_loops {
                 _stream: bool,
             ) {
                 let zero_point = p.scalars[0];
-                let f = |x| $crate::oracle::int8_relu(x, zero_point);
                 // SAFETY: forwarded from the caller.
-                unsafe { $crate::oracle::map_unary(src, dst, len, f) }
+                let slices = unsafe { $crate::oracle::unary_slices(src, dst, len) };
+                $crate::map_unary!(slices, |x| $crate::oracle::int8_relu(x, zero_point));
             }
 
             /// The Int8Relu table.
@@ -231,7 +258,8 @@ macro_rules! oracle_loops {
             ) {
                 let p = *p;
                 // SAFETY: forwarded from the caller.
-                unsafe { $crate::oracle::map_unary(src, dst, len, |x| O::oracle(x, &p)) }
+                let slices = unsafe { $crate::oracle::unary_slices(src, dst, len) };
+                $crate::map_unary!(slices, |x| O::oracle(x, &p));
             }
 
             /// The backward op `O`, element by element.
@@ -249,7 +277,7 @@ macro_rules! oracle_loops {
                 _stream: bool,
             ) {
                 let p = *p;
-                let f = |u, v| O::oracle(u, v, &p);
+                let f = move |u, v| O::oracle(u, v, &p);
                 // SAFETY: forwarded from the caller (with the module's ISA).
                 unsafe { $crate::oracle::map_binary::<_, super::LoopZip>(y, dy, dx, len, f) }
             }

@@ -32,13 +32,13 @@ pub struct GradFormula<V>(V);
 impl ForwardOp for LeakyRelu {
     const OP: Forward = Forward::LeakyRelu;
 
-    #[inline(always)]
+    #[inline]
+    /// The product is formed for every element and then selected (as the vector
+    /// kernels do): formed only under the test, the f16 slice loop stayed branchy
+    /// (0.6 GB/s against 1.4 at 16 KiB, on random signs).
     fn oracle<T: Real>(x: T, p: &Params<T>) -> T {
-        if x.is_negative() {
-            p.scalars[0].mul(x)
-        } else {
-            x
-        }
+        let product = p.scalars[0].mul(x);
+        if x.is_negative() { product } else { x }
     }
 
     type Formula<V: Vector> = Formula<V>;
@@ -137,7 +137,7 @@ impl BackwardOp for LeakyReluGrad {
 
     /// The product is formed for every element and then selected, as the vector
     /// kernels do.
-    #[inline(always)]
+    #[inline]
     fn oracle<T: Real>(y: T, dy: T, p: &Params<T>) -> T {
         let product = p.scalars[0].mul(dy);
         if y.is_positive() { dy } else { product }

@@ -24,7 +24,7 @@ pub struct ReluGrad;
 impl ForwardOp for Relu {
     const OP: Forward = Forward::Relu;
 
-    #[inline(always)]
+    #[inline]
     fn oracle<T: Real>(x: T, _p: &Params<T>) -> T {
         if x.is_negative() { T::ZERO } else { x }
     }
@@ -59,7 +59,7 @@ impl<V: Vector> UnaryOp<V> for Relu {
 impl BackwardOp for ReluGrad {
     const OP: Backward = Backward::ReluGrad;
 
-    #[inline(always)]
+    #[inline]
     fn oracle<T: Real>(y: T, dy: T, _p: &Params<T>) -> T {
         if y.is_positive() { dy } else { T::ZERO }
     }
