@@ -9,7 +9,7 @@
 # ../shared/tools/aarch64 (its setup.sh and run.sh), as before.
 set -euo pipefail
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-SHARED="${SHARED:-$(cd "$REPO/../shared" && pwd)}"
+SHARED="${SHARED:-$REPO/../shared}"
 cd "$REPO"
 export CARGO_TERM_COLOR=never
 ARGS=(--lib --tests --features ndarray)

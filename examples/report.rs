@@ -80,6 +80,13 @@ fn opts() -> Opts {
 // ---------------------------------------------------------------------------------
 // What is measured
 
+/// Whether the ISA registry gives `isa` a compiler loop of its own (its features'
+/// vectorisation of the oracle), not the baseline target's: the ISAs with
+/// hand-written kernels to compare against it.
+fn own_compiler_loop(isa: Isa) -> bool {
+    !std::ptr::eq(isa.def().autovec, &caffe2op_relu_kernels::arch::SCALAR)
+}
+
 /// The six functions.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 struct Func {
@@ -269,7 +276,7 @@ fn cells_for(funcs: &[Func], isas: &[Isa]) -> Vec<Cell> {
                 v.push(Cell::new(func, Kind::Hand, isa, threads));
             }
             v.push(Cell::new(func, Kind::HandInPlace, isa, Threads::Serial));
-            if isa != Isa::Portable {
+            if isa == Isa::Scalar || own_compiler_loop(isa) {
                 v.push(Cell::new(func, Kind::Naive, isa, Threads::Serial));
                 if !func.grad {
                     v.push(Cell::new(func, Kind::NaiveInPlace, isa, Threads::Serial));
@@ -642,7 +649,7 @@ fn targets(rows: &[Row], best: Isa) {
                     let nip = find(dtype, f, Kind::NaiveInPlace, best, Threads::Serial, b);
                     least(&mut w.inplace, ratio(ip, nip));
                 }
-                for isa in [Isa::Avx2, Isa::Avx512, Isa::Neon] {
+                for isa in Isa::ALL.into_iter().filter(|&i| own_compiler_loop(i)) {
                     let h = find(dtype, f, Kind::Hand, isa, Threads::Serial, b);
                     let n = find(dtype, f, Kind::Naive, isa, Threads::Serial, b);
                     least(&mut w.naive, ratio(h, n));
@@ -1111,7 +1118,7 @@ fn layouts(isas: &[Isa], quick: bool) {
     type Variant = (String, Box<dyn Fn(&[f32], &mut [f32])>);
     let kernels: Vec<Variant> = isas
         .iter()
-        .filter(|i| matches!(i, Isa::Avx2 | Isa::Avx512 | Isa::Neon))
+        .filter(|&&i| own_compiler_loop(i))
         .flat_map(|&isa| {
             let k = Kernel::new(Activation::relu())
                 .with_isa(isa)

@@ -10,7 +10,7 @@
 //! `Isa::Scalar` variant: that code as the compiler sees fit to compile it for the
 //! baseline target.
 
-/// The ranges of a forward call as slices, for the slice loops of [`oracle_loops!`].
+/// The ranges of a forward call as slices, for the slice loops of `oracle_loops!`.
 ///
 /// The two cases the contract allows get a loop each, over slices, so the compiler
 /// knows how the ranges relate and can vectorise the oracle's selects: a loop over
