@@ -155,13 +155,13 @@ impl Activation {
     /// breaks a rule.
     #[inline]
     pub(crate) fn params_as<T: Element>(&self) -> Result<Params<T::Kernel>, Error> {
+        // Only the op's own parameters are rounded (the other slots stay 0): a call
+        // pays for nothing it does not use (relu rounds nothing).
         let mut out = [T::default().to_kernel(); MAX_SCALARS];
-        for (i, &given) in self.params.iter().enumerate() {
+        for ((slot, def), &given) in out.iter_mut().zip(self.op.def().params).zip(&self.params) {
             let p = T::from_f64(given);
-            if let Some(def) = self.op.def().params.get(i) {
-                check(def, p.to_f64(), given, T::NAME)?;
-            }
-            out[i] = p.to_kernel();
+            check(def, p.to_f64(), given, T::NAME)?;
+            *slot = p.to_kernel();
         }
         Ok(Params {
             scalars: out,

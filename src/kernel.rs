@@ -27,47 +27,49 @@ pub struct Kernel {
 
 /// The oracle's loops for the calls short enough to run inline: one loop per op (a
 /// visit of the registry), so each is vectorised on its own.
-enum Inline<'a, T: Element> {
-    Forward(&'a [T], &'a mut [T]),
-    ForwardInPlace(&'a mut [T]),
-    Backward(&'a [T], &'a [T], &'a mut [T]),
-    BackwardInPlace(&'a [T], &'a mut [T]),
+enum InlineForward<'a, T: Element> {
+    Copy(&'a [T], &'a mut [T]),
+    InPlace(&'a mut [T]),
 }
 
-struct Visit<'a, T: Element>(Inline<'a, T>, Params<T::Kernel>);
+/// The backward twin of [`InlineForward`].
+enum InlineBackward<'a, T: Element> {
+    Copy(&'a [T], &'a [T], &'a mut [T]),
+    InPlace(&'a [T], &'a mut [T]),
+}
 
-impl<T: Element> VisitForward for Visit<'_, T> {
+struct Visit<I, P>(I, P);
+
+impl<T: Element> VisitForward for Visit<InlineForward<'_, T>, Params<T::Kernel>> {
     type Output = ();
     #[inline(always)]
     fn visit<O: ForwardOp>(self) {
         let p = self.1;
         let f = |v: T| T::from_kernel(O::oracle(v.to_kernel(), &p));
         match self.0 {
-            Inline::Forward(x, y) => y.iter_mut().zip(x).for_each(|(o, &v)| *o = f(v)),
-            Inline::ForwardInPlace(x) => x.iter_mut().for_each(|v| *v = f(*v)),
-            _ => {}
+            InlineForward::Copy(x, y) => y.iter_mut().zip(x).for_each(|(o, &v)| *o = f(v)),
+            InlineForward::InPlace(x) => x.iter_mut().for_each(|v| *v = f(*v)),
         }
     }
 }
 
-impl<T: Element> VisitBackward for Visit<'_, T> {
+impl<T: Element> VisitBackward for Visit<InlineBackward<'_, T>, Params<T::Kernel>> {
     type Output = ();
     #[inline(always)]
     fn visit<O: BackwardOp>(self) {
         let p = self.1;
         let f = |a: T, g: T| T::from_kernel(O::oracle(a.to_kernel(), g.to_kernel(), &p));
         match self.0 {
-            Inline::Backward(y, dy, dx) => {
+            InlineBackward::Copy(y, dy, dx) => {
                 for ((o, &a), &g) in dx.iter_mut().zip(y).zip(dy) {
                     *o = f(a, g);
                 }
             }
-            Inline::BackwardInPlace(y, dy) => {
+            InlineBackward::InPlace(y, dy) => {
                 for (g, &a) in dy.iter_mut().zip(y) {
                     *g = f(a, *g);
                 }
             }
-            _ => {}
         }
     }
 }
@@ -143,7 +145,7 @@ impl Kernel {
     pub fn forward<T: Element>(&self, x: &[T], y: &mut [T]) -> Result<(), Error> {
         if self.inline::<T>(x.len()) && x.len() == y.len() {
             let p = self.act.params_as::<T>()?;
-            visit_forward(self.act.op().forward(), Visit(Inline::Forward(x, y), p));
+            visit_forward(self.act.op().forward(), Visit(InlineForward::Copy(x, y), p));
             return Ok(());
         }
         self.forward_kernel(x, y)
@@ -159,7 +161,7 @@ impl Kernel {
     pub fn forward_in_place<T: Element>(&self, x: &mut [T]) -> Result<(), Error> {
         if self.inline::<T>(x.len()) {
             let p = self.act.params_as::<T>()?;
-            visit_forward(self.act.op().forward(), Visit(Inline::ForwardInPlace(x), p));
+            visit_forward(self.act.op().forward(), Visit(InlineForward::InPlace(x), p));
             return Ok(());
         }
         self.forward_in_place_kernel(x)
@@ -177,7 +179,7 @@ impl Kernel {
             let p = self.act.params_as::<T>()?;
             visit_backward(
                 self.act.op().backward(),
-                Visit(Inline::Backward(y, dy, dx), p),
+                Visit(InlineBackward::Copy(y, dy, dx), p),
             );
             return Ok(());
         }
@@ -196,7 +198,7 @@ impl Kernel {
             let p = self.act.params_as::<T>()?;
             visit_backward(
                 self.act.op().backward(),
-                Visit(Inline::BackwardInPlace(y, dy), p),
+                Visit(InlineBackward::InPlace(y, dy), p),
             );
             return Ok(());
         }

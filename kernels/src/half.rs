@@ -260,7 +260,13 @@ impl F16 {
     /// Round to nearest even, in one step from `f64` (see the module docs).
     #[inline]
     pub const fn from_f64(v: f64) -> F16 {
-        F16(narrow(v.to_bits(), BINARY64, BINARY16))
+        // A value that `f32` holds exactly rounds the same from either width, and the
+        // `f32` path is a few instructions (a call's parameters take it: 6.0, 0.5).
+        if (v as f32) as f64 == v {
+            F16::from_f32(v as f32)
+        } else {
+            F16(narrow(v.to_bits(), BINARY64, BINARY16))
+        }
     }
 }
 
@@ -285,7 +291,12 @@ impl Bf16 {
     /// Round to nearest even, in one step from `f64` (see the module docs).
     #[inline]
     pub const fn from_f64(v: f64) -> Bf16 {
-        Bf16(narrow(v.to_bits(), BINARY64, BFLOAT16))
+        // As `F16::from_f64`: exact in `f32` means one rounding either way.
+        if (v as f32) as f64 == v {
+            Bf16::from_f32(v as f32)
+        } else {
+            Bf16(narrow(v.to_bits(), BINARY64, BFLOAT16))
+        }
     }
 }
 
@@ -345,6 +356,49 @@ mod tests {
                 Some(n) => x = n,
                 None => break,
             }
+        }
+    }
+
+    #[test]
+    fn from_f64_is_the_generic_one_step_rounding() {
+        // Values exact in f32 (the shortcut) and values just off them (the generic
+        // path), around every 16-bit value and its midpoints, both formats.
+        let check = |v: f64| {
+            assert_eq!(
+                F16::from_f64(v).0,
+                narrow(v.to_bits(), BINARY64, BINARY16),
+                "{v:e} -> f16"
+            );
+            assert_eq!(
+                Bf16::from_f64(v).0,
+                narrow(v.to_bits(), BINARY64, BFLOAT16),
+                "{v:e} -> bf16"
+            );
+        };
+        for h in 0..u16::MAX {
+            for (w, next) in [
+                (widen_f16(h), widen_f16(h + 1)),
+                (widen_bf16(h), widen_bf16(h + 1)),
+            ] {
+                let (a, b) = (f32::from_bits(w) as f64, f32::from_bits(next) as f64);
+                for v in [a, (a + b) / 2.0] {
+                    check(v);
+                    check(f64::from_bits(v.to_bits() + 1));
+                    check(f64::from_bits(v.to_bits().wrapping_sub(1)));
+                }
+            }
+        }
+        for v in [
+            0.01,
+            6.0,
+            1e-50,
+            1e300,
+            f64::MIN_POSITIVE,
+            f64::NAN,
+            -f64::NAN,
+        ] {
+            check(v);
+            check(-v);
         }
     }
 }

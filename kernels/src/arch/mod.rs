@@ -34,8 +34,6 @@ pub struct Tuning {
 pub struct IsaDef {
     /// Lowercase name (`"avx2"`), as the safe crate's `Isa` displays and parses it.
     pub name: &'static str,
-    /// Whether this build has the ISA's kernels (its target and compiler).
-    pub compiled: bool,
     /// Whether the running CPU (and this build) can run it. With the `std` feature the
     /// CPU is asked at run time; without it, the build's target features decide.
     pub detect: fn() -> bool,
@@ -55,7 +53,6 @@ impl IsaDef {
     pub const fn missing(name: &'static str) -> IsaDef {
         IsaDef {
             name,
-            compiled: false,
             detect: never,
             tunable: no_tuning,
             tables: scalar_tables,
@@ -87,7 +84,6 @@ pub use crate::oracle::scalar::TABLES as SCALAR;
 /// `scalar`: the oracle's slice loops, compiled for the baseline target.
 pub const SCALAR_ISA: IsaDef = IsaDef {
     name: "scalar",
-    compiled: true,
     detect: always,
     tunable: no_tuning,
     tables: scalar_tables,
@@ -111,7 +107,7 @@ const NEON: IsaDef = IsaDef::missing("neon");
 
 /// Every ISA, from the most portable to the most specialised; the safe crate's `Isa`
 /// has one variant per entry, in this order. Every entry exists on every target
-/// ([`IsaDef::compiled`] says whether this build has it).
+/// (one this build lacks is [`IsaDef::missing`]: never detected).
 pub static ISAS: [IsaDef; 5] = ISA_DEFS;
 
 /// [`ISAS`] as a constant, for `const fn`s that read a name.

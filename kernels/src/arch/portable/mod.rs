@@ -15,7 +15,6 @@ pub mod half;
 /// The registry entry: runs on every CPU of the target.
 pub const ISA: IsaDef = IsaDef {
     name: "portable",
-    compiled: true,
     detect: || true,
     tunable: no_tuning,
     tables: |_| &TABLES,

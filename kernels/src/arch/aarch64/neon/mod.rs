@@ -21,7 +21,6 @@ pub mod autovec {
 /// The registry entry: NEON (always present on aarch64 Linux).
 pub const ISA: IsaDef = IsaDef {
     name: "neon",
-    compiled: true,
     detect: || aarch64_has!("neon"),
     tunable: no_tuning,
     tables: |_| &TABLES,

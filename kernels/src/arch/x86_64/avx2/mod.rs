@@ -23,7 +23,6 @@ pub mod autovec {
 /// has it).
 pub const ISA: IsaDef = IsaDef {
     name: "avx2",
-    compiled: true,
     detect: || x86_has!("avx2", "f16c"),
     tunable: no_tuning,
     tables: |_| &TABLES,

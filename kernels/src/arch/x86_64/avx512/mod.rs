@@ -53,7 +53,6 @@ pub mod autovec {
 /// BW), with two tuning choices ([`Tuning`]).
 pub const ISA: IsaDef = IsaDef {
     name: "avx512",
-    compiled: true,
     detect: || x86_has!("avx512f", "avx512bw"),
     tunable: || Tuning {
         avx512_ymm_loops: x86_has!("avx512f", "avx512bw", "avx512vl"),
