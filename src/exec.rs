@@ -296,15 +296,15 @@ pub enum Threads {
     Serial,
 }
 
-/// Whether a call on `len` elements of `elem_size` bytes over `streams` buffers
-/// (inputs + output), run as `chunks` pieces, should use streaming stores: from
-/// [`stream_min_bytes`] on one thread; when split, from 5/4 of it for one input
-/// (forward) and from the threshold itself for two (backward). Measured on the
-/// reference machine, f32 and f64 on AVX-512 with 2 threads, in the report's shuffled
+/// Whether a call on `len` elements of `elem_size` bytes over `streams` buffers (inputs +
+/// output), run as `chunks` pieces, should use streaming stores: from
+/// [`stream_min_bytes`] on one thread; when split, from 5/4 of it for one input (forward)
+/// and from the threshold itself for two (backward). Measured on the Zen 4 machine of
+/// `docs/PERFORMANCE.md`, f32 and f64 on AVX-512 with 2 threads, in the report's shuffled
 /// cells at 24 MiB moved: relu at 12 MiB buffers ran at 55-80 GB/s with plain stores
-/// against 46-53 streaming; the gradients at 8 MiB at 38-88 plain (the L3 is shared
-/// with other tenants) against 60-80 streaming. Streaming moves about three times
-/// the rate DRAM takes the output at when there are two inputs, twice with one.
+/// against 46-53 streaming; the gradients at 8 MiB at 38-88 plain (the L3 is shared with
+/// other tenants) against 60-80 streaming. Streaming moves about three times the rate
+/// DRAM takes the output at when there are two inputs, twice with one.
 #[inline]
 fn stream(len: usize, elem_size: usize, streams: usize, chunks: usize) -> bool {
     let bytes = len.saturating_mul(elem_size).saturating_mul(streams);
@@ -323,10 +323,10 @@ fn stream(len: usize, elem_size: usize, streams: usize, chunks: usize) -> bool {
 /// code is the same).
 const MIN_CHUNK_BYTES: usize = if cfg!(miri) { 4 << 10 } else { 1 << 20 };
 
-/// Pieces per worker: one. Measured on the reference machine (README), one piece per
-/// core with the caller taking the first beats finer pieces handed out by work
-/// stealing: which core gets which piece then changes from call to call, and the data
-/// a core has in its own L2 from the last call goes unused.
+/// Pieces per worker: one. Measured on the Zen 4 machine (`docs/PERFORMANCE.md`), one
+/// piece per core with the caller taking the first beats finer pieces handed out by work
+/// stealing: which core gets which piece then changes from call to call, and the data a
+/// core has in its own L2 from the last call goes unused.
 const PIECES_PER_WORKER: usize = 1;
 
 /// A pointer that may cross threads. Each thread touches a disjoint sub-range of it.

@@ -272,8 +272,9 @@
 //!
 //! ## Baselines, operators, arrays
 //!
-//! - [`autovec`]: the oracle's loops as the compiler vectorises them for each target
-//!   (`multiversion`), the baseline the hand kernels are benchmarked against.
+//! - [`autovec`]: the oracle's loops as the compiler vectorises them for each ISA
+//!   (compiled with its target features), the baseline the hand kernels are measured
+//!   against.
 //! - [`ops`]: Caffe2's operator layer — schemas, registry, cost and shape inference,
 //!   gradient makers, a workspace of named tensors, nets, and Caffe2's protobuf
 //!   `NetDef`/`OperatorDef` format.

@@ -13,7 +13,7 @@
 //! Cores that execute each 512-bit load and store as two 256-bit halves (AMD Zen 4)
 //! gain nothing from `zmm` registers in a loop bound by memory, and lose where the
 //! input and the output sit at different offsets within a cache line: every `zmm`
-//! load then straddles two lines. On the reference machine (AMD EPYC, family 19h),
+//! load then straddles two lines. On the Zen 4 machine of `docs/PERFORMANCE.md`,
 //! f32 relu at 4-16 KiB ran 5-12% slower on `zmm` than the same loop on `ymm` with
 //! such offsets, and the gradients ran up to 15% slower at 1-64 MiB whatever the
 //! offsets (the report's width sweep).
