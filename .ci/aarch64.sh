@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The aarch64 (NEON) tests under qemu-user, for two CPU models: `max` (NEON plus
-# every extension qemu has) and `cortex-a53` (ARMv8.0, NEON only).
+# every extension qemu has) and `cortex-a53` (ARMv8.0, NEON only): the library's unit
+# tests and the test binaries of .ci/kernel-tests.
 #
 # Light path: rustup's aarch64 standard library, Debian's cross linker
 # (gcc-aarch64-linux-gnu) and qemu-user as the test runner. The test binaries are
@@ -12,7 +13,9 @@ REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 SHARED="${SHARED:-$REPO/../shared}"
 cd "$REPO"
 export CARGO_TERM_COLOR=never
-ARGS=(--lib --tests --features ndarray)
+# The library's unit tests and the binaries that reach the kernels (.ci/kernel-tests).
+source .ci/kernel-tests.sh
+ARGS=(-p caffe2op-relu -p caffe2op-relu-kernels --features caffe2op-relu/ndarray --lib "${KERNEL_TESTS[@]}")
 
 light_path() {
     rustup target add aarch64-unknown-linux-gnu >/dev/null 2>&1 || return 1

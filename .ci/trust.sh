@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
 # Trust checks (issue 6), called by .ci/run:
-#   1. the whole test suite under AddressSanitizer (nightly; the runtime ships with it),
+#   1. the library's unit tests and the test binaries of .ci/kernel-tests (those that
+#      reach the kernels and the call boundary) under AddressSanitizer (nightly; the
+#      runtime ships with it),
 #   2. each cargo-fuzz (libFuzzer) target for a short fixed time, starting from the
 #      committed seed corpus (copied to a temporary directory, so the repo never grows).
+#      The targets run side by side (libFuzzer runs one thread each; the CI machines
+#      have two cores), so the stage takes FUZZ_SECONDS, not three times it.
 # Knobs: FUZZ_SECONDS (default 60 per target), TRUST_SKIP_ASAN=1, TRUST_SKIP_FUZZ=1.
 # Build outputs go to target/asan and target/fuzz (ignored by git).
 set -euo pipefail
@@ -26,7 +30,8 @@ if ! cargo +nightly --version; then
 fi
 
 if [ "${TRUST_SKIP_ASAN:-0}" != 1 ]; then
-    step "AddressSanitizer: cargo +nightly test --workspace --tests"
+    step "AddressSanitizer: cargo +nightly test, the library and .ci/kernel-tests"
+    source .ci/kernel-tests.sh
     # --target keeps the sanitizer out of build scripts and proc macros; doc tests
     # are left out (they would need the sanitizer in rustdoc too, and test no unsafe
     # code the other tests miss).
@@ -35,7 +40,8 @@ if [ "${TRUST_SKIP_ASAN:-0}" != 1 ]; then
         CARGO_PROFILE_TEST_DEBUG=line-tables-only \
         CARGO_TARGET_DIR="$REPO/target/asan" \
         ASAN_OPTIONS="detect_stack_use_after_return=1:strict_string_checks=1" \
-        cargo +nightly test --target "$HOST" --workspace --tests
+        cargo +nightly test --target "$HOST" -p caffe2op-relu -p caffe2op-relu-kernels \
+        --all-features --lib "${KERNEL_TESTS[@]}"
 fi
 
 if [ "${TRUST_SKIP_FUZZ:-0}" != 1 ]; then
@@ -51,16 +57,23 @@ if [ "${TRUST_SKIP_FUZZ:-0}" != 1 ]; then
 
     work="$(mktemp -d)"
     trap 'rm -rf "$work"' EXIT
-    failed=0
-    for t in $(cargo fuzz list); do
-        step "fuzz $t for ${FUZZ_SECONDS}s from fuzz/corpus/$t"
+    targets=($(cargo fuzz list))
+    step "fuzz ${targets[*]} side by side, ${FUZZ_SECONDS}s each, from fuzz/corpus/<target>"
+    pids=()
+    for t in "${targets[@]}"; do
         mkdir -p "$work/$t/corpus" "$work/$t/artifacts"
         cp -r "fuzz/corpus/$t/." "$work/$t/corpus/"
         # -timeout: an input running 30 s (a deadlock, a hang) counts as a failure.
-        if ! cargo +nightly fuzz run --target-dir "$REPO/target/fuzz" "$t" "$work/$t/corpus" -- \
+        cargo +nightly fuzz run --target-dir "$REPO/target/fuzz" "$t" "$work/$t/corpus" -- \
             -max_total_time="$FUZZ_SECONDS" -timeout=30 -rss_limit_mb=4096 \
             -artifact_prefix="$work/$t/artifacts/" -print_final_stats=1 \
-            >"$work/$t/log" 2>&1; then
+            >"$work/$t/log" 2>&1 &
+        pids+=($!)
+    done
+    failed=0
+    for i in "${!targets[@]}"; do
+        t=${targets[$i]}
+        if ! wait "${pids[$i]}"; then
             failed=1
             tail -n 80 "$work/$t/log"
             for a in "$work/$t/artifacts"/*; do
@@ -70,6 +83,7 @@ if [ "${TRUST_SKIP_FUZZ:-0}" != 1 ]; then
                 base64 "$a"
             done
         fi
+        echo "--- $t"
         grep -E '^(Done|stat::number_of_executed_units|stat::average_exec_per_sec|stat::new_units_added)' \
             "$work/$t/log" || true
     done

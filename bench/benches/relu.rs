@@ -3,8 +3,10 @@
 //! `copy_from_slice` of the same buffer size) and per buffer size, 4 KiB to 256 MiB.
 //! Throughput is bytes read + written.
 //!
-//! `cargo bench` runs everything (a few minutes: sample counts are kept small because
-//! each sample at 256 MiB moves half a gigabyte); `cargo bench -- relu/f32` filters.
+//! `cargo bench -p caffe2op-relu-bench` runs everything (a few minutes: sample counts
+//! are kept small because each sample at 256 MiB moves half a gigabyte);
+//! `cargo bench -p caffe2op-relu-bench -- relu/f32` filters. The benches are a package
+//! of their own so that the crate's test builds never compile criterion.
 
 use std::hint::black_box;
 use std::time::Duration;
