@@ -30,7 +30,7 @@ use std::time::Instant;
 
 use caffe2op_relu::{Element, Isa};
 
-use cells::{Func, Kind};
+use cells::{Cell, Func, Kind};
 use cli::{Mode, Opts};
 use measure::{Row, Sampling};
 use progress::Progress;
@@ -39,16 +39,20 @@ use tables::fmt_size;
 /// The largest buffer measured for the types other than f32.
 const CAP_OTHERS: usize = 256 << 20;
 
-/// The (type, size) measurements a run makes: the progress bar's steps.
-fn steps(o: &Opts, sizes: &[usize]) -> usize {
-    cli::TYPES
-        .iter()
-        .filter(|t| o.wants(t))
-        .map(|&t| {
-            let cap = if t == "f32" { usize::MAX } else { CAP_OTHERS };
-            sizes.iter().filter(|&&b| b <= cap).count()
-        })
-        .sum()
+/// The largest buffer measured for `dtype`.
+fn cap(dtype: &str) -> usize {
+    if dtype == "f32" {
+        usize::MAX
+    } else {
+        CAP_OTHERS
+    }
+}
+
+/// A rough cost of measuring `cells` cells (plus memcpy) at `bytes` per buffer, for the
+/// progress bar: a few ms per cell in cache, about a tenth of a second per cell at
+/// 256 MiB.
+fn cost(cells: usize, bytes: usize) -> u64 {
+    ((cells + 1) as f64 * (18.0 + 100.0 * bytes as f64 / f64::from(256u32 << 20))) as u64
 }
 
 /// One run: what it measures and what it has collected.
@@ -83,23 +87,46 @@ impl Run<'_> {
         self.sizes.iter().copied().filter(|&b| b <= cap).collect()
     }
 
-    /// Measures one float type at every size up to `cap`.
-    fn float<T: Element>(&mut self, cap: usize) {
-        if !self.o.wants(T::NAME) {
-            return;
-        }
-        let mut cells = match (self.full(), T::NAME) {
+    /// The cells measured for `dtype` (besides memcpy).
+    fn cells(&self, dtype: &str) -> Vec<Cell> {
+        let mut cells = match (self.full(), dtype) {
+            (true, "u8") => cells::int8(&self.isas, true),
+            (false, "u8") => cells::int8(&[self.best], false),
             (true, _) => cells::full(&self.isas),
             (false, "f32") => cells::headline(&self.isas),
             (false, _) => cells::headline(&[self.best]),
         };
-        if size_of::<T>() == 2 && self.full() && self.o.quick {
+        if matches!(dtype, "f16" | "bf16") && self.full() && self.o.quick {
             // The compiler's f16/bf16 loops convert in software (up to 20x slower than
             // the kernels): in the quick full run they would take much of the run.
             cells.retain(|c| !matches!(c.kind, Kind::Naive | Kind::NaiveInPlace));
         }
+        cells
+    }
+
+    /// The cost of the whole run, for the progress bar.
+    fn total_cost(&self) -> u64 {
+        cli::TYPES
+            .iter()
+            .filter(|t| self.o.wants(t))
+            .map(|&t| {
+                let n = self.cells(t).len();
+                self.sizes_up_to(cap(t))
+                    .iter()
+                    .map(|&b| cost(n, b))
+                    .sum::<u64>()
+            })
+            .sum()
+    }
+
+    /// Measures one float type at every size.
+    fn float<T: Element>(&mut self) {
+        if !self.o.wants(T::NAME) {
+            return;
+        }
+        let cells = self.cells(T::NAME);
         let mut checks = Vec::new();
-        for b in self.sizes_up_to(cap) {
+        for b in self.sizes_up_to(cap(T::NAME)) {
             self.progress.start(format!(
                 "{} {}: {} cells",
                 T::NAME,
@@ -112,25 +139,21 @@ impl Run<'_> {
             let n = b / size_of::<T>();
             let rows = measure::measure::<T>(&cells, n, self.sampling(b), &mut self.placements);
             self.rows.extend(rows);
-            self.progress.done();
+            self.progress.done(cost(cells.len(), b));
         }
         if self.full() {
             self.cores.push(cpu::core_line(T::NAME, &checks));
         }
     }
 
-    /// Measures Int8Relu at every size up to `cap`.
-    fn int8(&mut self, cap: usize) {
+    /// Measures Int8Relu at every size.
+    fn int8(&mut self) {
         if !self.o.wants("u8") {
             return;
         }
-        let cells = if self.full() {
-            cells::int8(&self.isas, true)
-        } else {
-            cells::int8(&[self.best], false)
-        };
+        let cells = self.cells("u8");
         let mut checks = Vec::new();
-        for b in self.sizes_up_to(cap) {
+        for b in self.sizes_up_to(cap("u8")) {
             self.progress
                 .start(format!("u8 {}: {} cells", fmt_size(b), cells.len() + 1));
             if self.full() {
@@ -138,7 +161,7 @@ impl Run<'_> {
             }
             let rows = measure::measure_int8(&cells, b, self.sampling(b), &mut self.placements);
             self.rows.extend(rows);
-            self.progress.done();
+            self.progress.done(cost(cells.len(), b));
         }
         if self.full() && !checks.is_empty() {
             self.cores.push(cpu::core_line("u8", &checks));
@@ -201,18 +224,19 @@ fn main() -> ExitCode {
         o: &o,
         isas,
         best,
-        progress: Progress::new(steps(&o, &sizes)),
+        progress: Progress::new(),
         sizes,
         rows: Vec::new(),
         placements: Vec::new(),
         cores: Vec::new(),
     };
+    run.progress.set_total(run.total_cost());
     let t0 = Instant::now();
-    run.float::<f32>(usize::MAX);
-    run.float::<f64>(CAP_OTHERS);
-    run.float::<half::f16>(CAP_OTHERS);
-    run.float::<half::bf16>(CAP_OTHERS);
-    run.int8(CAP_OTHERS);
+    run.float::<f32>();
+    run.float::<f64>();
+    run.float::<half::f16>();
+    run.float::<half::bf16>();
+    run.int8();
     run.progress.finish();
 
     for dtype in ["f32", "f64", "f16", "bf16"] {

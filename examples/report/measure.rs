@@ -62,7 +62,7 @@ impl Sampling {
     }
 
     /// The headline run's: serial cells only (no pool to wake), 2 ms samples, 3 to 11
-    /// of them within about 0.8 s a size; DRAM sizes, where one call lasts several
+    /// of them within about 0.6 s a size; DRAM sizes, where one call lasts several
     /// samples' worth, take the 3.
     pub fn headline(quick: bool) -> Sampling {
         if quick {
@@ -72,7 +72,7 @@ impl Sampling {
             min_samples: 3,
             max_samples: 11,
             min_sample: Duration::from_millis(2),
-            budget: Duration::from_millis(800),
+            budget: Duration::from_millis(600),
         }
     }
 }
@@ -187,10 +187,18 @@ pub fn measure<T: Element>(
     })
 }
 
-/// Repetitions per sample for each cell so one sample lasts about `min` seconds, and
-/// the estimated seconds of one sample. A call that alone lasts several samples' worth
-/// streams from memory: it needs no warm-up, and one call is a sample.
-fn calibrate(all: &[Cell], min: f64, run: &mut impl FnMut(&Cell, Step)) -> Vec<(u32, f64)> {
+/// A cell's calibration: repetitions per sample, the estimated seconds of one sample,
+/// and the calibration call's time when that call is already a sample.
+struct Calibration {
+    reps: u32,
+    sample: f64,
+    first: Option<f64>,
+}
+
+/// Repetitions per sample for each cell so one sample lasts about `min` seconds. A call
+/// that alone lasts several samples' worth streams from memory: it needs no warm-up,
+/// one call is a sample, and the calibration call is the cell's first sample.
+fn calibrate(all: &[Cell], min: f64, run: &mut impl FnMut(&Cell, Step)) -> Vec<Calibration> {
     all.iter()
         .map(|c| {
             run(c, Step::Restore);
@@ -198,13 +206,21 @@ fn calibrate(all: &[Cell], min: f64, run: &mut impl FnMut(&Cell, Step)) -> Vec<(
             run(c, Step::Call);
             let first = t.elapsed().as_secs_f64();
             if first >= 4.0 * min {
-                return (1, first);
+                return Calibration {
+                    reps: 1,
+                    sample: first,
+                    first: Some(first),
+                };
             }
             let t = Instant::now();
             run(c, Step::Call);
             let one = t.elapsed().as_secs_f64().max(1e-9);
             let reps = (min / one).ceil().clamp(1.0, 1e6) as u32;
-            (reps, one * f64::from(reps))
+            Calibration {
+                reps,
+                sample: one * f64::from(reps),
+                first: None,
+            }
         })
         .collect()
 }
@@ -221,10 +237,10 @@ pub fn measure_with(
     let mut all: Vec<Cell> = vec![Cell::memcpy()];
     all.extend_from_slice(cells);
     let cal = calibrate(&all, sampling.min_sample.as_secs_f64(), &mut run);
-    let round: f64 = cal.iter().map(|c| c.1).sum();
+    let round: f64 = cal.iter().map(|c| c.sample).sum();
     let samples = ((sampling.budget.as_secs_f64() / round) as usize)
         .clamp(sampling.min_samples, sampling.max_samples);
-    let mut times: Vec<Vec<f64>> = vec![Vec::with_capacity(samples); all.len()];
+    let mut times: Vec<Vec<f64>> = cal.iter().map(|c| c.first.into_iter().collect()).collect();
     let mut order: Vec<usize> = (0..all.len()).collect();
     let mut seed = 0x9E37_79B9_7F4A_7C15u64;
     for _ in 0..samples {
@@ -238,7 +254,10 @@ pub fn measure_with(
             order.swap(j, ((seed >> 33) % (j as u64 + 1)) as usize);
         }
         for &i in &order {
-            let reps = cal[i].0;
+            if times[i].len() == samples {
+                continue; // its calibration call was its first sample
+            }
+            let reps = cal[i].reps;
             run(&all[i], Step::Restore);
             let t = Instant::now();
             for _ in 0..reps {

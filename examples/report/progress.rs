@@ -10,15 +10,20 @@ pub struct Progress {
 }
 
 impl Progress {
-    /// A bar of `steps` steps.
-    pub fn new(steps: usize) -> Progress {
-        let bar = ProgressBar::with_draw_target(Some(steps as u64), ProgressDrawTarget::stderr());
+    /// A bar with nothing to do yet.
+    pub fn new() -> Progress {
+        let bar = ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stderr());
         if let Ok(style) =
-            ProgressStyle::with_template("{elapsed:>4} [{bar:32}] {pos}/{len} {wide_msg}")
+            ProgressStyle::with_template("{elapsed:>4} [{bar:32}] {percent:>3}% {wide_msg}")
         {
             bar.set_style(style.progress_chars("=> "));
         }
         Progress { bar }
+    }
+
+    /// The work to do, in the units `done` counts.
+    pub fn set_total(&self, total: u64) {
+        self.bar.set_length(total);
     }
 
     /// Names the step now running.
@@ -26,9 +31,9 @@ impl Progress {
         self.bar.set_message(what);
     }
 
-    /// One step done.
-    pub fn done(&self) {
-        self.bar.inc(1);
+    /// `work` units done.
+    pub fn done(&self, work: u64) {
+        self.bar.inc(work);
     }
 
     /// Removes the bar.
