@@ -95,6 +95,27 @@ usage: cargo run --release --example report -- [OPTIONS]
   -h, --help        this text
 ";
 
+/// The command that reproduces this run's measurements (the output paths left out).
+pub fn command_line() -> String {
+    let mut args = std::env::args().skip(1);
+    let mut kept = Vec::new();
+    while let Some(a) = args.next() {
+        match a.as_str() {
+            "--json" | "--svg" => {
+                args.next();
+            }
+            "--bench" => {}
+            _ => kept.push(a),
+        }
+    }
+    let mut c = "cargo run --release --example report".to_string();
+    if !kept.is_empty() {
+        c += " -- ";
+        c += &kept.join(" ");
+    }
+    c
+}
+
 /// `16K`, `4M`, `1G` or a plain byte count.
 pub fn parse_size(s: &str) -> Option<usize> {
     let s = s.trim();

@@ -12,7 +12,7 @@ use crate::tables::fmt_size;
 
 /// Prints the CPU, its features, the ISAs available and the one each op dispatches to.
 pub fn print_header(isas: &[Isa]) {
-    println!("caffe2op-relu report");
+    println!("caffe2op-relu report: {}", crate::cli::command_line());
     println!(
         "CPU: {}  ({} rayon threads)",
         cpu_name(),

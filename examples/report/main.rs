@@ -265,7 +265,10 @@ fn main() -> ExitCode {
         Ok(()) => println!("wrote {} ({} cells)", o.json, run.rows.len()),
         Err(e) => eprintln!("report: cannot write {}: {e}", o.json),
     }
-    match std::fs::write(&o.svg, svg::plot(&run.rows, &cpu::cpu_name())) {
+    match std::fs::write(
+        &o.svg,
+        svg::plot(&run.rows, &cpu::cpu_name(), &cli::command_line()),
+    ) {
         Ok(()) => println!("wrote {}", o.svg),
         Err(e) => eprintln!("report: cannot write {}: {e}", o.svg),
     }

@@ -61,7 +61,7 @@ const LEFT: f64 = 60.0; // left edge of the first plot
 const ROW: f64 = 210.0; // row stride inside a block
 
 /// The SVG: f32 (or the first type measured), every ISA with serial cells.
-pub fn plot(rows: &[Row], cpu: &str) -> String {
+pub fn plot(rows: &[Row], cpu: &str, command: &str) -> String {
     let dtype = if rows.iter().any(|r| r.dtype == "f32") {
         "f32"
     } else {
@@ -104,8 +104,10 @@ pub fn plot(rows: &[Row], cpu: &str) -> String {
     );
     let _ = writeln!(
         s,
-        "<text x=\"20\" y=\"46\" fill=\"#555\">{}; cargo run --release --example report; the GB/s are in report.json and report.txt</text>",
-        escape(cpu)
+        "<text x=\"20\" y=\"46\" fill=\"#555\">{}, {} rayon threads; {}; the GB/s are in the JSON and the text output</text>",
+        escape(cpu),
+        rayon::current_num_threads(),
+        escape(command)
     );
     // Legend: one entry per ISA, then the reference line.
     let mut lx = 20.0;

@@ -140,22 +140,19 @@ fn fmt_range(v: &[f64]) -> String {
 }
 
 /// The headline in markdown: `best` against `copy_from_slice` and against the
-/// compiler's loop at 4 KiB, 1 MiB and 256 MiB (those of them measured, else the
-/// smallest, a middle and the largest size): one row per op for f32, then one row per
+/// compiler's loop at 4 KiB, 1 MiB and 256 MiB (where the run measured other sizes:
+/// the smallest, a middle and the largest): one row per op for f32, then one row per
 /// other type (the range over its ops).
 pub fn headline(rows: &[Row], best: Isa) -> String {
-    let mut sizes: Vec<usize> = [4 << 10, 1 << 20, 256 << 20]
-        .into_iter()
-        .filter(|b| rows.iter().any(|r| r.bytes == *b))
-        .collect();
-    if sizes.is_empty() {
-        let all = sizes_of(rows, rows.first().map_or("f32", |r| r.dtype));
-        sizes = if all.len() > 3 {
-            vec![all[0], all[all.len() / 2], all[all.len() - 1]]
-        } else {
-            all
-        };
-    }
+    let all = sizes_of(rows, rows.first().map_or("f32", |r| r.dtype));
+    let wanted = [4 << 10, 1 << 20, 256 << 20];
+    let sizes: Vec<usize> = if wanted.iter().all(|b| all.contains(b)) {
+        wanted.to_vec()
+    } else if all.len() > 3 {
+        vec![all[0], all[all.len() / 2], all[all.len() - 1]]
+    } else {
+        all
+    };
     let lp = loop_isa(best);
     let mut s = String::new();
     let head = |s: &mut String, first: &str| {
