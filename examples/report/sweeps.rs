@@ -80,6 +80,9 @@ pub fn layouts(isas: &[Isa], quick: bool) {
             ]
         })
         .collect();
+    if kernels.is_empty() {
+        return; // no ISA here has a compiler loop of its own to compare
+    }
     let ds: &[usize] = if quick {
         &[0, 16, 384, 4032]
     } else {
@@ -334,6 +337,10 @@ pub fn thresholds(isa: Isa, quick: bool) {
             64 << 20,
         ]
     };
+    if workers < 2 {
+        println!("\nthreads: one rayon thread here, no thread sweep");
+        return;
+    }
     println!(
         "\nthreads, f32 relu on {isa}: GB/s with {} rayon threads / serial (ratio)",
         rayon::current_num_threads()
