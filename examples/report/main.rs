@@ -241,17 +241,23 @@ fn main() -> ExitCode {
 
     for dtype in ["f32", "f64", "f16", "bf16"] {
         for f in Func::all() {
-            tables::print_table(&run.rows, dtype, f, &run.sizes);
+            tables::print_table(&run.rows, dtype, f, &run.sizes, run.sampling(0).stat);
         }
     }
-    tables::print_table(&run.rows, "u8", Func::all()[0], &run.sizes);
+    tables::print_table(
+        &run.rows,
+        "u8",
+        Func::all()[0],
+        &run.sizes,
+        run.sampling(0).stat,
+    );
     if run.full() {
         run.full_sections();
     }
     if !run.rows.is_empty() {
         println!(
             "\nheadline (markdown)\n\n{}",
-            tables::headline(&run.rows, best)
+            tables::headline(&run.rows, best, run.sampling(0).stat)
         );
     }
     println!("measured in {:.0} s", t0.elapsed().as_secs_f64());

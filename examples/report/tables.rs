@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 use caffe2op_relu::{Isa, Threads};
 
 use crate::cells::{Func, Kind, loop_isa};
-use crate::measure::Row;
+use crate::measure::{Row, Stat};
 
 /// `4K`, `16M`, `1G`.
 pub fn fmt_size(b: usize) -> String {
@@ -60,7 +60,7 @@ pub fn gbps(
 
 /// One table: every variant measured for `dtype` and `func`, GB/s and the ratio to
 /// memcpy, one column per buffer size.
-pub fn print_table(rows: &[Row], dtype: &str, func: Func, sizes: &[usize]) {
+pub fn print_table(rows: &[Row], dtype: &str, func: Func, sizes: &[usize], stat: Stat) {
     let sel: Vec<&Row> = rows
         .iter()
         .filter(|r| r.dtype == dtype && (r.cell.kind == Kind::Memcpy || r.cell.func == func))
@@ -80,7 +80,10 @@ pub fn print_table(rows: &[Row], dtype: &str, func: Func, sizes: &[usize]) {
     } else {
         func.name()
     };
-    println!("\n{dtype} {name}  (GB/s, x = ratio to memcpy of the same buffer size)");
+    println!(
+        "\n{dtype} {name}  (GB/s of the {} sample, x = ratio to memcpy of the same buffer size)",
+        stat.name()
+    );
     print!("{:<24}", "variant \\ buffer");
     for s in sizes {
         print!("{:>15}", fmt_size(*s));
@@ -143,7 +146,7 @@ fn fmt_range(v: &[f64]) -> String {
 /// compiler's loop at 4 KiB, 1 MiB and 256 MiB (where the run measured other sizes:
 /// the smallest, a middle and the largest): one row per op for f32, then one row per
 /// other type (the range over its ops).
-pub fn headline(rows: &[Row], best: Isa) -> String {
+pub fn headline(rows: &[Row], best: Isa, stat: Stat) -> String {
     let all = sizes_of(rows, rows.first().map_or("f32", |r| r.dtype));
     let wanted = [4 << 10, 1 << 20, 256 << 20];
     let sizes: Vec<usize> = if wanted.iter().all(|b| all.contains(b)) {
@@ -224,8 +227,10 @@ pub fn headline(rows: &[Row], best: Isa) -> String {
     }
     let _ = writeln!(
         s,
-        "\nvs copy: GB/s (bytes read + written) over `copy_from_slice` of the same buffer size; \
-         vs loop: over the compiler's own loop (the oracle) built for {lp}{}.",
+        "\nvs copy: GB/s (bytes read + written, {} of the samples) over `copy_from_slice` of \
+         the same buffer size; vs loop: over the compiler's own loop (the oracle) built for \
+         {lp}{}.",
+        stat.name(),
         if others.contains(&"u8") {
             " (int8_relu: the plain loop for the baseline target)"
         } else {
