@@ -89,7 +89,10 @@ impl Sampling {
     /// samples' worth, take the 3), the fastest counting.
     pub fn headline(quick: bool) -> Sampling {
         if quick {
-            return Sampling::full(0, true);
+            return Sampling {
+                stat: Stat::Best,
+                ..Sampling::full(0, true)
+            };
         }
         Sampling {
             stat: Stat::Best,
