@@ -9,8 +9,9 @@
 //!    `copy_from_slice` of the same buffer size (the roof) and next to the compiler's
 //!    own loop for the same ISA, all interleaved round by round so machine noise hits
 //!    every column alike. By default: every op and type on the best ISA, and f32 on
-//!    every ISA, serial, 4 KiB to 256 MiB. `--full`: every ISA serial, with
-//!    `Threads::Auto` and in place, 4 KiB to 1 GiB, then the targets and the sweeps;
+//!    every ISA, serial, 4 KiB to 256 MiB, each cell's fastest sample. `--full`: every
+//!    ISA serial, with `Threads::Auto` and in place, 4 KiB to 1 GiB, each cell's
+//!    median sample, then the targets and the sweeps;
 //! 4. prints the tables and a markdown headline, writes one JSON object per measured
 //!    cell and an SVG plot of the ratios.
 
