@@ -129,22 +129,18 @@ fn bf16_random_lengths_quickcheck() {
 /// Lengths big enough for `Threads::Auto` to split, in a 4-thread pool. Odd lengths
 /// leave ragged chunks.
 fn threaded<T: TestElem>() {
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(4)
-        .build()
-        .unwrap();
     let mut rng = Rng(0x7468_7265_6164);
     // The default threshold is tuned for speed (tens of MiB); a lower one keeps the
     // threaded path cheap to test. Results do not depend on it.
     caffe2op_relu::tuning::set_parallel_min_bytes(TEST_PARALLEL_MIN_BYTES);
     let len = 3 * TEST_PARALLEL_MIN_BYTES / size_of::<T>() / 2 + 13;
-    pool.install(|| {
+    in_pool(4, || {
         for op in Op::ALL {
             let act = activations(op, &mut rng)[0];
             for isa in Isa::available() {
                 let k = Kernel::new(act).with_isa(isa).unwrap();
                 assert_eq!(k.threads(), Threads::Auto);
-                assert!(k.pieces::<T>(len) > 1, "{len} elements should be split");
+                assert_splits::<T>(&k, len);
                 let x: Vec<T> = values(&mut rng, len, act.param());
                 let dy: Vec<T> = values(&mut rng, len, 1.0);
                 // Under qemu two modes (one out of place, one in place) keep it short.
@@ -291,6 +287,18 @@ fn forced_isa_resolves_to_its_own_half_table() {
         assert_eq!(
             table::<half::bf16>(Isa::Neon),
             table_addrs(&k::arch::aarch64::neon::TABLES.bf16)
+        );
+    }
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    {
+        assert!(Isa::Simd128.is_available());
+        assert_eq!(
+            table::<half::f16>(Isa::Simd128),
+            table_addrs(&k::arch::wasm32::simd128::TABLES.f16)
+        );
+        assert_eq!(
+            table::<half::bf16>(Isa::Simd128),
+            table_addrs(&k::arch::wasm32::simd128::TABLES.bf16)
         );
     }
     for a in Isa::available() {

@@ -9,7 +9,7 @@ use caffe2op_relu::{
     Error, Isa, int8_relu, int8_relu_in_place, int8_relu_in_place_with_isa, int8_relu_oracle,
     int8_relu_with_isa,
 };
-use common::{Rng, check_int8_window};
+use common::{Rng, check_int8_window, in_pool};
 
 fn expect(x: &[u8], zp: u8) -> Vec<u8> {
     x.iter().map(|&v| int8_relu_oracle(v, zp)).collect()
@@ -128,16 +128,12 @@ fn random_lengths() {
 /// dispatch (`int8_relu`, `int8_relu_in_place`).
 #[test]
 fn threaded_path_and_default_dispatch() {
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(4)
-        .build()
-        .unwrap();
     // A lower threshold than the default keeps the threaded path cheap to test.
     caffe2op_relu::tuning::set_parallel_min_bytes(2 << 20);
     let len = 3 * (2 << 20) / 2 + 77;
     let mut rng = Rng(3);
     let x: Vec<u8> = (0..len).map(|_| rng.next_u64() as u8).collect();
-    pool.install(|| {
+    in_pool(4, || {
         for zp in [0u8, 1, 128, 200, 255] {
             let want = expect(&x, zp);
             for isa in Isa::available() {

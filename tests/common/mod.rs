@@ -512,3 +512,37 @@ pub fn check_int8_window(isa: Isa, x: &[u8], zp: u8, off: usize, want: &[u8]) {
     );
     assert!(buf[..s].iter().chain(&buf[s + len..]).all(|&b| b == 0x5A));
 }
+
+/// Whether this target has threads: not WebAssembly without the `atomics` feature
+/// (`wasm32-wasip1`), where no rayon pool can be built and `Threads::Auto` runs every
+/// call on the caller's thread.
+pub const HAS_THREADS: bool = !cfg!(all(target_family = "wasm", not(target_feature = "atomics")));
+
+/// Runs `f` inside a new rayon pool of `threads` threads; without threads
+/// ([`HAS_THREADS`]), on the caller's thread, where `Threads::Auto` must not split.
+pub fn in_pool<R: Send>(threads: usize, f: impl FnOnce() -> R + Send) -> R {
+    if HAS_THREADS {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap()
+            .install(f)
+    } else {
+        f()
+    }
+}
+
+/// Asserts that a call of `len` elements of `T` is split by `k` where the target has
+/// threads (the caller has lowered the parallel threshold), and runs as one piece
+/// where it has none.
+pub fn assert_splits<T: Element>(k: &Kernel, len: usize) {
+    let pieces = k.pieces::<T>(len);
+    if HAS_THREADS {
+        assert!(
+            pieces > 1,
+            "{len} elements should be split, got {pieces} piece(s)"
+        );
+    } else {
+        assert_eq!(pieces, 1, "{len} elements: no threads, so one piece");
+    }
+}
