@@ -4,13 +4,14 @@
 # .ci/wasm-run.py as cargo's runner), twice: with `-C target-feature=+simd128` (the
 # SIMD128 ISA, plus scalar and portable) and without (scalar and portable only).
 #
-# Which test binaries: the library's unit tests, and those that compare every
-# available ISA with the oracle or check the safe API's refusals and ISA choice. Not
-# run here: the operator/protobuf layer (ops_*, hostile_ops, hostile_proto: no
-# kernel code of their own, target-independent), the exhaustive 16-bit sweeps
-# (half_exhaustive: minutes under a runtime; half_oracle_match covers the same
-# kernels), concurrency (threads and child processes, cut by cfg on wasm anyway),
-# and the x86-only ones (avx512_ymm, bf16_narrowing, env_cap).
+# Which test binaries (TESTS, TESTS_SIMD128 below): the library's unit tests, and
+# those that compare every available ISA with the oracle or check the safe API's
+# refusals and ISA choice. Not run here: the operator/protobuf layer (ops_*,
+# hostile_ops, hostile_proto: no kernel code of their own, target-independent), the
+# exhaustive 16-bit sweeps (half_exhaustive: minutes under a runtime;
+# half_oracle_match covers the same kernels), concurrency (threads and child
+# processes, cut by cfg on wasm anyway), hostile_alloc, ndarray_*, half_conversions,
+# asan_tails, and the x86-only ones (avx512_ymm, bf16_narrowing, env_cap).
 #
 # Fallback: when the rustup target or the runtime cannot be fetched (no network),
 # a warning and exit 0.
@@ -19,16 +20,22 @@ REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$REPO"
 export CARGO_TERM_COLOR=never
 TARGET=wasm32-wasip1
+# With simd128: every binary below. Without: those that compare the scalar and
+# portable kernels (`wide` on plain arrays, tested nowhere else) with the oracle,
+# and the ISA list.
 TESTS=(
     --lib
+    --test isa_selection
     --test oracle_match
     --test half_oracle_match
     --test int8_relu
     --test boundary
+)
+TESTS_SIMD128=(
+    "${TESTS[@]}"
     --test refusals
     --test half_refusals
     --test hostile_api
-    --test isa_selection
     --test leaky_shape
     --test walk_direction
     --test streaming
@@ -42,9 +49,11 @@ skip() {
 
 rustup target add "$TARGET" >/dev/null 2>&1 || skip "could not add the rustup target $TARGET"
 
-# Build outputs under $CARGO_TARGET_DIR (default target/), one directory per
-# configuration. The runtime: the wasmtime wheel, installed into a directory of its
-# own there (no venv, nothing in the system's site-packages).
+# Build outputs under $CARGO_TARGET_DIR/wasm (default target/wasm), one directory for
+# both configurations (their host build scripts and proc-macros are shared; the
+# target features are part of each wasm artifact's hash). The runtime: the wasmtime
+# wheel, installed into a directory of its own (no venv, nothing in the system's
+# site-packages).
 TDIR="${CARGO_TARGET_DIR:-$REPO/target}"
 PYDIR="$TDIR/wasm-python"
 if ! PYTHONPATH="$PYDIR" python3 -c 'import wasmtime' >/dev/null 2>&1; then
@@ -55,12 +64,14 @@ export PYTHONPATH="$PYDIR"
 echo "wasm: rustup target $TARGET, wasmtime $(python3 -c 'import importlib.metadata as m; print(m.version("wasmtime"))') (PyPI)"
 export CARGO_TARGET_WASM32_WASIP1_RUNNER="python3 $REPO/.ci/wasm-run.py"
 
-for simd in simd128 none; do
-    if [ "$simd" = simd128 ]; then
-        export CARGO_TARGET_WASM32_WASIP1_RUSTFLAGS="-C target-feature=+simd128"
-    else
-        export CARGO_TARGET_WASM32_WASIP1_RUSTFLAGS=""
-    fi
-    echo "=== wasm: tests under wasmtime, target features: $simd"
-    CARGO_TARGET_DIR="$TDIR/wasm-$simd" cargo test --target "$TARGET" "${TESTS[@]}"
-done
+# No debug info: smaller modules, which link and load faster (a failing assertion
+# prints its message either way; WebAssembly has no backtraces).
+export CARGO_PROFILE_TEST_DEBUG=false
+export CARGO_TARGET_DIR="$TDIR/wasm"
+
+echo "=== wasm: tests under wasmtime, target features: simd128"
+CARGO_TARGET_WASM32_WASIP1_RUSTFLAGS="-C target-feature=+simd128" \
+    cargo test --target "$TARGET" "${TESTS_SIMD128[@]}"
+
+echo "=== wasm: tests under wasmtime, target features: none"
+CARGO_TARGET_WASM32_WASIP1_RUSTFLAGS="" cargo test --target "$TARGET" "${TESTS[@]}"

@@ -15,7 +15,7 @@ use common::*;
 use quickcheck::{QuickCheck, TestResult};
 
 fn lengths() -> std::ops::RangeInclusive<usize> {
-    if cfg!(target_arch = "aarch64") {
+    if SHORT_SWEEPS {
         0..=70
     } else {
         0..=130
@@ -80,7 +80,7 @@ fn random_case<T: TestElem>(
     mode: u8,
     grad: bool,
 ) -> TestResult {
-    let max = if cfg!(target_arch = "aarch64") {
+    let max = if SHORT_SWEEPS {
         8_000
     } else {
         100_000
@@ -108,7 +108,7 @@ fn random_case<T: TestElem>(
 }
 
 fn qc() -> QuickCheck {
-    let tests = if cfg!(target_arch = "aarch64") {
+    let tests = if SHORT_SWEEPS {
         20
     } else {
         60
@@ -143,8 +143,8 @@ fn threaded<T: TestElem>() {
                 assert_splits::<T>(&k, len);
                 let x: Vec<T> = values(&mut rng, len, act.param());
                 let dy: Vec<T> = values(&mut rng, len, 1.0);
-                // Under qemu two modes (one out of place, one in place) keep it short.
-                let modes = if cfg!(target_arch = "aarch64") {
+                // Short sweeps: two modes (one out of place, one in place).
+                let modes = if SHORT_SWEEPS {
                     &MODES[..2]
                 } else {
                     &MODES[..]
@@ -215,8 +215,9 @@ fn streaming_stores_match_the_oracle() {
         for op in Op::ALL {
             let act = activations(op, rng)[0];
             for k in kernels_for(act) {
-                // NEON has no non-temporal stores: under qemu a sample suffices.
-                let step = if cfg!(target_arch = "aarch64") { 5 } else { 1 };
+                // NEON and SIMD128 have no non-temporal stores: in short sweeps a
+                // sample suffices.
+                let step = if SHORT_SWEEPS { 5 } else { 1 };
                 for len in lengths().step_by(step).chain([1000, 4099]) {
                     let x: Vec<T> = values(rng, len, act.param());
                     let dy: Vec<T> = values(rng, len, 1.0);

@@ -81,7 +81,7 @@ fn random_case<T: TestElem>(
     mode: u8,
     grad: bool,
 ) -> TestResult {
-    let max = if cfg!(target_arch = "aarch64") {
+    let max = if SHORT_SWEEPS {
         8_000
     } else {
         100_000
@@ -107,7 +107,7 @@ fn random_case<T: TestElem>(
 }
 
 fn qc() -> QuickCheck {
-    let tests = if cfg!(target_arch = "aarch64") {
+    let tests = if SHORT_SWEEPS {
         20
     } else {
         60

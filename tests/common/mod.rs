@@ -467,9 +467,15 @@ pub fn kernels_for(act: Activation) -> Vec<Kernel> {
         .collect()
 }
 
-/// Lengths to sweep: every length up to 260 (qemu: up to 70).
+/// Whether the sweeps are shortened: on aarch64 (run under qemu in CI) and on
+/// WebAssembly (run under a runtime, in CI twice). Both have 128-bit registers only,
+/// and the shorter lengths still cover every head, block of four registers and tail
+/// of those.
+pub const SHORT_SWEEPS: bool = cfg!(any(target_arch = "aarch64", target_family = "wasm"));
+
+/// Lengths to sweep: every length up to 260 (short sweeps: up to 130).
 pub fn small_lengths() -> std::ops::RangeInclusive<usize> {
-    if cfg!(target_arch = "aarch64") {
+    if SHORT_SWEEPS {
         0..=130
     } else {
         0..=260
