@@ -15,11 +15,7 @@ use common::*;
 use quickcheck::{QuickCheck, TestResult};
 
 fn lengths() -> std::ops::RangeInclusive<usize> {
-    if SHORT_SWEEPS {
-        0..=70
-    } else {
-        0..=130
-    }
+    if SHORT_SWEEPS { 0..=70 } else { 0..=130 }
 }
 
 fn sweep<T: TestElem>(grad: bool) {
@@ -80,11 +76,7 @@ fn random_case<T: TestElem>(
     mode: u8,
     grad: bool,
 ) -> TestResult {
-    let max = if SHORT_SWEEPS {
-        8_000
-    } else {
-        100_000
-    };
+    let max = if SHORT_SWEEPS { 8_000 } else { 100_000 };
     let len = len as usize % max;
     let mut rng = Rng(seed);
     let op = Op::ALL[op as usize % 3];
@@ -108,11 +100,7 @@ fn random_case<T: TestElem>(
 }
 
 fn qc() -> QuickCheck {
-    let tests = if SHORT_SWEEPS {
-        20
-    } else {
-        60
-    };
+    let tests = if SHORT_SWEEPS { 20 } else { 60 };
     QuickCheck::new().tests(tests).max_tests(tests * 2)
 }
 

@@ -102,16 +102,8 @@ fn long_calls_at_every_offset() {
 #[test]
 fn random_lengths() {
     let mut rng = Rng(0x9a9a);
-    let max = if SHORT_SWEEPS {
-        20_000
-    } else {
-        300_000
-    };
-    for _ in 0..if SHORT_SWEEPS {
-        10
-    } else {
-        40
-    } {
+    let max = if SHORT_SWEEPS { 20_000 } else { 300_000 };
+    for _ in 0..if SHORT_SWEEPS { 10 } else { 40 } {
         let len = rng.below(max);
         let zp = rng.next_u64() as u8;
         let x: Vec<u8> = (0..len).map(|_| rng.next_u64() as u8).collect();

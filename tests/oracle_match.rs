@@ -81,11 +81,7 @@ fn random_case<T: TestElem>(
     mode: u8,
     grad: bool,
 ) -> TestResult {
-    let max = if SHORT_SWEEPS {
-        8_000
-    } else {
-        100_000
-    };
+    let max = if SHORT_SWEEPS { 8_000 } else { 100_000 };
     let len = len as usize % max;
     let mut rng = Rng(seed);
     let op = Op::ALL[op as usize % 3];
@@ -107,11 +103,7 @@ fn random_case<T: TestElem>(
 }
 
 fn qc() -> QuickCheck {
-    let tests = if SHORT_SWEEPS {
-        20
-    } else {
-        60
-    };
+    let tests = if SHORT_SWEEPS { 20 } else { 60 };
     QuickCheck::new().tests(tests).max_tests(tests * 2)
 }
 

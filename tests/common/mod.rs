@@ -475,11 +475,7 @@ pub const SHORT_SWEEPS: bool = cfg!(any(target_arch = "aarch64", target_family =
 
 /// Lengths to sweep: every length up to 260 (short sweeps: up to 130).
 pub fn small_lengths() -> std::ops::RangeInclusive<usize> {
-    if SHORT_SWEEPS {
-        0..=130
-    } else {
-        0..=260
-    }
+    if SHORT_SWEEPS { 0..=130 } else { 0..=260 }
 }
 
 /// Element offsets covering start addresses 0..=63 bytes past an aligned base.
