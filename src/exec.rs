@@ -285,11 +285,15 @@ pub(crate) fn int8_relu(t: Runnable, r: Unary<'_, u8>, zero_point: u8, threads: 
 }
 
 /// Whether large calls may use several threads.
+///
+/// On WebAssembly targets without threads (`wasm32-wasip1`, `wasm32-unknown-unknown`:
+/// no `atomics` target feature) there is only the caller's thread, and both policies
+/// run every call there, without asking rayon; nothing fails.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Threads {
     /// Split calls that move at least [`crate::tuning::parallel_min_bytes`] across the current rayon
     /// pool (so `pool.install(..)` controls it); smaller calls run on the caller's
-    /// thread and never touch rayon.
+    /// thread and never touch rayon. Serial on WebAssembly without threads.
     #[default]
     Auto,
     /// Always run on the caller's thread.
@@ -354,6 +358,11 @@ fn for_each_piece(chunks: usize, piece: impl Fn(usize) + Sync) {
     });
 }
 
+/// Whether this target has no threads at all: WebAssembly without the `atomics`
+/// feature (`wasm32-wasip1`, `wasm32-unknown-unknown`), where spawning one fails. rayon
+/// would fall back to a pool of the calling thread there; the plan does not ask it.
+const NO_THREADS: bool = cfg!(all(target_family = "wasm", not(target_feature = "atomics")));
+
 /// Splits `len` elements into `(chunk_len, chunks)`; `chunks == 1` means serial.
 #[inline]
 pub(crate) fn plan(
@@ -363,7 +372,7 @@ pub(crate) fn plan(
     threads: Threads,
 ) -> (usize, usize) {
     let bytes = len.saturating_mul(elem_size).saturating_mul(streams);
-    if threads == Threads::Serial || len == 0 || bytes < parallel_min_bytes() {
+    if NO_THREADS || threads == Threads::Serial || len == 0 || bytes < parallel_min_bytes() {
         return (len, 1);
     }
     let workers = rayon::current_num_threads();
@@ -466,6 +475,15 @@ mod tests {
             assert!(chunks == 1 || chunk * (chunks - 1) < len);
         }
         assert_eq!(plan(1 << 24, 4, 2, Threads::Serial).1, 1);
+    }
+
+    /// Without threads a call above the threshold stays whole, and so runs serially.
+    #[cfg(all(target_family = "wasm", not(target_feature = "atomics")))]
+    #[test]
+    fn auto_is_serial_without_threads() {
+        let len = 1 << 24;
+        assert!(len * 8 >= parallel_min_bytes());
+        assert_eq!(plan(len, 4, 2, Threads::Auto), (len, 1));
     }
 
     #[test]

@@ -13,12 +13,16 @@ use crate::tuning;
 
 /// One kernel variant. Every variant exists on every target; [`Isa::is_available`]
 /// says whether it can run here.
+///
+/// `#[non_exhaustive]`: a new ISA is a new variant, not a breaking change; a `match`
+/// on `Isa` outside this crate needs a wildcard arm.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
 pub enum Isa {
     /// The oracle's slice loop, compiled for the baseline target.
     Scalar,
-    /// The `wide` crate's portable SIMD (SSE2 on x86_64, NEON on aarch64, scalar
-    /// elsewhere).
+    /// The `wide` crate's portable SIMD (SSE2 on x86_64, NEON on aarch64, SIMD128 on
+    /// wasm32 builds with `simd128`, scalar elsewhere).
     Portable,
     /// x86_64 AVX2 (256-bit).
     Avx2,
@@ -26,16 +30,21 @@ pub enum Isa {
     Avx512,
     /// aarch64 NEON (128-bit).
     Neon,
+    /// WebAssembly SIMD128 (128-bit): available in builds for `wasm32` whose target
+    /// features include `simd128` (`-C target-feature=+simd128`); WebAssembly has no
+    /// run-time detection.
+    Simd128,
 }
 
 impl Isa {
     /// Every variant, from the most portable to the most specialised.
-    pub const ALL: [Isa; 5] = [
+    pub const ALL: [Isa; 6] = [
         Isa::Scalar,
         Isa::Portable,
         Isa::Avx2,
         Isa::Avx512,
         Isa::Neon,
+        Isa::Simd128,
     ];
 
     /// The lowercase name used by `Display`, `FromStr` and `CAFFE2OP_RELU_ISA`.
@@ -115,7 +124,7 @@ static DISPATCHED: AtomicU8 = AtomicU8::new(UNDECIDED);
 static DISPATCHED_TABLES: AtomicPtr<Tables> = AtomicPtr::new(std::ptr::null_mut());
 
 /// Each ISA's tables with the tuning in force, once asked for (null before).
-static ISA_TABLES: [AtomicPtr<Tables>; 5] = [const { AtomicPtr::new(std::ptr::null_mut()) }; 5];
+static ISA_TABLES: [AtomicPtr<Tables>; 6] = [const { AtomicPtr::new(std::ptr::null_mut()) }; 6];
 
 const _: () = assert!(Isa::ALL.len() == ISA_TABLES.len() && Isa::ALL.len() == k::ISA_DEFS.len());
 

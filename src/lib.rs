@@ -1,8 +1,9 @@
 //! Caffe2's ReLU family — **Relu**, **ReluN** (clipped; ReLU6 by default),
 //! **LeakyRelu**, their **gradients** and the quantized **Int8Relu** — as kernels
 //! hand-vectorised for AVX2, AVX-512 and NEON, chosen at run time by CPU feature
-//! detection, split across threads with rayon for large inputs, and **bit for bit
-//! equal** to a scalar oracle on every ISA.
+//! detection, and for WebAssembly SIMD128 (in builds that enable it), split across
+//! threads with rayon for large inputs, and **bit for bit equal** to a scalar oracle on
+//! every ISA.
 //!
 //! ```
 //! use caffe2op_relu::{Activation, Kernel};
@@ -132,7 +133,8 @@
 //! ## Choosing the ISA
 //!
 //! The default dispatch picks the best ISA this CPU runs ([`Isa::detected`]: AVX-512 >
-//! AVX2 > NEON > portable > scalar), once, cached; `CAFFE2OP_RELU_ISA=<name>` in the
+//! AVX2 > NEON > portable > scalar; SIMD128 > portable > scalar in WebAssembly builds
+//! with `simd128`), once, cached; `CAFFE2OP_RELU_ISA=<name>` in the
 //! environment caps it ([`ISA_ENV_VAR`]). [`Kernel::with_isa`] forces one and is
 //! refused with [`Error::IsaUnavailable`] when the CPU cannot run it. Every [`Isa`]
 //! variant exists on every target. Within [`Isa::Avx512`], bf16 products are narrowed
@@ -169,7 +171,9 @@
 //! decides the threads; smaller calls never touch rayon. A split call makes one piece
 //! per thread of the pool; the calling thread runs the first itself while the pool
 //! takes the others. [`Threads::Serial`] never splits. [`Kernel::pieces`] tells how a
-//! call would be split.
+//! call would be split. On WebAssembly targets without threads (`wasm32-wasip1`,
+//! `wasm32-unknown-unknown`) every call runs on the caller's thread, whatever the
+//! policy.
 //!
 //! ```
 //! use caffe2op_relu::{Activation, Kernel, Threads};

@@ -1,7 +1,8 @@
 //! Quantized u8 (Caffe2 Int8Relu): `y_q = max(x_q, zero_point)`.
 //!
 //! Dispatched like the float kernels: one [`Int8Kernels`] table per ISA (the oracle's
-//! loop, `wide`, AVX2 `VPMAXUB`, AVX-512 `VPMAXUB` with masked tails, NEON `UMAX`), the
+//! loop, `wide`, AVX2 `VPMAXUB`, AVX-512 `VPMAXUB` with masked tails, NEON `UMAX`,
+//! SIMD128 `u8x16.max_u`), the
 //! default ISA from [`Isa::dispatched`] (cached, capped by `CAFFE2OP_RELU_ISA`), and
 //! large calls split across the current rayon pool like every other kernel.
 

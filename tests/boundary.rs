@@ -15,7 +15,7 @@ use std::sync::Mutex;
 
 use caffe2op_relu::tuning::{parallel_min_bytes, set_parallel_min_bytes};
 use caffe2op_relu::{Activation, Element, Error, Isa, Kernel, Op, Threads};
-use common::{Rng, TestElem, bits, values};
+use common::{Rng, TestElem, assert_splits, bits, in_pool, values};
 
 /// Lengths that cross each register width's tail (4 to 64 lanes) and its unrolled
 /// block, kept short for Miri.
@@ -287,10 +287,6 @@ fn threads_auto_splits_and_matches() {
     let _guard = THRESHOLD.lock().unwrap();
     let old = parallel_min_bytes();
     set_parallel_min_bytes(0);
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(2)
-        .build()
-        .unwrap();
     // Enough elements for two pieces of the smallest chunk (`exec`'s
     // MIN_CHUNK_BYTES), in place and out of place, forward and backward.
     let len = if cfg!(miri) { 3000 } else { 600_000 };
@@ -299,8 +295,8 @@ fn threads_auto_splits_and_matches() {
     let dy: Vec<f32> = values(&mut rng, len, 1.0);
     for op in Op::ALL {
         let k = Kernel::new(Activation::caffe2_default(op).unwrap()).with_threads(Threads::Auto);
-        pool.install(|| {
-            assert!(k.pieces::<f32>(len) >= 2, "{op:?} splits");
+        in_pool(2, || {
+            assert_splits::<f32>(&k, len);
             let mut y = vec![0.0f32; len];
             k.forward(&x, &mut y).unwrap();
             assert_bits(&y, &forward_want(&k, &x), "split forward");

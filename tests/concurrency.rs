@@ -8,6 +8,10 @@
 //! and an environment variable, as `env_cap.rs` does), where they are the only code
 //! that touches the crate.
 
+// Every test here needs threads or child processes, which WebAssembly
+// (`wasm32-wasip1`) has not; `Threads::Auto` without threads is checked by the
+// threaded tests of `oracle_match`, `boundary` and `int8_relu`.
+#![cfg(not(target_family = "wasm"))]
 // The child-process checks are x86_64-only; elsewhere their helpers go unused.
 #![cfg_attr(not(target_arch = "x86_64"), allow(dead_code, unused_imports))]
 

@@ -15,11 +15,7 @@ use common::*;
 use quickcheck::{QuickCheck, TestResult};
 
 fn lengths() -> std::ops::RangeInclusive<usize> {
-    if cfg!(target_arch = "aarch64") {
-        0..=70
-    } else {
-        0..=130
-    }
+    if SHORT_SWEEPS { 0..=70 } else { 0..=130 }
 }
 
 fn sweep<T: TestElem>(grad: bool) {
@@ -80,11 +76,7 @@ fn random_case<T: TestElem>(
     mode: u8,
     grad: bool,
 ) -> TestResult {
-    let max = if cfg!(target_arch = "aarch64") {
-        8_000
-    } else {
-        100_000
-    };
+    let max = if SHORT_SWEEPS { 8_000 } else { 100_000 };
     let len = len as usize % max;
     let mut rng = Rng(seed);
     let op = Op::ALL[op as usize % 3];
@@ -108,11 +100,7 @@ fn random_case<T: TestElem>(
 }
 
 fn qc() -> QuickCheck {
-    let tests = if cfg!(target_arch = "aarch64") {
-        20
-    } else {
-        60
-    };
+    let tests = if SHORT_SWEEPS { 20 } else { 60 };
     QuickCheck::new().tests(tests).max_tests(tests * 2)
 }
 
@@ -129,26 +117,22 @@ fn bf16_random_lengths_quickcheck() {
 /// Lengths big enough for `Threads::Auto` to split, in a 4-thread pool. Odd lengths
 /// leave ragged chunks.
 fn threaded<T: TestElem>() {
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(4)
-        .build()
-        .unwrap();
     let mut rng = Rng(0x7468_7265_6164);
     // The default threshold is tuned for speed (tens of MiB); a lower one keeps the
     // threaded path cheap to test. Results do not depend on it.
     caffe2op_relu::tuning::set_parallel_min_bytes(TEST_PARALLEL_MIN_BYTES);
     let len = 3 * TEST_PARALLEL_MIN_BYTES / size_of::<T>() / 2 + 13;
-    pool.install(|| {
+    in_pool(4, || {
         for op in Op::ALL {
             let act = activations(op, &mut rng)[0];
             for isa in Isa::available() {
                 let k = Kernel::new(act).with_isa(isa).unwrap();
                 assert_eq!(k.threads(), Threads::Auto);
-                assert!(k.pieces::<T>(len) > 1, "{len} elements should be split");
+                assert_splits::<T>(&k, len);
                 let x: Vec<T> = values(&mut rng, len, act.param());
                 let dy: Vec<T> = values(&mut rng, len, 1.0);
-                // Under qemu two modes (one out of place, one in place) keep it short.
-                let modes = if cfg!(target_arch = "aarch64") {
+                // Short sweeps: two modes (one out of place, one in place).
+                let modes = if SHORT_SWEEPS {
                     &MODES[..2]
                 } else {
                     &MODES[..]
@@ -219,8 +203,9 @@ fn streaming_stores_match_the_oracle() {
         for op in Op::ALL {
             let act = activations(op, rng)[0];
             for k in kernels_for(act) {
-                // NEON has no non-temporal stores: under qemu a sample suffices.
-                let step = if cfg!(target_arch = "aarch64") { 5 } else { 1 };
+                // NEON and SIMD128 have no non-temporal stores: in short sweeps a
+                // sample suffices.
+                let step = if SHORT_SWEEPS { 5 } else { 1 };
                 for len in lengths().step_by(step).chain([1000, 4099]) {
                     let x: Vec<T> = values(rng, len, act.param());
                     let dy: Vec<T> = values(rng, len, 1.0);
@@ -291,6 +276,18 @@ fn forced_isa_resolves_to_its_own_half_table() {
         assert_eq!(
             table::<half::bf16>(Isa::Neon),
             table_addrs(&k::arch::aarch64::neon::TABLES.bf16)
+        );
+    }
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    {
+        assert!(Isa::Simd128.is_available());
+        assert_eq!(
+            table::<half::f16>(Isa::Simd128),
+            table_addrs(&k::arch::wasm32::simd128::TABLES.f16)
+        );
+        assert_eq!(
+            table::<half::bf16>(Isa::Simd128),
+            table_addrs(&k::arch::wasm32::simd128::TABLES.bf16)
         );
     }
     for a in Isa::available() {

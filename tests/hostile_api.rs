@@ -13,7 +13,7 @@ use std::cell::Cell;
 use std::ptr::NonNull;
 
 use caffe2op_relu::{Activation, Element, Error, Isa, Kernel, Op};
-use common::{Rng, TestElem, bits, values};
+use common::{Rng, TestElem, bits, in_pool, values};
 
 /// Every available ISA, serial and threaded.
 fn kernels(act: Activation) -> Vec<Kernel> {
@@ -643,11 +643,7 @@ fn alpha_at_every_rounding_edge() {
 fn zero_parallel_threshold_and_extreme_lengths() {
     let old = caffe2op_relu::tuning::parallel_min_bytes();
     caffe2op_relu::tuning::set_parallel_min_bytes(0);
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(3)
-        .build()
-        .unwrap();
-    pool.install(|| {
+    in_pool(3, || {
         for act in [
             Activation::relu(),
             Activation::relu6(),

@@ -9,7 +9,7 @@ use caffe2op_relu::{
     Error, Isa, int8_relu, int8_relu_in_place, int8_relu_in_place_with_isa, int8_relu_oracle,
     int8_relu_with_isa,
 };
-use common::{Rng, check_int8_window};
+use common::{Rng, SHORT_SWEEPS, check_int8_window, in_pool};
 
 fn expect(x: &[u8], zp: u8) -> Vec<u8> {
     x.iter().map(|&v| int8_relu_oracle(v, zp)).collect()
@@ -49,11 +49,11 @@ fn every_value_and_zero_point_on_every_isa() {
     eprintln!("{cases} element cases");
 }
 
-/// Every length 0..=130 at every start offset 0..=63 (qemu: fewer), every zero point
-/// (qemu: a stride), out of place and in place; bytes around the output stay put.
+/// Every length 0..=130 at every start offset 0..=63 (short sweeps: fewer), every zero point
+/// (short sweeps: a stride), out of place and in place; bytes around the output stay put.
 #[test]
 fn every_length_offset_and_zero_point() {
-    let (lens, off_step, zp_step) = if cfg!(target_arch = "aarch64") {
+    let (lens, off_step, zp_step) = if SHORT_SWEEPS {
         (0..=70usize, 5, 17)
     } else {
         (0..=130usize, 1, 1)
@@ -76,11 +76,11 @@ fn every_length_offset_and_zero_point() {
 }
 
 /// Calls long enough for the head that aligns the output (16 registers and more) at
-/// every start offset within a cache line (qemu: a stride), out of place and in
+/// every start offset within a cache line (short sweeps: a stride), out of place and in
 /// place, on every ISA.
 #[test]
 fn long_calls_at_every_offset() {
-    let (lens, off_step): (&[usize], usize) = if cfg!(target_arch = "aarch64") {
+    let (lens, off_step): (&[usize], usize) = if SHORT_SWEEPS {
         (&[255, 256, 257, 1031], 7)
     } else {
         (&[511, 512, 513, 1023, 1024, 1025, 1100, 2049, 4099], 1)
@@ -102,16 +102,8 @@ fn long_calls_at_every_offset() {
 #[test]
 fn random_lengths() {
     let mut rng = Rng(0x9a9a);
-    let max = if cfg!(target_arch = "aarch64") {
-        20_000
-    } else {
-        300_000
-    };
-    for _ in 0..if cfg!(target_arch = "aarch64") {
-        10
-    } else {
-        40
-    } {
+    let max = if SHORT_SWEEPS { 20_000 } else { 300_000 };
+    for _ in 0..if SHORT_SWEEPS { 10 } else { 40 } {
         let len = rng.below(max);
         let zp = rng.next_u64() as u8;
         let x: Vec<u8> = (0..len).map(|_| rng.next_u64() as u8).collect();
@@ -128,16 +120,12 @@ fn random_lengths() {
 /// dispatch (`int8_relu`, `int8_relu_in_place`).
 #[test]
 fn threaded_path_and_default_dispatch() {
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(4)
-        .build()
-        .unwrap();
     // A lower threshold than the default keeps the threaded path cheap to test.
     caffe2op_relu::tuning::set_parallel_min_bytes(2 << 20);
     let len = 3 * (2 << 20) / 2 + 77;
     let mut rng = Rng(3);
     let x: Vec<u8> = (0..len).map(|_| rng.next_u64() as u8).collect();
-    pool.install(|| {
+    in_pool(4, || {
         for zp in [0u8, 1, 128, 200, 255] {
             let want = expect(&x, zp);
             for isa in Isa::available() {

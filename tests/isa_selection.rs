@@ -91,7 +91,7 @@ fn names_round_trip() {
     assert!("sse9".parse::<Isa>().is_err());
     assert_eq!(
         Isa::ALL.map(|i| i.name()),
-        ["scalar", "portable", "avx2", "avx512", "neon"]
+        ["scalar", "portable", "avx2", "avx512", "neon", "simd128"]
     );
 }
 
@@ -100,6 +100,8 @@ fn detected_is_the_best_available() {
     let avail = Isa::available();
     assert!(avail.contains(&Isa::Scalar) && avail.contains(&Isa::Portable));
     assert!(avail.contains(&Isa::detected()));
+    #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
+    assert!(!Isa::Simd128.is_available());
     #[cfg(target_arch = "x86_64")]
     {
         assert!(!Isa::Neon.is_available());
@@ -129,4 +131,37 @@ fn neon_is_selected_on_aarch64() {
     if std::env::var(caffe2op_relu::ISA_ENV_VAR).is_err() {
         assert_eq!(Kernel::new(Activation::relu()).isa(), Isa::Neon);
     }
+}
+
+/// In a WebAssembly build with `simd128` (under a WASI runtime in CI), SIMD128 must be
+/// selected and compared, not skipped.
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+#[test]
+fn simd128_is_selected_on_wasm_with_simd128() {
+    assert!(Isa::Simd128.is_available());
+    assert_eq!(Isa::detected(), Isa::Simd128);
+    assert_eq!(Isa::available(), [Isa::Scalar, Isa::Portable, Isa::Simd128]);
+    assert_eq!(
+        isa_table_addrs::<f32>(Isa::Simd128),
+        table_addrs(&k::arch::wasm32::simd128::TABLES.f32)
+    );
+    assert_eq!(
+        isa_table_addrs::<f64>(Isa::Simd128),
+        table_addrs(&k::arch::wasm32::simd128::TABLES.f64)
+    );
+    if std::env::var(caffe2op_relu::ISA_ENV_VAR).is_err() {
+        assert_eq!(Kernel::new(Activation::relu()).isa(), Isa::Simd128);
+    }
+}
+
+/// In a WebAssembly build without `simd128`, the scalar and portable ISAs only.
+#[cfg(all(target_arch = "wasm32", not(target_feature = "simd128")))]
+#[test]
+fn wasm_without_simd128_has_scalar_and_portable() {
+    assert_eq!(Isa::available(), [Isa::Scalar, Isa::Portable]);
+    assert_eq!(Isa::detected(), Isa::Portable);
+    let e = Kernel::new(Activation::relu())
+        .with_isa(Isa::Simd128)
+        .unwrap_err();
+    assert_eq!(e, Error::IsaUnavailable { isa: Isa::Simd128 });
 }

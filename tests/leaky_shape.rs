@@ -1,10 +1,16 @@
-//! The x86 f32/f64 kernels form leaky_relu as `max(a * x, x)` or `min(a * x, x)`
-//! depending on `a` (`vector::LeakyShape`), falling back to the select for a zero or
-//! NaN `a`. The safe API only passes a finite `a >= 0`; the kernels' contract covers
-//! any `a`, so this calls every x86 f32/f64 table directly with negative, zero,
-//! subnormal, huge, infinite and NaN parameters on values full of specials, and
-//! compares with the oracle bit for bit.
-#![cfg_attr(not(target_arch = "x86_64"), allow(dead_code, unused_imports))]
+//! The x86 and SIMD128 f32/f64 kernels form leaky_relu as `max(a * x, x)` or
+//! `min(a * x, x)` depending on `a` (`vector::LeakyShape`), falling back to the select
+//! for a zero or NaN `a`. The safe API only passes a finite `a >= 0`; the kernels'
+//! contract covers any `a`, so this calls every x86 and SIMD128 f32/f64 table directly
+//! with negative, zero, subnormal, huge, infinite and NaN parameters on values full
+//! of specials, and compares with the oracle bit for bit.
+#![cfg_attr(
+    not(any(
+        target_arch = "x86_64",
+        all(target_arch = "wasm32", target_feature = "simd128")
+    )),
+    allow(dead_code, unused_imports)
+)]
 
 mod common;
 
@@ -115,4 +121,13 @@ fn every_x86_float_table_matches_the_oracle_for_any_alpha() {
     }
     check_f32(&t32);
     check_f64(&t64);
+}
+
+/// SIMD128 forms the max and min shapes with the pseudo-maximum and minimum.
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+#[test]
+fn simd128_float_tables_match_the_oracle_for_any_alpha() {
+    use caffe2op_relu_kernels::arch::wasm32::simd128::TABLES;
+    check_f32(&[("simd128", &TABLES.f32)]);
+    check_f64(&[("simd128", &TABLES.f64)]);
 }

@@ -178,6 +178,7 @@ fn every_available_engine_gives_the_oracle_bits() {
         "avx2",
         "avx512",
         "neon",
+        "simd128",
     ] {
         let mut ws = Workspace::new();
         ws.feed_blob("X", Tensor::from_vec(vec![257], x.clone()).unwrap());

@@ -81,11 +81,7 @@ fn random_case<T: TestElem>(
     mode: u8,
     grad: bool,
 ) -> TestResult {
-    let max = if cfg!(target_arch = "aarch64") {
-        8_000
-    } else {
-        100_000
-    };
+    let max = if SHORT_SWEEPS { 8_000 } else { 100_000 };
     let len = len as usize % max;
     let mut rng = Rng(seed);
     let op = Op::ALL[op as usize % 3];
@@ -107,11 +103,7 @@ fn random_case<T: TestElem>(
 }
 
 fn qc() -> QuickCheck {
-    let tests = if cfg!(target_arch = "aarch64") {
-        20
-    } else {
-        60
-    };
+    let tests = if SHORT_SWEEPS { 20 } else { 60 };
     QuickCheck::new().tests(tests).max_tests(tests * 2)
 }
 
@@ -128,22 +120,18 @@ fn f64_random_lengths_quickcheck() {
 /// Lengths big enough for `Threads::Auto` to split, in a 4-thread pool (so the
 /// parallel path runs even on a 1-core CI machine). Odd lengths leave ragged chunks.
 fn threaded<T: TestElem>() {
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(4)
-        .build()
-        .unwrap();
     let mut rng = Rng(0x7472_6561_6473);
     // The default threshold is tuned for speed (tens of MiB); a lower one keeps the
     // threaded path cheap to test. Results do not depend on it.
     caffe2op_relu::tuning::set_parallel_min_bytes(TEST_PARALLEL_MIN_BYTES);
     let len = 3 * TEST_PARALLEL_MIN_BYTES / size_of::<T>() / 2 + 13;
-    pool.install(|| {
+    in_pool(4, || {
         for op in Op::ALL {
             let act = activations(op, &mut rng)[0];
             for isa in Isa::available() {
                 let k = Kernel::new(act).with_isa(isa).unwrap();
                 assert_eq!(k.threads(), Threads::Auto);
-                assert!(k.pieces::<T>(len) > 1, "{len} elements should be split");
+                assert_splits::<T>(&k, len);
                 let x: Vec<T> = values(&mut rng, len, act.param());
                 let dy: Vec<T> = values(&mut rng, len, 1.0);
                 for mode in MODES {

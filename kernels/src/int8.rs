@@ -2,7 +2,7 @@
 //!
 //! The float [`crate::vector::Vector`] has no unsigned-byte `max`, so the u8 kernel has a
 //! trait of its own, [`ByteVector`] (one unsigned max per ISA: `VPMAXUB`, `UMAX`,
-//! `wide`'s `u8x16::max`), and one body, [`int8_relu`], walked like
+//! `u8x16.max_u`, `wide`'s `u8x16::max`), and one body, [`int8_relu`], walked like
 //! [`crate::generic::unary`]: for long calls one full register that aligns the output,
 //! blocks of four registers, single registers, then one full register ending at `len`
 //! (a partial one for calls shorter than a register); no byte outside `[0, len)` is

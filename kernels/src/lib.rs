@@ -9,12 +9,14 @@
 //!   formats' conversions, and [`half_lanes`] their `Vector` impl, written once over
 //!   each ISA's 16-bit integer lanes.
 //! - [`arch`]: one folder per ISA (`arch/x86_64/avx2`, `arch/x86_64/avx512`,
-//!   `arch/aarch64/neon`, `arch/portable`), each one set of [`Tables`] covering every
-//!   element type, listed once in the ISA registry [`arch::ISAS`].
+//!   `arch/aarch64/neon`, `arch/wasm32/simd128`, `arch/portable`), each one set of
+//!   [`Tables`] covering every element type, listed once in the ISA registry
+//!   [`arch::ISAS`].
 //! - [`oracle`]: the oracle's slice loops, the `scalar` ISA.
 //!
 //! Without the `std` feature this crate is `no_std` and knows nothing about run-time
-//! CPU detection (an ISA is then available when the build enables its features).
+//! CPU detection (an ISA is then available when the build enables its features;
+//! WebAssembly's SIMD128 is decided by the build in either case).
 //! Every SIMD entry point is an `unsafe fn` whose first safety condition is "the
 //! running CPU supports this ISA". The safe crate `caffe2op-relu` asks the registry,
 //! validates slices and parameters, and only then calls in here.

@@ -467,13 +467,15 @@ pub fn kernels_for(act: Activation) -> Vec<Kernel> {
         .collect()
 }
 
-/// Lengths to sweep: every length up to 260 (qemu: up to 70).
+/// Whether the sweeps are shortened: on aarch64 (run under qemu in CI) and on
+/// WebAssembly (run under a runtime, in CI twice). Both have 128-bit registers only,
+/// and the shorter lengths still cover every head, block of four registers and tail
+/// of those.
+pub const SHORT_SWEEPS: bool = cfg!(any(target_arch = "aarch64", target_family = "wasm"));
+
+/// Lengths to sweep: every length up to 260 (short sweeps: up to 130).
 pub fn small_lengths() -> std::ops::RangeInclusive<usize> {
-    if cfg!(target_arch = "aarch64") {
-        0..=130
-    } else {
-        0..=260
-    }
+    if SHORT_SWEEPS { 0..=130 } else { 0..=260 }
 }
 
 /// Element offsets covering start addresses 0..=63 bytes past an aligned base.
@@ -511,4 +513,38 @@ pub fn check_int8_window(isa: Isa, x: &[u8], zp: u8, off: usize, want: &[u8]) {
         "{isa} in place len {len} off {off} zp {zp}"
     );
     assert!(buf[..s].iter().chain(&buf[s + len..]).all(|&b| b == 0x5A));
+}
+
+/// Whether this target has threads: not WebAssembly without the `atomics` feature
+/// (`wasm32-wasip1`), where no rayon pool can be built and `Threads::Auto` runs every
+/// call on the caller's thread.
+pub const HAS_THREADS: bool = !cfg!(all(target_family = "wasm", not(target_feature = "atomics")));
+
+/// Runs `f` inside a new rayon pool of `threads` threads; without threads
+/// ([`HAS_THREADS`]), on the caller's thread, where `Threads::Auto` must not split.
+pub fn in_pool<R: Send>(threads: usize, f: impl FnOnce() -> R + Send) -> R {
+    if HAS_THREADS {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap()
+            .install(f)
+    } else {
+        f()
+    }
+}
+
+/// Asserts that a call of `len` elements of `T` is split by `k` where the target has
+/// threads (the caller has lowered the parallel threshold), and runs as one piece
+/// where it has none.
+pub fn assert_splits<T: Element>(k: &Kernel, len: usize) {
+    let pieces = k.pieces::<T>(len);
+    if HAS_THREADS {
+        assert!(
+            pieces > 1,
+            "{len} elements should be split, got {pieces} piece(s)"
+        );
+    } else {
+        assert_eq!(pieces, 1, "{len} elements: no threads, so one piece");
+    }
 }

@@ -15,6 +15,8 @@ use crate::Tables;
 #[cfg(target_arch = "aarch64")]
 pub mod aarch64;
 pub mod portable;
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+pub mod wasm32;
 #[cfg(target_arch = "x86_64")]
 pub mod x86_64;
 
@@ -105,13 +107,18 @@ const NEON: IsaDef = aarch64::neon::ISA;
 #[cfg(not(target_arch = "aarch64"))]
 const NEON: IsaDef = IsaDef::missing("neon");
 
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+const SIMD128: IsaDef = wasm32::simd128::ISA;
+#[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
+const SIMD128: IsaDef = IsaDef::missing("simd128");
+
 /// Every ISA, from the most portable to the most specialised; the safe crate's `Isa`
 /// has one variant per entry, in this order. Every entry exists on every target
 /// (one this build lacks is [`IsaDef::missing`]: never detected).
-pub static ISAS: [IsaDef; 5] = ISA_DEFS;
+pub static ISAS: [IsaDef; 6] = ISA_DEFS;
 
 /// [`ISAS`] as a constant, for `const fn`s that read a name.
-pub const ISA_DEFS: [IsaDef; 5] = [SCALAR_ISA, portable::ISA, AVX2, AVX512, NEON];
+pub const ISA_DEFS: [IsaDef; 6] = [SCALAR_ISA, portable::ISA, AVX2, AVX512, NEON, SIMD128];
 
 /// Asks the CPU for x86 features: at run time with `std`, else from the build.
 #[cfg(target_arch = "x86_64")]

@@ -1,0 +1,201 @@
+//! SIMD128 kernels for the 16-bit floats: [`F16x8`] and [`Bf16x8`], 8 lanes in a
+//! [`U16x8`]: the [`Lanes16`] operations of `i16x8`/`u16x8`, on which [`Half`] writes
+//! the algorithm (see [`crate::half_lanes`]). WebAssembly has no half-float
+//! instructions, so the conversions are integer ones, as on NEON.
+//!
+//! - Selects are `v128.bitselect`, `v128.and` and `v128.andnot`; compares are
+//!   `i16x8.lt_s`/`gt_s`.
+//! - **The product** is one `f32x4.mul` on the exactly widened operands, rounded once:
+//!   - f16 → f32: integer rebias of exponent and mantissa; a subnormal is renormalised
+//!     by the exact subtraction `(2^-14 + m·2^-24) - 2^-14` (WebAssembly floats have
+//!     no flush-to-zero mode); inf/NaN get exponent 0xff (payload kept).
+//!   - f32 → f16: integer round-to-nearest-even for results in f16's normal range,
+//!     and for f16 subnormals one `f32x4.add` of 0.5, whose ulp (2^-24) is the f16
+//!     subnormal quantum, so the addition rounds to nearest even at exactly the right
+//!     place; NaN becomes `sign | 0x7e00 | payload >> 13`, overflow infinity.
+//!   - bf16: a 16-bit shift left to widen, integer round-to-nearest-even, a 16-bit
+//!     shift right and `u16x8.narrow_i32x4_u` to narrow (a NaN product needs no path of
+//!     its own, see [`Lanes16::mul_bf16`]).
+//! - A call shorter than one register goes through a stack copy of one register (the
+//!   default in [`Lanes16`]).
+
+use core::arch::wasm32::*;
+
+use crate::half::{Bf16, F16};
+use crate::half_lanes::{Half, Lanes16};
+
+/// 8 lanes of 16 bits in a `v128`.
+#[derive(Clone, Copy)]
+#[repr(transparent)]
+pub struct U16x8(v128);
+
+/// 8 binary16 values (bits) in a [`U16x8`].
+pub type F16x8 = Half<U16x8, F16>;
+
+/// 8 bfloat16 values (bits) in a [`U16x8`].
+pub type Bf16x8 = Half<U16x8, Bf16>;
+
+// SAFETY: `U16x8` is a transparent `v128`, a plain 16-byte register of 8 lanes of 16
+// bits. The build has SIMD128 (this module exists only then), so every method may be
+// called; the pointer methods' callers vouch for the accesses.
+unsafe impl Lanes16 for U16x8 {
+    type Mask = v128;
+    const LANES: usize = 8;
+
+    #[inline(always)]
+    unsafe fn splat(x: u16) -> Self {
+        U16x8(u16x8_splat(x))
+    }
+    #[inline(always)]
+    unsafe fn zero() -> Self {
+        U16x8(i64x2_splat(0))
+    }
+    #[inline(always)]
+    unsafe fn load(p: *const u16) -> Self {
+        // SAFETY: the caller guarantees 8 readable lanes (16 bytes) at p; `v128.load`
+        // needs no alignment.
+        U16x8(unsafe { v128_load(p.cast()) })
+    }
+    #[inline(always)]
+    unsafe fn store(self, p: *mut u16) {
+        // SAFETY: the caller guarantees 8 writable lanes at p.
+        unsafe { v128_store(p.cast(), self.0) }
+    }
+    #[inline(always)]
+    unsafe fn add(a: Self, b: Self) -> Self {
+        U16x8(i16x8_add(a.0, b.0))
+    }
+    #[inline(always)]
+    unsafe fn sub(a: Self, b: Self) -> Self {
+        U16x8(i16x8_sub(a.0, b.0))
+    }
+    #[inline(always)]
+    unsafe fn and(a: Self, b: Self) -> Self {
+        U16x8(v128_and(a.0, b.0))
+    }
+    #[inline(always)]
+    unsafe fn min_i16(a: Self, b: Self) -> Self {
+        U16x8(i16x8_min(a.0, b.0))
+    }
+    #[inline(always)]
+    unsafe fn lt_i16(a: Self, b: Self) -> v128 {
+        i16x8_lt(a.0, b.0)
+    }
+    #[inline(always)]
+    unsafe fn gt_i16(a: Self, b: Self) -> v128 {
+        i16x8_gt(a.0, b.0)
+    }
+    #[inline(always)]
+    unsafe fn mask_and(a: v128, b: v128) -> v128 {
+        v128_and(a, b)
+    }
+    #[inline(always)]
+    unsafe fn select(m: v128, t: Self, f: Self) -> Self {
+        // Bitwise: t's bits where m is set, f's elsewhere.
+        U16x8(v128_bitselect(t.0, f.0, m))
+    }
+    #[inline(always)]
+    unsafe fn clear(m: v128, v: Self) -> Self {
+        // `v & !m`.
+        U16x8(v128_andnot(v.0, m))
+    }
+    #[inline(always)]
+    unsafe fn keep(m: v128, v: Self) -> Self {
+        U16x8(v128_and(m, v.0))
+    }
+    #[inline(always)]
+    unsafe fn all(m: v128) -> bool {
+        i16x8_all_true(m)
+    }
+    /// binary16 product, formed in f32 and rounded once.
+    #[inline(always)]
+    unsafe fn mul_f16(a: Self, b: Self) -> Self {
+        let al = f16_to_f32(u32x4_extend_low_u16x8(a.0));
+        let ah = f16_to_f32(u32x4_extend_high_u16x8(a.0));
+        let bl = f16_to_f32(u32x4_extend_low_u16x8(b.0));
+        let bh = f16_to_f32(u32x4_extend_high_u16x8(b.0));
+        let lo = f32_to_f16(f32x4_mul(al, bl));
+        let hi = f32_to_f16(f32x4_mul(ah, bh));
+        // Every lane is at most 0xffff, so the saturating narrow keeps it.
+        U16x8(u16x8_narrow_i32x4(lo, hi))
+    }
+    /// bfloat16 product, formed in f32 and rounded once (integer rounding).
+    #[inline(always)]
+    unsafe fn mul_bf16(a: Self, b: Self) -> Self {
+        let al = u32x4_shl(u32x4_extend_low_u16x8(a.0), 16);
+        let ah = u32x4_shl(u32x4_extend_high_u16x8(a.0), 16);
+        let bl = u32x4_shl(u32x4_extend_low_u16x8(b.0), 16);
+        let bh = u32x4_shl(u32x4_extend_high_u16x8(b.0), 16);
+        let lo = u32x4_shr(round_bf16_product(f32x4_mul(al, bl)), 16);
+        let hi = u32x4_shr(round_bf16_product(f32x4_mul(ah, bh)), 16);
+        U16x8(u16x8_narrow_i32x4(lo, hi))
+    }
+}
+
+/// Exact binary16 -> f32 of four lanes (each zero-extended in a 32-bit lane).
+#[inline(always)]
+fn f16_to_f32(h: v128) -> v128 {
+    let shifted_exp = u32x4_splat(0x7C00 << 13);
+    let o = u32x4_shl(v128_and(h, u32x4_splat(0x7FFF)), 13);
+    let exp = v128_and(o, shifted_exp);
+    // Rebias 15 -> 127.
+    let o = i32x4_add(o, u32x4_splat((127 - 15) << 23));
+    // Inf/NaN: exponent all-ones (another +128-16).
+    let special = i32x4_eq(exp, shifted_exp);
+    let o = i32x4_add(o, v128_and(special, u32x4_splat((128 - 16) << 23)));
+    // Zero/subnormal: (2^-14 + m * 2^-24) - 2^-14 = m * 2^-24, exactly.
+    let tiny = i32x4_eq(exp, i64x2_splat(0));
+    let biased = i32x4_add(o, u32x4_splat(1 << 23));
+    let renorm = f32x4_sub(biased, f32x4_splat(f32::from_bits(113 << 23)));
+    let o = v128_bitselect(renorm, o, tiny);
+    let sign = u32x4_shl(v128_and(h, u32x4_splat(0x8000)), 16);
+    v128_or(o, sign)
+}
+
+/// f32 -> binary16 bits (round to nearest even), in the low half of each 32-bit lane.
+#[inline(always)]
+fn f32_to_f16(x: v128) -> v128 {
+    let sign = v128_and(x, u32x4_splat(0x8000_0000));
+    // |x| as bits: below 2^31, so the signed compares below order it correctly.
+    let a = v128_xor(x, sign);
+    // |x| >= 65536: infinity, or NaN with its payload (quieted).
+    let is_nan = i32x4_gt(a, u32x4_splat(0x7F80_0000));
+    let payload = v128_and(u32x4_shr(a, 13), u32x4_splat(0x3FF));
+    let nan = v128_or(payload, u32x4_splat(0x7E00));
+    let big = v128_bitselect(nan, u32x4_splat(0x7C00), is_nan);
+    // |x| < 2^-14: an f16 subnormal or zero; adding 0.5 rounds at 2^-24.
+    let sum = f32x4_add(a, f32x4_splat(0.5));
+    let sub = i32x4_sub(sum, u32x4_splat(126 << 23));
+    // Normal range: rebias 127 -> 15, then round to nearest even at bit 13 (a carry
+    // moves into the exponent, up to infinity).
+    let odd = v128_and(u32x4_shr(a, 13), u32x4_splat(1));
+    let rebias = u32x4_splat((((15 - 127) << 23) as u32).wrapping_add(0xFFF));
+    let normal = u32x4_shr(i32x4_add(i32x4_add(a, rebias), odd), 13);
+    let is_big = i32x4_ge(a, u32x4_splat((127 + 16) << 23));
+    let is_sub = i32x4_lt(a, u32x4_splat(113 << 23));
+    let r = v128_bitselect(big, v128_bitselect(sub, normal, is_sub), is_big);
+    v128_or(r, u32x4_shr(sign, 16))
+}
+
+/// f32 products of two bfloat16 values, rounded to bfloat16 (nearest even) by adding
+/// `0x7fff + lsb`, still in the top half of each 32-bit lane (no NaN path: see
+/// [`Lanes16::mul_bf16`]).
+#[inline(always)]
+fn round_bf16_product(p: v128) -> v128 {
+    let lsb = v128_and(u32x4_shr(p, 16), u32x4_splat(1));
+    i32x4_add(p, i32x4_add(lsb, u32x4_splat(0x7FFF)))
+}
+
+/// binary16 kernels on SIMD128.
+pub mod f16 {
+    use super::F16x8;
+    use crate::half::F16;
+    crate::kernel_entry_points!([target_feature(enable = "simd128")], F16x8, F16);
+}
+
+/// bfloat16 kernels on SIMD128.
+pub mod bf16 {
+    use super::Bf16x8;
+    use crate::half::Bf16;
+    crate::kernel_entry_points!([target_feature(enable = "simd128")], Bf16x8, Bf16);
+}

@@ -1,0 +1,191 @@
+//! WebAssembly SIMD128 kernels: [`F32x4`] and [`F64x2`], newtypes over `v128` (one
+//! register type for every lane shape).
+//!
+//! WebAssembly validates a module's instructions before it runs, so there is nothing
+//! to detect: this folder is compiled only when the build's target features include
+//! `simd128`, and then every engine that loads the module runs it.
+//!
+//! `f32x4.min`/`max` return a canonical NaN for a NaN lane and order -0.0 below +0.0,
+//! so they cannot give the oracle's bits. The pseudo-minimum and maximum can:
+//! the specification defines `pmin(a, b)` as `b < a ? b : a` and `pmax(a, b)` as
+//! `a < b ? b : a`, a compare and a select of the operands' bits, deterministic on
+//! every engine (no relaxed-SIMD instruction is used anywhere). So:
+//!
+//! - relu, `x < 0 ? +0 : x`, is `pmax(x, +0)`;
+//! - the clip at `n`, `x > n ? n : x`, is `pmin(x, n)`;
+//! - leaky_relu's max and min shapes ([`LeakyShape`]), `p > x ? p : x` and
+//!   `p < x ? p : x` for the product `p`, are `pmax(x, p)` and `pmin(x, p)`;
+//! - everything else is a compare and `v128.bitselect`.
+//!
+//! On x86 engines each pseudo-min/max is one `MINPS`/`MAXPS` with its operands in the
+//! order that returns `x` for NaN and equal zeros.
+//!
+//! A call shorter than one register goes through a stack copy of one register (the
+//! default in [`Vector`]). The intrinsics are safe functions in a build with
+//! `simd128`; only the loads and stores through raw pointers need `unsafe`.
+
+use core::arch::wasm32::*;
+
+use crate::arch::{IsaDef, no_tuning};
+use crate::vector::{LeakyShape, Vector};
+
+pub mod half;
+pub mod u8;
+
+/// The oracle's loops as the compiler vectorises them with this ISA's features.
+pub mod autovec {
+    crate::oracle_loops!([target_feature(enable = "simd128")]);
+}
+
+/// The registry entry: SIMD128, present in every build whose target features include
+/// it (the module would not validate otherwise), so `detect` is constant.
+pub const ISA: IsaDef = IsaDef {
+    name: "simd128",
+    compiled: true,
+    detect: || true,
+    tunable: no_tuning,
+    tables: |_| &TABLES,
+    autovec: &autovec::TABLES,
+};
+
+/// Every element type's kernels on SIMD128.
+pub static TABLES: crate::Tables =
+    crate::tables!(self::f32, self::f64, half::f16, half::bf16, self::u8);
+
+/// 4 f32 lanes in a `v128`.
+#[derive(Clone, Copy)]
+#[repr(transparent)]
+pub struct F32x4(v128);
+
+/// 2 f64 lanes in a `v128`.
+#[derive(Clone, Copy)]
+#[repr(transparent)]
+pub struct F64x2(v128);
+
+/// The [`Vector`] impl of a float newtype over `v128`, from its lane operations.
+macro_rules! float_vector {
+    ($name:ident, $T:ty, $lanes:literal, $splat:ident, $lt:ident, $gt:ident, $mul:ident,
+     $pmin:ident, $pmax:ident) => {
+        // SAFETY: `$name` is a transparent `v128`, a plain 16-byte register of $lanes
+        // lanes of $T. The build has SIMD128 (this module exists only then), so every
+        // method may be called; the pointer methods' callers vouch for the accesses.
+        unsafe impl Vector for $name {
+            type Elem = $T;
+            type Mask = v128;
+            const LANES: usize = $lanes;
+
+            #[inline(always)]
+            unsafe fn splat(x: $T) -> Self {
+                $name($splat(x))
+            }
+            #[inline(always)]
+            unsafe fn zero() -> Self {
+                $name(i64x2_splat(0))
+            }
+            #[inline(always)]
+            unsafe fn load(p: *const $T) -> Self {
+                // SAFETY: the caller guarantees $lanes readable elements (16 bytes) at
+                // p; `v128.load` needs no alignment.
+                $name(unsafe { v128_load(p.cast()) })
+            }
+            #[inline(always)]
+            unsafe fn store(self, p: *mut $T) {
+                // SAFETY: the caller guarantees $lanes writable elements at p;
+                // `v128.store` needs no alignment.
+                unsafe { v128_store(p.cast(), self.0) }
+            }
+            #[inline(always)]
+            unsafe fn lt(self, o: Self) -> v128 {
+                $lt(self.0, o.0)
+            }
+            #[inline(always)]
+            unsafe fn gt(self, o: Self) -> v128 {
+                $gt(self.0, o.0)
+            }
+            #[inline(always)]
+            unsafe fn and(a: v128, b: v128) -> v128 {
+                v128_and(a, b)
+            }
+            #[inline(always)]
+            unsafe fn select(m: v128, t: Self, f: Self) -> Self {
+                // Bitwise: t's bits where m is set, f's elsewhere.
+                $name(v128_bitselect(t.0, f.0, m))
+            }
+            #[inline(always)]
+            unsafe fn mul(self, o: Self) -> Self {
+                $name($mul(self.0, o.0))
+            }
+            #[inline(always)]
+            unsafe fn keep(m: v128, v: Self) -> Self {
+                // +0 is all-zero bits.
+                $name(v128_and(m, v.0))
+            }
+            #[inline(always)]
+            unsafe fn relu(self) -> Self {
+                // `x < +0 ? +0 : x` (module docs): NaN and -0.0 keep their bits.
+                $name($pmax(self.0, i64x2_splat(0)))
+            }
+            #[inline(always)]
+            unsafe fn clip_above(self, n: Self) -> Self {
+                // `n < x ? n : x`: a NaN x keeps its bits.
+                $name($pmin(self.0, n.0))
+            }
+            fn leaky_shape(a: $T) -> LeakyShape {
+                LeakyShape::of(a)
+            }
+            #[inline(always)]
+            unsafe fn leaky(self, a: Self, shape: LeakyShape) -> Self {
+                // `shape` orders the product against x (see `LeakyShape`); x goes
+                // first, so it is kept where the compare is false (NaN, equal
+                // values, both zeros). One product and one pseudo-min/max, where the
+                // select costs a compare and a bitselect besides the product.
+                // SAFETY: forwarded from the caller (SIMD128 available).
+                unsafe {
+                    match shape {
+                        LeakyShape::Max => $name($pmax(self.0, $mul(a.0, self.0))),
+                        LeakyShape::Min => $name($pmin(self.0, $mul(a.0, self.0))),
+                        LeakyShape::Select => {
+                            let (negative, product) = self.leaky_parts(a);
+                            Self::select(negative, product, self)
+                        }
+                    }
+                }
+            }
+        }
+    };
+}
+
+float_vector!(
+    F32x4,
+    f32,
+    4,
+    f32x4_splat,
+    f32x4_lt,
+    f32x4_gt,
+    f32x4_mul,
+    f32x4_pmin,
+    f32x4_pmax
+);
+float_vector!(
+    F64x2,
+    f64,
+    2,
+    f64x2_splat,
+    f64x2_lt,
+    f64x2_gt,
+    f64x2_mul,
+    f64x2_pmin,
+    f64x2_pmax
+);
+
+/// f32 kernels on SIMD128.
+pub mod f32 {
+    use super::F32x4;
+    crate::kernel_entry_points!([target_feature(enable = "simd128")], F32x4, f32);
+}
+
+/// f64 kernels on SIMD128.
+pub mod f64 {
+    use super::F64x2;
+    crate::kernel_entry_points!([target_feature(enable = "simd128")], F64x2, f64);
+}
