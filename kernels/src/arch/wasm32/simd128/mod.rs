@@ -41,7 +41,6 @@ pub mod autovec {
 /// it (the module would not validate otherwise), so `detect` is constant.
 pub const ISA: IsaDef = IsaDef {
     name: "simd128",
-    compiled: true,
     detect: || true,
     tunable: no_tuning,
     tables: |_| &TABLES,
