@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The aarch64 (NEON) tests under qemu-user, for two CPU models: `max` (NEON plus
-# every extension qemu has) and `cortex-a53` (ARMv8.0, NEON only): the library's unit
-# tests and the test binaries of .ci/kernel-tests.
+# every extension qemu has) and `cortex-a53` (ARMv8.0, NEON only): the safe crate's
+# unit tests and the test binaries of .ci/kernel-tests.
 #
 # Light path: rustup's aarch64 standard library, Debian's cross linker
 # (gcc-aarch64-linux-gnu) and qemu-user as the test runner. The test binaries are
@@ -13,14 +13,17 @@ REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 SHARED="${SHARED:-$REPO/../shared}"
 cd "$REPO"
 export CARGO_TERM_COLOR=never
-# The library's unit tests and the binaries that reach the kernels (.ci/kernel-tests).
+# The safe crate's unit tests and the binaries that reach the kernels
+# (.ci/kernel-tests). The kernels crate's own unit tests (software 16-bit conversions,
+# the oracle's spec chain: scalar, target-independent code) run in the native stage:
+# here they would cost one more cross build of the kernels crate.
 source .ci/kernel-tests.sh
-ARGS=(-p caffe2op-relu -p caffe2op-relu-kernels --features caffe2op-relu/ndarray --lib "${KERNEL_TESTS[@]}")
+ARGS=(-p caffe2op-relu --features ndarray --lib "${KERNEL_TESTS[@]}")
 # Under cortex-a53 the same binaries run (the build does not depend on the CPU model):
 # what that model adds is that every kernel entry point executes on an ARMv8.0 core
 # without an illegal instruction, and the oracle comparisons of every op, type and
 # entry point cover that. The rest of the list ran under `max`.
-ARGS_A53=(-p caffe2op-relu -p caffe2op-relu-kernels --features caffe2op-relu/ndarray --lib
+ARGS_A53=(-p caffe2op-relu --features ndarray --lib
     --test oracle_match --test half_oracle_match --test int8_relu --test boundary)
 args_for() { if [ "$1" = cortex-a53 ]; then echo "${ARGS_A53[@]}"; else echo "${ARGS[@]}"; fi; }
 

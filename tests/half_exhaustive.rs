@@ -12,10 +12,11 @@ use caffe2op_relu::{Activation, Element, Isa, Op};
 use caffe2op_relu_kernels::ops::Rule;
 use common::*;
 
-/// Parameters for the exhaustive sweeps (fewer under qemu).
+/// Parameters for the exhaustive sweeps (fewer in light runs: under qemu, under the
+/// sanitizer).
 fn params<T: Element>(op: Op) -> Vec<f64> {
     let f16 = T::NAME == "f16";
-    let full = !cfg!(target_arch = "aarch64");
+    let full = !light();
     // By the rule of the op's (first) parameter, from the op registry.
     let rule = op.def().params.first().map(|p| p.rule);
     let v: Vec<f64> = match (rule, f16) {

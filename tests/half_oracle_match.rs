@@ -76,7 +76,7 @@ fn random_case<T: TestElem>(
     mode: u8,
     grad: bool,
 ) -> TestResult {
-    let max = if SHORT_SWEEPS { 8_000 } else { 100_000 };
+    let max = if light() { 8_000 } else { 100_000 };
     let len = len as usize % max;
     let mut rng = Rng(seed);
     let op = Op::ALL[op as usize % 3];
@@ -100,7 +100,7 @@ fn random_case<T: TestElem>(
 }
 
 fn qc() -> QuickCheck {
-    let tests = if SHORT_SWEEPS { 20 } else { 60 };
+    let tests = if light() { 20 } else { 60 };
     QuickCheck::new().tests(tests).max_tests(tests * 2)
 }
 
@@ -131,12 +131,8 @@ fn threaded<T: TestElem>() {
                 assert_splits::<T>(&k, len);
                 let x: Vec<T> = values(&mut rng, len, act.param());
                 let dy: Vec<T> = values(&mut rng, len, 1.0);
-                // Short sweeps: two modes (one out of place, one in place).
-                let modes = if SHORT_SWEEPS {
-                    &MODES[..2]
-                } else {
-                    &MODES[..]
-                };
+                // Light runs: two modes (one out of place, one in place).
+                let modes = if light() { &MODES[..2] } else { &MODES[..] };
                 for &mode in modes {
                     check_forward(&k, &x, 1, mode, "threaded");
                     check_backward(&k, &x, &dy, 3, mode, "threaded");

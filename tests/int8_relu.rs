@@ -9,7 +9,7 @@ use caffe2op_relu::{
     Error, Isa, int8_relu, int8_relu_in_place, int8_relu_in_place_with_isa, int8_relu_oracle,
     int8_relu_with_isa,
 };
-use common::{Rng, SHORT_SWEEPS, check_int8_window, in_pool};
+use common::{Rng, SHORT_SWEEPS, check_int8_window, in_pool, light};
 
 fn expect(x: &[u8], zp: u8) -> Vec<u8> {
     x.iter().map(|&v| int8_relu_oracle(v, zp)).collect()
@@ -102,8 +102,8 @@ fn long_calls_at_every_offset() {
 #[test]
 fn random_lengths() {
     let mut rng = Rng(0x9a9a);
-    let max = if SHORT_SWEEPS { 20_000 } else { 300_000 };
-    for _ in 0..if SHORT_SWEEPS { 10 } else { 40 } {
+    let max = if light() { 20_000 } else { 300_000 };
+    for _ in 0..if light() { 10 } else { 40 } {
         let len = rng.below(max);
         let zp = rng.next_u64() as u8;
         let x: Vec<u8> = (0..len).map(|_| rng.next_u64() as u8).collect();

@@ -473,6 +473,19 @@ pub fn kernels_for(act: Activation) -> Vec<Kernel> {
 /// of those.
 pub const SHORT_SWEEPS: bool = cfg!(any(target_arch = "aarch64", target_family = "wasm"));
 
+/// The environment variable that asks for [`light`] runs (`.ci/trust.sh` sets it for
+/// the AddressSanitizer build, where every call runs several times slower).
+pub const LIGHT_ENV: &str = "CAFFE2OP_RELU_TEST_LIGHT";
+
+/// Whether the random and the threaded calls are fewer and shorter: under
+/// [`SHORT_SWEEPS`], and when [`LIGHT_ENV`] is set. The sweeps of every short length
+/// at every offset, where heads and tails are, stay as they are; what shrinks is the
+/// number of random long calls, their maximum length, and the memory modes of the
+/// multi-megabyte threaded calls.
+pub fn light() -> bool {
+    SHORT_SWEEPS || std::env::var_os(LIGHT_ENV).is_some()
+}
+
 /// Lengths to sweep: every length up to 260 (short sweeps: up to 130).
 pub fn small_lengths() -> std::ops::RangeInclusive<usize> {
     if SHORT_SWEEPS { 0..=130 } else { 0..=260 }
