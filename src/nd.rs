@@ -419,7 +419,7 @@ where
 mod tests {
     //! How arrays are walked: which parts go to the slice kernels (`run`) and which
     //! are done element by element (`one`). The results are checked bit for bit by
-    //! `tests/ndarray_oracle.rs`; these tests pin the structure (no copies, one call
+    //! `tests/stateless/ndarray_oracle.rs`; these tests pin the structure (no copies, one call
     //! per contiguous block).
 
     use std::cell::{Cell, RefCell};

@@ -25,7 +25,7 @@ fn sweep<T: TestElem>(grad: bool) {
         let acts = activations(op, &mut rng);
         for (ai, &act) in acts.iter().enumerate() {
             if act.param_as::<T>().is_err() {
-                continue; // e.g. n = 1e-40 is 0 in f16: refused (tests/half_refusals.rs)
+                continue; // e.g. n = 1e-40 is 0 in f16: refused (tests/stateless/half_refusals.rs)
             }
             for k in kernels_for(act) {
                 for mode in MODES {

@@ -1,5 +1,5 @@
 //! Placing inputs and outputs inside one allocation at chosen distances modulo
-//! 4 KiB, so that out-of-place kernels walk up or down (see `walk_direction.rs`).
+//! 4 KiB, so that out-of-place kernels walk up or down (see `tests/stateless/walk_direction.rs`).
 
 use caffe2op_relu::{Element, Kernel};
 

@@ -4,7 +4,7 @@
 //! for every ISA, op and a range of lengths and alignments, and compares with the
 //! oracle bit for bit; the gaps between the slices must stay untouched.
 
-mod common;
+use crate::common;
 
 use caffe2op_relu::Op;
 use common::walk::{DISTANCES, backward, forward, lengths};

@@ -6,7 +6,7 @@
 //! leave the rest of the buffer untouched.
 #![cfg(feature = "ndarray")]
 
-mod common;
+use crate::common;
 
 use caffe2op_relu::{Activation, Element, Kernel, Op, Threads, nd};
 use common::{Rng, TestElem, activations, kernels_for, values};

@@ -7,7 +7,7 @@
 //!   makes the second rounding correct) and then uses `half`'s `from_f32`. `half`'s own
 //!   `from_f64` is *not* the reference: it rounds twice on some paths (see below).
 
-mod common;
+use crate::common;
 
 use caffe2op_relu_kernels::half::{Bf16, F16};
 use common::Rng;

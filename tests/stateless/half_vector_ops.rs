@@ -10,7 +10,7 @@
 
 #![allow(dead_code)]
 
-mod common;
+use crate::common;
 
 use caffe2op_relu_kernels::half::{Bf16, F16};
 use caffe2op_relu_kernels::vector::Vector;

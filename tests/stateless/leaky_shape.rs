@@ -12,7 +12,7 @@
     allow(dead_code, unused_imports)
 )]
 
-mod common;
+use crate::common;
 
 use caffe2op_relu_kernels::ops::{ForwardOp, LeakyRelu};
 use caffe2op_relu_kernels::vector::LeakyShape;

@@ -6,7 +6,7 @@
 //!   (each pattern once), and every `dy` pattern against each of the `y` values where
 //!   the ops branch (so the product `a * dy` is checked for all 65,536 `dy`).
 
-mod common;
+use crate::common;
 
 use caffe2op_relu::{Activation, Element, Isa, Op};
 use caffe2op_relu_kernels::ops::Rule;
