@@ -6,8 +6,8 @@
 #
 # Which test binaries (TESTS, TESTS_SIMD128 below): the library's unit tests, and
 # those that compare every available ISA with the oracle or check the safe API's
-# refusals and ISA choice. Not run here: the operator/protobuf layer (ops_*,
-# hostile_ops, hostile_proto: no kernel code of their own, target-independent), the
+# refusals and ISA choice. Not run here: the operator/protobuf layer (tests/ops:
+# no kernel code of its own, target-independent), the
 # exhaustive 16-bit sweeps (the `half_exhaustive` module of tests/stateless, skipped
 # by name: minutes under a runtime; half_oracle_match covers the same kernels),
 # concurrency (threads and child processes, cut by cfg on wasm anyway),

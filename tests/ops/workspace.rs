@@ -1,7 +1,7 @@
 //! Running operators on a workspace: results against the oracle bit for bit, in-place
 //! rules, and every refusal leaving the workspace unchanged.
 
-mod common;
+use crate::common;
 
 use caffe2op_relu::ops::{DataType, OperatorDef, Tensor, Workspace};
 use caffe2op_relu::{Activation, Error, Isa, OpErrorKind, QuantParams, int8_relu_oracle};

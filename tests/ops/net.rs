@@ -1,7 +1,7 @@
 //! Nets: a forward+backward net checked against the oracle and finite differences,
 //! and refused nets leaving the workspace unchanged.
 
-mod common;
+use crate::common;
 
 use caffe2op_relu::ops::{NetDef, OperatorDef, Tensor, Workspace, backward_net, with_gradients};
 use caffe2op_relu::{Activation, OpErrorKind};

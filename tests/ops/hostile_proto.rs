@@ -9,7 +9,7 @@
 //! workspace. (How much the decoder allocates for such input is measured separately
 //! in `hostile_alloc.rs`, under a counting global allocator.)
 
-mod common;
+use crate::common;
 
 use caffe2op_relu::OpErrorKind;
 use caffe2op_relu::ops::{NetDef, OperatorDef, Tensor, Workspace};

@@ -1,6 +1,6 @@
 //! Schemas, the registry, tensor inference and cost inference (SPEC §6).
 
-mod common;
+use crate::common;
 
 use caffe2op_relu::OpErrorKind;
 use caffe2op_relu::ops::{ArgType, DataType, OperatorDef, TensorShape, registered_ops, schema};

@@ -1,6 +1,6 @@
 //! Gradient makers and backward nets.
 
-mod common;
+use crate::common;
 
 use caffe2op_relu::OpErrorKind;
 use caffe2op_relu::ops::{

@@ -1,7 +1,7 @@
 //! Caffe2's protobuf wire format: round trips, a net encoded by hand from the field
 //! numbers of caffe2.proto, and malformed input.
 
-mod common;
+use crate::common;
 
 use caffe2op_relu::ops::{
     ArgValue, Argument, MAX_NET_NESTING, NetDef, OperatorDef, Tensor, Workspace,

@@ -6,7 +6,7 @@
 //! Overflow must be reported as `OpErrorKind::Overflow`, never as a wrapped number
 //! or a panic; every refusal has the exact kind and leaves the workspace unchanged.
 
-mod common;
+use crate::common;
 
 use caffe2op_relu::ops::{
     DataType, NetDef, OpSchema, OperatorDef, Tensor, TensorShape, Workspace, numel, registered_ops,
