@@ -477,11 +477,12 @@ pub const SHORT_SWEEPS: bool = cfg!(any(target_arch = "aarch64", target_family =
 /// the AddressSanitizer build, where every call runs several times slower).
 pub const LIGHT_ENV: &str = "CAFFE2OP_RELU_TEST_LIGHT";
 
-/// Whether the random and the threaded calls are fewer and shorter: under
-/// [`SHORT_SWEEPS`], and when [`LIGHT_ENV`] is set. The sweeps of every short length
-/// at every offset, where heads and tails are, stay as they are; what shrinks is the
-/// number of random long calls, their maximum length, and the memory modes of the
-/// multi-megabyte threaded calls.
+/// Whether the costliest sweeps are cut down: under [`SHORT_SWEEPS`], and when
+/// [`LIGHT_ENV`] is set. The sweeps of every short length at every offset, where heads
+/// and tails are, stay as they are (up to 260 elements unless [`SHORT_SWEEPS`]); what
+/// shrinks is the number of random long calls and their maximum length, the memory
+/// modes of the multi-megabyte threaded calls, the random shapes and parameters of
+/// the `ndarray` layouts, and the parameters and rounds of the 16-bit sweeps.
 pub fn light() -> bool {
     SHORT_SWEEPS || std::env::var_os(LIGHT_ENV).is_some()
 }

@@ -13,11 +13,7 @@ use caffe2op_relu_kernels::half::{Bf16, F16};
 use common::Rng;
 
 fn scale(n: u64) -> u64 {
-    if cfg!(target_arch = "aarch64") {
-        n / 16
-    } else {
-        n
-    }
+    if common::light() { n / 16 } else { n }
 }
 
 #[test]

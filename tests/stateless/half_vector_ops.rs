@@ -218,11 +218,7 @@ fn sweep<T: Half>(lanes: usize, rounds: usize, mut f: impl FnMut(&[T], &[T]) -> 
 }
 
 fn rounds() -> usize {
-    if cfg!(target_arch = "aarch64") {
-        3_000
-    } else {
-        40_000
-    }
+    if common::light() { 3_000 } else { 40_000 }
 }
 
 #[cfg(target_arch = "x86_64")]

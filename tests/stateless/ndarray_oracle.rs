@@ -9,7 +9,7 @@
 use crate::common;
 
 use caffe2op_relu::{Activation, Element, Kernel, Op, Threads, nd};
-use common::{Rng, TestElem, activations, kernels_for, values};
+use common::{Rng, TestElem, activations, kernels_for, light, values};
 use ndarray::{ArrayD, ArrayViewD, ArrayViewMutD, Dimension, IxDyn, ShapeBuilder, Slice};
 
 /// How a logical array of some shape sits in its backing buffer.
@@ -211,8 +211,9 @@ fn shapes(rng: &mut Rng) -> Vec<Vec<usize>> {
         vec![2, 3, 4, 5],
         vec![3, 1, 2, 1],
     ];
-    // Random shapes too, except under qemu (aarch64), where every case is ~10x slower.
-    let random = if cfg!(target_arch = "aarch64") { 0 } else { 2 };
+    // Random shapes too, except in light runs (qemu, the sanitizer), where every case
+    // is several times slower.
+    let random = if light() { 0 } else { 2 };
     for nd in 1..=4 {
         let max = [0, 70, 12, 6, 4][nd];
         for _ in 0..random {
@@ -224,11 +225,9 @@ fn shapes(rng: &mut Rng) -> Vec<Vec<usize>> {
 
 /// A floor on the cases each test runs, so that a broken generator cannot pass by
 /// testing nothing.
-const MIN_CASES: usize = if cfg!(target_arch = "aarch64") {
-    3_000
-} else {
-    10_000
-};
+fn min_cases() -> usize {
+    if light() { 3_000 } else { 10_000 }
+}
 
 /// The kernels to test: every available ISA (serial) and the default dispatch.
 fn all_kernels(act: Activation) -> Vec<Kernel> {
@@ -237,15 +236,15 @@ fn all_kernels(act: Activation) -> Vec<Kernel> {
     v
 }
 
-/// Two activations per op: Caffe2's default and a random one (only the default under
-/// qemu).
+/// Two activations per op: Caffe2's default and a random one (only the default in
+/// light runs).
 fn some_activations(rng: &mut Rng) -> Vec<Activation> {
     Op::ALL
         .into_iter()
         .flat_map(|op| {
             let all = activations(op, rng);
             let mut v = vec![all[0]];
-            if all.len() > 1 && !cfg!(target_arch = "aarch64") {
+            if all.len() > 1 && !light() {
                 v.push(all[all.len() - 1]);
             }
             v
@@ -375,14 +374,14 @@ macro_rules! per_type {
             fn forward_every_layout_pair() {
                 let cases = forward_every_layout::<$T>(0x5eed_0001);
                 eprintln!("{cases} forward cases");
-                assert!(cases > MIN_CASES, "{cases}");
+                assert!(cases > min_cases(), "{cases}");
             }
 
             #[test]
             fn backward_every_layout_pair() {
                 let cases = backward_every_layout::<$T>(0x5eed_0002);
                 eprintln!("{cases} backward cases");
-                assert!(cases > MIN_CASES, "{cases}");
+                assert!(cases > min_cases(), "{cases}");
             }
         }
     )*};
@@ -431,7 +430,7 @@ fn int8_relu_every_layout_pair() {
         }
     }
     eprintln!("{cases} int8 cases");
-    assert!(cases > MIN_CASES, "{cases}");
+    assert!(cases > min_cases(), "{cases}");
 }
 
 fn check_u8(
@@ -504,11 +503,7 @@ fn large_arrays_threaded() {
     let mut rng = Rng(0x5eed_0005);
     let act = Activation::relu_n(6.0).unwrap();
     // 2 or 8 MiB per array: above the parallel threshold either way.
-    let cols = if cfg!(target_arch = "aarch64") {
-        1 << 16
-    } else {
-        1 << 18
-    };
+    let cols = if light() { 1 << 16 } else { 1 << 18 };
     let rows = 4;
     let x = ArrayD::from_shape_vec(
         IxDyn(&[2 * rows, cols]),
