@@ -173,7 +173,13 @@ impl Kernel {
     pub fn forward_tensor(&self, x: &Tensor) -> candle_core::Result<Tensor> {
         let op = self.activation().op();
         check(op, "x", x)?;
-        x.apply_op1(Forward(*self))
+        if x.track_op() {
+            x.apply_op1(Forward(*self))
+        } else {
+            // No graph to record: the same op without the shared box that
+            // `apply_op1` allocates for the backward pass.
+            x.apply_op1_no_bwd(&Forward(*self))
+        }
     }
 
     /// `x = act(x)` in place on a tensor of any layout (feature `candle`). Records no
@@ -335,6 +341,41 @@ impl CustomOp2 for Backward {
             )),
         };
         Ok((out?, l1.shape().clone()))
+    }
+}
+
+/// Outputs from this many bytes ask the OS for huge pages ([`advise_huge_pages`]).
+const HUGE_PAGES_MIN_BYTES: usize = 4 << 20;
+
+/// Asks Linux to back the 2 MiB pages inside a new output buffer with transparent
+/// huge pages (`madvise(MADV_HUGEPAGE)`), before anything is written to it.
+///
+/// A fresh allocation of tens of MiB is new memory from the OS, and with 4 KiB pages
+/// writing it once costs a page fault per 4 KiB, which bounds the allocating ops at
+/// DRAM sizes (candle's own ops pay the same). With huge pages it is one fault per
+/// 2 MiB. The advice changes neither the contents nor the validity of the memory; where
+/// transparent huge pages are off (`never`), or on other systems, it does nothing.
+pub(crate) fn advise_huge_pages<T>(buf: &mut [std::mem::MaybeUninit<T>]) {
+    let bytes = size_of_val(buf);
+    if bytes < HUGE_PAGES_MIN_BYTES {
+        return;
+    }
+    #[cfg(target_os = "linux")]
+    {
+        const HUGE: usize = 2 << 20;
+        let start = buf.as_mut_ptr() as usize;
+        let (lo, hi) = (start.next_multiple_of(HUGE), (start + bytes) / HUGE * HUGE);
+        if hi > lo {
+            // SAFETY: `lo..hi` lies inside `buf`, memory this call owns exclusively
+            // (the spare capacity of a new vector), and is aligned to the page size.
+            // MADV_HUGEPAGE only changes how the kernel backs the pages when they
+            // are first touched; it reads and writes nothing. A failure (an old
+            // kernel, THP compiled out) leaves the memory as it was, so its result
+            // is ignored.
+            unsafe {
+                libc::madvise(lo as *mut libc::c_void, hi - lo, libc::MADV_HUGEPAGE);
+            }
+        }
     }
 }
 

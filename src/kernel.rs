@@ -270,6 +270,7 @@ impl Kernel {
             return Ok(v);
         }
         let mut v = Vec::with_capacity(n);
+        crate::candle::advise_huge_pages(&mut v.spare_capacity_mut()[..n]);
         self.run_forward(Unary::uninit(x, &mut v.spare_capacity_mut()[..n])?)?;
         // SAFETY: the capacity is at least `n`, and the kernel has stored all `n`
         // elements (a forward kernel writes `dst[i]` for every `i < len`; the call
@@ -288,6 +289,7 @@ impl Kernel {
             return Ok(v);
         }
         let mut v = Vec::with_capacity(n);
+        crate::candle::advise_huge_pages(&mut v.spare_capacity_mut()[..n]);
         self.run_backward(Binary::uninit(y, dy, &mut v.spare_capacity_mut()[..n])?)?;
         // SAFETY: as in `forward_vec` (a backward kernel writes `dx[i]` for every
         // `i < len`).
