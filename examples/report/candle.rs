@@ -134,6 +134,11 @@ pub fn section(sizes: &[usize], quick: bool) {
          candle-nn leaky_relu | crate leaky_relu | x | crate leaky_relu in place | x |"
     );
     println!("|---|---|---|---|---|---|---|---|---|---|---|");
+    if cfg!(debug_assertions) {
+        // The CI's quick run uses the test profile, where candle's crates are built at
+        // opt-level 0 (Cargo.toml): the section runs, but its figures mean nothing.
+        println!("| (not a release build: candle is unoptimised here; the figures mean nothing) |");
+    }
     let mut misses = Vec::new();
     for &bytes in sizes {
         let n = bytes / size_of::<f32>();
