@@ -9,6 +9,8 @@
 
 use std::cell::Cell;
 use std::marker::PhantomData;
+#[cfg(feature = "candle")]
+use std::mem::MaybeUninit;
 
 use caffe2op_relu_kernels::{Backward, BinaryFn, Forward, Params, Tables, UnaryFn};
 
@@ -128,6 +130,16 @@ impl<'a, T> Unary<'a, T> {
         Ok(Unary::new(x.as_ptr(), y.as_mut_ptr(), x.len()))
     }
 
+    /// `y = f(x)` into memory not initialised yet: the kernels only store to the
+    /// output of a call whose ranges are disjoint, never load from it, and
+    /// `MaybeUninit<T>` has `T`'s layout. Lengths must match.
+    #[cfg(feature = "candle")]
+    pub(crate) fn uninit(x: &'a [T], y: &'a mut [MaybeUninit<T>]) -> Result<Self, Error> {
+        check_len("y", x.len(), y.len())?;
+        // Disjoint: `y` is an exclusive borrow.
+        Ok(Unary::new(x.as_ptr(), y.as_mut_ptr().cast(), x.len()))
+    }
+
     /// `x = f(x)`.
     pub(crate) fn in_place(x: &'a mut [T]) -> Self {
         let p = x.as_mut_ptr();
@@ -187,6 +199,24 @@ impl<'a, T> Binary<'a, T> {
             y.as_ptr(),
             dy.as_ptr(),
             dx.as_mut_ptr(),
+            y.len(),
+        ))
+    }
+
+    /// `dx = f(y, dy)` into memory not initialised yet (as [`Unary::uninit`]).
+    #[cfg(feature = "candle")]
+    pub(crate) fn uninit(
+        y: &'a [T],
+        dy: &'a [T],
+        dx: &'a mut [MaybeUninit<T>],
+    ) -> Result<Self, Error> {
+        check_len("dy", y.len(), dy.len())?;
+        check_len("dx", y.len(), dx.len())?;
+        // `dx` is an exclusive borrow, so it overlaps neither input.
+        Ok(Binary::new(
+            y.as_ptr(),
+            dy.as_ptr(),
+            dx.as_mut_ptr().cast(),
             y.len(),
         ))
     }

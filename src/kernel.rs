@@ -259,6 +259,44 @@ impl Kernel {
         self.run_backward(unsafe { Binary::raw(y, dy, dx, len)? })
     }
 
+    /// `act(x)` into a new vector (feature `candle`): the kernel stores straight into
+    /// the vector's unused capacity, so the output is written once, not zeroed first.
+    #[cfg(feature = "candle")]
+    pub(crate) fn forward_vec<T: Element>(&self, x: &[T]) -> Result<Vec<T>, Error> {
+        let n = x.len();
+        if self.inline::<T>(n) {
+            let mut v = vec![T::default(); n];
+            self.forward(x, &mut v)?;
+            return Ok(v);
+        }
+        let mut v = Vec::with_capacity(n);
+        crate::candle::advise_huge_pages(&mut v.spare_capacity_mut()[..n]);
+        self.run_forward(Unary::uninit(x, &mut v.spare_capacity_mut()[..n])?)?;
+        // SAFETY: the capacity is at least `n`, and the kernel has stored all `n`
+        // elements (a forward kernel writes `dst[i]` for every `i < len`; the call
+        // returned `Ok`, so it ran).
+        unsafe { v.set_len(n) };
+        Ok(v)
+    }
+
+    /// `act'(y) * dy` into a new vector (feature `candle`), as [`Kernel::forward_vec`].
+    #[cfg(feature = "candle")]
+    pub(crate) fn backward_vec<T: Element>(&self, y: &[T], dy: &[T]) -> Result<Vec<T>, Error> {
+        let n = y.len();
+        if self.inline::<T>(n) {
+            let mut v = vec![T::default(); n];
+            self.backward(y, dy, &mut v)?;
+            return Ok(v);
+        }
+        let mut v = Vec::with_capacity(n);
+        crate::candle::advise_huge_pages(&mut v.spare_capacity_mut()[..n]);
+        self.run_backward(Binary::uninit(y, dy, &mut v.spare_capacity_mut()[..n])?)?;
+        // SAFETY: as in `forward_vec` (a backward kernel writes `dx[i]` for every
+        // `i < len`).
+        unsafe { v.set_len(n) };
+        Ok(v)
+    }
+
     /// The forward kernel over checked ranges: the parameters are checked (rounded to
     /// `T`) before anything is written.
     #[inline]

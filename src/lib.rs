@@ -284,12 +284,16 @@
 //!   `NetDef`/`OperatorDef` format.
 //! - `nd` (feature `ndarray`): every [`Kernel`] entry point on `ndarray` arrays and
 //!   views of any dimension and layout, contiguous ones straight to the kernels.
+//! - `candle` (feature `candle`): the family on candle CPU tensors of any layout, as
+//!   custom ops with autograd (the backward pass is the crate's gradient kernel).
 //!
 //! # Cargo features
 //!
 //! | feature | default | what it adds |
 //! |---|---|---|
 //! | `ndarray` | no | the `nd` module and the `Kernel::*_array` methods, on [`ndarray`](https://docs.rs/ndarray/0.17) 0.17 |
+//! | `candle` | no | the `candle` module, the `Kernel::*_tensor` methods and `candle_core::Module` for `Kernel`, on [`candle-core`](https://docs.rs/candle-core/0.11) 0.11 CPU tensors, with autograd |
+//! | `candle-nn` | no | `candle` plus candle-nn, used only by the crate's candle tests and the report's candle section |
 //!
 //! # Safety and layout
 //!
@@ -304,6 +308,9 @@
 
 mod activation;
 pub mod autovec;
+#[cfg(feature = "candle")]
+#[cfg_attr(docsrs, doc(cfg(feature = "candle")))]
+pub mod candle;
 mod element;
 mod error;
 mod exec;

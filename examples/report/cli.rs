@@ -21,6 +21,8 @@ pub struct Opts {
     pub sizes: Option<Vec<usize>>,
     /// `--types f32,bf16`: only these element types (`u8` for Int8Relu).
     pub types: Option<Vec<String>>,
+    /// `--candle-only`: only the candle section (built with `--features candle-nn`).
+    pub candle_only: bool,
 }
 
 impl Opts {
@@ -90,6 +92,9 @@ usage: cargo run --release --example report -- [OPTIONS]
                     sweeps' short forms too)
   --sizes 4K,1M     only these buffer sizes (K, M, G or bytes); skips the sweeps
   --types f32,u8    only these types (f32, f64, f16, bf16, u8); skips the sweeps
+  --candle-only     only the candle section: candle's relu and leaky_relu against
+                    the crate through candle (needs --features candle-nn; with
+                    it, a run without this option ends with that section too)
   --json PATH       one JSON object per measured cell (default report.json)
   --svg PATH        the ratio plot (default report.svg)
   -h, --help        this text
@@ -140,6 +145,7 @@ pub fn opts() -> Option<Opts> {
         svg: "report.svg".into(),
         sizes: None,
         types: None,
+        candle_only: false,
     };
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
@@ -150,6 +156,7 @@ pub fn opts() -> Option<Opts> {
             }
             "--quick" => o.quick = true,
             "--full" => o.mode = Mode::Full,
+            "--candle-only" => o.candle_only = true,
             "--json" => o.json = args.next().unwrap_or(o.json),
             "--svg" => o.svg = args.next().unwrap_or(o.svg),
             "--sizes" => {

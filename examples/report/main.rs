@@ -13,8 +13,13 @@
 //!    ISA serial, with `Threads::Auto` and in place, 4 KiB to 1 GiB, each cell's
 //!    median sample, then the targets and the sweeps;
 //! 4. prints the tables and a markdown headline, writes one JSON object per measured
-//!    cell and an SVG plot of the ratios.
+//!    cell and an SVG plot of the ratios;
+//! 5. built with `--features candle-nn`: candle's own relu and leaky_relu against the
+//!    crate through `caffe2op_relu::candle` (f32, the same sizes; `--candle-only`
+//!    measures only this section).
 
+#[cfg(feature = "candle-nn")]
+mod candle;
 mod cells;
 mod cli;
 mod cpu;
@@ -221,6 +226,13 @@ fn main() -> ExitCode {
     }
 
     let sizes = o.sizes();
+    if o.candle_only {
+        #[cfg(feature = "candle-nn")]
+        candle::section(&sizes, o.quick);
+        #[cfg(not(feature = "candle-nn"))]
+        eprintln!("report: --candle-only needs the example built with --features candle-nn");
+        return ExitCode::SUCCESS;
+    }
     let mut run = Run {
         o: &o,
         isas,
@@ -254,6 +266,10 @@ fn main() -> ExitCode {
     );
     if run.full() {
         run.full_sections();
+    }
+    #[cfg(feature = "candle-nn")]
+    if o.wants("f32") {
+        candle::section(&run.sizes, o.quick);
     }
     if !run.rows.is_empty() {
         println!(
