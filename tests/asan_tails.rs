@@ -21,7 +21,7 @@ use std::cell::Cell;
 use std::sync::Mutex;
 
 use caffe2op_relu::{Activation, Isa, Kernel, Op, Threads};
-use common::{Rng, TestElem, activations, bits, values};
+use common::{Rng, TestElem, activations, bits, values, values_for};
 
 /// Lengths 0..=130 cross every tail size of every vector width (4..64 lanes) and
 /// the 4-register unrolled block of the widest one.
@@ -236,7 +236,7 @@ fn sweep<T: TestElem>(seed: u64) -> usize {
                     .unwrap()
                     .with_threads(Threads::Serial);
                 for len in 0..=MAX_LEN {
-                    let x: Vec<T> = values(&mut rng, len, act.param());
+                    let x: Vec<T> = values_for(&mut rng, len, &act);
                     let dy: Vec<T> = values(&mut rng, len, 1.0);
                     for off in OFFSETS {
                         for mode in FWD {
