@@ -260,27 +260,25 @@ fn param_samples(rule: Rule, rng: &mut Rng) -> Vec<f64> {
 
 /// Pairs of bounds `(min, max)` to try for an op with a rule between two parameters
 /// (Clip's `min <= max`): valid ones (ordinary, equal, zeros of both signs,
-/// infinite, huge, tiny, the defaults' stand-ins with a given other bound, a random
+/// infinite, subnormal, a default's stand-in with a given other bound, a random
 /// pair) and hostile ones (reversed, NaN, `+inf > -inf`, and pairs valid in `f64`
 /// that a narrower type's rounding reverses). The hostile ones are refused when an
 /// activation is built or when a call rounds them ([`bound_pairs_refused`]).
 pub fn bound_pairs(rng: &mut Rng) -> Vec<(f64, f64)> {
     let a = (rng.below(2000) as f64 - 1000.0) / 7.0;
     let b = a + rng.below(1000) as f64 / 13.0;
+    // Ten valid pairs with the default: every sweep over the ops runs each of them
+    // (clip(+0, n) is relu_n, checked against relu_n's oracle in `stateless/clip.rs`).
     let mut v = vec![
         (-1.0, 1.0),
-        (0.0, 6.0),
         (-6.0, -0.0),
         (-0.0, 0.0),
         (0.0, -0.0),
         (1.5, 1.5),
-        (f64::NEG_INFINITY, f64::INFINITY),
         (f64::NEG_INFINITY, 0.5),
-        (-3.4e38, 3.4e38),
         (1e-40, 1e-30),
         (-65504.0, 1e-7),
         (f64::MIN, 2.0),
-        (-2.0, f64::MAX),
     ];
     v.extend(bound_pairs_refused());
     // Last, so that tests taking "the default and the last" get a random valid pair.

@@ -6,7 +6,7 @@ use std::cell::Cell;
 
 use crate::common;
 
-use caffe2op_relu::{Activation, Element, Error, Kernel, Op};
+use caffe2op_relu::{Activation, Error, Kernel, Op};
 use common::*;
 
 /// Every entry point a refused clip call could write through, on `T`, from
