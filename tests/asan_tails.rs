@@ -264,8 +264,9 @@ fn both_thresholds<T: TestElem>(seed: u64) {
     caffe2op_relu::tuning::set_stream_min_bytes(0);
     let b = sweep::<T>(seed ^ 1);
     caffe2op_relu::tuning::set_stream_min_bytes(old);
-    // 5 activations x 131 lengths x 3 offsets x 10 arrangements per ISA.
-    let per_isa = 5 * (MAX_LEN + 1) * OFFSETS.len() * (FWD.len() + BWD.len());
+    // 7 activations (relu's one, two of each other op) x 131 lengths x 3 offsets x 10
+    // arrangements per ISA.
+    let per_isa = 7 * (MAX_LEN + 1) * OFFSETS.len() * (FWD.len() + BWD.len());
     assert_eq!(a + b, 2 * per_isa * Isa::available().len());
 }
 
