@@ -267,23 +267,28 @@ fn param_samples(rule: Rule, rng: &mut Rng) -> Vec<f64> {
 pub fn bound_pairs(rng: &mut Rng) -> Vec<(f64, f64)> {
     let a = (rng.below(2000) as f64 - 1000.0) / 7.0;
     let b = a + rng.below(1000) as f64 / 13.0;
-    // Ten valid pairs with the default: every sweep over the ops runs each of them
-    // (clip(+0, n) is relu_n, checked against relu_n's oracle in `stateless/clip.rs`).
-    let mut v = vec![
-        (-1.0, 1.0),
+    // Four valid pairs with the default (every sweep over the ops runs each of them,
+    // so the list is short; `bound_pairs_edges` are swept on short lengths in
+    // `stateless/clip.rs`, and clip(+0, n) is checked there against relu_n's oracle).
+    let mut v = vec![(-1.0, 1.0), (-0.0, 0.0), (f64::MIN, 2.0)];
+    v.extend(bound_pairs_refused());
+    // Last, so that tests taking "the default and the last" get a random valid pair.
+    v.push((a, b));
+    v
+}
+
+/// More valid pairs of bounds: a negative interval ending at -0.0, zeros in the
+/// other order, equal bounds, an infinite bound, subnormal bounds, f16's lowest value.
+pub fn bound_pairs_edges() -> Vec<(f64, f64)> {
+    vec![
         (-6.0, -0.0),
-        (-0.0, 0.0),
         (0.0, -0.0),
         (1.5, 1.5),
         (f64::NEG_INFINITY, 0.5),
         (1e-40, 1e-30),
         (-65504.0, 1e-7),
-        (f64::MIN, 2.0),
-    ];
-    v.extend(bound_pairs_refused());
-    // Last, so that tests taking "the default and the last" get a random valid pair.
-    v.push((a, b));
-    v
+        (f64::NEG_INFINITY, f64::INFINITY),
+    ]
 }
 
 /// The hostile pairs of [`bound_pairs`]: the first five are refused as given, the
@@ -411,7 +416,13 @@ pub fn check_forward<T: TestElem>(k: &Kernel, x: &[T], off: usize, mode: Mode, c
     let act = k.activation();
     let n = x.len();
     let fill = T::from_f64(1234.5);
-    let expect: Vec<T> = x.iter().map(|&v| act.oracle_forward(v).unwrap()).collect();
+    // The oracle with the parameters rounded once (`Activation::oracle_forward`
+    // rounds and checks them per element).
+    let (op, p) = (act.op(), act.params_in::<T>().unwrap());
+    let expect: Vec<T> = x
+        .iter()
+        .map(|&v| T::oracle_forward_with(op, v, p))
+        .collect();
     let (buf, s) = match mode {
         Mode::OutOfPlace => {
             let (mut y, s) = place(&vec![fill; n], off, fill);
@@ -458,10 +469,11 @@ pub fn check_backward<T: TestElem>(
     let act = k.activation();
     let n = y.len();
     let fill = T::from_f64(1234.5);
+    let (op, p) = (act.op(), act.params_in::<T>().unwrap());
     let expect: Vec<T> = y
         .iter()
         .zip(dy)
-        .map(|(&a, &b)| act.oracle_backward(a, b).unwrap())
+        .map(|(&a, &b)| T::oracle_backward_with(op, a, b, p))
         .collect();
     let (buf, s) = match mode {
         Mode::OutOfPlace => {

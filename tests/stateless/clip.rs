@@ -1,6 +1,7 @@
 //! Clip's own rules: the bounds' refusals (as given and once rounded to a type),
 //! each naming the bounds and writing nothing; the semantics at the edges written out
-//! by hand; and clip(+0, n) against relu_n's oracle.
+//! by hand; clip(+0, n) against relu_n's oracle; the edge bounds the sweeps over
+//! every op leave out.
 
 use std::cell::Cell;
 
@@ -223,4 +224,33 @@ fn zero_min_is_relu_n_every_type() {
     zero_min_is_relu_n::<f64>();
     zero_min_is_relu_n::<half::f16>();
     zero_min_is_relu_n::<half::bf16>();
+}
+
+/// The edge pairs of bounds that the sweeps over every op leave out: every ISA,
+/// every memory mode, lengths up to 70 at two offsets, against the oracle.
+fn edge_bounds<T: TestElem>() {
+    let mut rng = Rng(0xed6e ^ size_of::<T>() as u64);
+    for (min, max) in bound_pairs_edges() {
+        let act = Activation::clip(min, max).unwrap();
+        for k in kernels_for(act) {
+            for mode in MODES {
+                for len in 0..=70 {
+                    let x: Vec<T> = values_for(&mut rng, len, &act);
+                    let dy: Vec<T> = values(&mut rng, len, 1.0);
+                    for off in [0, 3] {
+                        check_forward(&k, &x, off, mode, "clip edges");
+                        check_backward(&k, &x, &dy, off, mode, "clip edges");
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn edge_bounds_every_isa_and_type() {
+    edge_bounds::<f32>();
+    edge_bounds::<f64>();
+    edge_bounds::<half::f16>();
+    edge_bounds::<half::bf16>();
 }
