@@ -2,13 +2,13 @@
 //! kernels, its parameters and their rules) is the kernels crate's op registry
 //! (`caffe2op_relu_kernels::OPS`); [`Op`] names its entries, in the same order.
 
-use caffe2op_relu_kernels::ops::{self as reg, MAX_SCALARS, OpDef, ParamDef};
+use caffe2op_relu_kernels::ops::{self as reg, MAX_SCALARS, OpDef, ParamDef, Rule};
 use caffe2op_relu_kernels::{Backward, Forward, Params};
 
 use crate::element::Element;
 use crate::error::Error;
 
-/// The three functions of the family (each has a forward and a backward form).
+/// The functions of the family (each has a forward and a backward form).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Op {
     /// `relu(x) = x < 0 ? 0 : x`
@@ -17,13 +17,15 @@ pub enum Op {
     ReluN,
     /// `leaky_relu(x; a) = x < 0 ? a * x : x`
     LeakyRelu,
+    /// `clip(x; min, max) = x < min ? min : x > max ? max : x`
+    Clip,
 }
 
 impl Op {
     /// Every op.
-    pub const ALL: [Op; 3] = [Op::Relu, Op::ReluN, Op::LeakyRelu];
+    pub const ALL: [Op; 4] = [Op::Relu, Op::ReluN, Op::LeakyRelu, Op::Clip];
 
-    /// Lowercase name (`"relu"`, `"relu_n"`, `"leaky_relu"`).
+    /// Lowercase name (`"relu"`, `"relu_n"`, `"leaky_relu"`, `"clip"`).
     pub const fn name(self) -> &'static str {
         reg::OPS[self as usize].name
     }
@@ -49,7 +51,7 @@ impl Op {
 
 const _: () = assert!(Op::ALL.len() == reg::OPS.len());
 
-/// A validated activation: an [`Op`] and its parameter.
+/// A validated activation: an [`Op`] and its parameters.
 ///
 /// Parameters are checked when the activation is built (as `f64`) and again when a
 /// call converts them to its element type, since rounding can break the rule (for
@@ -95,13 +97,24 @@ impl Activation {
         Activation::with_params(Op::LeakyRelu, &[alpha])
     }
 
-    /// Builds an activation from an op and its parameter (ignored for relu).
+    /// `clip(x; min, max)`: `x < min ? min : x > max ? max : x` (Caffe2's Clip). The
+    /// bounds must not be NaN and `min <= max` must hold, as given and once rounded
+    /// to a call's element type. `f64::MIN` and `f64::MAX` stand for the element
+    /// type's lowest and highest finite values (Caffe2's defaults,
+    /// [`Activation::caffe2_default`]`(Op::Clip)`); `-inf` and `+inf` are allowed.
+    pub fn clip(min: f64, max: f64) -> Result<Activation, Error> {
+        Activation::with_params(Op::Clip, &[min, max])
+    }
+
+    /// Builds an activation from an op and its parameter (ignored for relu; both
+    /// bounds of clip).
     pub fn new(op: Op, param: f64) -> Result<Activation, Error> {
         Activation::with_params(op, &[param; MAX_SCALARS][..op.def().params.len()])
     }
 
     /// The op with Caffe2's default parameters (ReLU6 for relu_n, `alpha = 0.01` for
-    /// leaky_relu); `None` for an op with a parameter that has no default.
+    /// leaky_relu, the element type's lowest and highest finite values for clip);
+    /// `None` for an op with a parameter that has no default.
     pub fn caffe2_default(op: Op) -> Option<Activation> {
         let defs = op.def().params;
         let mut values = [0.0; MAX_SCALARS];
@@ -112,7 +125,8 @@ impl Activation {
     }
 
     /// Builds an activation from an op and its parameters, in the order of the
-    /// registry's `OpDef::params` (each checked against its rule).
+    /// registry's `OpDef::params` (each checked against its rule, then the rules
+    /// between them, `OpDef::cross`).
     pub fn with_params(op: Op, params: &[f64]) -> Result<Activation, Error> {
         let defs = op.def().params;
         if params.len() != defs.len() {
@@ -127,6 +141,7 @@ impl Activation {
             check(def, v, v, "f64")?;
             all[i] = v;
         }
+        check_cross(op.def(), &all, &all, "f64")?;
         Ok(Activation { op, params: all })
     }
 
@@ -157,11 +172,22 @@ impl Activation {
     pub(crate) fn params_as<T: Element>(&self) -> Result<Params<T::Kernel>, Error> {
         // Only the op's own parameters are rounded (the other slots stay 0): a call
         // pays for nothing it does not use (relu rounds nothing).
+        let def = self.op.def();
         let mut out = [T::default().to_kernel(); MAX_SCALARS];
-        for ((slot, def), &given) in out.iter_mut().zip(self.op.def().params).zip(&self.params) {
-            let p = T::from_f64(given);
-            check(def, p.to_f64(), given, T::NAME)?;
+        let mut rounded = [0.0; MAX_SCALARS];
+        for (((slot, r), def), &given) in out
+            .iter_mut()
+            .zip(&mut rounded)
+            .zip(def.params)
+            .zip(&self.params)
+        {
+            let p = round::<T>(def, given);
+            *r = p.to_f64();
+            check(def, *r, given, T::NAME)?;
             *slot = p.to_kernel();
+        }
+        if !def.cross.is_empty() {
+            check_cross(def, &rounded, &self.params, T::NAME)?;
         }
         Ok(Params {
             scalars: out,
@@ -169,15 +195,60 @@ impl Activation {
         })
     }
 
+    /// Every parameter rounded to `T`, in registry order (unused slots `+0`);
+    /// refused if rounding breaks a rule.
+    pub fn params_in<T: Element>(&self) -> Result<[T; MAX_SCALARS], Error> {
+        Ok(self.params_as::<T>()?.scalars.map(T::from_kernel))
+    }
+
     /// The oracle on one element (the definition every kernel matches bit for bit).
     pub fn oracle_forward<T: Element>(&self, x: T) -> Result<T, Error> {
-        Ok(T::oracle_forward(self.op, x, self.param_as::<T>()?))
+        Ok(T::oracle_forward_with(self.op, x, self.params_in::<T>()?))
     }
 
     /// The oracle of the backward op on one element, from the forward output `y`.
     pub fn oracle_backward<T: Element>(&self, y: T, dy: T) -> Result<T, Error> {
-        Ok(T::oracle_backward(self.op, y, dy, self.param_as::<T>()?))
+        Ok(T::oracle_backward_with(
+            self.op,
+            y,
+            dy,
+            self.params_in::<T>()?,
+        ))
     }
+}
+
+/// A parameter as a call of element type `T` uses it: rounded to nearest, except a
+/// [`Rule::Bound`] of `f64::MIN` or `f64::MAX`, which stands for `T`'s lowest or
+/// highest finite value.
+#[inline]
+fn round<T: Element>(def: &ParamDef, given: f64) -> T {
+    match def.rule {
+        Rule::Bound if given == f64::MIN => T::LOWEST,
+        Rule::Bound if given == f64::MAX => T::HIGHEST,
+        _ => T::from_f64(given),
+    }
+}
+
+/// Checks the rules between an op's parameters (`rounded` are the values a call will
+/// use, `given` the ones the caller gave, for the message).
+fn check_cross(
+    def: &OpDef,
+    rounded: &[f64; MAX_SCALARS],
+    given: &[f64; MAX_SCALARS],
+    dtype: &'static str,
+) -> Result<(), Error> {
+    for rule in def.cross {
+        if let Some(reason) = rule.refusal(rounded) {
+            let (a, b) = rule.params();
+            return Err(Error::InvalidParameters {
+                names: [def.params[a].name, def.params[b].name],
+                values: [given[a], given[b]],
+                dtype,
+                reason,
+            });
+        }
+    }
+    Ok(())
 }
 
 /// Checks one parameter against its rule (`rounded` is the value a call will use,

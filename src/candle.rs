@@ -3,8 +3,8 @@
 //!
 //! | call | slice twin |
 //! |---|---|
-//! | [`relu`]`(&x)`, [`relu_n`]`(&x, n)`, [`leaky_relu`]`(&x, alpha)` | [`crate::relu`], ... |
-//! | [`relu_in_place`]`(&x)`, [`relu_n_in_place`]`(&x, n)`, [`leaky_relu_in_place`]`(&x, alpha)` | [`crate::relu_in_place`], ... |
+//! | [`relu`]`(&x)`, [`relu_n`]`(&x, n)`, [`leaky_relu`]`(&x, alpha)`, [`clip`]`(&x, min, max)` | [`crate::relu`], ... |
+//! | [`relu_in_place`]`(&x)`, [`relu_n_in_place`]`(&x, n)`, [`leaky_relu_in_place`]`(&x, alpha)`, [`clip_in_place`]`(&x, min, max)` | [`crate::relu_in_place`], ... |
 //! | [`Kernel::forward_tensor`]`(&x)` | [`Kernel::forward`] |
 //! | [`Kernel::forward_tensor_in_place`]`(&x)` | [`Kernel::forward_in_place`] |
 //! | [`Kernel::backward_tensor`]`(&y, &dy)` | [`Kernel::backward`] |
@@ -102,6 +102,11 @@ pub fn leaky_relu(x: &Tensor, alpha: f64) -> candle_core::Result<Tensor> {
     kernel(Op::LeakyRelu, alpha)?.forward_tensor(x)
 }
 
+/// `clip(x; min, max)` into a new tensor, with autograd (feature `candle`).
+pub fn clip(x: &Tensor, min: f64, max: f64) -> candle_core::Result<Tensor> {
+    clip_kernel(min, max)?.forward_tensor(x)
+}
+
 /// `x = relu(x)` in place (feature `candle`; no gradient is recorded).
 pub fn relu_in_place(x: &Tensor) -> candle_core::Result<()> {
     Kernel::new(Activation::relu()).forward_tensor_in_place(x)
@@ -115,6 +120,17 @@ pub fn relu_n_in_place(x: &Tensor, n: f64) -> candle_core::Result<()> {
 /// `x = leaky_relu(x; alpha)` in place (feature `candle`; no gradient is recorded).
 pub fn leaky_relu_in_place(x: &Tensor, alpha: f64) -> candle_core::Result<()> {
     kernel(Op::LeakyRelu, alpha)?.forward_tensor_in_place(x)
+}
+
+/// `x = clip(x; min, max)` in place (feature `candle`; no gradient is recorded).
+pub fn clip_in_place(x: &Tensor, min: f64, max: f64) -> candle_core::Result<()> {
+    clip_kernel(min, max)?.forward_tensor_in_place(x)
+}
+
+fn clip_kernel(min: f64, max: f64) -> candle_core::Result<Kernel> {
+    Activation::clip(min, max)
+        .map(Kernel::new)
+        .map_err(|e| refused(Op::Clip, &e))
 }
 
 fn kernel(op: Op, param: f64) -> candle_core::Result<Kernel> {
@@ -305,6 +321,7 @@ impl CustomOp2 for Backward {
             Op::Relu => "relu_grad",
             Op::ReluN => "relu_n_grad",
             Op::LeakyRelu => "leaky_relu_grad",
+            Op::Clip => "clip_grad",
         }
     }
 
@@ -408,7 +425,7 @@ fn forward_into_new<T: Element>(k: &Kernel, v: &[T], l: &Layout) -> candle_core:
     let op = k.activation().op();
     let p = k
         .activation()
-        .param_as::<T>()
+        .params_in::<T>()
         .map_err(|e| refused(op, &e))?;
     if let Some(x) = contiguous(op, v, l)? {
         return k.forward_vec(x).map_err(|e| refused(op, &e));
@@ -424,7 +441,7 @@ fn forward_into_new<T: Element>(k: &Kernel, v: &[T], l: &Layout) -> candle_core:
             let y = &mut out[o..o + n];
             o += n;
             if n == 1 {
-                y[0] = T::oracle_forward(op, v[i], p);
+                y[0] = T::oracle_forward_with(op, v[i], p);
                 Ok(())
             } else {
                 k.forward(&v[i..i + n], y)
@@ -440,7 +457,7 @@ fn forward_in_place<T: Element>(k: &Kernel, v: &mut [T], l: &Layout) -> candle_c
     // Checked once before the first store, so a refusal writes nothing.
     let p = k
         .activation()
-        .param_as::<T>()
+        .params_in::<T>()
         .map_err(|e| refused(op, &e))?;
     if l.has_internal_overlap() {
         return Err(msg(
@@ -461,7 +478,7 @@ fn forward_in_place<T: Element>(k: &Kernel, v: &mut [T], l: &Layout) -> candle_c
         [len],
         |[i], n| {
             if n == 1 {
-                v[i] = T::oracle_forward(op, v[i], p);
+                v[i] = T::oracle_forward_with(op, v[i], p);
                 Ok(())
             } else {
                 k.forward_in_place(&mut v[i..i + n])
@@ -481,7 +498,7 @@ fn backward_into_new<T: Element>(
     let op = k.activation().op();
     let p = k
         .activation()
-        .param_as::<T>()
+        .params_in::<T>()
         .map_err(|e| refused(op, &e))?;
     if ly.dims() != ldy.dims() {
         return Err(msg(
@@ -507,7 +524,7 @@ fn backward_into_new<T: Element>(
             let dx = &mut out[o..o + n];
             o += n;
             if n == 1 {
-                dx[0] = T::oracle_backward(op, y[i], dy[j], p);
+                dx[0] = T::oracle_backward_with(op, y[i], dy[j], p);
                 Ok(())
             } else {
                 k.backward(&y[i..i + n], &dy[j..j + n], dx)

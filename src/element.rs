@@ -3,7 +3,7 @@
 use std::fmt::Debug;
 
 use caffe2op_relu_kernels::{self as k, Kernels, Params, Tables};
-use k::ops::Real;
+use k::ops::{Channel, MAX_SCALARS, Real};
 
 use crate::activation::Op;
 
@@ -46,6 +46,11 @@ pub trait Element:
     #[doc(hidden)]
     const INLINE_MAX: usize;
 
+    /// The lowest finite value (`-MAX`).
+    const LOWEST: Self;
+    /// The highest finite value (`MAX`).
+    const HIGHEST: Self;
+
     /// Rounds an `f64` to this type (to nearest, ties to even).
     fn from_f64(v: f64) -> Self;
     /// Widens to `f64` (exact for every supported type).
@@ -59,14 +64,33 @@ pub trait Element:
         bytemuck::cast(bits)
     }
 
-    /// The oracle of a forward op (SPEC §3) on one element; `p` is `n` or `alpha`.
+    /// The oracle of a forward op (SPEC §3) on one element, for an op of at most one
+    /// parameter; `p` is `n` or `alpha`. [`Element::oracle_forward_with`] takes every
+    /// parameter.
     fn oracle_forward(op: Op, x: Self, p: Self) -> Self {
-        let p = Params::scalar(p.to_kernel());
+        Self::oracle_forward_with(op, x, [p; MAX_SCALARS])
+    }
+    /// The oracle of a backward op on one element (`y` is the forward output), for an
+    /// op of at most one parameter.
+    fn oracle_backward(op: Op, y: Self, dy: Self, p: Self) -> Self {
+        Self::oracle_backward_with(op, y, dy, [p; MAX_SCALARS])
+    }
+    /// The oracle of a forward op on one element; `p` holds the op's parameters in
+    /// registry order (Clip's `[min, max]`, as [`crate::Activation::params_in`]
+    /// gives them).
+    fn oracle_forward_with(op: Op, x: Self, p: [Self; MAX_SCALARS]) -> Self {
+        let p = Params {
+            scalars: p.map(Self::to_kernel),
+            channel: Channel::NONE,
+        };
         Self::from_kernel(k::ops::oracle_forward(op.forward(), x.to_kernel(), &p))
     }
-    /// The oracle of a backward op on one element (`y` is the forward output).
-    fn oracle_backward(op: Op, y: Self, dy: Self, p: Self) -> Self {
-        let p = Params::scalar(p.to_kernel());
+    /// The oracle of a backward op on one element, with every parameter.
+    fn oracle_backward_with(op: Op, y: Self, dy: Self, p: [Self; MAX_SCALARS]) -> Self {
+        let p = Params {
+            scalars: p.map(Self::to_kernel),
+            channel: Channel::NONE,
+        };
         let (y, dy) = (y.to_kernel(), dy.to_kernel());
         Self::from_kernel(k::ops::oracle_backward(op.backward(), y, dy, &p))
     }
@@ -89,6 +113,8 @@ macro_rules! float_element {
             type Bits = $Bits;
             type Kernel = $T;
             const INLINE_MAX: usize = 256 / size_of::<$T>();
+            const LOWEST: $T = $T::MIN;
+            const HIGHEST: $T = $T::MAX;
 
             #[inline(always)]
             fn table(t: &'static Tables) -> &'static Kernels<$T> {
@@ -131,6 +157,8 @@ macro_rules! half_element {
             type Kernel = k::half::$K;
             // The oracle's products convert in software: always use the kernels.
             const INLINE_MAX: usize = 0;
+            const LOWEST: half::$T = half::$T::MIN;
+            const HIGHEST: half::$T = half::$T::MAX;
 
             #[inline(always)]
             fn table(t: &'static Tables) -> &'static Kernels<k::half::$K> {

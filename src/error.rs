@@ -60,6 +60,18 @@ pub enum Error {
         /// What rule it breaks.
         reason: &'static str,
     },
+    /// Two parameters break a rule between them (Clip's `min <= max`), as given or
+    /// once rounded to the element type of a call.
+    InvalidParameters {
+        /// Their names (`["min", "max"]`).
+        names: [&'static str; 2],
+        /// Their values as given (before rounding).
+        values: [f64; 2],
+        /// The element type they were converted to (`"f64"` when checked as given).
+        dtype: &'static str,
+        /// What rule they break.
+        reason: &'static str,
+    },
     /// An op was given the wrong number of parameters.
     ParameterCount {
         /// The op's name.
@@ -175,6 +187,15 @@ impl fmt::Display for Error {
             } => {
                 write!(f, "invalid `{name}` = {value:?} (as {dtype}): {reason}")
             }
+            Error::InvalidParameters {
+                names: [a, b],
+                values: [va, vb],
+                dtype,
+                reason,
+            } => write!(
+                f,
+                "invalid `{a}` = {va:?}, `{b}` = {vb:?} (as {dtype}): {reason}"
+            ),
             Error::ParameterCount {
                 op,
                 expected,

@@ -29,9 +29,11 @@
 //! | relu(x) | `x < 0 ? 0 : x` | same bits out | -0.0 out |
 //! | relu_n(x; n) | `x < 0 ? 0 : x > n ? n : x` | same bits out | -0.0 out |
 //! | leaky_relu(x; a) | `x < 0 ? a * x : x` | same bits out | -0.0 out |
+//! | clip(x; min, max) | `x < min ? min : x > max ? max : x` | same bits out | -0.0 out (also against a zero bound) |
 //! | relu_grad(y, dy) | `y > 0 ? dy : 0` | y NaN → 0 | y -0.0 → 0 |
 //! | relu_n_grad(y, dy; n) | `y > 0 && y < n ? dy : 0` | y NaN → 0 | → 0 |
 //! | leaky_relu_grad(y, dy; a) | `y > 0 ? dy : a * dy` | y NaN → a·dy | → a·dy |
+//! | clip_grad(y, dy; min, max) | `y > min && y < max ? dy : 0` | y NaN → 0 | as any value between the bounds |
 //! | int8_relu(x_q; zero_point) | `max(x_q, zero_point)` (`u8`; scale and zero point carried over) | — | — |
 //!
 //! - Gradients take the forward **output** `y` (Caffe2's convention), so the forward
@@ -41,9 +43,13 @@
 //!   are one IEEE multiplication in the element type, rounded to nearest-even; for
 //!   `f16`/`bf16` the product is formed in `f32` (exactly) and rounded once.
 //! - Parameters: `n > 0`, not NaN (`+inf` allowed: relu_n is then relu); `alpha`
-//!   finite and `>= 0`. Defaults [`DEFAULT_N`] = 6 and [`DEFAULT_ALPHA`] = 0.01. A
-//!   parameter is rounded to the element type once per call; if the rounded value
-//!   breaks the rule (`n = 1e-50` is `0` in `f32`) the call is refused.
+//!   finite and `>= 0`; clip's `min` and `max` not NaN (infinities allowed) and
+//!   `min <= max`. Defaults [`DEFAULT_N`] = 6, [`DEFAULT_ALPHA`] = 0.01, and for clip
+//!   the element type's lowest and highest finite values (written `f64::MIN` and
+//!   `f64::MAX`). A parameter is rounded to the element type once per call; if the
+//!   rounded value breaks the rule (`n = 1e-50` is `0` in `f32`; `min = f64::MIN`
+//!   with `max = -1e300` in `f32`, whose bounds become `f32::MIN > -inf`) the call
+//!   is refused.
 //! - The oracle itself is public: [`Activation::oracle_forward`] and
 //!   [`Activation::oracle_backward`] (and [`Element::oracle_forward`] /
 //!   [`Element::oracle_backward`] with a parameter already in `T`), and
@@ -56,8 +62,8 @@
 //!
 //! | task | entry point |
 //! |---|---|
-//! | one call, default ISA | [`relu`], [`relu_in_place`], [`relu_n`], [`relu_n_in_place`], [`leaky_relu`], [`leaky_relu_in_place`], [`relu_grad`], [`relu_grad_in_place`], [`relu_n_grad`], [`leaky_relu_grad`] |
-//! | choose the function | [`Activation::relu`], [`relu_n`](Activation::relu_n), [`relu6`](Activation::relu6), [`leaky_relu`](Activation::leaky_relu), [`new`](Activation::new)`(`[`Op`]`, param)` |
+//! | one call, default ISA | [`relu`], [`relu_in_place`], [`relu_n`], [`relu_n_in_place`], [`leaky_relu`], [`leaky_relu_in_place`], [`relu_grad`], [`relu_grad_in_place`], [`relu_n_grad`], [`leaky_relu_grad`], [`clip`], [`clip_in_place`], [`clip_grad`] |
+//! | choose the function | [`Activation::relu`], [`relu_n`](Activation::relu_n), [`relu6`](Activation::relu6), [`leaky_relu`](Activation::leaky_relu), [`clip`](Activation::clip), [`new`](Activation::new)`(`[`Op`]`, param)` |
 //! | a reusable kernel | [`Kernel::new`], [`forward`](Kernel::forward), [`forward_in_place`](Kernel::forward_in_place), [`backward`](Kernel::backward), [`backward_in_place`](Kernel::backward_in_place) |
 //! | force an ISA | [`Kernel::with_isa`], [`Isa::available`], [`Isa::detected`], [`Isa::dispatched`], [`ISA_ENV_VAR`] |
 //! | threading | [`Kernel::with_threads`], [`Threads`], [`Kernel::pieces`], [`parallel_min_bytes`](tuning::parallel_min_bytes), [`set_parallel_min_bytes`](tuning::set_parallel_min_bytes) |
@@ -397,6 +403,30 @@ pub fn leaky_relu_grad<T: Element>(
     alpha: f64,
 ) -> Result<(), Error> {
     Kernel::new(Activation::leaky_relu(alpha)?).backward(y, dy, dx)
+}
+
+/// `y = clip(x; min, max)`: `x < min ? min : x > max ? max : x`.
+#[inline]
+pub fn clip<T: Element>(x: &[T], y: &mut [T], min: f64, max: f64) -> Result<(), Error> {
+    Kernel::new(Activation::clip(min, max)?).forward(x, y)
+}
+
+/// `x = clip(x; min, max)`.
+#[inline]
+pub fn clip_in_place<T: Element>(x: &mut [T], min: f64, max: f64) -> Result<(), Error> {
+    Kernel::new(Activation::clip(min, max)?).forward_in_place(x)
+}
+
+/// `dx = clip'(y) * dy`: `y > min && y < max ? dy : 0`, from the forward output `y`.
+#[inline]
+pub fn clip_grad<T: Element>(
+    y: &[T],
+    dy: &[T],
+    dx: &mut [T],
+    min: f64,
+    max: f64,
+) -> Result<(), Error> {
+    Kernel::new(Activation::clip(min, max)?).backward(y, dy, dx)
 }
 
 // The tuning knobs' 0.1 paths, kept for compatibility.

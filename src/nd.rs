@@ -111,12 +111,12 @@ impl Kernel {
         y: &mut ArrayRef<T, D>,
     ) -> Result<(), Error> {
         check_shape("y", x.shape(), y.shape())?;
-        let (op, p) = (self.activation().op(), self.activation().param_as::<T>()?);
+        let (op, p) = (self.activation().op(), self.activation().params_in::<T>()?);
         zip2(
             x.view().into_dyn(),
             y.view_mut().into_dyn(),
             &mut |xs, ys| self.forward(xs, ys),
-            &|v, _| T::oracle_forward(op, v, p),
+            &|v, _| T::oracle_forward_with(op, v, p),
         )
     }
 
@@ -138,11 +138,11 @@ impl Kernel {
         &self,
         x: &mut ArrayRef<T, D>,
     ) -> Result<(), Error> {
-        let (op, p) = (self.activation().op(), self.activation().param_as::<T>()?);
+        let (op, p) = (self.activation().op(), self.activation().params_in::<T>()?);
         zip1(
             x.view_mut().into_dyn(),
             &mut |s| self.forward_in_place(s),
-            &|v| T::oracle_forward(op, v, p),
+            &|v| T::oracle_forward_with(op, v, p),
         )
     }
 
@@ -168,13 +168,13 @@ impl Kernel {
     ) -> Result<(), Error> {
         check_shape("dy", y.shape(), dy.shape())?;
         check_shape("dx", y.shape(), dx.shape())?;
-        let (op, p) = (self.activation().op(), self.activation().param_as::<T>()?);
+        let (op, p) = (self.activation().op(), self.activation().params_in::<T>()?);
         zip3(
             y.view().into_dyn(),
             dy.view().into_dyn(),
             dx.view_mut().into_dyn(),
             &mut |ys, dys, dxs| self.backward(ys, dys, dxs),
-            &|a, b| T::oracle_backward(op, a, b, p),
+            &|a, b| T::oracle_backward_with(op, a, b, p),
         )
     }
 
@@ -197,12 +197,12 @@ impl Kernel {
         dy: &mut ArrayRef<T, D>,
     ) -> Result<(), Error> {
         check_shape("dy", y.shape(), dy.shape())?;
-        let (op, p) = (self.activation().op(), self.activation().param_as::<T>()?);
+        let (op, p) = (self.activation().op(), self.activation().params_in::<T>()?);
         zip2(
             y.view().into_dyn(),
             dy.view_mut().into_dyn(),
             &mut |ys, dys| self.backward_in_place(ys, dys),
-            &|a, b| T::oracle_backward(op, a, b, p),
+            &|a, b| T::oracle_backward_with(op, a, b, p),
         )
     }
 }

@@ -21,7 +21,7 @@ use std::cell::Cell;
 use std::sync::Mutex;
 
 use caffe2op_relu::{Activation, Isa, Kernel, Op, Threads};
-use common::{Rng, TestElem, activations, bits, values};
+use common::{Rng, TestElem, activations, bits, values, values_for};
 
 /// Lengths 0..=130 cross every tail size of every vector width (4..64 lanes) and
 /// the 4-register unrolled block of the widest one.
@@ -236,7 +236,7 @@ fn sweep<T: TestElem>(seed: u64) -> usize {
                     .unwrap()
                     .with_threads(Threads::Serial);
                 for len in 0..=MAX_LEN {
-                    let x: Vec<T> = values(&mut rng, len, act.param());
+                    let x: Vec<T> = values_for(&mut rng, len, &act);
                     let dy: Vec<T> = values(&mut rng, len, 1.0);
                     for off in OFFSETS {
                         for mode in FWD {
@@ -264,8 +264,9 @@ fn both_thresholds<T: TestElem>(seed: u64) {
     caffe2op_relu::tuning::set_stream_min_bytes(0);
     let b = sweep::<T>(seed ^ 1);
     caffe2op_relu::tuning::set_stream_min_bytes(old);
-    // 5 activations x 131 lengths x 3 offsets x 10 arrangements per ISA.
-    let per_isa = 5 * (MAX_LEN + 1) * OFFSETS.len() * (FWD.len() + BWD.len());
+    // 7 activations (relu's one, two of each other op) x 131 lengths x 3 offsets x 10
+    // arrangements per ISA.
+    let per_isa = 7 * (MAX_LEN + 1) * OFFSETS.len() * (FWD.len() + BWD.len());
     assert_eq!(a + b, 2 * per_isa * Isa::available().len());
 }
 

@@ -15,7 +15,7 @@ use common::*;
 fn check<T: TestElem>(k: &Kernel, rng: &mut Rng) {
     let act = k.activation();
     for len in small_lengths() {
-        let x: Vec<T> = values(rng, len, act.param());
+        let x: Vec<T> = values_for(rng, len, &act);
         let dy: Vec<T> = values(rng, len, 1.0);
         for off in offsets::<T>() {
             check_forward(k, &x, off, Mode::OutOfPlace, "ymm switch");
@@ -28,7 +28,7 @@ fn check<T: TestElem>(k: &Kernel, rng: &mut Rng) {
     }
     for d in common::walk::DISTANCES {
         for len in common::walk::lengths() {
-            let x: Vec<T> = values(rng, len, act.param());
+            let x: Vec<T> = values_for(rng, len, &act);
             let dy: Vec<T> = values(rng, len, 1.0);
             common::walk::forward(k, &x, d, 3);
             common::walk::backward(k, &x, &dy, d, 3);
@@ -38,7 +38,7 @@ fn check<T: TestElem>(k: &Kernel, rng: &mut Rng) {
     // with the aligning head at several offsets.
     let edge = NARROW_IN_PLACE_MAX_BYTES / size_of::<T>();
     for len in [edge - 1, edge, edge + 1, edge + 19] {
-        let x: Vec<T> = values(rng, len, act.param());
+        let x: Vec<T> = values_for(rng, len, &act);
         let dy: Vec<T> = values(rng, len, 1.0);
         for off in [0, 1, 3] {
             for mode in [Mode::InPlace, Mode::AliasedSame] {
@@ -52,7 +52,7 @@ fn check<T: TestElem>(k: &Kernel, rng: &mut Rng) {
     if act.op() == Op::LeakyRelu {
         let edge = LEAKY_GRAD_NARROW_MIN_BYTES / size_of::<T>();
         for len in [edge - 1, edge, edge + 1, edge + 19] {
-            let y: Vec<T> = values(rng, len, act.param());
+            let y: Vec<T> = values_for(rng, len, &act);
             let dy: Vec<T> = values(rng, len, 1.0);
             for off in [0, 3] {
                 for mode in MODES {
@@ -64,7 +64,7 @@ fn check<T: TestElem>(k: &Kernel, rng: &mut Rng) {
     // Streaming stores on every out-of-place call, then back to the default.
     set_stream_min_bytes(0);
     for len in [64, 65, 1000, 4099] {
-        let x: Vec<T> = values(rng, len, act.param());
+        let x: Vec<T> = values_for(rng, len, &act);
         let dy: Vec<T> = values(rng, len, 1.0);
         for off in [0, 1, 3] {
             check_forward(k, &x, off, Mode::OutOfPlace, "ymm switch, streaming");

@@ -155,14 +155,17 @@ fn forward_layouts<T: Elem>(seed: u64) {
     let fill = from::<T>(-77.0);
     for op in Op::ALL {
         for act in activations(op, &mut rng) {
-            let Ok(p) = act.param_as::<T>() else {
+            let Ok(p) = act.params_in::<T>() else {
                 continue; // refused in T: see `refusals_write_nothing`
             };
             for k in kernels(act) {
                 for dims in SHAPES {
                     let n: usize = dims.iter().product();
                     let x: Vec<T> = values(&mut rng, n, act.param());
-                    let want: Vec<T> = x.iter().map(|&v| T::oracle_forward(op, v, p)).collect();
+                    let want: Vec<T> = x
+                        .iter()
+                        .map(|&v| T::oracle_forward_with(op, v, p))
+                        .collect();
                     for s in specs(dims.len()) {
                         let ctx = format!("{} {act:?} {:?} {dims:?} {}", T::NAME, k.isa(), s.name);
                         // Allocating: a new contiguous tensor; the input keeps its bits.
@@ -199,7 +202,7 @@ fn backward_layouts<T: Elem>(seed: u64) {
     let fill = from::<T>(-77.0);
     for op in Op::ALL {
         for act in activations(op, &mut rng) {
-            let Ok(p) = act.param_as::<T>() else {
+            let Ok(p) = act.params_in::<T>() else {
                 continue;
             };
             for k in kernels(act) {
@@ -210,7 +213,7 @@ fn backward_layouts<T: Elem>(seed: u64) {
                     let want: Vec<T> = y
                         .iter()
                         .zip(&dy)
-                        .map(|(&a, &g)| T::oracle_backward(op, a, g, p))
+                        .map(|(&a, &g)| T::oracle_backward_with(op, a, g, p))
                         .collect();
                     let sp = specs(dims.len());
                     // Every layout of y with two layouts of dy (rotated), so contiguous
@@ -289,7 +292,7 @@ fn broadcast<T: Elem>() {
     let dev = Device::Cpu;
     for op in Op::ALL {
         for act in activations(op, &mut rng) {
-            let Ok(p) = act.param_as::<T>() else {
+            let Ok(p) = act.params_in::<T>() else {
                 continue;
             };
             let row: Vec<T> = values(&mut rng, 37, act.param());
@@ -312,14 +315,14 @@ fn broadcast<T: Elem>() {
                 ] {
                     let want: Vec<T> = logical
                         .iter()
-                        .map(|&v| T::oracle_forward(op, v, p))
+                        .map(|&v| T::oracle_forward_with(op, v, p))
                         .collect();
                     let y = k.forward_tensor(&src).unwrap();
                     assert_bits(&elems::<T>(&y), &want, &format!("{ctx} forward"));
                     let want: Vec<T> = logical
                         .iter()
                         .zip(&dy)
-                        .map(|(&a, &g)| T::oracle_backward(op, a, g, p))
+                        .map(|(&a, &g)| T::oracle_backward_with(op, a, g, p))
                         .collect();
                     let dx = k.backward_tensor(&src, &dyt).unwrap();
                     assert_bits(&elems::<T>(&dx), &want, &format!("{ctx} backward, y"));
@@ -328,7 +331,7 @@ fn broadcast<T: Elem>() {
                     let want: Vec<T> = dy
                         .iter()
                         .zip(&logical)
-                        .map(|(&a, &g)| T::oracle_backward(op, a, g, p))
+                        .map(|(&a, &g)| T::oracle_backward_with(op, a, g, p))
                         .collect();
                     assert_bits(&elems::<T>(&dx), &want, &format!("{ctx} backward, dy"));
                     // In place on a broadcast is refused by candle, and writes nothing.
@@ -359,7 +362,7 @@ fn autograd<T: Elem>() {
     let (r, c) = (5, 43);
     for op in Op::ALL {
         for act in activations(op, &mut rng) {
-            let Ok(p) = act.param_as::<T>() else {
+            let Ok(p) = act.params_in::<T>() else {
                 continue;
             };
             let k = Kernel::new(act);
@@ -385,7 +388,7 @@ fn autograd<T: Elem>() {
                 let got = elems::<T>(grads.get(xv.as_tensor()).unwrap());
                 let ys = elems::<T>(&y);
                 for (i, ((&g, &yi), &d)) in got.iter().zip(&ys).zip(&dy).enumerate() {
-                    let want = T::oracle_backward(op, yi, d, p);
+                    let want = T::oracle_backward_with(op, yi, d, p);
                     let want = if fl(want) == 0.0 {
                         from::<T>(0.0)
                     } else {
@@ -418,11 +421,14 @@ fn free_functions_and_module() {
     let x: Vec<f32> = values(&mut rng, 1000, 6.0);
     let t = Tensor::from_vec(x.clone(), (10, 100), &Device::Cpu).unwrap();
     type F = fn(&Tensor) -> candle_core::Result<Tensor>;
-    let cases: [(Activation, F); 3] = [
+    let cases: [(Activation, F); 4] = [
         (Activation::relu(), |t| cr::relu(t)),
         (Activation::relu_n(6.0).unwrap(), |t| cr::relu_n(t, 6.0)),
         (Activation::leaky_relu(0.1).unwrap(), |t| {
             cr::leaky_relu(t, 0.1)
+        }),
+        (Activation::clip(-1.0, 1.0).unwrap(), |t| {
+            cr::clip(t, -1.0, 1.0)
         }),
     ];
     for (act, f) in cases {
@@ -443,6 +449,7 @@ fn free_functions_and_module() {
             Op::Relu => cr::relu_in_place(&u).unwrap(),
             Op::ReluN => cr::relu_n_in_place(&u, 6.0).unwrap(),
             Op::LeakyRelu => cr::leaky_relu_in_place(&u, 0.1).unwrap(),
+            Op::Clip => cr::clip_in_place(&u, -1.0, 1.0).unwrap(),
         }
         assert_bits(&elems::<f32>(&u), &want, "in-place free fn");
     }

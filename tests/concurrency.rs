@@ -27,7 +27,7 @@ use caffe2op_relu::ops::{
 use caffe2op_relu::{
     Activation, Error, ISA_ENV_VAR, Isa, Kernel, Op, ParseIsaError, QuantParams, Threads,
 };
-use common::{Rng, TestElem, bits, values};
+use common::{Rng, TestElem, bits, values, values_for};
 use rayon::prelude::*;
 
 // ---------------------------------------------------------------------------------
@@ -388,13 +388,13 @@ fn one_kernel_shared_by_many_threads() {
                     let mut rng = Rng(t as u64 * 31 + 1);
                     for (n, k) in ks.iter().enumerate() {
                         let len = [0usize, 1, 17, 100, 1000, 4099][(t + n) % 6];
-                        let x: Vec<f32> = values(&mut rng, len, act.param());
+                        let x: Vec<f32> = values_for(&mut rng, len, &act);
                         let dy: Vec<f32> = values(&mut rng, len, 1.0);
                         check_all(k, &x, &dy, "shared f32");
-                        let x: Vec<half::bf16> = values(&mut rng, len, act.param());
+                        let x: Vec<half::bf16> = values_for(&mut rng, len, &act);
                         let dy: Vec<half::bf16> = values(&mut rng, len, 1.0);
                         check_all(k, &x, &dy, "shared bf16");
-                        let x: Vec<f64> = values(&mut rng, len, act.param());
+                        let x: Vec<f64> = values_for(&mut rng, len, &act);
                         let dy: Vec<f64> = values(&mut rng, len, 1.0);
                         check_all(k, &x, &dy, "shared f64");
                     }

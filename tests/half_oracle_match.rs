@@ -30,7 +30,7 @@ fn sweep<T: TestElem>(grad: bool) {
             for k in kernels_for(act) {
                 for mode in MODES {
                     for len in lengths() {
-                        let x: Vec<T> = values(&mut rng, len, act.param());
+                        let x: Vec<T> = values_for(&mut rng, len, &act);
                         let dy: Vec<T> = values(&mut rng, len, 1.0);
                         for off in offsets::<T>().filter(|&o| ai < 2 || o == 0) {
                             if grad {
@@ -79,7 +79,7 @@ fn random_case<T: TestElem>(
     let max = if light() { 8_000 } else { 100_000 };
     let len = len as usize % max;
     let mut rng = Rng(seed);
-    let op = Op::ALL[op as usize % 3];
+    let op = Op::ALL[op as usize % Op::ALL.len()];
     let acts: Vec<Activation> = activations(op, &mut rng)
         .into_iter()
         .filter(|a| a.param_as::<T>().is_ok())
@@ -88,7 +88,7 @@ fn random_case<T: TestElem>(
     let off = off as usize % (64 / size_of::<T>());
     let mode = MODES[mode as usize % MODES.len()];
     for k in kernels_for(act) {
-        let x: Vec<T> = values(&mut rng, len, act.param());
+        let x: Vec<T> = values_for(&mut rng, len, &act);
         if grad {
             let dy: Vec<T> = values(&mut rng, len, 1.0);
             check_backward(&k, &x, &dy, off, mode, "quickcheck");
@@ -129,7 +129,7 @@ fn threaded<T: TestElem>() {
                 let k = Kernel::new(act).with_isa(isa).unwrap();
                 assert_eq!(k.threads(), Threads::Auto);
                 assert_splits::<T>(&k, len);
-                let x: Vec<T> = values(&mut rng, len, act.param());
+                let x: Vec<T> = values_for(&mut rng, len, &act);
                 let dy: Vec<T> = values(&mut rng, len, 1.0);
                 // Light runs: two modes (one out of place, one in place).
                 let modes = if light() { &MODES[..2] } else { &MODES[..] };
@@ -162,7 +162,7 @@ fn dx_is_y<T: TestElem>() {
             }
             for k in kernels_for(act) {
                 for len in [0usize, 1, 7, 33, 257, 1000] {
-                    let y: Vec<T> = values(&mut rng, len, act.param());
+                    let y: Vec<T> = values_for(&mut rng, len, &act);
                     let dy: Vec<T> = values(&mut rng, len, 1.0);
                     let expect: Vec<u16> = y
                         .iter()
@@ -203,7 +203,7 @@ fn streaming_stores_match_the_oracle() {
                 // sample suffices.
                 let step = if SHORT_SWEEPS { 5 } else { 1 };
                 for len in lengths().step_by(step).chain([1000, 4099]) {
-                    let x: Vec<T> = values(rng, len, act.param());
+                    let x: Vec<T> = values_for(rng, len, &act);
                     let dy: Vec<T> = values(rng, len, 1.0);
                     for off in offsets::<T>() {
                         for mode in [Mode::OutOfPlace, Mode::AliasedDisjoint] {

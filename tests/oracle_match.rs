@@ -21,7 +21,7 @@ fn sweep_forward<T: TestElem>() {
             for k in kernels_for(act) {
                 for mode in MODES {
                     for len in small_lengths() {
-                        let x: Vec<T> = values(&mut rng, len, act.param());
+                        let x: Vec<T> = values_for(&mut rng, len, &act);
                         for off in offsets::<T>().filter(|&o| ai < 2 || o == 0) {
                             check_forward(&k, &x, off, mode, "sweep");
                         }
@@ -40,7 +40,7 @@ fn sweep_backward<T: TestElem>() {
             for k in kernels_for(act) {
                 for mode in MODES {
                     for len in small_lengths() {
-                        let y: Vec<T> = values(&mut rng, len, act.param());
+                        let y: Vec<T> = values_for(&mut rng, len, &act);
                         let dy: Vec<T> = values(&mut rng, len, 1.0);
                         for off in offsets::<T>().filter(|&o| ai < 2 || o == 0) {
                             check_backward(&k, &y, &dy, off, mode, "sweep");
@@ -84,18 +84,18 @@ fn random_case<T: TestElem>(
     let max = if light() { 8_000 } else { 100_000 };
     let len = len as usize % max;
     let mut rng = Rng(seed);
-    let op = Op::ALL[op as usize % 3];
+    let op = Op::ALL[op as usize % Op::ALL.len()];
     let acts = activations(op, &mut rng);
     let act = acts[rng.below(acts.len())];
     let off = off as usize % (64 / size_of::<T>());
     let mode = MODES[mode as usize % MODES.len()];
     for k in kernels_for(act) {
         if grad {
-            let y: Vec<T> = values(&mut rng, len, act.param());
+            let y: Vec<T> = values_for(&mut rng, len, &act);
             let dy: Vec<T> = values(&mut rng, len, 1.0);
             check_backward(&k, &y, &dy, off, mode, "quickcheck");
         } else {
-            let x: Vec<T> = values(&mut rng, len, act.param());
+            let x: Vec<T> = values_for(&mut rng, len, &act);
             check_forward(&k, &x, off, mode, "quickcheck");
         }
     }
@@ -132,7 +132,7 @@ fn threaded<T: TestElem>() {
                 let k = Kernel::new(act).with_isa(isa).unwrap();
                 assert_eq!(k.threads(), Threads::Auto);
                 assert_splits::<T>(&k, len);
-                let x: Vec<T> = values(&mut rng, len, act.param());
+                let x: Vec<T> = values_for(&mut rng, len, &act);
                 let dy: Vec<T> = values(&mut rng, len, 1.0);
                 // Light runs: two modes (one out of place, one in place).
                 let modes = if light() { &MODES[..2] } else { &MODES[..] };
@@ -171,7 +171,7 @@ fn backward_with_dx_equal_to_y() {
         for act in activations(op, &mut rng) {
             for k in kernels_for(act) {
                 for len in [0usize, 1, 7, 33, 257, 1000] {
-                    let y: Vec<f32> = values(&mut rng, len, act.param());
+                    let y: Vec<f32> = values_for(&mut rng, len, &act);
                     let dy: Vec<f32> = values(&mut rng, len, 1.0);
                     let expect: Vec<u32> = y
                         .iter()
@@ -202,7 +202,7 @@ fn default_dispatch_short_calls<T: TestElem>() {
                 Kernel::new(act).with_threads(Threads::Serial),
             ] {
                 for len in 0..=80 {
-                    let x: Vec<T> = values(&mut rng, len, act.param());
+                    let x: Vec<T> = values_for(&mut rng, len, &act);
                     let dy: Vec<T> = values(&mut rng, len, 1.0);
                     for mode in MODES {
                         for off in [0, 1] {

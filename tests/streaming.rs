@@ -14,7 +14,7 @@ fn sweep<T: TestElem>() {
         let act = activations(op, &mut rng)[0];
         for k in kernels_for(act) {
             for len in small_lengths().chain([1000, 4099, 65_537]) {
-                let x: Vec<T> = values(&mut rng, len, act.param());
+                let x: Vec<T> = values_for(&mut rng, len, &act);
                 let dy: Vec<T> = values(&mut rng, len, 1.0);
                 for off in offsets::<T>() {
                     for mode in [Mode::OutOfPlace, Mode::AliasedDisjoint] {

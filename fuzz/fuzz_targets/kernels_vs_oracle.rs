@@ -233,6 +233,7 @@ fn forward_case<T: FuzzElem>(c: &Case, data: &[u8]) {
                 Op::Relu => unreachable!("relu has no parameter"),
                 Op::ReluN => caffe2op_relu::relu_n(&x, &mut y, c.param),
                 Op::LeakyRelu => caffe2op_relu::leaky_relu(&x, &mut y, c.param),
+                Op::Clip => caffe2op_relu::clip(&x, &mut y, c.param, c.param),
             };
             assert_eq!(format!("{:?}", r), format!("{:?}", Err::<(), _>(e)));
             assert!(y.iter().all(|v| v.to_bits() == sentinel.to_bits()));
@@ -262,6 +263,7 @@ fn forward_case<T: FuzzElem>(c: &Case, data: &[u8]) {
                     Op::Relu => caffe2op_relu::relu(&x, y),
                     Op::ReluN => caffe2op_relu::relu_n(&x, y, c.param),
                     Op::LeakyRelu => caffe2op_relu::leaky_relu(&x, y, c.param),
+                    Op::Clip => caffe2op_relu::clip(&x, y, c.param, c.param),
                 }
             } else {
                 k.forward(&x, y)
@@ -280,6 +282,7 @@ fn forward_case<T: FuzzElem>(c: &Case, data: &[u8]) {
                     }
                     Op::ReluN => caffe2op_relu::relu_n_in_place(y, c.param),
                     Op::LeakyRelu => caffe2op_relu::leaky_relu_in_place(y, c.param),
+                    Op::Clip => caffe2op_relu::clip_in_place(y, c.param, c.param),
                 }
             } else {
                 k.forward_in_place(y)
@@ -367,6 +370,7 @@ fn backward_case<T: FuzzElem>(c: &Case, data: &[u8]) {
             Op::Relu => unreachable!(),
             Op::ReluN => caffe2op_relu::relu_n_grad(&y, &y, &mut dx, c.param),
             Op::LeakyRelu => caffe2op_relu::leaky_relu_grad(&y, &y, &mut dx, c.param),
+            Op::Clip => caffe2op_relu::clip_grad(&y, &y, &mut dx, c.param, c.param),
         };
         assert!(matches!(r, Err(Error::InvalidParameter { .. })), "{r:?}");
         assert!(dx.iter().all(|v| v.to_bits() == sentinel.to_bits()));
@@ -407,6 +411,7 @@ fn backward_case<T: FuzzElem>(c: &Case, data: &[u8]) {
                     Op::Relu => caffe2op_relu::relu_grad(&y, &dy, &mut dx),
                     Op::ReluN => caffe2op_relu::relu_n_grad(&y, &dy, &mut dx, c.param),
                     Op::LeakyRelu => caffe2op_relu::leaky_relu_grad(&y, &dy, &mut dx, c.param),
+                    Op::Clip => caffe2op_relu::clip_grad(&y, &dy, &mut dx, c.param, c.param),
                 }
             } else {
                 k.backward(&y, &dy, &mut dx)

@@ -103,6 +103,19 @@ fn shadow(blobs: &mut BTreeMap<String, Tensor>, net: &NetDef) {
                 Some(Activation::leaky_relu(param(def, "alpha", DEFAULT_ALPHA)).unwrap()),
                 def.op_type.ends_with("Gradient"),
             ),
+            "Clip" | "ClipGradient" => {
+                // An absent bound is the element type's extreme (`f64::MIN`/`MAX`
+                // stand for it), not the f32 rounding of a number.
+                let bound = |name, default| match def.get_arg(name) {
+                    None => default,
+                    Some(_) => param(def, name, default),
+                };
+                let (min, max) = (bound("min", f64::MIN), bound("max", f64::MAX));
+                (
+                    Some(Activation::clip(min, max).unwrap()),
+                    def.op_type.ends_with("Gradient"),
+                )
+            }
             "Int8Relu" => (None, false),
             other => panic!("a net that ran had operator type {other}"),
         };

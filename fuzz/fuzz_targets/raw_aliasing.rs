@@ -244,7 +244,7 @@ fuzz_target!(|input: &[u8]| {
     let mut b = Bytes(input);
     let sel = b.u8();
     let backward = sel & 1 != 0;
-    let op = Op::ALL[(sel as usize >> 1) % 3];
+    let op = Op::ALL[(sel as usize >> 1) % Op::ALL.len()];
     let ty = (sel >> 3) % 4;
     let isas = Isa::available();
     let isa = isas[b.u8() as usize % isas.len()];

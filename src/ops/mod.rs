@@ -10,6 +10,8 @@
 //! | `ReluNGradient` | Y, dY -> dX | `n` | {1,0} |
 //! | `LeakyRelu` | X -> Y | `alpha` (float, 0.01) | {0,0} |
 //! | `LeakyReluGradient` | Y, dY -> dX | `alpha` | {1,0} |
+//! | `Clip` | X -> Y | `min`, `max` (float, the type's lowest and highest) | {0,0} |
+//! | `ClipGradient` | Y, dY -> dX | `min`, `max` | {1,0} |
 //! | `Int8Relu` | X -> Y | `Y_scale`, `Y_zero_point` | {0,0} |
 //!
 //! ```

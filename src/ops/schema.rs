@@ -1,4 +1,4 @@
-//! Operator schemas (Caffe2's `OpSchema`) and the registry of the seven operators.
+//! Operator schemas (Caffe2's `OpSchema`) and the registry of the nine operators.
 
 use std::fmt;
 
@@ -6,6 +6,7 @@ use super::def::{ArgValue, OperatorDef};
 use super::tensor::{DataType, TensorShape};
 use crate::activation::{Activation, Op};
 use crate::error::{Error, OpErrorKind};
+use caffe2op_relu_kernels::ops::Rule;
 
 /// The type of a schema argument.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -143,6 +144,18 @@ const ARG_ALPHA: ArgSchema = ArgSchema {
     default: "0.01",
     doc: "the slope for x < 0: finite and >= 0",
 };
+const ARG_MIN: ArgSchema = ArgSchema {
+    name: "min",
+    ty: ArgType::Float,
+    default: "the element type's lowest finite value",
+    doc: "the lower bound: not NaN, <= max (-inf allowed)",
+};
+const ARG_MAX: ArgSchema = ArgSchema {
+    name: "max",
+    ty: ArgType::Float,
+    default: "the element type's highest finite value",
+    doc: "the upper bound: not NaN, >= min (+inf allowed)",
+};
 const ARG_Y_SCALE: ArgSchema = ArgSchema {
     name: "Y_scale",
     ty: ArgType::Float,
@@ -156,7 +169,7 @@ const ARG_Y_ZERO_POINT: ArgSchema = ArgSchema {
     doc: "output quantization zero point (0..=255); must equal X's",
 };
 
-static SCHEMAS: [OpSchema; 7] = [
+static SCHEMAS: [OpSchema; 9] = [
     OpSchema {
         name: "Relu",
         doc: "Y = max(X, 0) elementwise: x < 0 ? +0 : x (NaN and -0.0 pass through \
@@ -228,6 +241,29 @@ static SCHEMAS: [OpSchema; 7] = [
         cost_formula: "flops 2N, bytes_read 2N*s, bytes_written N*s, params_bytes 0",
     },
     OpSchema {
+        name: "Clip",
+        doc: "Y = min(max(X, min), max) elementwise: x < min ? min : x > max ? max : x (NaN \
+              passes through unchanged; a zero of either sign passes against a zero bound).",
+        family: Family::Forward(Op::Clip),
+        inputs: &[X],
+        outputs: &[Y],
+        in_place: &[(0, 0)],
+        args: &[ARG_MIN, ARG_MAX],
+        flops_per_elem: 2,
+        cost_formula: "flops 2N, bytes_read N*s, bytes_written N*s, params_bytes 0",
+    },
+    OpSchema {
+        name: "ClipGradient",
+        doc: "dX = min < Y < max ? dY : 0, from the forward output Y.",
+        family: Family::Gradient(Op::Clip),
+        inputs: &[GY, DY],
+        outputs: &[DX],
+        in_place: &[(1, 0)],
+        args: &[ARG_MIN, ARG_MAX],
+        flops_per_elem: 2,
+        cost_formula: "flops 2N, bytes_read 2N*s, bytes_written N*s, params_bytes 0",
+    },
+    OpSchema {
         name: "Int8Relu",
         doc: "Quantized relu: Y_q = max(X_q, zero_point); the scale and zero point carry \
               over unchanged.",
@@ -247,7 +283,7 @@ pub fn schema(op_type: &str) -> Option<&'static OpSchema> {
 }
 
 /// Every registered schema, in the order of SPEC §6 (Relu, ReluGradient, ReluN,
-/// ReluNGradient, LeakyRelu, LeakyReluGradient, Int8Relu).
+/// ReluNGradient, LeakyRelu, LeakyReluGradient), then Clip, ClipGradient and Int8Relu.
 pub fn registered_ops() -> &'static [OpSchema] {
     &SCHEMAS
 }
@@ -463,24 +499,32 @@ impl OpSchema {
         match self.family {
             // Each of the op's parameters (the registry's) from the argument of its
             // name. Defaults as Caffe2 stores them: an f32 (so an absent argument and
-            // the same value written explicitly agree, for every element type).
+            // the same value written explicitly agree, for every element type), except
+            // a bound's, which is the element type's own lowest or highest value.
             Family::Forward(op) | Family::Gradient(op) => {
                 let mut values = Vec::with_capacity(op.def().params.len());
                 for p in op.def().params {
-                    let default = p.default.map_or(f64::NAN, |d| f64::from(d as f32));
+                    let default = match p.default {
+                        Some(d) if p.rule == Rule::Bound => d,
+                        Some(d) => f64::from(d as f32),
+                        None => f64::NAN,
+                    };
                     values.push(float_arg(def, self, p.name)?.map_or(default, f64::from));
                 }
                 Activation::with_params(op, &values)
                     .map(Params::Act)
                     .map_err(|e| {
                         let arg = match &e {
-                            Error::InvalidParameter { name, .. } => name,
-                            _ => "",
+                            Error::InvalidParameter { name, .. } => format!("`{name}`"),
+                            Error::InvalidParameters { names: [a, b], .. } => {
+                                format!("`{a}`, `{b}`")
+                            }
+                            _ => String::new(),
                         };
                         op_error(
                             name,
                             OpErrorKind::ArgumentValue,
-                            format!("argument `{arg}`: {e}"),
+                            format!("argument {arg}: {e}"),
                         )
                     })
             }

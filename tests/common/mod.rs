@@ -195,6 +195,32 @@ pub fn values<T: TestElem>(rng: &mut Rng, len: usize, p: f64) -> Vec<T> {
         .collect()
 }
 
+/// A buffer of `len` test values for `act` on `T`: as [`values`], around each of its
+/// parameters as a call on `T` uses them (the kinks of a two-parameter op are at
+/// both), element by element.
+pub fn values_for<T: TestElem>(rng: &mut Rng, len: usize, act: &Activation) -> Vec<T> {
+    let count = act.op().def().params.len();
+    if count < 2 {
+        return values(rng, len, act.param());
+    }
+    // The parameters as `T` holds them (a bound's `f64::MIN` is `T`'s lowest).
+    let ps: Vec<f64> = match act.params_in::<T>() {
+        Ok(r) => r[..count].iter().map(|v| v.to_f64()).collect(),
+        Err(_) => act.params()[..count].to_vec(),
+    };
+    let specials: Vec<Vec<T>> = ps.iter().map(|&p| T::specials(p)).collect();
+    (0..len)
+        .map(|_| {
+            let k = rng.below(count);
+            match rng.below(4) {
+                0 => specials[k][rng.below(specials[k].len())],
+                1 => T::near(rng, ps[k]),
+                _ => T::random_bits(rng),
+            }
+        })
+        .collect()
+}
+
 /// Values to try for a parameter with this rule: edges of the rule and a random one
 /// (some may break the rule once rounded to a narrow type; calls refuse those).
 fn param_samples(rule: Rule, rng: &mut Rng) -> Vec<f64> {
@@ -219,7 +245,7 @@ fn param_samples(rule: Rule, rng: &mut Rng) -> Vec<f64> {
             1e-30,
             (rng.below(1000)) as f64 / 13.0,
         ],
-        Rule::NotNan | Rule::Finite => vec![
+        Rule::NotNan | Rule::Finite | Rule::Bound => vec![
             0.0,
             -0.0,
             -1.0,
@@ -232,12 +258,77 @@ fn param_samples(rule: Rule, rng: &mut Rng) -> Vec<f64> {
     }
 }
 
+/// Pairs of bounds `(min, max)` to try for an op with a rule between two parameters
+/// (Clip's `min <= max`): valid ones (ordinary, equal, zeros of both signs,
+/// infinite, subnormal, a default's stand-in with a given other bound, a random
+/// pair) and hostile ones (reversed, NaN, `+inf > -inf`, and pairs valid in `f64`
+/// that a narrower type's rounding reverses). The hostile ones are refused when an
+/// activation is built or when a call rounds them ([`bound_pairs_refused`]).
+pub fn bound_pairs(rng: &mut Rng) -> Vec<(f64, f64)> {
+    let a = (rng.below(2000) as f64 - 1000.0) / 7.0;
+    let b = a + rng.below(1000) as f64 / 13.0;
+    // Four valid pairs with the default (every sweep over the ops runs each of them,
+    // so the list is short; `bound_pairs_edges` are swept on short lengths in
+    // `stateless/clip.rs`, and clip(+0, n) is checked there against relu_n's oracle).
+    let mut v = vec![(-1.0, 1.0), (-0.0, 0.0), (f64::MIN, 2.0)];
+    v.extend(bound_pairs_refused());
+    // Last, so that tests taking "the default and the last" get a random valid pair.
+    v.push((a, b));
+    v
+}
+
+/// More valid pairs of bounds: a negative interval ending at -0.0, zeros in the
+/// other order, equal bounds, an infinite bound, subnormal bounds, f16's lowest value.
+pub fn bound_pairs_edges() -> Vec<(f64, f64)> {
+    vec![
+        (-6.0, -0.0),
+        (0.0, -0.0),
+        (1.5, 1.5),
+        (f64::NEG_INFINITY, 0.5),
+        (1e-40, 1e-30),
+        (-65504.0, 1e-7),
+        (f64::NEG_INFINITY, f64::INFINITY),
+    ]
+}
+
+/// The hostile pairs of [`bound_pairs`]: the first five are refused as given, the
+/// others are valid in `f64` and refused once rounded to some narrower type.
+pub fn bound_pairs_refused() -> Vec<(f64, f64)> {
+    vec![
+        (2.0, 1.0),
+        (f64::NAN, 1.0),
+        (0.0, f64::NAN),
+        (f64::INFINITY, f64::NEG_INFINITY),
+        (f64::INFINITY, 0.0),
+        // f64::MAX stands for the type's highest finite value, below 1e300's `+inf`.
+        (1e300, f64::MAX),
+        (f64::MIN, -1e300),
+        // Above f16's largest finite value (65504): `+inf > f16::MAX` in f16 only.
+        (70000.0, f64::MAX),
+    ]
+}
+
 /// The activations to test for one op: Caffe2's defaults, then edges and a random
-/// value of each parameter's rule (from the op registry), the valid ones.
+/// value of each parameter's rule (from the op registry), the valid ones. An op with
+/// a rule between its parameters takes the pairs of [`bound_pairs`] that every
+/// element type accepts (the others are the refusal tests').
 pub fn activations(op: Op, rng: &mut Rng) -> Vec<Activation> {
     let defs = op.def().params;
     let mut out: Vec<Activation> = Activation::caffe2_default(op).into_iter().collect();
     if defs.is_empty() {
+        return out;
+    }
+    if !op.def().cross.is_empty() {
+        out.extend(
+            bound_pairs(rng)
+                .into_iter()
+                .filter_map(|(lo, hi)| Activation::with_params(op, &[lo, hi]).ok())
+                .filter(|a| {
+                    a.params_in::<f32>().is_ok()
+                        && a.params_in::<half::f16>().is_ok()
+                        && a.params_in::<half::bf16>().is_ok()
+                }),
+        );
         return out;
     }
     let samples: Vec<Vec<f64>> = defs.iter().map(|d| param_samples(d.rule, rng)).collect();
@@ -325,7 +416,13 @@ pub fn check_forward<T: TestElem>(k: &Kernel, x: &[T], off: usize, mode: Mode, c
     let act = k.activation();
     let n = x.len();
     let fill = T::from_f64(1234.5);
-    let expect: Vec<T> = x.iter().map(|&v| act.oracle_forward(v).unwrap()).collect();
+    // The oracle with the parameters rounded once (`Activation::oracle_forward`
+    // rounds and checks them per element).
+    let (op, p) = (act.op(), act.params_in::<T>().unwrap());
+    let expect: Vec<T> = x
+        .iter()
+        .map(|&v| T::oracle_forward_with(op, v, p))
+        .collect();
     let (buf, s) = match mode {
         Mode::OutOfPlace => {
             let (mut y, s) = place(&vec![fill; n], off, fill);
@@ -372,10 +469,11 @@ pub fn check_backward<T: TestElem>(
     let act = k.activation();
     let n = y.len();
     let fill = T::from_f64(1234.5);
+    let (op, p) = (act.op(), act.params_in::<T>().unwrap());
     let expect: Vec<T> = y
         .iter()
         .zip(dy)
-        .map(|(&a, &b)| act.oracle_backward(a, b).unwrap())
+        .map(|(&a, &b)| T::oracle_backward_with(op, a, b, p))
         .collect();
     let (buf, s) = match mode {
         Mode::OutOfPlace => {

@@ -48,6 +48,21 @@ fn gradient_definitions_follow_caffe2() {
             vec![Argument::new("n", 3.5f32)]
         )]
     );
+    // Clip's maker: ClipGradient from Y and dY, both bounds copied.
+    let clip = OperatorDef::new("Clip")
+        .input("x")
+        .output("y")
+        .arg("min", -1.0)
+        .arg("max", 1.0);
+    assert_eq!(
+        gradient_defs(&clip).unwrap(),
+        vec![expected(
+            "ClipGradient",
+            ["y", "y_grad"],
+            "x_grad",
+            vec![Argument::new("min", -1.0f32), Argument::new("max", 1.0f32)]
+        )]
+    );
     // Every argument is copied, including ones the operator does not read; so are the
     // engine and the device option.
     let mut leaky = OperatorDef::new("LeakyRelu")

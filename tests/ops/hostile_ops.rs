@@ -111,7 +111,8 @@ fn cost_and_inference_at_isize_max_bytes() {
             }
         }
     }
-    assert_eq!(cases, (4 * 6 + 1) * (3 + 9 + 3));
+    // Eight float operators in four types, Int8Relu in one.
+    assert_eq!(cases, (4 * 8 + 1) * (3 + 9 + 3));
 }
 
 /// For gradients, `Y` fitting but `dY` not (and the other way round) is still an

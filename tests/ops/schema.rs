@@ -6,13 +6,15 @@ use caffe2op_relu::OpErrorKind;
 use caffe2op_relu::ops::{ArgType, DataType, OperatorDef, TensorShape, registered_ops, schema};
 use common::ops::kind;
 
-const NAMES: [&str; 7] = [
+const NAMES: [&str; 9] = [
     "Relu",
     "ReluGradient",
     "ReluN",
     "ReluNGradient",
     "LeakyRelu",
     "LeakyReluGradient",
+    "Clip",
+    "ClipGradient",
     "Int8Relu",
 ];
 
@@ -29,7 +31,7 @@ fn def_for(op: &str) -> OperatorDef {
 }
 
 #[test]
-fn registry_lists_the_seven_operators_in_spec_order() {
+fn registry_lists_the_nine_operators_in_order() {
     let names: Vec<&str> = registered_ops().iter().map(|s| s.name()).collect();
     assert_eq!(names, NAMES);
     for n in NAMES {
@@ -51,13 +53,15 @@ fn counts_names_and_in_place_pairs() {
         &'static [&'static str],
         &'static [(usize, usize)],
     );
-    let table: [Row; 7] = [
+    let table: [Row; 9] = [
         ("Relu", &["X"], &["Y"], &[(0, 0)]),
         ("ReluGradient", &["Y", "dY"], &["dX"], &[(1, 0)]),
         ("ReluN", &["X"], &["Y"], &[(0, 0)]),
         ("ReluNGradient", &["Y", "dY"], &["dX"], &[(1, 0)]),
         ("LeakyRelu", &["X"], &["Y"], &[(0, 0)]),
         ("LeakyReluGradient", &["Y", "dY"], &["dX"], &[(1, 0)]),
+        ("Clip", &["X"], &["Y"], &[(0, 0)]),
+        ("ClipGradient", &["Y", "dY"], &["dX"], &[(1, 0)]),
         ("Int8Relu", &["X"], &["Y"], &[(0, 0)]),
     ];
     for (op, ins, outs, pairs) in table {
@@ -89,13 +93,27 @@ fn arguments_types_and_defaults() {
         &'static str,
         &'static [(&'static str, ArgType, &'static str)],
     );
-    let table: [Row; 7] = [
+    const BOUNDS: &[(&str, ArgType, &str)] = &[
+        (
+            "min",
+            ArgType::Float,
+            "the element type's lowest finite value",
+        ),
+        (
+            "max",
+            ArgType::Float,
+            "the element type's highest finite value",
+        ),
+    ];
+    let table: [Row; 9] = [
         ("Relu", &[]),
         ("ReluGradient", &[]),
         ("ReluN", &[("n", ArgType::Float, "6.0")]),
         ("ReluNGradient", &[("n", ArgType::Float, "6.0")]),
         ("LeakyRelu", &[("alpha", ArgType::Float, "0.01")]),
         ("LeakyReluGradient", &[("alpha", ArgType::Float, "0.01")]),
+        ("Clip", BOUNDS),
+        ("ClipGradient", BOUNDS),
         (
             "Int8Relu",
             &[
@@ -132,6 +150,8 @@ fn gradient_op_names() {
             Some("ReluNGradient"),
             None,
             Some("LeakyReluGradient"),
+            None,
+            Some("ClipGradient"),
             None,
             None
         ]

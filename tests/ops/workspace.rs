@@ -4,14 +4,14 @@
 use crate::common;
 
 use caffe2op_relu::ops::{DataType, OperatorDef, Tensor, Workspace};
-use caffe2op_relu::{Activation, Error, Isa, OpErrorKind, QuantParams, int8_relu_oracle};
+use caffe2op_relu::{Activation, Error, Isa, Op, OpErrorKind, QuantParams, int8_relu_oracle};
 use common::ops::{OpElem, kind, op_values, refused};
 use common::{Rng, assert_bits};
 use half::{bf16, f16};
 
 const N: usize = 1000;
 
-fn forward_case<T: OpElem>(op: &str, arg: Option<(&str, f64)>, act: Activation) {
+fn forward_case<T: OpElem>(op: &str, args: &[(&str, f64)], act: Activation) {
     let mut rng = Rng(0x5eed ^ N as u64);
     let x = op_values::<T>(&mut rng, N);
     let want: Vec<T> = x.iter().map(|&v| act.oracle_forward(v).unwrap()).collect();
@@ -20,7 +20,7 @@ fn forward_case<T: OpElem>(op: &str, arg: Option<(&str, f64)>, act: Activation) 
         ws.feed_blob("X", Tensor::from_vec(vec![10, N / 10], x.clone()).unwrap());
         let out = if in_place { "X" } else { "Y" };
         let mut def = OperatorDef::new(op).input("X").output(out);
-        if let Some((name, v)) = arg {
+        for &(name, v) in args {
             def = def.arg(name, v);
         }
         let o = ws.create_operator(&def).unwrap();
@@ -43,7 +43,7 @@ fn forward_case<T: OpElem>(op: &str, arg: Option<(&str, f64)>, act: Activation) 
     }
 }
 
-fn backward_case<T: OpElem>(op: &str, arg: Option<(&str, f64)>, act: Activation) {
+fn backward_case<T: OpElem>(op: &str, args: &[(&str, f64)], act: Activation) {
     let mut rng = Rng(0xbac ^ N as u64);
     // Y: forward outputs (and specials, including NaN and -0.0); dY: anything.
     let y = op_values::<T>(&mut rng, N);
@@ -59,7 +59,7 @@ fn backward_case<T: OpElem>(op: &str, arg: Option<(&str, f64)>, act: Activation)
         ws.feed_blob("Y_grad", Tensor::from_vec(vec![N], dy.clone()).unwrap());
         let out = if in_place { "Y_grad" } else { "X_grad" };
         let mut def = OperatorDef::new(op).input("Y").input("Y_grad").output(out);
-        if let Some((name, v)) = arg {
+        for &(name, v) in args {
             def = def.arg(name, v);
         }
         ws.run_operator_once(&def).unwrap();
@@ -79,48 +79,60 @@ fn backward_case<T: OpElem>(op: &str, arg: Option<(&str, f64)>, act: Activation)
 
 fn all_ops<T: OpElem>() {
     let alpha = f64::from(0.2f32);
-    forward_case::<T>("Relu", None, Activation::relu());
-    forward_case::<T>("ReluN", None, Activation::relu_n(6.0).unwrap());
+    // Clip: the defaults (the type's extremes), hardtanh, one bound given, zeros.
+    let clip_default = Activation::caffe2_default(Op::Clip).unwrap();
+    forward_case::<T>("Clip", &[], clip_default);
+    let hardtanh = Activation::clip(-1.0, 1.0).unwrap();
+    forward_case::<T>("Clip", &[("min", -1.0), ("max", 1.0)], hardtanh);
     forward_case::<T>(
-        "ReluN",
-        Some(("n", 0.75)),
-        Activation::relu_n(0.75).unwrap(),
+        "Clip",
+        &[("max", 6.0)],
+        Activation::clip(f64::MIN, 6.0).unwrap(),
     );
+    let zeros = Activation::clip(-0.0, 0.0).unwrap();
+    forward_case::<T>("Clip", &[("min", -0.0), ("max", 0.0)], zeros);
+    backward_case::<T>("ClipGradient", &[], clip_default);
+    backward_case::<T>("ClipGradient", &[("min", -1.0), ("max", 1.0)], hardtanh);
+    let low = Activation::clip(-0.75, f64::MAX).unwrap();
+    backward_case::<T>("ClipGradient", &[("min", -0.75)], low);
+    forward_case::<T>("Relu", &[], Activation::relu());
+    forward_case::<T>("ReluN", &[], Activation::relu_n(6.0).unwrap());
+    forward_case::<T>("ReluN", &[("n", 0.75)], Activation::relu_n(0.75).unwrap());
     forward_case::<T>(
         "ReluN",
-        Some(("n", f64::INFINITY)),
+        &[("n", f64::INFINITY)],
         Activation::relu_n(f64::INFINITY).unwrap(),
     );
     forward_case::<T>(
         "LeakyRelu",
-        None,
+        &[],
         Activation::leaky_relu(f64::from(0.01f32)).unwrap(),
     );
     forward_case::<T>(
         "LeakyRelu",
-        Some(("alpha", 0.2)),
+        &[("alpha", 0.2)],
         Activation::leaky_relu(alpha).unwrap(),
     );
     forward_case::<T>(
         "LeakyRelu",
-        Some(("alpha", 0.0)),
+        &[("alpha", 0.0)],
         Activation::leaky_relu(0.0).unwrap(),
     );
-    backward_case::<T>("ReluGradient", None, Activation::relu());
-    backward_case::<T>("ReluNGradient", None, Activation::relu_n(6.0).unwrap());
+    backward_case::<T>("ReluGradient", &[], Activation::relu());
+    backward_case::<T>("ReluNGradient", &[], Activation::relu_n(6.0).unwrap());
     backward_case::<T>(
         "ReluNGradient",
-        Some(("n", 0.75)),
+        &[("n", 0.75)],
         Activation::relu_n(0.75).unwrap(),
     );
     backward_case::<T>(
         "LeakyReluGradient",
-        None,
+        &[],
         Activation::leaky_relu(f64::from(0.01f32)).unwrap(),
     );
     backward_case::<T>(
         "LeakyReluGradient",
-        Some(("alpha", 0.2)),
+        &[("alpha", 0.2)],
         Activation::leaky_relu(alpha).unwrap(),
     );
 }
@@ -448,6 +460,40 @@ fn every_refusal_leaves_the_workspace_unchanged() {
             InPlaceNotAllowed,
             "`Y`",
         ),
+        (
+            OperatorDef::new("Clip")
+                .input("X")
+                .output("X")
+                .arg("min", 2.0)
+                .arg("max", 1.0),
+            ArgumentValue,
+            "`min` = 2.0, `max` = 1.0",
+        ),
+        (
+            OperatorDef::new("Clip")
+                .input("X")
+                .output("out")
+                .arg("min", f32::NAN),
+            ArgumentValue,
+            "`min` = NaN",
+        ),
+        (
+            OperatorDef::new("ClipGradient")
+                .input("Y")
+                .input("dY")
+                .output("dY")
+                .arg("max", f32::NEG_INFINITY),
+            ArgumentValue,
+            "min must be <= max",
+        ),
+        (
+            OperatorDef::new("ClipGradient")
+                .input("Y")
+                .input("dY")
+                .output("Y"),
+            InPlaceNotAllowed,
+            "{1,0}",
+        ),
     ];
     for (def, want, needle) in cases {
         let mut ws = populated();
@@ -550,4 +596,42 @@ fn empty_tensors_run() {
     ws.run_operator_once(&OperatorDef::new("LeakyRelu").input("X").output("Y"))
         .unwrap();
     assert_eq!(ws.fetch_blob("Y").unwrap().numel(), 0);
+}
+
+/// Bounds valid as given but reversed once rounded to the tensor's type (70000 is
+/// `+inf` in f16, above its highest finite value, the default `max`): refused before
+/// anything is written, naming both bounds and the type.
+#[test]
+fn clip_bounds_reversed_by_rounding_are_refused() {
+    for op in ["Clip", "ClipGradient"] {
+        let mut def = OperatorDef::new(op).input("H");
+        if op == "ClipGradient" {
+            def = def.input("H");
+        }
+        let def = def.output("out").arg("min", 70000.0);
+        let mut ws = populated();
+        let before = ws.clone();
+        let e = ws.run_operator_once(&def).unwrap_err();
+        assert!(
+            matches!(
+                e,
+                Error::InvalidParameters {
+                    names: ["min", "max"],
+                    dtype: "f16",
+                    ..
+                }
+            ),
+            "{op}: {e:?}"
+        );
+        assert!(
+            ws == before,
+            "{op}: a refused operator changed the workspace"
+        );
+        // The same bounds are valid for bf16, whose range holds 70000.
+        let def = OperatorDef::new("Clip")
+            .input("B")
+            .output("out")
+            .arg("min", 70000.0);
+        ws.run_operator_once(&def).unwrap();
+    }
 }

@@ -1,7 +1,8 @@
 //! f16 and bf16, every available ISA, bit for bit against the oracle:
 //! - every forward op on **all 65,536 bit patterns**, for several `n`/`alpha` each
-//!   (ordinary, subnormal-range, huge, infinite n, alpha 0), out of place, in place and
-//!   through both aliased forms;
+//!   (ordinary, subnormal-range, huge, infinite n, alpha 0) and several clip bounds
+//!   (the defaults, hardtanh, zeros of both signs, subnormal and extreme bounds), out
+//!   of place, in place and through both aliased forms;
 //! - every backward op on a dense sample: every `y` pattern against a permuted `dy`
 //!   (each pattern once), and every `dy` pattern against each of the `y` values where
 //!   the ops branch (so the product `a * dy` is checked for all 65,536 `dy`).
@@ -12,11 +13,38 @@ use caffe2op_relu::{Activation, Element, Isa, Op};
 use caffe2op_relu_kernels::ops::Rule;
 use common::*;
 
-/// Parameters for the exhaustive sweeps (fewer in light runs: under qemu, under the
-/// sanitizer).
-fn params<T: Element>(op: Op) -> Vec<f64> {
+/// The activations of the exhaustive sweeps (fewer in light runs: under qemu, under
+/// the sanitizer).
+fn acts<T: Element>(op: Op) -> Vec<Activation> {
     let f16 = T::NAME == "f16";
     let full = !light();
+    if op.def().cross.is_empty() {
+        let v = params::<T>(op);
+        let n = if full { v.len() } else { v.len().min(4) };
+        return v[..n].iter().map(|&p| act(op, p)).collect();
+    }
+    // Two bounds: the defaults (the type's extremes), hardtanh, zeros of both signs,
+    // a subnormal against an extreme, equal bounds. (clip(+0, n) is relu_n, whose
+    // sweep is above; `clip.rs` checks the two agree.)
+    let tiny = if f16 { 1e-7 } else { 1e-39 };
+    let huge = if f16 { 65504.0 } else { 3e38 };
+    let pairs = [
+        (f64::MIN, f64::MAX),
+        (-1.0, 1.0),
+        (-0.0, 0.0),
+        (-huge, tiny),
+        (tiny, tiny),
+    ];
+    let n = if full { pairs.len() } else { 3 };
+    pairs[..n]
+        .iter()
+        .map(|&(lo, hi)| Activation::clip(lo, hi).unwrap())
+        .collect()
+}
+
+/// Parameters for the exhaustive sweeps of a one-parameter op.
+fn params<T: Element>(op: Op) -> Vec<f64> {
+    let f16 = T::NAME == "f16";
     // By the rule of the op's (first) parameter, from the op registry.
     let rule = op.def().params.first().map(|p| p.rule);
     let v: Vec<f64> = match (rule, f16) {
@@ -34,14 +62,14 @@ fn params<T: Element>(op: Op) -> Vec<f64> {
             vec![0.01, 0.0, 1.0, 1e-39, 1e-30, 1e30, 3e38]
         }
         // Any sign: both of the above and their negatives.
-        (Some(Rule::NotNan | Rule::Finite), true) => vec![6.0, -1.0, 1e-7, -65504.0, 0.0],
-        (Some(Rule::NotNan | Rule::Finite), false) => vec![6.0, -1.0, 1e-39, -3e38, 0.0],
+        (Some(Rule::NotNan | Rule::Finite | Rule::Bound), true) => {
+            vec![6.0, -1.0, 1e-7, -65504.0, 0.0]
+        }
+        (Some(Rule::NotNan | Rule::Finite | Rule::Bound), false) => {
+            vec![6.0, -1.0, 1e-39, -3e38, 0.0]
+        }
     };
-    if full {
-        v
-    } else {
-        v.into_iter().take(4).collect()
-    }
+    v
 }
 
 fn act(op: Op, p: f64) -> Activation {
@@ -62,8 +90,7 @@ fn forward_exhaustive<T: TestElem + Element<Bits = u16>>() {
     let inputs = all_patterns::<T>();
     let mut cases = 0usize;
     for op in Op::ALL {
-        for p in params::<T>(op) {
-            let a = act(op, p);
+        for a in acts::<T>(op) {
             for k in kernels_for(a) {
                 for mode in MODES {
                     for (i, x) in inputs.iter().enumerate() {
@@ -81,11 +108,18 @@ fn backward_dense<T: TestElem + Element<Bits = u16>>() {
     let [ordered, scrambled] = all_patterns::<T>();
     let mut cases = 0usize;
     for op in Op::ALL {
-        for p in params::<T>(op) {
-            let a = act(op, p);
-            // Where the ops branch: ±0, ±1, NaN, ±inf, the parameter and its
-            // neighbours, the smallest subnormal.
-            let mut ys = T::specials(p);
+        for a in acts::<T>(op) {
+            // Where the ops branch: ±0, ±1, NaN, ±inf, each parameter (as the type
+            // holds it) and its neighbours, the smallest subnormal.
+            let count = op.def().params.len();
+            let mut ys: Vec<T> = Vec::new();
+            for p in &a.params_in::<T>().unwrap()[..count.max(1)] {
+                for v in T::specials(p.to_f64()) {
+                    if !ys.iter().any(|w| w.to_bits() == v.to_bits()) {
+                        ys.push(v);
+                    }
+                }
+            }
             if light() {
                 ys.truncate(8);
             }

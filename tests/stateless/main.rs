@@ -7,6 +7,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod clip;
 mod half_conversions;
 mod half_exhaustive;
 mod half_refusals;

@@ -18,7 +18,7 @@ fn sweep<T: TestElem>() {
             for d in DISTANCES {
                 for len in lengths() {
                     for x_off in [0, 1, 5] {
-                        let x: Vec<T> = values(&mut rng, len, act.param());
+                        let x: Vec<T> = values_for(&mut rng, len, &act);
                         let dy: Vec<T> = values(&mut rng, len, 1.0);
                         forward(&k, &x, d, x_off);
                         backward(&k, &x, &dy, d, x_off);

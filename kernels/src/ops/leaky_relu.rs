@@ -10,6 +10,7 @@ pub(super) const DEF: OpDef = OpDef {
     forward: Forward::LeakyRelu,
     backward: Backward::LeakyReluGrad,
     params: &[param!("alpha", Some(0.01), FiniteNonNegative)],
+    cross: &[],
     caffe2: ("LeakyRelu", "LeakyReluGradient"),
 };
 

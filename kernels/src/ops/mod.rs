@@ -1,6 +1,7 @@
 //! The op registry: every op of the family defined once, as data and as code.
 //!
-//! An op lives in one file of this folder (`relu.rs`, `relu_n.rs`, `leaky_relu.rs`):
+//! An op lives in one file of this folder (`relu.rs`, `relu_n.rs`, `leaky_relu.rs`,
+//! `clip.rs`):
 //! its marker types implement [`ForwardOp`] and [`BackwardOp`], which carry the
 //! oracle's element function (generic over [`Real`]) and the vector formula
 //! (generic over [`Vector`]); its [`OpDef`] gives its name, its Caffe2 operator names
@@ -23,10 +24,12 @@ use crate::generic::{BinaryOp, UnaryOp, binary_split, unary_split};
 use crate::half::{Bf16, F16};
 use crate::vector::Vector;
 
+mod clip;
 mod leaky_relu;
 mod relu;
 mod relu_n;
 
+pub use clip::{Clip, ClipGrad};
 pub use leaky_relu::{LeakyRelu, LeakyReluGrad};
 pub use relu::{Relu, ReluGrad};
 pub use relu_n::{ReluN, ReluNGrad};
@@ -196,6 +199,8 @@ pub enum Forward {
     ReluN,
     /// [`LeakyRelu`]
     LeakyRelu,
+    /// [`Clip`]
+    Clip,
 }
 
 /// The backward kernels of a table, in table order ([`crate::Kernels::backward`]).
@@ -208,23 +213,31 @@ pub enum Backward {
     ReluNGrad,
     /// [`LeakyReluGrad`]
     LeakyReluGrad,
+    /// [`ClipGrad`]
+    ClipGrad,
 }
 
 impl Forward {
     /// How many forward kernels a table has.
-    pub const COUNT: usize = 3;
+    pub const COUNT: usize = 4;
     /// Every forward kernel, in table order.
-    pub const ALL: [Forward; Forward::COUNT] = [Forward::Relu, Forward::ReluN, Forward::LeakyRelu];
+    pub const ALL: [Forward; Forward::COUNT] = [
+        Forward::Relu,
+        Forward::ReluN,
+        Forward::LeakyRelu,
+        Forward::Clip,
+    ];
 }
 
 impl Backward {
     /// How many backward kernels a table has.
-    pub const COUNT: usize = 3;
+    pub const COUNT: usize = 4;
     /// Every backward kernel, in table order.
     pub const ALL: [Backward; Backward::COUNT] = [
         Backward::ReluGrad,
         Backward::ReluNGrad,
         Backward::LeakyReluGrad,
+        Backward::ClipGrad,
     ];
 }
 
@@ -240,6 +253,44 @@ pub enum Rule {
     NotNan,
     /// Any finite value.
     Finite,
+    /// A bound: any value but NaN (infinities allowed). `f64::MIN` and `f64::MAX`
+    /// (Caffe2's defaults of Clip's `min` and `max`) stand for the lowest and highest
+    /// finite values of a call's element type; any other value rounds to the type
+    /// to nearest, ties to even, as every parameter does.
+    Bound,
+}
+
+/// A rule between two parameters of an op, checked after each parameter's own rule
+/// (as given, and again once rounded to the element type of a call).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cross {
+    /// `params[low] <= params[high]` (IEEE: `-0.0 <= +0.0` and `+0.0 <= -0.0` both
+    /// hold).
+    NotAbove {
+        /// The index of the lower parameter in [`OpDef::params`].
+        low: usize,
+        /// The index of the higher one.
+        high: usize,
+        /// What a refusal says.
+        reason: &'static str,
+    },
+}
+
+impl Cross {
+    /// The indices of the two parameters the rule relates.
+    pub const fn params(&self) -> (usize, usize) {
+        match *self {
+            Cross::NotAbove { low, high, .. } => (low, high),
+        }
+    }
+
+    /// Why `values` (every parameter of the op, in [`OpDef::params`] order) break this
+    /// rule, or `None` when they satisfy it.
+    pub fn refusal(&self, values: &[f64]) -> Option<&'static str> {
+        match *self {
+            Cross::NotAbove { low, high, reason } => (values[low] > values[high]).then_some(reason),
+        }
+    }
 }
 
 /// One parameter of an op.
@@ -291,7 +342,7 @@ use param;
 /// One op of the family: its forward kernel, its backward kernel and its parameters.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct OpDef {
-    /// Lowercase name (`"relu"`, `"relu_n"`, `"leaky_relu"`).
+    /// Lowercase name (`"relu"`, `"relu_n"`, `"leaky_relu"`, `"clip"`).
     pub name: &'static str,
     /// The forward kernel.
     pub forward: Forward,
@@ -299,12 +350,15 @@ pub struct OpDef {
     pub backward: Backward,
     /// Its scalar parameters, in [`Params::scalars`] order.
     pub params: &'static [ParamDef],
+    /// Rules between its parameters (each parameter's own rule is in its
+    /// [`ParamDef`]).
+    pub cross: &'static [Cross],
     /// Caffe2's forward and gradient operator names.
     pub caffe2: (&'static str, &'static str),
 }
 
 /// Every op, in [`Forward`] order.
-pub const OPS: [OpDef; 3] = [relu::DEF, relu_n::DEF, leaky_relu::DEF];
+pub const OPS: [OpDef; 4] = [relu::DEF, relu_n::DEF, leaky_relu::DEF, clip::DEF];
 
 impl Forward {
     /// The op this kernel is the forward pass of.
@@ -419,6 +473,7 @@ pub fn visit_forward<V: VisitForward>(op: Forward, v: V) -> V::Output {
         Forward::Relu => v.visit::<Relu>(),
         Forward::ReluN => v.visit::<ReluN>(),
         Forward::LeakyRelu => v.visit::<LeakyRelu>(),
+        Forward::Clip => v.visit::<Clip>(),
     }
 }
 
@@ -429,6 +484,7 @@ pub fn visit_backward<V: VisitBackward>(op: Backward, v: V) -> V::Output {
         Backward::ReluGrad => v.visit::<ReluGrad>(),
         Backward::ReluNGrad => v.visit::<ReluNGrad>(),
         Backward::LeakyReluGrad => v.visit::<LeakyReluGrad>(),
+        Backward::ClipGrad => v.visit::<ClipGrad>(),
     }
 }
 
@@ -439,6 +495,7 @@ pub fn oracle_forward<T: Real>(op: Forward, x: T, p: &Params<T>) -> T {
         Forward::Relu => Relu::oracle(x, p),
         Forward::ReluN => ReluN::oracle(x, p),
         Forward::LeakyRelu => LeakyRelu::oracle(x, p),
+        Forward::Clip => Clip::oracle(x, p),
     }
 }
 
@@ -449,6 +506,7 @@ pub fn oracle_backward<T: Real>(op: Backward, y: T, dy: T, p: &Params<T>) -> T {
         Backward::ReluGrad => ReluGrad::oracle(y, dy, p),
         Backward::ReluNGrad => ReluNGrad::oracle(y, dy, p),
         Backward::LeakyReluGrad => LeakyReluGrad::oracle(y, dy, p),
+        Backward::ClipGrad => ClipGrad::oracle(y, dy, p),
     }
 }
 
@@ -463,11 +521,13 @@ macro_rules! kernels_table {
                 $fwd::<$crate::ops::Relu>,
                 $fwd::<$crate::ops::ReluN>,
                 $fwd::<$crate::ops::LeakyRelu>,
+                $fwd::<$crate::ops::Clip>,
             ],
             backward: [
                 $bwd::<$crate::ops::ReluGrad>,
                 $bwd::<$crate::ops::ReluNGrad>,
                 $bwd::<$crate::ops::LeakyReluGrad>,
+                $bwd::<$crate::ops::ClipGrad>,
             ],
         }
     };
@@ -478,6 +538,7 @@ const _: () = {
     assert!(Relu::OP as usize == 0 && ReluN::OP as usize == 1 && LeakyRelu::OP as usize == 2);
     assert!(ReluGrad::OP as usize == 0 && ReluNGrad::OP as usize == 1);
     assert!(LeakyReluGrad::OP as usize == 2);
+    assert!(Clip::OP as usize == 3 && ClipGrad::OP as usize == 3);
     let mut i = 0;
     while i < OPS.len() {
         assert!(OPS[i].forward as usize == i && OPS[i].backward as usize == i);

@@ -10,6 +10,7 @@ pub(super) const DEF: OpDef = OpDef {
     forward: Forward::Relu,
     backward: Backward::ReluGrad,
     params: &[],
+    cross: &[],
     caffe2: ("Relu", "ReluGradient"),
 };
 

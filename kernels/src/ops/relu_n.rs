@@ -11,6 +11,7 @@ pub(super) const DEF: OpDef = OpDef {
     forward: Forward::ReluN,
     backward: Backward::ReluNGrad,
     params: &[param!("n", Some(6.0), Positive)],
+    cross: &[],
     caffe2: ("ReluN", "ReluNGradient"),
 };
 
