@@ -352,10 +352,10 @@ fn stream(len: usize, elem_size: usize, streams: usize, chunks: usize) -> bool {
 }
 
 /// The smallest piece of work (bytes moved) handed to one thread: about 10 µs at
-/// cache speed, so rayon's per-task cost (about 1 µs) stays small. Under Miri, 4 KiB,
+/// cache speed, so rayon's per-task cost (about 1 µs) stays small. Under Miri, 1 KiB,
 /// so that the boundary tests split calls small enough to interpret (the splitting
 /// code is the same).
-const MIN_CHUNK_BYTES: usize = if cfg!(miri) { 4 << 10 } else { 1 << 20 };
+const MIN_CHUNK_BYTES: usize = if cfg!(miri) { 1 << 10 } else { 1 << 20 };
 
 /// Pieces per worker: one. Measured on the Zen 4 machine (`docs/PERFORMANCE.md`), one
 /// piece per core with the caller taking the first beats finer pieces handed out by work

@@ -27,7 +27,7 @@ use caffe2op_relu::ops::{
 use caffe2op_relu::{
     Activation, Error, ISA_ENV_VAR, Isa, Kernel, Op, ParseIsaError, QuantParams, Threads,
 };
-use common::{Rng, TestElem, bits, values, values_for};
+use common::{Rng, TestElem, bits, light, values, values_for};
 use rayon::prelude::*;
 
 // ---------------------------------------------------------------------------------
@@ -65,6 +65,12 @@ fn acts() -> [Activation; 3] {
         Activation::relu_n(2.5).unwrap(),
         Activation::leaky_relu(0.125).unwrap(),
     ]
+}
+
+/// Pool sizes the in-process tests call from: 1, 2, 3 and 8 threads; in light runs
+/// (ASan, qemu), 1 and 3 (no split, and an odd split with each ISA on f32).
+fn pool_sizes() -> &'static [usize] {
+    if light() { &[1, 3] } else { &[1, 2, 3, 8] }
 }
 
 /// A length whose calls `Threads::Auto` splits (when the pool has several threads).
@@ -179,14 +185,14 @@ fn thread_count() -> usize {
     std::fs::read_dir("/proc/self/task").unwrap().count()
 }
 
-/// Calls from inside pools of 1, 2, 3 and 8 threads (including from `par_iter`
+/// Calls from inside the pools of `pool_sizes` (including from `par_iter`
 /// bodies) run on those pools: no thread is started, in particular not rayon's
 /// global pool. Then a call outside any pool does start the global pool, which shows
 /// the count would have seen it.
 fn pools_start_no_threads() {
-    let pools: Vec<rayon::ThreadPool> = [1, 2, 3, 8]
-        .into_iter()
-        .map(|n| {
+    let pools: Vec<rayon::ThreadPool> = pool_sizes()
+        .iter()
+        .map(|&n| {
             rayon::ThreadPoolBuilder::new()
                 .num_threads(n)
                 .build()
@@ -293,7 +299,7 @@ fn in_pools<T: TestElem>() {
     let mut rng = Rng(0x9001 ^ size_of::<T>() as u64);
     let x: Vec<T> = values(&mut rng, len, 2.5);
     let dy: Vec<T> = values(&mut rng, len, 1.0);
-    for size in [1usize, 2, 3, 8] {
+    for &size in pool_sizes() {
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(size)
             .build()
@@ -351,7 +357,7 @@ fn calls_from_par_iter_bodies() {
         check_all(&k, &x, &dy, &format!("par_iter body {i}"));
         done.fetch_add(1, Ordering::Relaxed);
     };
-    for size in [1usize, 2, 3, 8] {
+    for &size in pool_sizes() {
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(size)
             .build()
@@ -369,7 +375,7 @@ fn calls_from_par_iter_bodies() {
             .into_par_iter()
             .for_each(|i| (0..2).into_par_iter().for_each(|j| body(i * 2 + j)))
     });
-    assert_eq!(done.load(Ordering::Relaxed), 4 * 6 + 4 + 6);
+    assert_eq!(done.load(Ordering::Relaxed), pool_sizes().len() * 6 + 4 + 6);
 }
 
 /// One `Kernel` value shared by reference between many threads, every ISA, small
