@@ -430,16 +430,15 @@ pub unsafe fn binary<V: Vector, O: BinaryOp<V>>(
     stream: bool,
 ) {
     let distinct = !core::ptr::eq(y, dx) && !core::ptr::eq(dy, dx);
-    // SAFETY: forwarded from the caller.
+    // SAFETY: forwarded from the caller (streaming stores and walking down only where
+    // `dx` is neither input, as `binary_body::<_, _, true>` and `binary_down` require).
     unsafe {
         if V::STREAMS && stream && distinct {
-            binary_body::<V, O, true, true>(y, dy, dx, len, op)
+            binary_body::<V, O, true>(y, dy, dx, len, op)
         } else if distinct && len >= 4 * V::LANES && walk_down(dx, &[y, dy]) {
             binary_down::<V, O>(y, dy, dx, len, op)
-        } else if distinct {
-            binary_body::<V, O, false, true>(y, dy, dx, len, op)
         } else {
-            binary_body::<V, O, false, false>(y, dy, dx, len, op)
+            binary_body::<V, O, false>(y, dy, dx, len, op)
         }
     }
 }
@@ -531,10 +530,14 @@ unsafe fn binary_down<V: Vector, O: BinaryOp<V>>(
     }
 }
 
-/// `DISTINCT` (`dx` overlaps neither input): overlapping full registers for the head
-/// and the tail, as in [`unary_body`].
+/// With `NT` (streaming stores; `dx` must overlap neither input) the head and the tail
+/// are overlapping full registers written as they are computed, as in [`unary_body`].
+/// Without, `dx` may also equal `y` or `dy`: the ragged ends are full registers
+/// computed before the main loop writes anything and stored after it, as in
+/// [`in_place_body`]. (One form for every out-of-place and in-place call keeps the
+/// number of loop bodies per kernel down; the two orders cost the same.)
 #[inline(always)]
-unsafe fn binary_body<V: Vector, O: BinaryOp<V>, const NT: bool, const DISTINCT: bool>(
+unsafe fn binary_body<V: Vector, O: BinaryOp<V>, const NT: bool>(
     y: *const V::Elem,
     dy: *const V::Elem,
     dx: *mut V::Elem,
@@ -543,19 +546,21 @@ unsafe fn binary_body<V: Vector, O: BinaryOp<V>, const NT: bool, const DISTINCT:
 ) {
     let l = V::LANES;
     let mut i = 0;
+    // `dx` overlaps neither input.
+    let distinct = NT;
     // SAFETY: as in `unary_body`: all indices are `< len` (full-register head and
     // tail only when `len >= LANES`; recomputed from the unchanged inputs when `dx`
-    // overlaps neither, or computed before anything is written when it equals one,
-    // so elements written twice get the same value), and every block of `y` and `dy`
+    // overlaps neither, or computed before anything is written otherwise, so
+    // elements written twice get the same value), and every block of `y` and `dy`
     // is loaded before the same block of `dx` is stored, so `dx` may equal either;
     // with NT the head aligns `dx + i` for the streaming stores.
     unsafe {
-        // Align the output first, as in `unary_body`. In place (`!DISTINCT`) the
-        // head is stored last instead (below).
+        // Align the output first, as in `unary_body`. Without NT the head is stored
+        // last instead (below).
         let mut h = 0;
         if NT || len >= ALIGN_MIN_REGISTERS * l {
             h = head_len::<V>(dx, len);
-            if h > 0 && DISTINCT && len >= l {
+            if h > 0 && distinct && len >= l {
                 op.apply(V::load(y), V::load(dy)).store(dx);
             } else if h > 0 && NT {
                 op.apply(V::load_partial(y, h), V::load_partial(dy, h))
@@ -563,10 +568,10 @@ unsafe fn binary_body<V: Vector, O: BinaryOp<V>, const NT: bool, const DISTINCT:
             }
             i = h;
         }
-        // In place (`!DISTINCT`) the ragged ends are full registers as well, computed
-        // before the main loop writes anything (so from the untouched inputs) and
-        // stored after it, as in `in_place_body`.
-        let ends = !DISTINCT && len >= l;
+        // Without NT the ragged ends are full registers as well, computed before the
+        // main loop writes anything (so from the untouched inputs) and stored after
+        // it, as in `in_place_body`.
+        let ends = !distinct && len >= l;
         let head = (ends && h > 0).then(|| op.apply(V::load(y), V::load(dy)));
         let tail = (ends && !(len - h).is_multiple_of(l)).then(|| {
             let j = len - l;
@@ -592,7 +597,7 @@ unsafe fn binary_body<V: Vector, O: BinaryOp<V>, const NT: bool, const DISTINCT:
             i += l;
         }
         if i < len {
-            if DISTINCT && len >= l {
+            if distinct && len >= l {
                 let j = len - l;
                 op.apply(V::load(y.add(j)), V::load(dy.add(j)))
                     .store(dx.add(j));
@@ -632,6 +637,13 @@ macro_rules! kernel_entry_points {
         $crate::kernel_entry_points!([$($attr),*], $V, $T, $V);
     };
     ([$($attr:meta),*], $V:ty, $T:ty, $N:ty) => {
+        $crate::kernel_entry_points!(@fns [$($attr),*], $V, $T, $N);
+
+        /// Every op of this module. Calling any of them requires the ISA.
+        pub const KERNELS: $crate::Kernels<$T> = $crate::kernels_table!(forward, backward);
+    };
+    // The generic entry points alone (a module that builds its table otherwise).
+    (@fns [$($attr:meta),*], $V:ty, $T:ty, $N:ty) => {
         /// The forward op `O` on this module's ISA and type.
         ///
         /// # Safety
@@ -664,8 +676,5 @@ macro_rules! kernel_entry_points {
             // SAFETY: forwarded from the caller (contract of `BinaryFn`).
             unsafe { O::run::<$V, $N>(y, dy, dx, len, p, stream) }
         }
-
-        /// Every op of this module. Calling any of them requires the ISA.
-        pub const KERNELS: $crate::Kernels<$T> = $crate::kernels_table!(forward, backward);
     };
 }

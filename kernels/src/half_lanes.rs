@@ -496,6 +496,7 @@ unsafe impl<L: Lanes16, F: Format16<L>> Vector for Half<L, F> {
             }
         }
     }
+    const RELU_N_FUSED: bool = true;
     #[inline(always)]
     fn relu_n_fuses(n: F::Elem) -> bool {
         n.bits() <= Self::INF

@@ -141,6 +141,11 @@ pub unsafe trait Vector: Copy {
         unsafe { self.relu().clip_above(n) }
     }
 
+    /// Whether [`Vector::relu_n_fused`] is a path of its own. Where it is not, the
+    /// relu_n kernels hold one loop body (not a second, identical one for the fused
+    /// form), and [`Vector::relu_n_fuses`] is never asked. Default: false.
+    const RELU_N_FUSED: bool = false;
+
     /// Whether relu_n at `n` may take [`Vector::relu_n_fused`]: whether `n` is in
     /// `+0..=+inf` (not NaN, not -0.0) for a type that has such a path. Decided once
     /// per call, so the kernel's loop holds one form only. Default: false.
@@ -180,6 +185,11 @@ pub unsafe trait Vector: Copy {
             ]
         }
     }
+
+    /// Whether [`Vector::leaky`] has forms other than the select. Where it has not,
+    /// the leaky_relu kernels hold one loop body (not one per [`LeakyShape`], all the
+    /// same code), and [`Vector::leaky_shape`] is never asked. Default: false.
+    const LEAKY_SHAPES: bool = false;
 
     /// How [`Vector::leaky`] forms leaky_relu for the parameter `a` (decided once per
     /// call). Default: [`LeakyShape::Select`].

@@ -53,8 +53,8 @@ impl ForwardOp for LeakyRelu {
 
     /// One loop per shape, the shape a constant in each: left to the optimiser, the
     /// test of the shape stayed inside the loop (f32 on 256-bit registers at 4 KiB:
-    /// 0.84x the 512-bit loop). A type that keeps the select ignores the shape
-    /// (`Vector::leaky`'s default).
+    /// 0.84x the 512-bit loop). A type that keeps the select (`Vector::leaky`'s
+    /// default; `Vector::LEAKY_SHAPES` false) has the one loop.
     #[inline(always)]
     unsafe fn run<W: Vector, N: Vector<Elem = W::Elem>>(
         src: *const W::Elem,
@@ -67,6 +67,17 @@ impl ForwardOp for LeakyRelu {
         // SAFETY: forwarded from the caller (contract of `UnaryFn`, ISA available).
         unsafe {
             let (w, n) = (W::splat(a), N::splat(a));
+            if !W::LEAKY_SHAPES {
+                let s = LeakyShape::Select;
+                return unary_split::<W, N, _, _>(
+                    src,
+                    dst,
+                    len,
+                    Formula(w, s),
+                    Formula(n, s),
+                    stream,
+                );
+            }
             match W::leaky_shape(a) {
                 LeakyShape::Max => {
                     let s = LeakyShape::Max;

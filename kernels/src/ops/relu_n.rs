@@ -73,7 +73,7 @@ impl ForwardOp for ReluN {
         // `relu_n_fuses` holding means `n` is in `+0..=+inf`, which is all that
         // `relu_n_fused` asks of it, whatever the vector type.
         unsafe {
-            if W::relu_n_fuses(n) {
+            if W::RELU_N_FUSED && W::relu_n_fuses(n) {
                 let (w, v) = (FusedFormula(W::splat(n)), FusedFormula(N::splat(n)));
                 unary_split::<W, N, _, _>(src, dst, len, w, v, stream)
             } else {

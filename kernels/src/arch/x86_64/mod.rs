@@ -6,6 +6,7 @@
 /// second operand when either is NaN and between two zeros).
 macro_rules! minmax_leaky {
     ($T:ty, $mul:ident, $max:ident, $min:ident) => {
+        const LEAKY_SHAPES: bool = true;
         fn leaky_shape(a: $T) -> LeakyShape {
             LeakyShape::of(a)
         }

@@ -129,6 +129,7 @@ macro_rules! float_vector {
                 // `n < x ? n : x`: a NaN x keeps its bits.
                 $name($pmin(self.0, n.0))
             }
+            const LEAKY_SHAPES: bool = true;
             fn leaky_shape(a: $T) -> LeakyShape {
                 LeakyShape::of(a)
             }

@@ -440,15 +440,28 @@ pub mod bf16 {
 }
 
 /// bfloat16 kernels on AVX-512 with AVX512-BF16 (products narrowed by
-/// `VCVTNE2PS2BF16`; the selects are the same code as [`bf16`]'s).
+/// `VCVTNE2PS2BF16`). Only leaky_relu and its gradient multiply: the other ops are
+/// selects, the same code as [`bf16`]'s, and the table takes [`bf16`]'s entries for
+/// them.
 pub mod bf16_ne {
     use super::Bf16x32Ne;
     use crate::half::Bf16;
+    use crate::ops::{Backward, Forward, LeakyRelu, LeakyReluGrad};
     crate::kernel_entry_points!(
+        @fns
         [target_feature(
             enable = "avx512f,avx512bw,avx512dq,avx512bf16"
         )],
         Bf16x32Ne,
-        Bf16
+        Bf16,
+        Bf16x32Ne
     );
+
+    /// [`super::bf16::KERNELS`] with this module's leaky_relu and its gradient.
+    pub const KERNELS: crate::Kernels<Bf16> = {
+        let mut k = super::bf16::KERNELS;
+        k.forward[Forward::LeakyRelu as usize] = forward::<LeakyRelu>;
+        k.backward[Backward::LeakyReluGrad as usize] = backward::<LeakyReluGrad>;
+        k
+    };
 }
