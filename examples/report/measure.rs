@@ -252,6 +252,21 @@ fn calibrate(all: &[Cell], min: f64, run: &mut impl FnMut(&Cell, Step)) -> Vec<C
         .collect()
 }
 
+/// The first state of [`shuffle`]'s generator.
+pub const SHUFFLE_SEED: u64 = 0x9E37_79B9_7F4A_7C15;
+
+/// Puts the cells of one round in a new order (a seeded Fisher-Yates shuffle), so that
+/// no cell always follows the same neighbour: the one before it leaves the caches, and
+/// for the in-place cells the buffer, in its own state.
+pub fn shuffle(order: &mut [usize], seed: &mut u64) {
+    for j in (1..order.len()).rev() {
+        *seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        order.swap(j, ((*seed >> 33) % (j as u64 + 1)) as usize);
+    }
+}
+
 /// Measures `cells` (plus memcpy first) with `run`, interleaved round by round.
 pub fn measure_with(
     dtype: &'static str,
@@ -269,17 +284,9 @@ pub fn measure_with(
         .clamp(sampling.min_samples, sampling.max_samples);
     let mut times: Vec<Vec<f64>> = cal.iter().map(|c| c.first.into_iter().collect()).collect();
     let mut order: Vec<usize> = (0..all.len()).collect();
-    let mut seed = 0x9E37_79B9_7F4A_7C15u64;
+    let mut seed = SHUFFLE_SEED;
     for _ in 0..samples {
-        // A new order each round (a seeded shuffle), so no cell always follows the
-        // same neighbour: the one before it leaves the caches, and for the in-place
-        // cells the buffer, in its own state.
-        for j in (1..order.len()).rev() {
-            seed = seed
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            order.swap(j, ((seed >> 33) % (j as u64 + 1)) as usize);
-        }
+        shuffle(&mut order, &mut seed);
         for &i in &order {
             if times[i].len() == samples {
                 continue; // its calibration call was its first sample
