@@ -27,7 +27,7 @@ use caffe2op_relu::ops::{
 use caffe2op_relu::{
     Activation, Error, ISA_ENV_VAR, Isa, Kernel, Op, ParseIsaError, QuantParams, Threads,
 };
-use common::{Rng, TestElem, bits, light, values, values_for};
+use common::{Rng, TestElem, bits, light, threaded_isas, values, values_for};
 use rayon::prelude::*;
 
 // ---------------------------------------------------------------------------------
@@ -309,7 +309,7 @@ fn in_pools<T: TestElem>() {
             for act in acts() {
                 // Every ISA in one pool size (f32 only); the default dispatch otherwise.
                 let isas = if size == 3 && size_of::<T>() == 4 {
-                    Isa::available()
+                    threaded_isas()
                 } else {
                     vec![Isa::dispatched()]
                 };

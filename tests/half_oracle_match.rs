@@ -125,7 +125,7 @@ fn threaded<T: TestElem>() {
     in_pool(4, || {
         for op in Op::ALL {
             let act = activations(op, &mut rng)[0];
-            for isa in Isa::available() {
+            for isa in threaded_isas() {
                 let k = Kernel::new(act).with_isa(isa).unwrap();
                 assert_eq!(k.threads(), Threads::Auto);
                 assert_splits::<T>(&k, len);

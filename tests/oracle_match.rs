@@ -7,7 +7,7 @@ mod common;
 /// The parallel threshold the threaded tests set (see `threaded`).
 const TEST_PARALLEL_MIN_BYTES: usize = 2 << 20;
 
-use caffe2op_relu::{Activation, Isa, Kernel, Op, Threads};
+use caffe2op_relu::{Activation, Kernel, Op, Threads};
 use common::*;
 use quickcheck::{QuickCheck, TestResult};
 
@@ -128,7 +128,7 @@ fn threaded<T: TestElem>() {
     in_pool(4, || {
         for op in Op::ALL {
             let act = activations(op, &mut rng)[0];
-            for isa in Isa::available() {
+            for isa in threaded_isas() {
                 let k = Kernel::new(act).with_isa(isa).unwrap();
                 assert_eq!(k.threads(), Threads::Auto);
                 assert_splits::<T>(&k, len);

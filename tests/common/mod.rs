@@ -579,10 +579,23 @@ pub const LIGHT_ENV: &str = "CAFFE2OP_RELU_TEST_LIGHT";
 /// [`LIGHT_ENV`] is set. The sweeps of every short length at every offset, where heads
 /// and tails are, stay as they are (up to 260 elements unless [`SHORT_SWEEPS`]); what
 /// shrinks is the number of random long calls and their maximum length, the memory
-/// modes of the multi-megabyte threaded calls, the random shapes and parameters of
+/// modes and ISAs of the multi-megabyte threaded calls ([`threaded_isas`]), the
+/// longest streaming call, the random shapes and parameters of
 /// the `ndarray` layouts, and the parameters and rounds of the 16-bit sweeps.
 pub fn light() -> bool {
     SHORT_SWEEPS || std::env::var_os(LIGHT_ENV).is_some()
+}
+
+/// The ISAs the multi-megabyte threaded calls run on: every available one, or in
+/// light runs the default dispatch only. The split into pieces is the same code for
+/// every ISA, and each ISA's kernels meet every length and offset in the sweeps of
+/// short calls.
+pub fn threaded_isas() -> Vec<caffe2op_relu::Isa> {
+    if light() {
+        vec![caffe2op_relu::Isa::dispatched()]
+    } else {
+        caffe2op_relu::Isa::available()
+    }
 }
 
 /// Lengths to sweep: every length up to 260 (short sweeps: up to 130).
