@@ -676,5 +676,38 @@ macro_rules! kernel_entry_points {
             // SAFETY: forwarded from the caller (contract of `BinaryFn`).
             unsafe { O::run::<$V, $N>(y, dy, dx, len, p, stream) }
         }
+
+        /// PRelu forward on this module's ISA and type (on the wide vector).
+        ///
+        /// # Safety
+        /// See [`crate::prelu::PreluFn`].
+        $(#[$attr])*
+        pub unsafe fn prelu_forward(
+            x: *const $T,
+            y: *mut $T,
+            len: usize,
+            ch: &$crate::ops::Channel<$T>,
+        ) {
+            // SAFETY: forwarded from the caller (contract of `PreluFn`).
+            unsafe { $crate::prelu::forward::<$V>(x, y, len, ch) }
+        }
+
+        /// PRelu's input gradient on this module's ISA and type.
+        ///
+        /// # Safety
+        /// See [`crate::prelu::PreluGradFn`].
+        $(#[$attr])*
+        pub unsafe fn prelu_backward(
+            x: *const $T,
+            dy: *const $T,
+            dx: *mut $T,
+            len: usize,
+            ch: &$crate::ops::Channel<$T>,
+        ) {
+            // SAFETY: forwarded from the caller (contract of `PreluGradFn`).
+            unsafe { $crate::prelu::backward::<$V>(x, dy, dx, len, ch) }
+        }
+
+        $crate::prelu_dw_entry!([$($attr),*], $T);
     };
 }

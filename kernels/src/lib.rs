@@ -13,6 +13,8 @@
 //!   [`Tables`] covering every element type, listed once in the ISA registry
 //!   [`arch::ISAS`].
 //! - [`oracle`]: the oracle's slice loops, the `scalar` ISA.
+//! - [`prelu`]: PRelu, whose slope is a tensor (one value per channel), outside the
+//!   registry of scalar-parameter ops; its kernels are a third part of each table.
 //!
 //! Without the `std` feature this crate is `no_std` and knows nothing about run-time
 //! CPU detection (an ISA is then available when the build enables its features;
@@ -43,6 +45,7 @@ pub mod half_lanes;
 pub mod int8;
 pub mod ops;
 pub mod oracle;
+pub mod prelu;
 pub mod vector;
 
 pub use arch::{ISA_DEFS, ISAS, IsaDef, Tuning};
@@ -69,6 +72,8 @@ pub struct Kernels<T: 'static> {
     pub forward: [UnaryFn<T>; Forward::COUNT],
     /// The backward kernels, in [`Backward`] order.
     pub backward: [BinaryFn<T>; Backward::COUNT],
+    /// PRelu's kernels (a per-channel slope; see [`prelu`]).
+    pub prelu: prelu::PreluKernels<T>,
 }
 
 impl<T> Kernels<T> {

@@ -282,6 +282,41 @@ macro_rules! oracle_loops {
                 unsafe { $crate::oracle::map_binary::<_, super::LoopZip>(y, dy, dx, len, f) }
             }
 
+            /// PRelu forward, element by element.
+            ///
+            /// # Safety
+            /// See [`crate::prelu::PreluFn`].
+            #[inline(never)]
+            $(#[$attr])*
+            pub unsafe fn prelu_forward(
+                x: *const $T,
+                y: *mut $T,
+                len: usize,
+                ch: &$crate::ops::Channel<$T>,
+            ) {
+                // SAFETY: forwarded from the caller.
+                unsafe { $crate::prelu::forward_scalar(x, y, len, ch) }
+            }
+
+            /// PRelu's input gradient, element by element.
+            ///
+            /// # Safety
+            /// See [`crate::prelu::PreluGradFn`].
+            #[inline(never)]
+            $(#[$attr])*
+            pub unsafe fn prelu_backward(
+                x: *const $T,
+                dy: *const $T,
+                dx: *mut $T,
+                len: usize,
+                ch: &$crate::ops::Channel<$T>,
+            ) {
+                // SAFETY: forwarded from the caller.
+                unsafe { $crate::prelu::backward_scalar(x, dy, dx, len, ch) }
+            }
+
+            $crate::prelu_dw_entry!([$($attr),*], $T);
+
             /// This type's table.
             pub const KERNELS: $crate::Kernels<$T> = $crate::kernels_table!(forward, backward);
         }

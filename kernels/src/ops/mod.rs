@@ -511,7 +511,8 @@ pub fn oracle_backward<T: Real>(op: Backward, y: T, dy: T, p: &Params<T>) -> T {
 }
 
 /// A [`crate::Kernels`] table from two generic entry points, `$fwd::<O: ForwardOp>`
-/// and `$bwd::<O: BackwardOp>`: the one list of the ops' kernels in table order.
+/// and `$bwd::<O: BackwardOp>`: the one list of the ops' kernels in table order. PRelu's
+/// entry points are the module's `prelu_forward`, `prelu_backward` and `prelu_dw`.
 #[macro_export]
 #[doc(hidden)]
 macro_rules! kernels_table {
@@ -529,6 +530,11 @@ macro_rules! kernels_table {
                 $bwd::<$crate::ops::LeakyReluGrad>,
                 $bwd::<$crate::ops::ClipGrad>,
             ],
+            prelu: $crate::prelu::PreluKernels {
+                forward: prelu_forward,
+                backward: prelu_backward,
+                dw: prelu_dw,
+            },
         }
     };
 }
