@@ -3,7 +3,8 @@
 use std::fmt::Debug;
 
 use caffe2op_relu_kernels::{self as k, Kernels, Params, Tables};
-use k::ops::{Channel, MAX_SCALARS, Real};
+use k::ops::{Channel, MAX_SCALARS};
+use k::prelu::DwElem;
 
 use crate::activation::Op;
 
@@ -26,7 +27,7 @@ pub trait Element:
     /// 16-bit floats. Same size, alignment and bits, so a pointer to one is a pointer
     /// to the other.
     #[doc(hidden)]
-    type Kernel: Real + Debug;
+    type Kernel: DwElem + Debug;
 
     /// This type's kernels in one ISA's tables.
     #[doc(hidden)]

@@ -105,6 +105,32 @@ pub enum Error {
         /// The value given for the output.
         found: String,
     },
+    /// PRelu: the dims do not describe the data (too few dimensions for the layout,
+    /// a product that overflows, or an element count other than the data's length).
+    InvalidShape {
+        /// The argument the dims describe (`"x"`).
+        arg: &'static str,
+        /// The dims as given.
+        dims: Vec<usize>,
+        /// What is wrong.
+        reason: String,
+    },
+    /// PRelu: the slope holds neither one value nor one per channel.
+    SlopeCount {
+        /// The channels of the input (its channel dimension).
+        channels: usize,
+        /// The slope's length.
+        found: usize,
+    },
+    /// PRelu: a slope value is not finite.
+    InvalidSlope {
+        /// Its index in the slope.
+        index: usize,
+        /// Its value (widened to `f64`).
+        value: f64,
+        /// The element type.
+        dtype: &'static str,
+    },
     /// Operator layer: a refusal, with the operator type and the reason.
     Operator {
         /// The operator type (e.g. `"ReluN"`), or `""` when not known yet.
@@ -212,6 +238,22 @@ impl fmt::Display for Error {
             } => write!(
                 f,
                 "quantization mismatch: output `{arg}` is {found}, input has {expected}"
+            ),
+            Error::InvalidShape { arg, dims, reason } => {
+                write!(f, "invalid shape for `{arg}`: dims {dims:?}: {reason}")
+            }
+            Error::SlopeCount { channels, found } => write!(
+                f,
+                "`slope` has {found} values; it must hold 1 (shared) or one per channel \
+                 ({channels})"
+            ),
+            Error::InvalidSlope {
+                index,
+                value,
+                dtype,
+            } => write!(
+                f,
+                "invalid `slope[{index}]` = {value:?} (as {dtype}): a slope must be finite"
             ),
             Error::Operator {
                 op_type,

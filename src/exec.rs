@@ -12,6 +12,8 @@ use std::marker::PhantomData;
 #[cfg(feature = "candle")]
 use std::mem::MaybeUninit;
 
+use caffe2op_relu_kernels::ops::Channel;
+use caffe2op_relu_kernels::prelu::{Shape, dw_finish};
 use caffe2op_relu_kernels::{Backward, BinaryFn, Forward, Params, Tables, UnaryFn};
 
 use crate::element::Element;
@@ -312,6 +314,149 @@ pub(crate) fn int8_relu(t: Runnable, r: Unary<'_, u8>, zero_point: u8, threads: 
     let p = Params::scalar(zero_point);
     // SAFETY: as in `forward` (the zero point is its one scalar parameter).
     unsafe { run_unary(f, r.src, r.dst, r.len, &p, threads) }
+}
+
+/// PRelu's slopes, checked for a call: `values` holds `shape.count` values, and the
+/// shape's `count` and `inner` are nonzero (an empty call never builds one).
+pub(crate) struct Slopes<'a, T> {
+    values: &'a [T],
+    shape: Shape,
+}
+
+impl<'a, T> Slopes<'a, T> {
+    /// `None` unless `values.len() == shape.count` and `count`, `inner` are nonzero.
+    pub(crate) fn new(values: &'a [T], shape: Shape) -> Option<Self> {
+        (values.len() == shape.count && shape.count > 0 && shape.inner > 0)
+            .then_some(Slopes { values, shape })
+    }
+
+    fn channel<K>(&self, start: usize) -> Channel<K> {
+        Channel {
+            values: self.values.as_ptr().cast(),
+            count: self.shape.count,
+            inner: self.shape.inner,
+            start,
+        }
+    }
+}
+
+/// Runs `piece(start, n)` over `[0, len)` split as [`plan`] says for `streams` buffers of
+/// `elem_size`-byte elements: serially, or one piece per thread of the current pool.
+fn split(
+    len: usize,
+    elem_size: usize,
+    streams: usize,
+    threads: Threads,
+    piece: impl Fn(usize, usize) + Sync,
+) {
+    let (chunk, chunks) = plan(len, elem_size, streams, threads);
+    if chunks <= 1 {
+        piece(0, len);
+        return;
+    }
+    for_each_piece(chunks, |c| {
+        let start = c * chunk;
+        piece(start, chunk.min(len - start));
+    });
+}
+
+/// Runs PRelu's forward kernel for `T` from `t` over `r` (the whole tensor `s`
+/// describes).
+pub(crate) fn prelu_forward<T: Element>(
+    t: Runnable,
+    r: Unary<'_, T>,
+    s: &Slopes<'_, T>,
+    threads: Threads,
+) {
+    let f = T::table(t.0).prelu.forward;
+    let (x, y) = (SendPtr(r.src.cast_mut()), SendPtr(r.dst));
+    split(r.len, size_of::<T>(), 2, threads, |start, n| {
+        let (x, y) = (x, y);
+        let ch = s.channel::<T::Kernel>(start);
+        // SAFETY: `f` belongs to the tables of an ISA this CPU runs; `[start, start + n)`
+        // lies inside the ranges `r` vouches for (pieces are disjoint, and an in-place
+        // call stays in place piece by piece); `T` and `T::Kernel` share one layout;
+        // the slopes are valid for `count` reads for the whole call, with `count` and
+        // `inner` nonzero (`Slopes`).
+        unsafe { f(x.0.add(start).cast(), y.0.add(start).cast(), n, &ch) }
+    });
+}
+
+/// Runs PRelu's input-gradient kernel: `r` is `(x, dy, dx)`.
+pub(crate) fn prelu_backward<T: Element>(
+    t: Runnable,
+    r: Binary<'_, T>,
+    s: &Slopes<'_, T>,
+    threads: Threads,
+) {
+    let f = T::table(t.0).prelu.backward;
+    let (x, dy, dx) = (
+        SendPtr(r.y.cast_mut()),
+        SendPtr(r.dy.cast_mut()),
+        SendPtr(r.dx),
+    );
+    split(r.len, size_of::<T>(), 3, threads, |start, n| {
+        let (x, dy, dx) = (x, dy, dx);
+        let ch = s.channel::<T::Kernel>(start);
+        // SAFETY: as in `prelu_forward`; exact aliasing of `dx` with `x` or `dy` is kept
+        // piece by piece.
+        unsafe {
+            f(
+                x.0.add(start).cast(),
+                dy.0.add(start).cast(),
+                dx.0.add(start).cast(),
+                n,
+                &ch,
+            )
+        }
+    });
+}
+
+/// Runs PRelu's slope-gradient kernel over `x` and `dy` (the whole tensor `s`
+/// describes) and writes one value per slope to `dw`: the block sums are split across
+/// threads in whole blocks (each block's sum depends on nothing else), then each
+/// channel's are summed in the fixed order.
+pub(crate) fn prelu_dw<T: Element>(
+    t: Runnable,
+    x: &[T],
+    dy: &[T],
+    s: &Slopes<'_, T>,
+    dw: &mut [T],
+    threads: Threads,
+) {
+    let f = T::table(t.0).prelu.dw;
+    let shape = s.shape;
+    let len = shape.per_channel() * shape.count;
+    assert!(x.len() == len && dy.len() == len && dw.len() == shape.count);
+    let nb = shape.blocks();
+    let mut sums = vec![0.0f64; shape.count * nb];
+    let units = shape.dw_units();
+    // Split the units as a call on the elements would be split.
+    let (_, chunks) = plan(len, size_of::<T>(), 2, threads);
+    let per = units.div_ceil(chunks.max(1)).max(1);
+    let pieces = units.div_ceil(per);
+    let out = SendPtr(sums.as_mut_ptr());
+    let (xp, dyp) = (
+        SendPtr(x.as_ptr().cast_mut()),
+        SendPtr(dy.as_ptr().cast_mut()),
+    );
+    let piece = |p: usize| {
+        let (out, xp, dyp) = (out, xp, dyp);
+        let first = p * per;
+        let last = units.min(first + per);
+        // SAFETY: `f` belongs to the tables of an ISA this CPU runs; `x` and `dy` hold
+        // the whole tensor (asserted above); `sums` holds `count * blocks` values and
+        // the pieces' units write disjoint ones (`DwFn`); `first <= last <= units`.
+        unsafe { f(xp.0.cast(), dyp.0.cast(), &shape, first, last, out.0) }
+    };
+    if pieces <= 1 {
+        piece(0);
+    } else {
+        for_each_piece(pieces, piece);
+    }
+    for (c, w) in dw.iter_mut().enumerate() {
+        *w = T::from_kernel(dw_finish::<T::Kernel>(&mut sums[c * nb..(c + 1) * nb]));
+    }
 }
 
 /// Whether large calls may use several threads.

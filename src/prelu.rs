@@ -1,0 +1,330 @@
+//! PRelu (Caffe2's `PRelu` and `PReluGradient`): leaky_relu with one slope per
+//! channel, learned (so any finite value, negative included).
+//!
+//! - forward: `y = x < 0 ? w[c] * x : x` (NaN and -0.0 pass through with their bits);
+//! - input gradient, from the forward **input** `x`: `dx = x > 0 ? dy : w[c] * dy`;
+//! - slope gradient: `dw[c]` = the sum of `x * dy` over channel `c`'s positions where
+//!   `x` is not `> 0` (a NaN `x` included), in a fixed order (see `docs/DESIGN.md`), so
+//!   that it has the same bits on every ISA and for every thread count.
+//!
+//! The channel dimension is `dims[1]` ([`Order::Nchw`], Caffe2's default) or the last
+//! one ([`Order::Nhwc`]); a slope of one value is shared by every channel.
+
+use std::cell::Cell;
+use std::fmt;
+use std::str::FromStr;
+
+use caffe2op_relu_kernels::prelu::Shape;
+
+use crate::element::Element;
+use crate::error::Error;
+use crate::exec::{self, Binary, Runnable, Slopes, Threads, Unary, check_len};
+use crate::isa::Isa;
+
+/// Where the channel dimension is (Caffe2's `order` argument).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Order {
+    /// Channels first: `dims[1]` (at least two dimensions).
+    #[default]
+    Nchw,
+    /// Channels last: the last dimension (at least one).
+    Nhwc,
+}
+
+impl fmt::Display for Order {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Order::Nchw => "NCHW",
+            Order::Nhwc => "NHWC",
+        })
+    }
+}
+
+impl FromStr for Order {
+    type Err = String;
+    /// `"NCHW"` or `"NHWC"`, as Caffe2 spells them.
+    fn from_str(s: &str) -> Result<Order, String> {
+        match s {
+            "NCHW" => Ok(Order::Nchw),
+            "NHWC" => Ok(Order::Nhwc),
+            _ => Err(format!("unknown order `{s}` (NCHW or NHWC)")),
+        }
+    }
+}
+
+/// The channel count of `dims` in `order`, and the kernels' view of a tensor of `len`
+/// elements with a slope of `slope_len` values; `None` for an empty tensor.
+pub(crate) fn shape_of(
+    order: Order,
+    dims: &[usize],
+    slope_len: usize,
+    len: usize,
+) -> Result<(usize, Option<Shape>), Error> {
+    let bad = |reason: String| Error::InvalidShape {
+        arg: "x",
+        dims: dims.to_vec(),
+        reason,
+    };
+    let product = |d: &[usize]| d.iter().try_fold(1usize, |a, &b| a.checked_mul(b));
+    let rank = if order == Order::Nchw { 2 } else { 1 };
+    if dims.len() < rank {
+        return Err(bad(format!(
+            "order {order} needs at least {rank} dimension(s)"
+        )));
+    }
+    let numel = product(dims).ok_or_else(|| bad("the element count overflows usize".into()))?;
+    if numel != len {
+        return Err(bad(format!(
+            "they describe {numel} elements, the data has {len}"
+        )));
+    }
+    let (outer, channels, inner) = match order {
+        Order::Nchw => (dims[0], dims[1], product(&dims[2..]).unwrap_or(0)),
+        Order::Nhwc => {
+            let last = dims.len() - 1;
+            (product(&dims[..last]).unwrap_or(0), dims[last], 1)
+        }
+    };
+    if slope_len != 1 && slope_len != channels {
+        return Err(Error::SlopeCount {
+            channels,
+            found: slope_len,
+        });
+    }
+    if len == 0 {
+        return Ok((channels, None));
+    }
+    let shape = if slope_len == 1 {
+        Shape {
+            outer: 1,
+            count: 1,
+            inner: len,
+        }
+    } else {
+        Shape {
+            outer,
+            count: channels,
+            inner,
+        }
+    };
+    Ok((channels, Some(shape)))
+}
+
+/// Refuses a slope value that is not finite, naming the first.
+pub(crate) fn check_slope<T: Element>(slope: &[T]) -> Result<(), Error> {
+    match slope.iter().position(|w| !w.to_f64().is_finite()) {
+        None => Ok(()),
+        Some(index) => Err(Error::InvalidSlope {
+            index,
+            value: slope[index].to_f64(),
+            dtype: T::NAME,
+        }),
+    }
+}
+
+/// PRelu bound to a layout, an ISA choice and a threading policy.
+///
+/// Every call checks, before anything is written: that `dims` describe the data and
+/// have the layout's channel dimension, that the slope holds 1 or `C` values, all
+/// finite, and the other lengths and overlaps, as [`crate::Kernel`] does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Prelu {
+    order: Order,
+    isa: Option<Isa>,
+    threads: Threads,
+}
+
+impl Prelu {
+    /// PRelu for `order` on the default ISA with [`Threads::Auto`].
+    pub const fn new(order: Order) -> Prelu {
+        Prelu {
+            order,
+            isa: None,
+            threads: Threads::Auto,
+        }
+    }
+
+    /// Forces an ISA; [`Error::IsaUnavailable`] if this CPU cannot run it.
+    pub fn with_isa(self, isa: Isa) -> Result<Prelu, Error> {
+        Ok(Prelu {
+            isa: Some(isa.check()?),
+            ..self
+        })
+    }
+
+    /// Sets the threading policy.
+    pub const fn with_threads(self, threads: Threads) -> Prelu {
+        Prelu { threads, ..self }
+    }
+
+    /// The layout.
+    pub const fn order(&self) -> Order {
+        self.order
+    }
+
+    /// The ISA this runs on (the forced one, or the default dispatch).
+    pub fn isa(&self) -> Isa {
+        self.isa.unwrap_or_else(Isa::dispatched)
+    }
+
+    /// The threading policy.
+    pub const fn threads(&self) -> Threads {
+        self.threads
+    }
+
+    fn tables(&self) -> Runnable {
+        match self.isa {
+            None => Runnable::dispatched(),
+            // SAFETY: a forced ISA is only ever set by `with_isa`, which checked it.
+            Some(isa) => unsafe { Runnable::checked(isa) },
+        }
+    }
+
+    /// The kernels' shape after every check on `dims` and the slope.
+    fn check<T: Element>(
+        &self,
+        dims: &[usize],
+        slope: &[T],
+        len: usize,
+    ) -> Result<Option<Shape>, Error> {
+        let (_, shape) = shape_of(self.order, dims, slope.len(), len)?;
+        check_slope(slope)?;
+        Ok(shape)
+    }
+
+    /// `y = prelu(x)`; `x` has dims `dims`; `y` has `x`'s length.
+    pub fn forward<T: Element>(
+        &self,
+        x: &[T],
+        dims: &[usize],
+        slope: &[T],
+        y: &mut [T],
+    ) -> Result<(), Error> {
+        let shape = self.check(dims, slope, x.len())?;
+        let r = Unary::slices(x, y)?;
+        self.run_forward(r, slope, shape);
+        Ok(())
+    }
+
+    /// `x = prelu(x)` (Caffe2's in-place pair {0, 0}).
+    pub fn forward_in_place<T: Element>(
+        &self,
+        x: &mut [T],
+        dims: &[usize],
+        slope: &[T],
+    ) -> Result<(), Error> {
+        let shape = self.check(dims, slope, x.len())?;
+        self.run_forward(Unary::in_place(x), slope, shape);
+        Ok(())
+    }
+
+    /// `y = prelu(x)` on views that may alias: the same range runs in place, disjoint
+    /// ranges out of place, a partial overlap is [`Error::Overlap`].
+    pub fn forward_aliased<T: Element>(
+        &self,
+        x: &[Cell<T>],
+        dims: &[usize],
+        slope: &[T],
+        y: &[Cell<T>],
+    ) -> Result<(), Error> {
+        let shape = self.check(dims, slope, x.len())?;
+        let r = Unary::cells(x, y)?;
+        self.run_forward(r, slope, shape);
+        Ok(())
+    }
+
+    /// The gradients, from the forward **input** `x`: `dx = x > 0 ? dy : w[c] * dy`
+    /// and `dw` (one value per slope value) in the fixed summation order. `dy` and
+    /// `dx` have `x`'s length, `dw` the slope's.
+    pub fn backward<T: Element>(
+        &self,
+        x: &[T],
+        dy: &[T],
+        dims: &[usize],
+        slope: &[T],
+        dx: &mut [T],
+        dw: &mut [T],
+    ) -> Result<(), Error> {
+        let shape = self.check(dims, slope, x.len())?;
+        check_len("dw", slope.len(), dw.len())?;
+        let r = Binary::slices(x, dy, dx)?;
+        self.run_backward(r, x, dy, slope, dw, shape);
+        Ok(())
+    }
+
+    /// [`Prelu::backward`] on views that may alias: `dx` may be exactly `x` or `dy`
+    /// (or disjoint from both); `x` and `dy` may overlap each other freely. `dw` is
+    /// computed before `dx` is written.
+    #[allow(clippy::too_many_arguments)]
+    pub fn backward_aliased<T: Element>(
+        &self,
+        x: &[Cell<T>],
+        dy: &[Cell<T>],
+        dims: &[usize],
+        slope: &[T],
+        dx: &[Cell<T>],
+        dw: &mut [T],
+    ) -> Result<(), Error> {
+        let shape = self.check(dims, slope, x.len())?;
+        check_len("dw", slope.len(), dw.len())?;
+        let r = Binary::cells(x, dy, dx)?;
+        // Read-only views for the slope gradient, which runs before `dx` is written.
+        // SAFETY: `Cell<T>` has `T`'s layout; nothing writes through the cells until
+        // `run_backward` has finished reading these views (it computes `dw` first).
+        let (xs, dys) = unsafe {
+            (
+                std::slice::from_raw_parts(x.as_ptr().cast::<T>(), x.len()),
+                std::slice::from_raw_parts(dy.as_ptr().cast::<T>(), dy.len()),
+            )
+        };
+        self.run_backward(r, xs, dys, slope, dw, shape);
+        Ok(())
+    }
+
+    fn run_forward<T: Element>(&self, r: Unary<'_, T>, slope: &[T], shape: Option<Shape>) {
+        let Some(shape) = shape else { return };
+        let s = Slopes::new(slope, shape).expect("checked shape");
+        exec::prelu_forward(self.tables(), r, &s, self.threads);
+    }
+
+    fn run_backward<T: Element>(
+        &self,
+        r: Binary<'_, T>,
+        x: &[T],
+        dy: &[T],
+        slope: &[T],
+        dw: &mut [T],
+        shape: Option<Shape>,
+    ) {
+        let Some(shape) = shape else {
+            dw.fill(T::from_f64(0.0));
+            return;
+        };
+        let s = Slopes::new(slope, shape).expect("checked shape");
+        let t = self.tables();
+        exec::prelu_dw(t, x, dy, &s, dw, self.threads);
+        exec::prelu_backward(t, r, &s, self.threads);
+    }
+}
+
+/// `y = prelu(x)` in NCHW on the default ISA.
+pub fn prelu<T: Element>(x: &[T], dims: &[usize], slope: &[T], y: &mut [T]) -> Result<(), Error> {
+    Prelu::new(Order::Nchw).forward(x, dims, slope, y)
+}
+
+/// `x = prelu(x)` in NCHW on the default ISA.
+pub fn prelu_in_place<T: Element>(x: &mut [T], dims: &[usize], slope: &[T]) -> Result<(), Error> {
+    Prelu::new(Order::Nchw).forward_in_place(x, dims, slope)
+}
+
+/// PRelu's gradients in NCHW on the default ISA ([`Prelu::backward`]).
+pub fn prelu_grad<T: Element>(
+    x: &[T],
+    dy: &[T],
+    dims: &[usize],
+    slope: &[T],
+    dx: &mut [T],
+    dw: &mut [T],
+) -> Result<(), Error> {
+    Prelu::new(Order::Nchw).backward(x, dy, dims, slope, dx, dw)
+}
