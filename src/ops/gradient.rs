@@ -13,7 +13,8 @@ pub fn grad_name(blob: &str) -> String {
 
 /// The gradient definitions of a forward operator, as Caffe2's gradient makers write
 /// them: type `<type>Gradient`, inputs `[Y, Y_grad]` (`O(0)`, `GO(0)`), outputs
-/// `[X_grad]` (`GI(0)`), every argument copied, and the engine and device option
+/// `[X_grad]` (`GI(0)`) (PRelu: inputs `[Y, Y_grad, X, W]`, outputs
+/// `[X_grad, W_grad]`), every argument copied, and the engine and device option
 /// copied; `is_gradient_op` is set and the name is left empty.
 ///
 /// Refused for definitions the schema refuses, and with [`OpErrorKind::UnknownOp`] for
@@ -29,16 +30,38 @@ pub fn gradient_defs(def: &OperatorDef) -> Result<Vec<OperatorDef>, Error> {
         ));
     };
     let (x, y) = (&def.inputs[0], &def.outputs[0]);
-    Ok(vec![OperatorDef {
+    let (inputs, outputs) = if reads_inputs(def) {
+        // PRelu's: `[Y, Y_grad, X, W]` -> `[X_grad, W_grad]` (`O(0)`, `GO(0)`, `I(0)`,
+        // `I(1)` -> `GI(0)`, `GI(1)`).
+        let w = &def.inputs[1];
+        (
+            vec![y.clone(), grad_name(y), x.clone(), w.clone()],
+            vec![grad_name(x), grad_name(w)],
+        )
+    } else {
+        (vec![y.clone(), grad_name(y)], vec![grad_name(x)])
+    };
+    let g = OperatorDef {
         op_type: grad_type.to_string(),
-        inputs: vec![y.clone(), grad_name(y)],
-        outputs: vec![grad_name(x)],
+        inputs,
+        outputs,
         args: def.args.clone(),
         engine: def.engine.clone(),
         device_option: def.device_option.clone(),
         is_gradient_op: true,
         ..OperatorDef::default()
-    }])
+    };
+    // An in-place PRelu's gradient would read X as overwritten (refused, as Caffe2).
+    if reads_inputs(def) {
+        lookup(grad_type)?.check_def(&g)?;
+    }
+    Ok(vec![g])
+}
+
+/// Whether the gradient of `def` reads the forward operator's inputs (PRelu's reads
+/// X and W), not only its output.
+fn reads_inputs(def: &OperatorDef) -> bool {
+    def.op_type == "PRelu"
 }
 
 fn net_error(net: &NetDef, i: Option<usize>, op_type: &str, kind: OpErrorKind, d: String) -> Error {
@@ -82,10 +105,14 @@ pub fn backward_net(net: &NetDef) -> Result<NetDef, Error> {
     let mut version: HashMap<&str, u32> = HashMap::new();
     let mut consumers: HashMap<(&str, u32), Vec<usize>> = HashMap::new();
     let mut produced = Vec::with_capacity(net.ops.len());
+    let mut read_at: Vec<(usize, &str, u32)> = Vec::new();
     for (i, def) in net.ops.iter().enumerate() {
         for x in &def.inputs {
             let v = version.get(x.as_str()).copied().unwrap_or(0);
             consumers.entry((x.as_str(), v)).or_default().push(i);
+            if reads_inputs(def) {
+                read_at.push((i, x.as_str(), v));
+            }
         }
         let y = def.outputs[0].as_str();
         let v = version.entry(y).or_insert(0);
@@ -107,6 +134,20 @@ pub fn backward_net(net: &NetDef) -> Result<NetDef, Error> {
                     "the gradient needs `{y}` as this operator wrote it, but op #{j} ({}) \
                      overwrites it",
                     net.ops[j].op_type
+                ),
+            ));
+        }
+    }
+    // A gradient that reads the forward inputs needs them as the operator read them.
+    for &(i, x, v) in &read_at {
+        if version.get(x).copied().unwrap_or(0) != v {
+            return Err(net_error(
+                net,
+                Some(i),
+                &net.ops[i].op_type,
+                OpErrorKind::InPlaceNotAllowed,
+                format!(
+                    "the gradient needs input `{x}` as this operator read it, but a later op overwrites it"
                 ),
             ));
         }
@@ -157,6 +198,11 @@ pub fn backward_net(net: &NetDef) -> Result<NetDef, Error> {
     }
     for def in net.ops.iter().rev() {
         push(&mut external_inputs, def.outputs[0].clone());
+        if reads_inputs(def) {
+            for x in &def.inputs {
+                push(&mut external_inputs, x.clone());
+            }
+        }
     }
     let mut external_outputs: Vec<String> = Vec::new();
     for def in &net.ops {

@@ -9,6 +9,7 @@ use crate::element::Element;
 use crate::error::{Error, OpErrorKind};
 use crate::isa::Isa;
 use crate::kernel::Kernel;
+use crate::prelu::Prelu;
 use crate::quantized::{QuantParams, int8_relu, int8_relu_in_place};
 
 /// What a blob is, as far as validation is concerned.
@@ -36,6 +37,7 @@ pub struct Operator {
     schema: &'static OpSchema,
     params: Params,
     kernel: Option<Kernel>,
+    prelu: Option<Prelu>,
 }
 
 /// Caffe2 falls back to the default engine when the named one does not exist; an
@@ -120,13 +122,24 @@ impl Operator {
         let params = schema.parse(def)?;
         let kernel = match params {
             Params::Act(act) => Some(kernel_for(act, &def.engine)),
-            Params::Int8 { .. } => None,
+            Params::Int8 { .. } | Params::Prelu(_) => None,
+        };
+        let prelu = match params {
+            Params::Prelu(order) => {
+                let p = Prelu::new(order);
+                Some(match def.engine.parse::<Isa>() {
+                    Ok(isa) => p.with_isa(isa).unwrap_or(p),
+                    Err(_) => p,
+                })
+            }
+            _ => None,
         };
         Ok(Operator {
             def: def.clone(),
             schema,
             params,
             kernel,
+            prelu,
         })
     }
 
@@ -164,8 +177,16 @@ impl Operator {
         self.execute(ws)
     }
 
-    /// Validates against blob metadata and returns the output's metadata.
+    /// Validates against blob metadata and returns the first output's metadata.
     pub(crate) fn plan(&self, lookup: &dyn Fn(&str) -> Option<Meta>) -> Result<Meta, Error> {
+        Ok(self.plan_outputs(lookup)?.remove(0))
+    }
+
+    /// Validates against blob metadata and returns every output's metadata, in order.
+    pub(crate) fn plan_outputs(
+        &self,
+        lookup: &dyn Fn(&str) -> Option<Meta>,
+    ) -> Result<Vec<Meta>, Error> {
         let name = self.schema.name();
         let mut metas = Vec::with_capacity(self.def.inputs.len());
         for (i, (blob, io)) in self.def.inputs.iter().zip(self.schema.inputs()).enumerate() {
@@ -178,8 +199,15 @@ impl Operator {
             })?);
         }
         let shapes: Vec<TensorShape> = metas.iter().map(|m| m.shape.clone()).collect();
-        let out = self.schema.infer(&self.def, &shapes)?.remove(0);
-        match self.params {
+        let mut outs = self.schema.infer(&self.def, &shapes)?;
+        if let Params::Prelu(_) = self.params {
+            return Ok(outs
+                .into_iter()
+                .map(|shape| Meta { shape, quant: None })
+                .collect());
+        }
+        let out = outs.remove(0);
+        let one = match self.params {
             Params::Act(act) => {
                 match out.dtype {
                     DataType::F32 => {
@@ -237,7 +265,9 @@ impl Operator {
                     quant: Some(q),
                 })
             }
-        }
+            Params::Prelu(_) => unreachable!("returned above"),
+        };
+        one.map(|m| vec![m])
     }
 
     /// Runs a planned operator. After a successful [`Operator::plan`] on the same blobs
@@ -250,6 +280,15 @@ impl Operator {
             .get(x)
             .map(Tensor::dtype)
             .ok_or_else(|| op_error(name, OpErrorKind::MissingBlob, format!("`{x}` vanished")))?;
+        if let Some(p) = self.prelu {
+            return match dtype {
+                DataType::F32 => self.execute_prelu::<f32>(p, ws),
+                DataType::F64 => self.execute_prelu::<f64>(p, ws),
+                DataType::F16 => self.execute_prelu::<half::f16>(p, ws),
+                DataType::Bf16 => self.execute_prelu::<half::bf16>(p, ws),
+                DataType::U8 => Err(op_error(name, OpErrorKind::TypeMismatch, "u8 input".into())),
+            };
+        }
         match (self.params, self.kernel) {
             (Params::Act(_), Some(k)) => match dtype {
                 DataType::F32 => self.execute_float::<f32>(k, ws),
@@ -337,7 +376,87 @@ impl Operator {
                 slot.finish(ws, out, dims, r)
             }
             Family::Int8Relu => self.execute_int8(ws),
+            Family::PRelu | Family::PReluGradient => Err(op_error(
+                self.schema.name(),
+                OpErrorKind::UnknownOp,
+                "PRelu runs through its own path".into(),
+            )),
         }
+    }
+
+    /// A refusal of the PRelu API as an operator error (a non-finite slope names its
+    /// blob; the shapes were checked by the plan).
+    fn slope_error(&self, e: Error, blob: &str) -> Error {
+        match e {
+            Error::Operator { .. } => e,
+            Error::InvalidSlope { .. } => op_error(
+                self.schema.name(),
+                OpErrorKind::ArgumentValue,
+                format!("input `{blob}`: {e}"),
+            ),
+            other => op_error(
+                self.schema.name(),
+                OpErrorKind::ShapeMismatch,
+                other.to_string(),
+            ),
+        }
+    }
+
+    /// PRelu and PReluGradient. The slope values are checked (finite) here, before
+    /// anything is written.
+    fn execute_prelu<T: TensorElement + Element>(
+        &self,
+        p: Prelu,
+        ws: &mut Workspace,
+    ) -> Result<(), Error> {
+        let ins = &self.def.inputs;
+        if self.schema.family() == Family::PRelu {
+            let (x, out) = (&ins[0], &self.def.outputs[0]);
+            let w = self.slice::<T>(ws, &ins[1])?.to_vec();
+            let dims = ws.get(x).ok_or_else(|| self.missing(x))?.dims().to_vec();
+            if x == out {
+                let t = ws.get_mut(x).ok_or_else(|| self.missing(x))?;
+                let s = t
+                    .as_mut_slice::<T>()
+                    .ok_or_else(|| self.wrong_type(x, T::DTYPE))?;
+                return p
+                    .forward_in_place(s, &dims, &w)
+                    .map_err(|e| self.slope_error(e, &ins[1]));
+            }
+            let n = ws.get(x).map_or(0, Tensor::numel);
+            let mut slot = Slot::<T>::take(ws, out, n);
+            let r = self
+                .slice::<T>(ws, x)
+                .and_then(|xs| p.forward(xs, &dims, &w, slot.buf()))
+                .map_err(|e| self.slope_error(e, &ins[1]));
+            return slot.finish(ws, out, dims, r);
+        }
+        // PReluGradient: inputs Y (not read), dY, X, W; outputs dX, dW (distinct from
+        // every input and from each other: the schema allows no in-place pair).
+        let (dy, x, wname) = (&ins[1], &ins[2], &ins[3]);
+        let (gx, gw) = (&self.def.outputs[0], &self.def.outputs[1]);
+        let w = self.slice::<T>(ws, wname)?.to_vec();
+        let wdims = ws
+            .get(wname)
+            .ok_or_else(|| self.missing(wname))?
+            .dims()
+            .to_vec();
+        let dims = ws.get(x).ok_or_else(|| self.missing(x))?.dims().to_vec();
+        let n = ws.get(x).map_or(0, Tensor::numel);
+        let mut sx = Slot::<T>::take(ws, gx, n);
+        let mut sw = Slot::<T>::take(ws, gw, w.len());
+        let r = self
+            .slice::<T>(ws, x)
+            .and_then(|xs| {
+                let ds = self.slice::<T>(ws, dy)?;
+                p.backward(xs, ds, &dims, &w, sx.buf(), sw.buf())
+            })
+            .map_err(|e| self.slope_error(e, wname));
+        // Both slots are finished (a refusal puts both old blobs back).
+        let r2 = r.clone();
+        let a = sx.finish(ws, gx, dims, r);
+        let b = sw.finish(ws, gw, wdims, r2);
+        a.and(b)
     }
 
     fn execute_int8(&self, ws: &mut Workspace) -> Result<(), Error> {

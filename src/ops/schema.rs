@@ -6,6 +6,7 @@ use super::def::{ArgValue, OperatorDef};
 use super::tensor::{DataType, TensorShape};
 use crate::activation::{Activation, Op};
 use crate::error::{Error, OpErrorKind};
+use crate::prelu::{Order, shape_of};
 use caffe2op_relu_kernels::ops::Rule;
 
 /// The type of a schema argument.
@@ -15,6 +16,8 @@ pub enum ArgType {
     Float,
     /// An integer (Caffe2 field `i`).
     Int,
+    /// A string (Caffe2 field `s`).
+    String,
 }
 
 impl fmt::Display for ArgType {
@@ -22,6 +25,7 @@ impl fmt::Display for ArgType {
         f.write_str(match self {
             ArgType::Float => "float",
             ArgType::Int => "int",
+            ArgType::String => "string",
         })
     }
 }
@@ -67,6 +71,10 @@ pub(crate) enum Family {
     Forward(Op),
     Gradient(Op),
     Int8Relu,
+    /// PRelu (inputs X, Slope).
+    PRelu,
+    /// PReluGradient (inputs Y, dY, X, W; outputs dX, dW).
+    PReluGradient,
 }
 
 /// An operator's schema: counts, names, in-place pairs, arguments, docs, tensor and
@@ -93,6 +101,7 @@ pub(crate) enum Params {
         scale: Option<f32>,
         zero_point: Option<u8>,
     },
+    Prelu(Order),
 }
 
 pub(crate) fn op_error(op_type: &str, kind: OpErrorKind, detail: String) -> Error {
@@ -132,6 +141,37 @@ const QY: IoSchema = IoSchema {
     doc: "quantized u8 output, same shape, scale and zero point as X",
 };
 
+const SLOPE: IoSchema = IoSchema {
+    name: "Slope",
+    doc: "the slopes: one per channel, or one shared by every channel (X's type)",
+};
+const PY: IoSchema = IoSchema {
+    name: "Y",
+    doc: "the forward operator's output (not read; must not be X)",
+};
+const PX: IoSchema = IoSchema {
+    name: "X",
+    doc: "the forward operator's input",
+};
+const PW: IoSchema = IoSchema {
+    name: "W",
+    doc: "the forward operator's slopes",
+};
+const PDX: IoSchema = IoSchema {
+    name: "dX",
+    doc: "gradient of the loss w.r.t. X (X's type and shape)",
+};
+const PDW: IoSchema = IoSchema {
+    name: "dW",
+    doc: "gradient of the loss w.r.t. W (W's type and shape), in a fixed summation order",
+};
+const ARG_ORDER: ArgSchema = ArgSchema {
+    name: "order",
+    ty: ArgType::String,
+    default: "NCHW",
+    doc: "where the channel dimension is: NCHW (dims[1]) or NHWC (the last)",
+};
+
 const ARG_N: ArgSchema = ArgSchema {
     name: "n",
     ty: ArgType::Float,
@@ -169,7 +209,7 @@ const ARG_Y_ZERO_POINT: ArgSchema = ArgSchema {
     doc: "output quantization zero point (0..=255); must equal X's",
 };
 
-static SCHEMAS: [OpSchema; 9] = [
+static SCHEMAS: [OpSchema; 11] = [
     OpSchema {
         name: "Relu",
         doc: "Y = max(X, 0) elementwise: x < 0 ? +0 : x (NaN and -0.0 pass through \
@@ -274,6 +314,34 @@ static SCHEMAS: [OpSchema; 9] = [
         args: &[ARG_Y_SCALE, ARG_Y_ZERO_POINT],
         flops_per_elem: 0,
         cost_formula: "flops 0, bytes_read N, bytes_written N, params_bytes 0 (s = 1)",
+    },
+    OpSchema {
+        name: "PRelu",
+        doc: "Y = X < 0 ? W[c] * X : X elementwise, W[c] the slope of the element's channel \
+              (any finite value; NaN and -0.0 pass through unchanged).",
+        family: Family::PRelu,
+        inputs: &[X, SLOPE],
+        outputs: &[Y],
+        in_place: &[(0, 0)],
+        args: &[ARG_ORDER],
+        flops_per_elem: 2,
+        cost_formula: "flops 2N, bytes_read (N + C)*s, bytes_written N*s, params_bytes 0 \
+                       (C slopes)",
+    },
+    OpSchema {
+        name: "PReluGradient",
+        doc: "dX = X > 0 ? dY : W[c] * dY; dW[c] = the sum of X * dY over channel c's \
+              positions where X is not > 0, in a fixed order (the same bits on every ISA \
+              and thread count). Y is not read; a Y that is X (an in-place PRelu) is \
+              refused, as in Caffe2.",
+        family: Family::PReluGradient,
+        inputs: &[PY, DY, PX, PW],
+        outputs: &[PDX, PDW],
+        in_place: &[],
+        args: &[ARG_ORDER],
+        flops_per_elem: 4,
+        cost_formula: "flops 4N, bytes_read (2N + C)*s, bytes_written (N + C)*s, \
+                       params_bytes 0 (Y is not read)",
     },
 ];
 
@@ -391,7 +459,7 @@ impl OpSchema {
 
     /// Whether this is a gradient operator.
     pub fn is_gradient(&self) -> bool {
-        matches!(self.family, Family::Gradient(_))
+        matches!(self.family, Family::Gradient(_) | Family::PReluGradient)
     }
 
     /// The type of the gradient operator of this forward operator (`"ReluGradient"`
@@ -399,7 +467,8 @@ impl OpSchema {
     pub fn gradient_op(&self) -> Option<&'static str> {
         match self.family {
             Family::Forward(op) => Some(op.def().caffe2.1),
-            Family::Gradient(_) | Family::Int8Relu => None,
+            Family::PRelu => Some("PReluGradient"),
+            Family::Gradient(_) | Family::Int8Relu | Family::PReluGradient => None,
         }
     }
 
@@ -496,7 +565,56 @@ impl OpSchema {
                 ));
             }
         }
+        if self.family == Family::PReluGradient && def.inputs[0] == def.inputs[2] {
+            return Err(op_error(
+                name,
+                OpErrorKind::InPlaceNotAllowed,
+                format!(
+                    "input 0 (Y) `{}` is input 2 (X): cannot backpropagate through an \
+                     in-place PRelu",
+                    def.inputs[0]
+                ),
+            ));
+        }
+        if self.family == Family::PReluGradient && def.outputs[0] == def.outputs[1] {
+            return Err(op_error(
+                name,
+                OpErrorKind::InPlaceNotAllowed,
+                format!("outputs 0 (dX) and 1 (dW) are both `{}`", def.outputs[0]),
+            ));
+        }
         match self.family {
+            Family::PRelu | Family::PReluGradient => {
+                let order = match def.get_arg("order") {
+                    None => Order::Nchw,
+                    Some(ArgValue::Bytes(b)) => std::str::from_utf8(b)
+                        .ok()
+                        .and_then(|t| t.parse().ok())
+                        .ok_or_else(|| {
+                            op_error(
+                                name,
+                                OpErrorKind::ArgumentValue,
+                                format!(
+                                    "argument `order` = {:?} must be NCHW or NHWC",
+                                    String::from_utf8_lossy(b)
+                                ),
+                            )
+                        })?,
+                    Some(other) => {
+                        return Err(op_error(
+                            name,
+                            OpErrorKind::ArgumentType,
+                            format!(
+                                "argument `order` must be a string (Caffe2 field `s`), got {} \
+                                 {other} (field `{}`)",
+                                other.kind(),
+                                other.field()
+                            ),
+                        ));
+                    }
+                };
+                Ok(Params::Prelu(order))
+            }
             // Each of the op's parameters (the registry's) from the argument of its
             // name. Defaults as Caffe2 stores them: an f32 (so an absent argument and
             // the same value written explicitly agree, for every element type), except
@@ -620,6 +738,83 @@ impl OpSchema {
         }
     }
 
+    /// PRelu's and PReluGradient's shape checks: every input a float of one type,
+    /// `Y`, `dY` and `X` of one shape, the slope of 1 or `C` values. Returns the
+    /// outputs' shapes, `N` and the slope count.
+    fn prelu_shapes(
+        &self,
+        order: Order,
+        shapes: &[TensorShape],
+    ) -> Result<(Vec<TensorShape>, usize, usize), Error> {
+        let name = self.name;
+        if shapes.len() != self.num_inputs() {
+            return Err(op_error(
+                name,
+                OpErrorKind::InputCount,
+                format!(
+                    "takes {} input shape(s), got {}",
+                    self.num_inputs(),
+                    shapes.len()
+                ),
+            ));
+        }
+        for (s, io) in shapes.iter().zip(self.inputs) {
+            s.byte_size().map_err(|e| match e {
+                Error::Operator { kind, detail, .. } => {
+                    op_error(name, kind, format!("input `{}`: {detail}", io.name))
+                }
+                other => other,
+            })?;
+            if !s.dtype.is_float() || s.dtype != shapes[0].dtype {
+                return Err(op_error(
+                    name,
+                    OpErrorKind::TypeMismatch,
+                    format!(
+                        "input `{}` is {}; {name} takes f32, f64, f16 or bf16, every input \
+                         of one type (input `{}` is {})",
+                        io.name, s.dtype, self.inputs[0].name, shapes[0].dtype
+                    ),
+                ));
+            }
+        }
+        let (x, w) = if self.family == Family::PRelu {
+            (&shapes[0], &shapes[1])
+        } else {
+            for (i, s) in [(0, &shapes[0]), (1, &shapes[1])] {
+                if s.dims != shapes[2].dims {
+                    return Err(op_error(
+                        name,
+                        OpErrorKind::ShapeMismatch,
+                        format!(
+                            "`{}` has dims {:?} but `X` has dims {:?}; they must be identical",
+                            self.inputs[i].name, s.dims, shapes[2].dims
+                        ),
+                    ));
+                }
+            }
+            (&shapes[2], &shapes[3])
+        };
+        let (n, c) = (x.numel()?, w.numel()?);
+        shape_of(order, &x.dims, c, n).map_err(|e| {
+            op_error(
+                name,
+                OpErrorKind::ShapeMismatch,
+                format!(
+                    "`X` {:?} and `{}` {:?} in order {order}: {e}",
+                    x.dims,
+                    self.inputs[1 + 2 * usize::from(self.family == Family::PReluGradient)].name,
+                    w.dims
+                ),
+            )
+        })?;
+        let outs = if self.family == Family::PRelu {
+            vec![x.clone()]
+        } else {
+            vec![x.clone(), w.clone()]
+        };
+        Ok((outs, n, c))
+    }
+
     /// Tensor inference: the type and shape of each output, given the input shapes.
     /// Forward operators: identical to input 0; gradients: identical to input 1 (`dY`),
     /// after checking that `Y` and `dY` agree. The definition is checked too
@@ -629,7 +824,9 @@ impl OpSchema {
         def: &OperatorDef,
         shapes: &[TensorShape],
     ) -> Result<Vec<TensorShape>, Error> {
-        self.parse(def)?;
+        if let Params::Prelu(order) = self.parse(def)? {
+            return Ok(self.prelu_shapes(order, shapes)?.0);
+        }
         Ok(vec![self.check_shapes(shapes)?])
     }
 
@@ -637,7 +834,10 @@ impl OpSchema {
     /// every number is computed with checked arithmetic, and a shape whose byte size
     /// would exceed `isize::MAX` is refused with [`OpErrorKind::Overflow`]. The
     /// definition's arguments are not consulted (the cost does not depend on them).
-    pub fn cost(&self, _def: &OperatorDef, shapes: &[TensorShape]) -> Result<Cost, Error> {
+    pub fn cost(&self, def: &OperatorDef, shapes: &[TensorShape]) -> Result<Cost, Error> {
+        if matches!(self.family, Family::PRelu | Family::PReluGradient) {
+            return self.prelu_cost(def, shapes);
+        }
         let out = self.check_shapes(shapes)?;
         let overflow = || {
             op_error(
@@ -653,6 +853,44 @@ impl OpSchema {
             flops: n.checked_mul(self.flops_per_elem).ok_or_else(overflow)?,
             bytes_read: bytes.checked_mul(inputs).ok_or_else(overflow)?,
             bytes_written: bytes,
+            params_bytes: 0,
+        })
+    }
+}
+
+impl OpSchema {
+    /// PRelu's and PReluGradient's cost (`N` elements, `C` slopes, `s` bytes each):
+    /// each input byte the operator needs counted once (PReluGradient does not read
+    /// `Y`); flops 2N forward (a compare and a product), 4N backward (those for dX,
+    /// a product and a sum for dW). The definition's `order` decides the channel
+    /// count the slope must match.
+    fn prelu_cost(&self, def: &OperatorDef, shapes: &[TensorShape]) -> Result<Cost, Error> {
+        let order = match self.parse(def)? {
+            Params::Prelu(order) => order,
+            _ => Order::Nchw,
+        };
+        let (outs, n, c) = self.prelu_shapes(order, shapes)?;
+        let overflow = || {
+            op_error(
+                self.name,
+                OpErrorKind::Overflow,
+                format!("the cost of dims {:?} overflows u64", outs[0].dims),
+            )
+        };
+        let s = outs[0].dtype.item_size() as u64;
+        let n = u64::try_from(n).map_err(|_| overflow())?;
+        let c = u64::try_from(c).map_err(|_| overflow())?;
+        let bytes = |k: u64, extra: u64| {
+            n.checked_mul(k)
+                .and_then(|v| v.checked_add(extra))
+                .and_then(|v| v.checked_mul(s))
+                .ok_or_else(overflow)
+        };
+        let backward = self.family == Family::PReluGradient;
+        Ok(Cost {
+            flops: n.checked_mul(self.flops_per_elem).ok_or_else(overflow)?,
+            bytes_read: bytes(if backward { 2 } else { 1 }, c)?,
+            bytes_written: bytes(1, if backward { c } else { 0 })?,
             params_bytes: 0,
         })
     }

@@ -108,10 +108,12 @@ impl Workspace {
         }
         let mut staged: HashMap<&str, Meta> = HashMap::new();
         for (i, op) in ops.iter().enumerate() {
-            let meta = op
-                .plan(&|b| staged.get(b).cloned().or_else(|| self.get(b).map(Meta::of)))
+            let metas = op
+                .plan_outputs(&|b| staged.get(b).cloned().or_else(|| self.get(b).map(Meta::of)))
                 .map_err(|e| in_net(e, net, i))?;
-            staged.insert(op.def().outputs[0].as_str(), meta);
+            for (out, meta) in op.def().outputs.iter().zip(metas) {
+                staged.insert(out.as_str(), meta);
+            }
         }
         for (i, op) in ops.iter().enumerate() {
             op.execute(self).map_err(|e| in_net(e, net, i))?;

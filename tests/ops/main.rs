@@ -10,6 +10,7 @@ mod gradient;
 mod hostile_ops;
 mod hostile_proto;
 mod net;
+mod prelu;
 mod proto;
 mod schema;
 mod workspace;

@@ -6,7 +6,7 @@ use caffe2op_relu::OpErrorKind;
 use caffe2op_relu::ops::{ArgType, DataType, OperatorDef, TensorShape, registered_ops, schema};
 use common::ops::kind;
 
-const NAMES: [&str; 9] = [
+const NAMES: [&str; 11] = [
     "Relu",
     "ReluGradient",
     "ReluN",
@@ -16,6 +16,8 @@ const NAMES: [&str; 9] = [
     "Clip",
     "ClipGradient",
     "Int8Relu",
+    "PRelu",
+    "PReluGradient",
 ];
 
 fn def_for(op: &str) -> OperatorDef {
@@ -153,6 +155,8 @@ fn gradient_op_names() {
             None,
             Some("ClipGradient"),
             None,
+            None,
+            Some("PReluGradient"),
             None
         ]
     );
@@ -298,7 +302,8 @@ fn cost_and_inference_refuse_bad_shapes() {
 
 #[test]
 fn tensor_inference_identical_type_and_shape() {
-    for op in NAMES {
+    // PReluGradient's two outputs are in `prelu.rs`.
+    for op in NAMES.into_iter().filter(|&op| op != "PReluGradient") {
         let s = schema(op).unwrap();
         let dt = if op == "Int8Relu" {
             DataType::U8
