@@ -72,7 +72,14 @@ pub(crate) fn shape_of(
             "order {order} needs at least {rank} dimension(s)"
         )));
     }
-    let numel = product(dims).ok_or_else(|| bad("the element count overflows usize".into()))?;
+    // Any zero dim means no elements, whatever the others (as the operator layer's
+    // tensors count them).
+    let numel = if dims.contains(&0) {
+        Some(0)
+    } else {
+        product(dims)
+    }
+    .ok_or_else(|| bad("the element count overflows usize".into()))?;
     if numel != len {
         return Err(bad(format!(
             "they describe {numel} elements, the data has {len}"
