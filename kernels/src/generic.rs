@@ -638,6 +638,7 @@ macro_rules! kernel_entry_points {
     };
     ([$($attr:meta),*], $V:ty, $T:ty, $N:ty) => {
         $crate::kernel_entry_points!(@fns [$($attr),*], $V, $T, $N);
+        $crate::kernel_entry_points!(@prelu [$($attr),*], $V, $T);
 
         /// Every op of this module. Calling any of them requires the ISA.
         pub const KERNELS: $crate::Kernels<$T> = $crate::kernels_table!(forward, backward);
@@ -676,7 +677,9 @@ macro_rules! kernel_entry_points {
             // SAFETY: forwarded from the caller (contract of `BinaryFn`).
             unsafe { O::run::<$V, $N>(y, dy, dx, len, p, stream) }
         }
-
+    };
+    // PRelu's entry points (on the wide vector), for a module with a table.
+    (@prelu [$($attr:meta),*], $V:ty, $T:ty) => {
         /// PRelu forward on this module's ISA and type (on the wide vector).
         ///
         /// # Safety

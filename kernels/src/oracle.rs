@@ -282,45 +282,62 @@ macro_rules! oracle_loops {
                 unsafe { $crate::oracle::map_binary::<_, super::LoopZip>(y, dy, dx, len, f) }
             }
 
-            /// PRelu forward, element by element.
-            ///
-            /// # Safety
-            /// See [`crate::prelu::PreluFn`].
-            #[inline(never)]
-            $(#[$attr])*
-            pub unsafe fn prelu_forward(
-                x: *const $T,
-                y: *mut $T,
-                len: usize,
-                ch: &$crate::ops::Channel<$T>,
-            ) {
-                // SAFETY: forwarded from the caller.
-                unsafe { $crate::prelu::forward_scalar(x, y, len, ch) }
-            }
-
-            /// PRelu's input gradient, element by element.
-            ///
-            /// # Safety
-            /// See [`crate::prelu::PreluGradFn`].
-            #[inline(never)]
-            $(#[$attr])*
-            pub unsafe fn prelu_backward(
-                x: *const $T,
-                dy: *const $T,
-                dx: *mut $T,
-                len: usize,
-                ch: &$crate::ops::Channel<$T>,
-            ) {
-                // SAFETY: forwarded from the caller.
-                unsafe { $crate::prelu::backward_scalar(x, dy, dx, len, ch) }
-            }
-
-            $crate::prelu_dw_entry!([$($attr),*], $T);
+            // PRelu's loops: the scalar ISA's, in every table of oracle loops.
+            use $crate::oracle::prelu_loops::$m::{prelu_backward, prelu_dw, prelu_forward};
 
             /// This type's table.
             pub const KERNELS: $crate::Kernels<$T> = $crate::kernels_table!(forward, backward);
         }
     };
+}
+
+/// PRelu's oracle loops for every element type, compiled once for the baseline
+/// target: the scalar ISA's PRelu, and the PRelu entries of every ISA's table of
+/// oracle loops (the compiler's-loop baseline is measured for the registry's ops).
+pub mod prelu_loops {
+    macro_rules! prelu_loops {
+        ($m:ident, $T:ty) => {
+            /// PRelu's oracle loops for this element type.
+            pub mod $m {
+                /// PRelu forward, element by element.
+                ///
+                /// # Safety
+                /// See [`crate::prelu::PreluFn`].
+                #[inline(never)]
+                pub unsafe fn prelu_forward(
+                    x: *const $T,
+                    y: *mut $T,
+                    len: usize,
+                    ch: &$crate::ops::Channel<$T>,
+                ) {
+                    // SAFETY: forwarded from the caller.
+                    unsafe { $crate::prelu::forward_scalar(x, y, len, ch) }
+                }
+
+                /// PRelu's input gradient, element by element.
+                ///
+                /// # Safety
+                /// See [`crate::prelu::PreluGradFn`].
+                #[inline(never)]
+                pub unsafe fn prelu_backward(
+                    x: *const $T,
+                    dy: *const $T,
+                    dx: *mut $T,
+                    len: usize,
+                    ch: &$crate::ops::Channel<$T>,
+                ) {
+                    // SAFETY: forwarded from the caller.
+                    unsafe { $crate::prelu::backward_scalar(x, dy, dx, len, ch) }
+                }
+
+                $crate::prelu_dw_entry!([inline(never)], $T);
+            }
+        };
+    }
+    prelu_loops!(f32, f32);
+    prelu_loops!(f64, f64);
+    prelu_loops!(f16, crate::half::F16);
+    prelu_loops!(bf16, crate::half::Bf16);
 }
 
 /// The `scalar` ISA: the oracle's loops for the baseline target.

@@ -326,7 +326,8 @@ pub fn dw_finish<T: DwElem>(blocks: &mut [f64]) -> T {
 // Kernels.
 
 /// Walks a call of `len` elements in segments, handing each to `seg(offset, n, s)`
-/// with `s` valid for `n` reads of the segment's slopes.
+/// with `s` valid for `n` reads of the segment's slopes. `seg` has one call site, so
+/// a kernel holds one copy of its loop.
 ///
 /// # Safety
 /// `ch` as in [`PreluFn`]; `V`'s ISA is available; `seg` only reads `s[..n]`.
@@ -343,7 +344,7 @@ unsafe fn walk_slopes<V: Vector>(
     debug_assert!(l <= TILE_SLACK);
     // SAFETY: `w[..count]` is readable (caller); every tile store is a full register
     // starting below `TILE`, so it ends below `TILE + LANES <= TILE + TILE_SLACK`;
-    // every segment handed to `seg` reads only tile elements stored before.
+    // every segment handed to `seg` reads only tile elements stored before (or `w`).
     unsafe {
         // Splat `v` over `t[a..a + k]` (and up to a register past it).
         let splat = |a: usize, k: usize, v: V::Elem| {
@@ -354,62 +355,56 @@ unsafe fn walk_slopes<V: Vector>(
                 q += l;
             }
         };
-        let period = count.saturating_mul(inner);
-        if period <= TILE / 2 {
-            // The pattern repeats every `period` elements: one tile of whole periods,
-            // in the call's phase, serves every segment.
-            let seglen = TILE / period * period;
+        // Fill `t[..n]` with the slopes of positions `pos..pos + n`, run by run.
+        let fill = |pos: usize, n: usize| {
             let mut a = 0;
-            while a < seglen {
-                let pos = ch.start.wrapping_add(a);
-                let run = (inner - pos % inner).min(seglen - a);
-                splat(a, run, *w.add(pos / inner % count));
+            while a < n {
+                let p = pos.wrapping_add(a);
+                let run = (inner - p % inner).min(n - a);
+                splat(a, run, *w.add(p / inner % count));
                 a += run;
             }
-            let mut off = 0;
-            while off < len {
-                let n = seglen.min(len - off);
-                seg(off, n, t);
-                off += n;
-            }
-        } else if inner == 1 {
-            // Channels last with many channels: the slopes are the second stream.
-            let mut off = 0;
-            while off < len {
-                let c = ch.start.wrapping_add(off) % count;
-                let n = (count - c).min(len - off);
-                seg(off, n, w.add(c));
-                off += n;
-            }
+        };
+        let period = count.saturating_mul(inner);
+        // The pattern repeats every `period` elements: a tile of whole periods, in
+        // the call's phase, serves every segment.
+        let periodic = period <= TILE / 2;
+        let seglen = if periodic {
+            TILE / period * period
         } else {
-            // Channels first, a pattern longer than the tile: segments of the tile's
-            // length; one inside a run takes the run's slope splatted over the tile
-            // (kept while the channel stays the same), one that spans runs is filled
-            // run by run.
-            let mut held = usize::MAX;
-            let mut off = 0;
-            while off < len {
-                let pos = ch.start.wrapping_add(off);
-                let n = TILE.min(len - off);
-                if n <= inner - pos % inner {
-                    let c = pos / inner % count;
-                    if held != c {
-                        splat(0, TILE, *w.add(c));
-                        held = c;
-                    }
-                } else {
-                    let mut a = 0;
-                    while a < n {
-                        let p = pos.wrapping_add(a);
-                        let run = (inner - p % inner).min(n - a);
-                        splat(a, run, *w.add(p / inner % count));
-                        a += run;
-                    }
-                    held = usize::MAX;
+            TILE
+        };
+        if periodic {
+            fill(ch.start, seglen);
+        }
+        // The channel whose slope fills the whole tile, if any.
+        let mut held = usize::MAX;
+        let mut off = 0;
+        while off < len {
+            let pos = ch.start.wrapping_add(off);
+            let mut n = seglen.min(len - off);
+            let mut s = t.cast_const();
+            if periodic {
+                // The tile as built.
+            } else if inner == 1 {
+                // Channels last with many channels: the slopes are the second stream.
+                let c = pos % count;
+                n = n.min(count - c);
+                s = w.add(c);
+            } else if n <= inner - pos % inner {
+                // Inside one run: its slope splatted over the tile, kept while the
+                // channel stays the same.
+                let c = pos / inner % count;
+                if held != c {
+                    splat(0, TILE, *w.add(c));
+                    held = c;
                 }
-                seg(off, n, t);
-                off += n;
+            } else {
+                fill(pos, n);
+                held = usize::MAX;
             }
+            seg(off, n, s);
+            off += n;
         }
     }
 }

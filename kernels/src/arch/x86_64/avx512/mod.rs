@@ -327,15 +327,21 @@ pub mod f32 {
     use core::arch::x86_64::__m512;
     crate::kernel_entry_points!([target_feature(enable = "avx512f,avx512bw")], __m512, f32);
 
-    /// The same kernels with 256-bit main loops out of place (module docs).
+    /// The same kernels with 256-bit main loops out of place (module docs); PRelu's
+    /// are the 512-bit ones.
     pub mod ymm {
+        use super::{prelu_backward, prelu_dw, prelu_forward};
         use core::arch::x86_64::{__m256, __m512};
         crate::kernel_entry_points!(
+            @fns
             [target_feature(enable = "avx512f,avx512bw,avx512vl")],
             __m512,
             f32,
             __m256
         );
+
+        /// Every op of this module.
+        pub const KERNELS: crate::Kernels<f32> = crate::kernels_table!(forward, backward);
     }
 }
 
@@ -344,14 +350,20 @@ pub mod f64 {
     use core::arch::x86_64::__m512d;
     crate::kernel_entry_points!([target_feature(enable = "avx512f,avx512bw")], __m512d, f64);
 
-    /// The same kernels with 256-bit main loops out of place (module docs).
+    /// The same kernels with 256-bit main loops out of place (module docs); PRelu's
+    /// are the 512-bit ones.
     pub mod ymm {
+        use super::{prelu_backward, prelu_dw, prelu_forward};
         use core::arch::x86_64::{__m256d, __m512d};
         crate::kernel_entry_points!(
+            @fns
             [target_feature(enable = "avx512f,avx512bw,avx512vl")],
             __m512d,
             f64,
             __m256d
         );
+
+        /// Every op of this module.
+        pub const KERNELS: crate::Kernels<f64> = crate::kernels_table!(forward, backward);
     }
 }
