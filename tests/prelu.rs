@@ -316,6 +316,11 @@ fn shapes(rng: &mut Rng) -> Vec<(Order, Vec<usize>)> {
         v.push((Order::Nhwc, vec![c]));
         v.push((Order::Nhwc, vec![9, c]));
     }
+    // Many channels: rows in groups of 64 channels, and short runs gathered.
+    v.push((Order::Nhwc, vec![300, 70]));
+    v.push((Order::Nhwc, vec![2, 33, 129]));
+    v.push((Order::Nchw, vec![5, 100, 3]));
+    v.push((Order::Nchw, vec![300, 65, 1]));
     v
 }
 
@@ -458,6 +463,8 @@ fn slope_gradient_is_the_same_for_every_thread_count() {
         threaded::<f32>(isa, Order::Nchw, &[n, 16, hw], &mut rng);
         threaded::<f32>(isa, Order::Nhwc, &[n, hw, 17], &mut rng);
         threaded::<f32>(isa, Order::Nchw, &[1, 3, hw * 5], &mut rng);
+        threaded::<f32>(isa, Order::Nchw, &[n * 256, 40, 9], &mut rng);
+        threaded::<f32>(isa, Order::Nhwc, &[n * 512, 130], &mut rng);
         if !light() {
             threaded::<f64>(isa, Order::Nhwc, &[n, hw, 3], &mut rng);
             threaded::<half::bf16>(isa, Order::Nchw, &[n, 17, hw], &mut rng);

@@ -106,8 +106,10 @@ pub type PreluGradFn<T> =
 /// The slope-gradient kernel: the block sums of work units `first..last` of
 /// `shape` ([`Shape::dw_units`]), each written to `out[c * shape.blocks() + b]` for
 /// channel `c`'s block `b`, widened to `f64` (exactly) from the sum's type
-/// ([`DwElem::Acc`]). By rows, unit `b` is block `b` of every channel; otherwise unit
-/// `u` is block `u % blocks` of channel `u / blocks`.
+/// ([`DwElem::Acc`]). By rows, unit `b` is block `b` of every channel; with runs
+/// shorter than 64, unit `u` is block `u / count` of channel `u % count`; otherwise
+/// block `u % blocks` of channel `u / blocks`. (Each unit's sums depend on its
+/// elements only, so any split of the units gives the same sums.)
 ///
 /// # Safety
 /// `x` and `dy` valid for `outer * count * inner` reads; `out` valid for
@@ -356,13 +358,19 @@ unsafe fn walk_slopes<V: Vector>(
             }
         };
         // Fill `t[..n]` with the slopes of positions `pos..pos + n`, run by run.
+        // (Two divisions per fill; the channel then steps run by run.)
         let fill = |pos: usize, n: usize| {
+            let (mut within, mut c) = (pos % inner, pos / inner % count);
             let mut a = 0;
             while a < n {
-                let p = pos.wrapping_add(a);
-                let run = (inner - p % inner).min(n - a);
-                splat(a, run, *w.add(p / inner % count));
+                let run = (inner - within).min(n - a);
+                splat(a, run, *w.add(c));
                 a += run;
+                within = 0;
+                c += 1;
+                if c == count {
+                    c = 0;
+                }
             }
         };
         let period = count.saturating_mul(inner);
@@ -513,8 +521,44 @@ unsafe fn add_piece<T: DwElem>(
     lanes.rotate_right(phase);
 }
 
+/// Calls `visit(index, n, k)` for the runs of channel `c`'s elements `start..end`
+/// (a run: `n` consecutive elements in memory, `k` its first element's position in
+/// the channel's sequence), stepping from run to run without dividing.
+#[inline(always)]
+fn for_runs(
+    shape: &Shape,
+    c: usize,
+    start: usize,
+    end: usize,
+    mut visit: impl FnMut(usize, usize, usize),
+) {
+    let inner = shape.inner;
+    let row = shape.count * inner;
+    let mut i = start % inner;
+    let mut run = (start / inner) * row + c * inner;
+    let mut k = start;
+    while k < end {
+        let n = (inner - i).min(end - k);
+        visit(run + i, n, k);
+        k += n;
+        i = 0;
+        run += row;
+    }
+}
+
 /// Channels handled at once by the row walk.
 const ROW_CHANNELS: usize = 64;
+
+/// Runs shorter than this are gathered into a block buffer by the slope gradient.
+const GATHER_BELOW: usize = 64;
+
+/// Whether the slope gradient's units of `shape` go block-major (`u = b * count + c`:
+/// neighbouring channels of one block, which share cache lines when runs are short)
+/// rather than channel-major (`u = c * blocks + b`).
+#[inline(always)]
+const fn block_major(shape: &Shape) -> bool {
+    !shape.by_rows() && shape.inner < GATHER_BELOW
+}
 
 /// The slope gradient's block sums ([`DwFn`]), generic over the element type.
 ///
@@ -531,55 +575,98 @@ pub unsafe fn dw<T: DwElem>(
 ) {
     let (m, nb, count) = (shape.per_channel(), shape.blocks(), shape.count);
     // SAFETY: every element read is `shape.index(c, k)` for `c < count`, `k < m`, inside
-    // the tensor (caller); every store is `out[c * nb + b]` for `b < nb`.
+    // the tensor (caller); every store is `out[c * nb + b]` for `b < nb`; the buffers
+    // on the stack are indexed below their lengths (`cc <= ROW_CHANNELS`, `n <=
+    // DW_BLOCK`).
     unsafe {
         if shape.by_rows() {
             // Row `k` holds element `k` of every channel; a block of rows is a block
-            // of every channel. Channels in groups of 64, each with its partial sums.
+            // of every channel. Channels in groups of up to 64; partial `j` of the
+            // group's channel `q` is `acc[j * cc + q]`, so with every channel in one
+            // group, 16 consecutive rows (from a multiple of 16) are 16 * cc
+            // consecutive elements that add to `acc` in memory order.
             for b in first..last {
-                let rows = b * DW_BLOCK..m.min((b + 1) * DW_BLOCK);
+                let (start, end) = (b * DW_BLOCK, m.min((b + 1) * DW_BLOCK));
                 let mut c0 = 0;
                 while c0 < count {
                     let cc = ROW_CHANNELS.min(count - c0);
-                    let mut lanes = [[T::ACC_ZERO; ROW_CHANNELS]; DW_LANES];
-                    for k in rows.clone() {
-                        let lane = &mut lanes[k % DW_LANES];
-                        let (xr, gr) = (x.add(k * count + c0), dy.add(k * count + c0));
-                        for (q, acc) in lane.iter_mut().enumerate().take(cc) {
-                            *acc = *acc + T::contribution(*xr.add(q), *gr.add(q));
+                    let mut acc = [T::ACC_ZERO; DW_LANES * ROW_CHANNELS];
+                    let mut k = start;
+                    if cc == count {
+                        let span = DW_LANES * cc;
+                        while k + DW_LANES <= end {
+                            let (xr, gr) = (x.add(k * count), dy.add(k * count));
+                            for (j, a) in acc[..span].iter_mut().enumerate() {
+                                *a = *a + T::contribution(*xr.add(j), *gr.add(j));
+                            }
+                            k += DW_LANES;
                         }
                     }
-                    // `lane_tree` for every channel at once (row `j` holds partial `j`
-                    // of each channel).
+                    while k < end {
+                        let lane = k % DW_LANES;
+                        let (xr, gr) = (x.add(k * count + c0), dy.add(k * count + c0));
+                        let row = &mut acc[lane * cc..(lane + 1) * cc];
+                        for (q, a) in row.iter_mut().enumerate() {
+                            *a = *a + T::contribution(*xr.add(q), *gr.add(q));
+                        }
+                        k += 1;
+                    }
+                    // `lane_tree` for every channel of the group at once.
                     let mut half = DW_LANES / 2;
                     while half >= 1 {
-                        let (low, high) = lanes.split_at_mut(half);
-                        for (l, h) in low.iter_mut().zip(&high[..half]) {
-                            for (a, &b) in l.iter_mut().zip(h.iter()).take(cc) {
-                                *a = *a + b;
-                            }
+                        let (low, high) = acc.split_at_mut(half * cc);
+                        for (a, &h) in low.iter_mut().zip(&high[..half * cc]) {
+                            *a = *a + h;
                         }
                         half /= 2;
                     }
-                    for (q, &sum) in lanes[0].iter().enumerate().take(cc) {
+                    for (q, &sum) in acc[..cc].iter().enumerate() {
                         *out.add((c0 + q) * nb + b) = T::acc_to_f64(sum);
                     }
                     c0 += cc;
                 }
             }
-        } else {
+        } else if block_major(shape) {
+            // Short runs: a block's runs gathered into a buffer, then summed in order.
             let inner = shape.inner;
+            let mut xs = [MaybeUninit::<T>::uninit(); DW_BLOCK];
+            let mut gs = [MaybeUninit::<T>::uninit(); DW_BLOCK];
+            for u in first..last {
+                let (b, c) = (u / count, u % count);
+                let (start, end) = (b * DW_BLOCK, m.min((b + 1) * DW_BLOCK));
+                if inner < DW_LANES {
+                    // Runs shorter than a lane row: element by element, the lane
+                    // stepping along (a block starts at lane 0).
+                    let mut lanes = [T::ACC_ZERO; DW_LANES];
+                    let mut lane = 0;
+                    for_runs(shape, c, start, end, |i, n, _| {
+                        for q in 0..n {
+                            let v = T::contribution(*x.add(i + q), *dy.add(i + q));
+                            lanes[lane] = lanes[lane] + v;
+                            lane = (lane + 1) % DW_LANES;
+                        }
+                    });
+                    *out.add(c * nb + b) = T::acc_to_f64(lane_tree(lanes));
+                    continue;
+                }
+                for_runs(shape, c, start, end, |i, n, k| {
+                    let at = k - start;
+                    core::ptr::copy_nonoverlapping(x.add(i), xs.as_mut_ptr().add(at).cast(), n);
+                    core::ptr::copy_nonoverlapping(dy.add(i), gs.as_mut_ptr().add(at).cast(), n);
+                });
+                let mut lanes = [T::ACC_ZERO; DW_LANES];
+                let (xb, gb) = (xs.as_ptr().cast::<T>(), gs.as_ptr().cast::<T>());
+                add_piece::<T>(&mut lanes, xb, gb, end - start, 0);
+                *out.add(c * nb + b) = T::acc_to_f64(lane_tree(lanes));
+            }
+        } else {
             for u in first..last {
                 let (c, b) = (u / nb, u % nb);
                 let mut lanes = [T::ACC_ZERO; DW_LANES];
-                let mut k = b * DW_BLOCK;
-                let end = m.min(k + DW_BLOCK);
-                while k < end {
-                    let n = (inner - k % inner).min(end - k);
-                    let i = shape.index(c, k);
+                let start = b * DW_BLOCK;
+                for_runs(shape, c, start, m.min(start + DW_BLOCK), |i, n, k| {
                     add_piece::<T>(&mut lanes, x.add(i), dy.add(i), n, k % DW_LANES);
-                    k += n;
-                }
+                });
                 *out.add(c * nb + b) = T::acc_to_f64(lane_tree(lanes));
             }
         }
