@@ -321,6 +321,8 @@ fn shapes(rng: &mut Rng) -> Vec<(Order, Vec<usize>)> {
     v.push((Order::Nhwc, vec![2, 33, 129]));
     v.push((Order::Nchw, vec![5, 100, 3]));
     v.push((Order::Nchw, vec![300, 65, 1]));
+    v.push((Order::Nchw, vec![40, 5, 4, 5]));
+    v.push((Order::Nchw, vec![70, 3, 9]));
     v
 }
 
@@ -389,6 +391,33 @@ fn safe_api_sweep<T: TestElem>(isa: Isa, rng: &mut Rng) {
             p.backward(&x, &dy, &dims, &w, &mut dx, &mut dw).unwrap();
             assert_same(&dx, &want_dx, &format!("{ctx} dx"));
             assert_dw(&dw, &want_dw, &format!("{ctx} dw"));
+            // Finite inputs (zeros and subnormals included): dW has no NaN, so every
+            // bit is compared.
+            let finite = |v: Vec<T>, rng: &mut Rng| -> Vec<T> {
+                v.into_iter()
+                    .map(|e| {
+                        // Mostly values of magnitudes 2^-12..2^12 (sums whose
+                        // rounding depends on the order, no overflow), one in eight a
+                        // finite special.
+                        if e.to_f64().is_finite() && rng.below(8) == 0 {
+                            e
+                        } else {
+                            let scale = (rng.below(25) as f64 - 12.0).exp2();
+                            T::from_f64(rng.uniform(-1.0, 1.0) * scale)
+                        }
+                    })
+                    .collect()
+            };
+            let xf = finite(values(rng, len, 1.0), rng);
+            let gf = finite(values(rng, len, 1.0), rng);
+            let mut dwf = vec![T::default(); w.len()];
+            p.backward(&xf, &gf, &dims, &w, &mut dx, &mut dwf).unwrap();
+            let want = oracle_dw(&xf, &gf, &shape);
+            if want.iter().all(|v| !v.to_f64().is_nan()) {
+                assert_same(&dwf, &want, &format!("{ctx} dw, finite inputs"));
+            } else {
+                assert_dw(&dwf, &want, &format!("{ctx} dw, finite inputs"));
+            }
             // dx written over dy (aliased): dw is formed first, from the inputs.
             let mut g = dy.clone();
             let gc = Cell::from_mut(&mut g[..]).as_slice_of_cells();
