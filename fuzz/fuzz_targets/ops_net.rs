@@ -15,7 +15,7 @@ use caffe2op_relu::ops::{
     gradient_defs, schema,
 };
 use caffe2op_relu::{
-    Activation, DEFAULT_ALPHA, DEFAULT_N, Element, Error, OpErrorKind, QuantParams,
+    Activation, DEFAULT_ALPHA, DEFAULT_N, Element, Error, Int8LeakyRelu, OpErrorKind, QuantParams,
 };
 use libfuzzer_sys::fuzz_target;
 
@@ -92,6 +92,34 @@ fn shadow(blobs: &mut BTreeMap<String, Tensor>, net: &NetDef) {
                 .get(b)
                 .unwrap_or_else(|| panic!("shadow: no blob {b}"))
         };
+        if def.op_type == "Int8LeakyRelu" {
+            // Its oracle is its table, from the arguments (Caffe2's defaults) and the
+            // input's quantization.
+            let x = get(&def.inputs[0]);
+            let xq = x
+                .quant()
+                .expect("shadow: Int8LeakyRelu input has no quantization");
+            let zero_point = match def.get_arg("Y_zero_point") {
+                None => 0,
+                Some(ArgValue::Int(z)) => u8::try_from(*z).expect("shadow: Y_zero_point"),
+                Some(other) => panic!("a net that ran had Y_zero_point = {other:?}"),
+            };
+            let yq = QuantParams {
+                scale: param(def, "Y_scale", 1.0) as f32,
+                zero_point,
+            };
+            let op = Int8LeakyRelu::new(param(def, "alpha", 0.01) as f32, xq, yq)
+                .expect("shadow: a refused Int8LeakyRelu ran");
+            let ys: Vec<u8> = x
+                .as_u8()
+                .unwrap()
+                .iter()
+                .map(|&v| op.table()[usize::from(v)])
+                .collect();
+            let out = Tensor::quantized(x.dims().to_vec(), ys, yq).unwrap();
+            blobs.insert(def.outputs[0].clone(), out);
+            continue;
+        }
         let (op, grad) = match def.op_type.as_str() {
             "Relu" => (Some(Activation::relu()), false),
             "ReluGradient" => (Some(Activation::relu()), true),

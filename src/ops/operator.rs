@@ -9,7 +9,7 @@ use crate::element::Element;
 use crate::error::{Error, OpErrorKind};
 use crate::isa::Isa;
 use crate::kernel::Kernel;
-use crate::quantized::{QuantParams, int8_relu, int8_relu_in_place};
+use crate::quantized::{Int8LeakyRelu, QuantParams, int8_relu, int8_relu_in_place};
 
 /// What a blob is, as far as validation is concerned.
 #[derive(Debug, Clone, PartialEq)]
@@ -120,7 +120,7 @@ impl Operator {
         let params = schema.parse(def)?;
         let kernel = match params {
             Params::Act(act) => Some(kernel_for(act, &def.engine)),
-            Params::Int8 { .. } => None,
+            Params::Int8 { .. } | Params::Int8Leaky { .. } => None,
         };
         Ok(Operator {
             def: def.clone(),
@@ -237,6 +237,13 @@ impl Operator {
                     quant: Some(q),
                 })
             }
+            Params::Int8Leaky { .. } => {
+                let y = self.int8_leaky(metas[0].quant)?;
+                Ok(Meta {
+                    shape: out,
+                    quant: Some(y.output()),
+                })
+            }
         }
     }
 
@@ -336,13 +343,62 @@ impl Operator {
                 });
                 slot.finish(ws, out, dims, r)
             }
-            Family::Int8Relu => self.execute_int8(ws),
+            Family::Int8Relu | Family::Int8LeakyRelu => self.execute_int8(ws),
         }
+    }
+
+    /// Int8LeakyRelu's op for an input quantized as `q`: the input's parameters
+    /// first, then QNNPACK's checks of the whole set (the scale ratio needs both).
+    fn int8_leaky(&self, q: Option<QuantParams>) -> Result<Int8LeakyRelu, Error> {
+        let name = self.schema.name();
+        let q = q.ok_or_else(|| {
+            op_error(
+                name,
+                OpErrorKind::TypeMismatch,
+                format!(
+                    "input `{}` has no quantization parameters",
+                    self.def.inputs[0]
+                ),
+            )
+        })?;
+        let Params::Int8Leaky { alpha, y } = self.params else {
+            return Err(op_error(
+                name,
+                OpErrorKind::ArgumentValue,
+                "not Int8LeakyRelu".into(),
+            ));
+        };
+        Int8LeakyRelu::new(alpha, q, y).map_err(|e| {
+            op_error(
+                name,
+                OpErrorKind::ArgumentValue,
+                format!("with the input's scale {:?}: {e}", q.scale),
+            )
+        })
     }
 
     fn execute_int8(&self, ws: &mut Workspace) -> Result<(), Error> {
         let (x, out) = (&self.def.inputs[0], &self.def.outputs[0]);
         let t = ws.get(x).ok_or_else(|| self.missing(x))?;
+        if let Params::Int8Leaky { .. } = self.params {
+            let op = self.int8_leaky(t.quant())?;
+            if x == out {
+                let (dims, mut data, _) = ws.take(x).ok_or_else(|| self.missing(x))?.into_parts();
+                if let super::tensor::TensorData::U8(v) = &mut data {
+                    op.forward_in_place(v);
+                    ws.put(x, Tensor::from_parts(dims, data, Some(op.output())));
+                    return Ok(());
+                }
+                ws.put(x, Tensor::from_parts(dims, data, Some(op.input())));
+                return Err(self.wrong_type(x, DataType::U8));
+            }
+            let xs = t.as_u8().ok_or_else(|| self.wrong_type(x, DataType::U8))?;
+            let mut y = vec![0u8; xs.len()];
+            op.forward(xs, &mut y)?;
+            let dims = t.dims().to_vec();
+            ws.put(out, Tensor::quantized(dims, y, op.output())?);
+            return Ok(());
+        }
         let q = t.quant().ok_or_else(|| self.wrong_type(x, DataType::U8))?;
         if x == out {
             let t = ws.get_mut(x).ok_or_else(|| self.missing(x))?;

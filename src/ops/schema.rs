@@ -6,6 +6,7 @@ use super::def::{ArgValue, OperatorDef};
 use super::tensor::{DataType, TensorShape};
 use crate::activation::{Activation, Op};
 use crate::error::{Error, OpErrorKind};
+use crate::quantized::{Int8LeakyRelu, QuantParams};
 use caffe2op_relu_kernels::ops::Rule;
 
 /// The type of a schema argument.
@@ -67,6 +68,7 @@ pub(crate) enum Family {
     Forward(Op),
     Gradient(Op),
     Int8Relu,
+    Int8LeakyRelu,
 }
 
 /// An operator's schema: counts, names, in-place pairs, arguments, docs, tensor and
@@ -92,6 +94,11 @@ pub(crate) enum Params {
     Int8 {
         scale: Option<f32>,
         zero_point: Option<u8>,
+    },
+    /// Int8LeakyRelu's arguments (the input's quantization comes with the tensor).
+    Int8Leaky {
+        alpha: f32,
+        y: QuantParams,
     },
 }
 
@@ -131,6 +138,11 @@ const QY: IoSchema = IoSchema {
     name: "Y",
     doc: "quantized u8 output, same shape, scale and zero point as X",
 };
+const QY_REQUANTIZED: IoSchema = IoSchema {
+    name: "Y",
+    doc: "quantized u8 output, same shape as X, with scale `Y_scale` and zero point \
+          `Y_zero_point`",
+};
 
 const ARG_N: ArgSchema = ArgSchema {
     name: "n",
@@ -168,8 +180,27 @@ const ARG_Y_ZERO_POINT: ArgSchema = ArgSchema {
     default: "X's zero point",
     doc: "output quantization zero point (0..=255); must equal X's",
 };
+const ARG_INT8_ALPHA: ArgSchema = ArgSchema {
+    name: "alpha",
+    ty: ArgType::Float,
+    default: "0.01",
+    doc: "the slope below the zero point: a normal number in (0, 1) (Caffe2's range)",
+};
+const ARG_Y_SCALE_OUT: ArgSchema = ArgSchema {
+    name: "Y_scale",
+    ty: ArgType::Float,
+    default: "1.0",
+    doc: "output quantization scale: a positive normal number, X's scale / Y_scale in \
+          [2^-8, 2^8) (QNNPACK's range)",
+};
+const ARG_Y_ZERO_POINT_OUT: ArgSchema = ArgSchema {
+    name: "Y_zero_point",
+    ty: ArgType::Int,
+    default: "0",
+    doc: "output quantization zero point (0..=255)",
+};
 
-static SCHEMAS: [OpSchema; 9] = [
+static SCHEMAS: [OpSchema; 10] = [
     OpSchema {
         name: "Relu",
         doc: "Y = max(X, 0) elementwise: x < 0 ? +0 : x (NaN and -0.0 pass through \
@@ -275,6 +306,20 @@ static SCHEMAS: [OpSchema; 9] = [
         flops_per_elem: 0,
         cost_formula: "flops 0, bytes_read N, bytes_written N, params_bytes 0 (s = 1)",
     },
+    OpSchema {
+        name: "Int8LeakyRelu",
+        doc: "Quantized leaky relu, requantized: Y_q = table[X_q], QNNPACK's 256-entry \
+              table (x = X_scale / Y_scale * (i - X_zero_point); x < 0 ? alpha * x : x; \
+              clamped to the u8 range, rounded half to even, plus Y_zero_point).",
+        family: Family::Int8LeakyRelu,
+        inputs: &[QX],
+        outputs: &[QY_REQUANTIZED],
+        in_place: &[(0, 0)],
+        args: &[ARG_INT8_ALPHA, ARG_Y_SCALE_OUT, ARG_Y_ZERO_POINT_OUT],
+        flops_per_elem: 0,
+        cost_formula: "flops 0 (a table lookup), bytes_read N, bytes_written N, \
+                       params_bytes 0 (s = 1)",
+    },
 ];
 
 /// The schema registered under `op_type`, if any.
@@ -283,7 +328,8 @@ pub fn schema(op_type: &str) -> Option<&'static OpSchema> {
 }
 
 /// Every registered schema, in the order of SPEC §6 (Relu, ReluGradient, ReluN,
-/// ReluNGradient, LeakyRelu, LeakyReluGradient), then Clip, ClipGradient and Int8Relu.
+/// ReluNGradient, LeakyRelu, LeakyReluGradient), then Clip, ClipGradient, Int8Relu and
+/// Int8LeakyRelu.
 pub fn registered_ops() -> &'static [OpSchema] {
     &SCHEMAS
 }
@@ -395,11 +441,12 @@ impl OpSchema {
     }
 
     /// The type of the gradient operator of this forward operator (`"ReluGradient"`
-    /// for `"Relu"`), or `None` when none is registered (gradients, Int8Relu).
+    /// for `"Relu"`), or `None` when none is registered (gradients, the quantized
+    /// ops).
     pub fn gradient_op(&self) -> Option<&'static str> {
         match self.family {
             Family::Forward(op) => Some(op.def().caffe2.1),
-            Family::Gradient(_) | Family::Int8Relu => None,
+            Family::Gradient(_) | Family::Int8Relu | Family::Int8LeakyRelu => None,
         }
     }
 
@@ -551,6 +598,35 @@ impl OpSchema {
                 };
                 Ok(Params::Int8 { scale, zero_point })
             }
+            Family::Int8LeakyRelu => {
+                // Caffe2's defaults and its range for alpha, (0, 1); the rest of
+                // QNNPACK's checks need the input's scale and run with the tensor.
+                let alpha = float_arg(def, self, "alpha")?.unwrap_or(0.01);
+                if !(alpha > 0.0 && alpha < 1.0) {
+                    return Err(op_error(
+                        name,
+                        OpErrorKind::ArgumentValue,
+                        format!("argument `alpha` = {alpha:?} must be in (0, 1)"),
+                    ));
+                }
+                let scale = float_arg(def, self, "Y_scale")?.unwrap_or(1.0);
+                let zero_point = match int_arg(def, self, "Y_zero_point")? {
+                    None => 0,
+                    Some(z) => u8::try_from(z).map_err(|_| {
+                        op_error(
+                            name,
+                            OpErrorKind::ArgumentValue,
+                            format!("argument `Y_zero_point` = {z} is outside 0..=255"),
+                        )
+                    })?,
+                };
+                let y = QuantParams { scale, zero_point };
+                // Checked once against a stand-in input scale, so that a bad alpha or
+                // Y_scale is refused with the definition, not at the first run.
+                Int8LeakyRelu::new(alpha, y, y)
+                    .map_err(|e| op_error(name, OpErrorKind::ArgumentValue, format!("{e}")))?;
+                Ok(Params::Int8Leaky { alpha, y })
+            }
         }
     }
 
@@ -577,12 +653,12 @@ impl OpSchema {
                 other => other,
             })?;
             let ok = match self.family {
-                Family::Int8Relu => s.dtype == DataType::U8,
+                Family::Int8Relu | Family::Int8LeakyRelu => s.dtype == DataType::U8,
                 _ => s.dtype.is_float(),
             };
             if !ok {
                 let want = match self.family {
-                    Family::Int8Relu => "quantized u8",
+                    Family::Int8Relu | Family::Int8LeakyRelu => "quantized u8",
                     _ => "f32, f64, f16 or bf16 (use Int8Relu for quantized u8)",
                 };
                 return Err(op_error(

@@ -30,16 +30,21 @@ fn def_for(s: &OpSchema) -> OperatorDef {
 }
 
 fn dtypes_for(s: &OpSchema) -> &'static [DataType] {
-    if s.name() == "Int8Relu" {
+    if quantized(s.name()) {
         &[DataType::U8]
     } else {
         &[DataType::F32, DataType::F64, DataType::F16, DataType::Bf16]
     }
 }
 
+/// The operators on quantized u8 tensors.
+fn quantized(name: &str) -> bool {
+    matches!(name, "Int8Relu" | "Int8LeakyRelu")
+}
+
 fn flops_per_elem(name: &str) -> u64 {
     match name {
-        "Relu" | "Int8Relu" => 0,
+        "Relu" | "Int8Relu" | "Int8LeakyRelu" => 0,
         "ReluGradient" => 1,
         _ => 2,
     }
@@ -111,8 +116,8 @@ fn cost_and_inference_at_isize_max_bytes() {
             }
         }
     }
-    // Eight float operators in four types, Int8Relu in one.
-    assert_eq!(cases, (4 * 8 + 1) * (3 + 9 + 3));
+    // Eight float operators in four types, the two quantized ones in one.
+    assert_eq!(cases, (4 * 8 + 2) * (3 + 9 + 3));
 }
 
 /// For gradients, `Y` fitting but `dY` not (and the other way round) is still an
@@ -190,7 +195,7 @@ fn zero_length_tensors_and_empty_nets() {
                 } else {
                     OperatorDef::new(s.name()).input(x).output("O")
                 };
-                let want_ok = (s.name() == "Int8Relu") == (x == "Q");
+                let want_ok = quantized(s.name()) == (x == "Q");
                 let before = ws.clone();
                 match ws.run_operator_once(&def) {
                     Ok(()) => {

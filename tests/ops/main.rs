@@ -9,6 +9,7 @@ mod common;
 mod gradient;
 mod hostile_ops;
 mod hostile_proto;
+mod int8_leaky;
 mod net;
 mod proto;
 mod schema;

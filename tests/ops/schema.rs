@@ -6,7 +6,7 @@ use caffe2op_relu::OpErrorKind;
 use caffe2op_relu::ops::{ArgType, DataType, OperatorDef, TensorShape, registered_ops, schema};
 use common::ops::kind;
 
-const NAMES: [&str; 9] = [
+const NAMES: [&str; 10] = [
     "Relu",
     "ReluGradient",
     "ReluN",
@@ -16,6 +16,7 @@ const NAMES: [&str; 9] = [
     "Clip",
     "ClipGradient",
     "Int8Relu",
+    "Int8LeakyRelu",
 ];
 
 fn def_for(op: &str) -> OperatorDef {
@@ -31,7 +32,7 @@ fn def_for(op: &str) -> OperatorDef {
 }
 
 #[test]
-fn registry_lists_the_nine_operators_in_order() {
+fn registry_lists_the_ten_operators_in_order() {
     let names: Vec<&str> = registered_ops().iter().map(|s| s.name()).collect();
     assert_eq!(names, NAMES);
     for n in NAMES {
@@ -53,7 +54,7 @@ fn counts_names_and_in_place_pairs() {
         &'static [&'static str],
         &'static [(usize, usize)],
     );
-    let table: [Row; 9] = [
+    let table: [Row; 10] = [
         ("Relu", &["X"], &["Y"], &[(0, 0)]),
         ("ReluGradient", &["Y", "dY"], &["dX"], &[(1, 0)]),
         ("ReluN", &["X"], &["Y"], &[(0, 0)]),
@@ -63,6 +64,7 @@ fn counts_names_and_in_place_pairs() {
         ("Clip", &["X"], &["Y"], &[(0, 0)]),
         ("ClipGradient", &["Y", "dY"], &["dX"], &[(1, 0)]),
         ("Int8Relu", &["X"], &["Y"], &[(0, 0)]),
+        ("Int8LeakyRelu", &["X"], &["Y"], &[(0, 0)]),
     ];
     for (op, ins, outs, pairs) in table {
         let s = schema(op).unwrap();
@@ -105,7 +107,7 @@ fn arguments_types_and_defaults() {
             "the element type's highest finite value",
         ),
     ];
-    let table: [Row; 9] = [
+    let table: [Row; 10] = [
         ("Relu", &[]),
         ("ReluGradient", &[]),
         ("ReluN", &[("n", ArgType::Float, "6.0")]),
@@ -119,6 +121,14 @@ fn arguments_types_and_defaults() {
             &[
                 ("Y_scale", ArgType::Float, "X's scale"),
                 ("Y_zero_point", ArgType::Int, "X's zero point"),
+            ],
+        ),
+        (
+            "Int8LeakyRelu",
+            &[
+                ("alpha", ArgType::Float, "0.01"),
+                ("Y_scale", ArgType::Float, "1.0"),
+                ("Y_zero_point", ArgType::Int, "0"),
             ],
         ),
     ];
@@ -152,6 +162,7 @@ fn gradient_op_names() {
             Some("LeakyReluGradient"),
             None,
             Some("ClipGradient"),
+            None,
             None,
             None
         ]
@@ -300,7 +311,7 @@ fn cost_and_inference_refuse_bad_shapes() {
 fn tensor_inference_identical_type_and_shape() {
     for op in NAMES {
         let s = schema(op).unwrap();
-        let dt = if op == "Int8Relu" {
+        let dt = if op.starts_with("Int8") {
             DataType::U8
         } else {
             DataType::Bf16
