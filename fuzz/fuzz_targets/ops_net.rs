@@ -1,7 +1,10 @@
 //! The operator layer on arbitrary bytes: `NetDef::from_bytes` (and
 //! `OperatorDef::from_bytes`); whatever decodes is re-encoded (a fixed point after one
 //! round), run through cost and tensor inference, the gradient makers and the
-//! backward net builder, and run in a `Workspace` holding small deterministic tensors.
+//! backward net builder, and run in a `Workspace` holding small deterministic tensors
+//! (init nets of fill operators included). The same bytes are read as a `TensorProtos`
+//! file: what reads writes back to bytes that read as the same tensors and write back
+//! unchanged; a refusal is an operator-layer error of a reading kind.
 //!
 //! Never a panic. A refused net leaves every blob exactly as it was; a net that runs
 //! leaves exactly the blobs a shadow evaluation computes with the scalar oracle, op by
@@ -11,8 +14,8 @@
 use std::collections::BTreeMap;
 
 use caffe2op_relu::ops::{
-    ArgValue, DataType, NetDef, OperatorDef, Tensor, TensorElement, Workspace, backward_net,
-    gradient_defs, schema,
+    ArgValue, DataType, NetDef, OperatorDef, Tensor, TensorElement, TensorProtos, Workspace,
+    backward_net, gradient_defs, schema,
 };
 use caffe2op_relu::{
     Activation, DEFAULT_ALPHA, DEFAULT_N, Element, Error, OpErrorKind, QuantParams,
@@ -91,7 +94,9 @@ fn shadow(blobs: &mut BTreeMap<String, Tensor>, net: &NetDef) {
     for def in &net.ops {
         if schema(&def.op_type).is_some_and(|s| s.is_filler()) {
             let mut alone = Workspace::new();
-            alone.run_operator_once(def).expect("shadow: a fill that ran in the net");
+            alone
+                .run_operator_once(def)
+                .expect("shadow: a fill that ran in the net");
             let y = &def.outputs[0];
             let t = alone.remove_blob(y).expect("shadow: fill output");
             blobs.insert(y.clone(), t);
@@ -247,7 +252,32 @@ fn run_net(net: &NetDef) {
     }
 }
 
+fn tensor_protos(data: &[u8]) {
+    match TensorProtos::from_bytes(data) {
+        Ok(file) => {
+            let bytes = file.to_bytes().expect("a file that reads writes back");
+            let again = TensorProtos::from_bytes(&bytes).expect("the written file reads");
+            assert!(again == file, "tensors changed in a round trip");
+            assert_eq!(again.to_bytes().unwrap(), bytes, "not a fixed point");
+        }
+        Err(e) => assert!(
+            matches!(
+                e,
+                Error::Operator {
+                    kind: OpErrorKind::Decode
+                        | OpErrorKind::Unsupported
+                        | OpErrorKind::ShapeMismatch
+                        | OpErrorKind::Overflow,
+                    ..
+                }
+            ),
+            "{e:?}"
+        ),
+    }
+}
+
 fuzz_target!(|data: &[u8]| {
+    tensor_protos(data);
     match NetDef::from_bytes(data) {
         Ok(net) => {
             // Re-encoding is refused only for nesting beyond MAX_NET_NESTING; what it
