@@ -118,9 +118,9 @@ impl Operator {
     pub fn from_def(def: &OperatorDef) -> Result<Operator, Error> {
         let schema = lookup(&def.op_type)?;
         let params = schema.parse(def)?;
-        let kernel = match params {
-            Params::Act(act) => Some(kernel_for(act, &def.engine)),
-            Params::Int8 { .. } | Params::Int8Leaky { .. } => None,
+        let kernel = match &params {
+            Params::Act(act) => Some(kernel_for(*act, &def.engine)),
+            Params::Int8 { .. } | Params::Int8Leaky { .. } | Params::Fill(_) => None,
         };
         Ok(Operator {
             def: def.clone(),
@@ -140,14 +140,17 @@ impl Operator {
         self.schema
     }
 
-    /// The kernel the operator runs (`None` for Int8Relu).
+    /// The kernel the operator runs (`None` for Int8Relu and the fill operators).
     pub fn kernel(&self) -> Option<Kernel> {
         self.kernel
     }
 
     /// Whether the output names an input (and so runs in place).
     pub fn is_in_place(&self) -> bool {
-        self.def.inputs.contains(&self.def.outputs[0])
+        self.def
+            .outputs
+            .first()
+            .is_some_and(|o| self.def.inputs.contains(o))
     }
 
     /// Checks the operator against the blobs of `ws` without running it: every input
@@ -167,6 +170,13 @@ impl Operator {
     /// Validates against blob metadata and returns the output's metadata.
     pub(crate) fn plan(&self, lookup: &dyn Fn(&str) -> Option<Meta>) -> Result<Meta, Error> {
         let name = self.schema.name();
+        if let Params::Fill(spec) = &self.params {
+            // No inputs; the arguments were checked when the operator was created.
+            return Ok(Meta {
+                shape: spec.shape(),
+                quant: spec.quant(),
+            });
+        }
         let mut metas = Vec::with_capacity(self.def.inputs.len());
         for (i, (blob, io)) in self.def.inputs.iter().zip(self.schema.inputs()).enumerate() {
             metas.push(lookup(blob).ok_or_else(|| {
@@ -179,7 +189,7 @@ impl Operator {
         }
         let shapes: Vec<TensorShape> = metas.iter().map(|m| m.shape.clone()).collect();
         let out = self.schema.infer(&self.def, &shapes)?.remove(0);
-        match self.params {
+        match &self.params {
             Params::Act(act) => {
                 match out.dtype {
                     DataType::F32 => {
@@ -194,8 +204,12 @@ impl Operator {
                     DataType::Bf16 => {
                         let _: half::bf16 = act.param_as()?;
                     }
-                    DataType::U8 => {
-                        return Err(op_error(name, OpErrorKind::TypeMismatch, "u8 input".into()));
+                    DataType::U8 | DataType::I32 => {
+                        return Err(op_error(
+                            name,
+                            OpErrorKind::TypeMismatch,
+                            format!("{} input", out.dtype),
+                        ));
                     }
                 }
                 Ok(Meta {
@@ -203,7 +217,8 @@ impl Operator {
                     quant: None,
                 })
             }
-            Params::Int8 { scale, zero_point } => {
+            Params::Fill(_) => unreachable_fill(name),
+            &Params::Int8 { scale, zero_point } => {
                 let q = metas[0].quant.ok_or_else(|| {
                     op_error(
                         name,
@@ -252,18 +267,27 @@ impl Operator {
     /// and the output blob is put back as it was.
     pub(crate) fn execute(&self, ws: &mut Workspace) -> Result<(), Error> {
         let name = self.schema.name();
+        if let Params::Fill(spec) = &self.params {
+            let t = spec.build(name)?;
+            ws.put(&self.def.outputs[0], t);
+            return Ok(());
+        }
         let x = &self.def.inputs[0];
         let dtype = ws
             .get(x)
             .map(Tensor::dtype)
             .ok_or_else(|| op_error(name, OpErrorKind::MissingBlob, format!("`{x}` vanished")))?;
-        match (self.params, self.kernel) {
+        match (&self.params, self.kernel) {
             (Params::Act(_), Some(k)) => match dtype {
                 DataType::F32 => self.execute_float::<f32>(k, ws),
                 DataType::F64 => self.execute_float::<f64>(k, ws),
                 DataType::F16 => self.execute_float::<half::f16>(k, ws),
                 DataType::Bf16 => self.execute_float::<half::bf16>(k, ws),
-                DataType::U8 => Err(op_error(name, OpErrorKind::TypeMismatch, "u8 input".into())),
+                DataType::U8 | DataType::I32 => Err(op_error(
+                    name,
+                    OpErrorKind::TypeMismatch,
+                    format!("{dtype} input"),
+                )),
             },
             _ => self.execute_int8(ws),
         }
@@ -343,7 +367,7 @@ impl Operator {
                 });
                 slot.finish(ws, out, dims, r)
             }
-            Family::Int8Relu | Family::Int8LeakyRelu => self.execute_int8(ws),
+            Family::Int8Relu | Family::Int8LeakyRelu | Family::Fill(_) => self.execute_int8(ws),
         }
     }
 
@@ -415,4 +439,13 @@ impl Operator {
         ws.put(out, Tensor::quantized(dims, y, q)?);
         Ok(())
     }
+}
+
+/// A fill operator is planned before the match that reaches this (it returns early).
+fn unreachable_fill(name: &str) -> Result<Meta, Error> {
+    Err(op_error(
+        name,
+        OpErrorKind::UnknownOp,
+        "a fill operator reached the planning of an operator with inputs".into(),
+    ))
 }

@@ -1,8 +1,10 @@
-//! Operator schemas (Caffe2's `OpSchema`) and the registry of the nine operators.
+//! Operator schemas (Caffe2's `OpSchema`) and the registry of the operators: the nine
+//! of the ReLU family and the five fill operators of init nets.
 
 use std::fmt;
 
 use super::def::{ArgValue, OperatorDef};
+use super::fill::{self, FillKind, FillSpec};
 use super::tensor::{DataType, TensorShape};
 use crate::activation::{Activation, Op};
 use crate::error::{Error, OpErrorKind};
@@ -16,6 +18,12 @@ pub enum ArgType {
     Float,
     /// An integer (Caffe2 field `i`).
     Int,
+    /// A list of floats (Caffe2 field `floats`).
+    Floats,
+    /// A list of integers (Caffe2 field `ints`).
+    Ints,
+    /// A byte string (Caffe2 field `s`).
+    Bytes,
 }
 
 impl fmt::Display for ArgType {
@@ -23,6 +31,9 @@ impl fmt::Display for ArgType {
         f.write_str(match self {
             ArgType::Float => "float",
             ArgType::Int => "int",
+            ArgType::Floats => "floats",
+            ArgType::Ints => "ints",
+            ArgType::Bytes => "string",
         })
     }
 }
@@ -69,6 +80,7 @@ pub(crate) enum Family {
     Gradient(Op),
     Int8Relu,
     Int8LeakyRelu,
+    Fill(FillKind),
 }
 
 /// An operator's schema: counts, names, in-place pairs, arguments, docs, tensor and
@@ -88,7 +100,7 @@ pub struct OpSchema {
 }
 
 /// The parsed, validated arguments of a definition.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Params {
     Act(Activation),
     Int8 {
@@ -100,6 +112,7 @@ pub(crate) enum Params {
         alpha: f32,
         y: QuantParams,
     },
+    Fill(FillSpec),
 }
 
 pub(crate) fn op_error(op_type: &str, kind: OpErrorKind, detail: String) -> Error {
@@ -143,6 +156,19 @@ const QY_REQUANTIZED: IoSchema = IoSchema {
     doc: "quantized u8 output, same shape as X, with scale `Y_scale` and zero point \
           `Y_zero_point`",
 };
+
+const FILLED: IoSchema = IoSchema {
+    name: "Y",
+    doc: "the filled tensor",
+};
+
+const ARG_SHAPE: ArgSchema = ArgSchema {
+    name: "shape",
+    ty: ArgType::Ints,
+    default: "[] (a scalar)",
+    doc: "the output's dims, each >= 0 (a single int n means [n])",
+};
+const FILL_COST: &str = "flops 0, bytes_read 0, bytes_written N*s, params_bytes 0 (N from `shape`)";
 
 const ARG_N: ArgSchema = ArgSchema {
     name: "n",
@@ -200,7 +226,7 @@ const ARG_Y_ZERO_POINT_OUT: ArgSchema = ArgSchema {
     doc: "output quantization zero point (0..=255)",
 };
 
-static SCHEMAS: [OpSchema; 10] = [
+static SCHEMAS: [OpSchema; 15] = [
     OpSchema {
         name: "Relu",
         doc: "Y = max(X, 0) elementwise: x < 0 ? +0 : x (NaN and -0.0 pass through \
@@ -320,6 +346,132 @@ static SCHEMAS: [OpSchema; 10] = [
         cost_formula: "flops 0 (a table lookup), bytes_read N, bytes_written N, \
                        params_bytes 0 (s = 1)",
     },
+    OpSchema {
+        name: "GivenTensorFill",
+        doc: "Y = the f32 `values`, in the dims `shape` (their count must be the product of \
+              the dims). With `dtype` DOUBLE (13) or INT32 (2) it fills as \
+              GivenTensorDoubleFill or GivenTensorIntFill. No gradient.",
+        family: Family::Fill(FillKind::Given),
+        inputs: &[],
+        outputs: &[FILLED],
+        in_place: &[],
+        args: &[
+            ARG_SHAPE,
+            ArgSchema {
+                name: "values",
+                ty: ArgType::Floats,
+                default: "[]",
+                doc: "the elements, row-major",
+            },
+            ArgSchema {
+                name: "dtype",
+                ty: ArgType::Int,
+                default: "FLOAT (1)",
+                doc: "TensorProto data type: FLOAT (1), DOUBLE (13) or INT32 (2, values \
+                      from `ints`)",
+            },
+        ],
+        flops_per_elem: 0,
+        cost_formula: FILL_COST,
+    },
+    OpSchema {
+        name: "GivenTensorDoubleFill",
+        doc: "Y = the `values` (f32 arguments, widened exactly) as an f64 tensor of dims \
+              `shape`. No gradient.",
+        family: Family::Fill(FillKind::GivenDouble),
+        inputs: &[],
+        outputs: &[FILLED],
+        in_place: &[],
+        args: &[
+            ARG_SHAPE,
+            ArgSchema {
+                name: "values",
+                ty: ArgType::Floats,
+                default: "[]",
+                doc: "the elements, row-major",
+            },
+        ],
+        flops_per_elem: 0,
+        cost_formula: FILL_COST,
+    },
+    OpSchema {
+        name: "GivenTensorIntFill",
+        doc: "Y = the `values` as an i32 tensor of dims `shape`. No gradient.",
+        family: Family::Fill(FillKind::GivenInt),
+        inputs: &[],
+        outputs: &[FILLED],
+        in_place: &[],
+        args: &[
+            ARG_SHAPE,
+            ArgSchema {
+                name: "values",
+                ty: ArgType::Ints,
+                default: "[]",
+                doc: "the elements, row-major, each within int32",
+            },
+        ],
+        flops_per_elem: 0,
+        cost_formula: FILL_COST,
+    },
+    OpSchema {
+        name: "ConstantFill",
+        doc: "Y = `value` in every element of dims `shape`, of type `dtype`. The forms \
+              that take the shape from an input (`input_as_shape`, `extra_shape`) are \
+              refused. No gradient.",
+        family: Family::Fill(FillKind::Constant),
+        inputs: &[],
+        outputs: &[FILLED],
+        in_place: &[],
+        args: &[
+            ARG_SHAPE,
+            ArgSchema {
+                name: "value",
+                ty: ArgType::Float,
+                default: "0",
+                doc: "the element value: a float for FLOAT and DOUBLE, an int for INT32",
+            },
+            ArgSchema {
+                name: "dtype",
+                ty: ArgType::Int,
+                default: "the type of `value` (a float: FLOAT; an int: INT64, refused)",
+                doc: "TensorProto data type: FLOAT (1), DOUBLE (13) or INT32 (2)",
+            },
+        ],
+        flops_per_elem: 0,
+        cost_formula: FILL_COST,
+    },
+    OpSchema {
+        name: "Int8GivenTensorFill",
+        doc: "Y = the bytes of the string `values` as a quantized u8 tensor of dims \
+              `shape`, with scale `Y_scale` and zero point `Y_zero_point`. No gradient.",
+        family: Family::Fill(FillKind::Int8Given),
+        inputs: &[],
+        outputs: &[FILLED],
+        in_place: &[],
+        args: &[
+            ARG_SHAPE,
+            ArgSchema {
+                name: "values",
+                ty: ArgType::Bytes,
+                default: "\"\"",
+                doc: "one byte per element, row-major",
+            },
+            ArgSchema {
+                name: "Y_scale",
+                ty: ArgType::Float,
+                default: "1.0",
+                doc: "quantization scale: finite and > 0",
+            },
+            ArgSchema {
+                name: "Y_zero_point",
+                ty: ArgType::Int,
+                default: "0",
+                doc: "quantization zero point, 0..=255",
+            },
+        ],
+        flops_per_elem: 0,
+        cost_formula: FILL_COST,
+    },
 ];
 
 /// The schema registered under `op_type`, if any.
@@ -328,8 +480,9 @@ pub fn schema(op_type: &str) -> Option<&'static OpSchema> {
 }
 
 /// Every registered schema, in the order of SPEC §6 (Relu, ReluGradient, ReluN,
-/// ReluNGradient, LeakyRelu, LeakyReluGradient), then Clip, ClipGradient, Int8Relu and
-/// Int8LeakyRelu.
+/// ReluNGradient, LeakyRelu, LeakyReluGradient), then Clip, ClipGradient, Int8Relu,
+/// Int8LeakyRelu, and the fill operators GivenTensorFill, GivenTensorDoubleFill,
+/// GivenTensorIntFill, ConstantFill and Int8GivenTensorFill.
 pub fn registered_ops() -> &'static [OpSchema] {
     &SCHEMAS
 }
@@ -446,8 +599,16 @@ impl OpSchema {
     pub fn gradient_op(&self) -> Option<&'static str> {
         match self.family {
             Family::Forward(op) => Some(op.def().caffe2.1),
-            Family::Gradient(_) | Family::Int8Relu | Family::Int8LeakyRelu => None,
+            Family::Gradient(_) | Family::Int8Relu | Family::Int8LeakyRelu | Family::Fill(_) => {
+                None
+            }
         }
+    }
+
+    /// Whether this is a fill operator (no inputs; the output comes from the
+    /// arguments).
+    pub fn is_filler(&self) -> bool {
+        matches!(self.family, Family::Fill(_))
     }
 
     pub(crate) fn family(&self) -> Family {
@@ -474,6 +635,17 @@ impl OpSchema {
             ));
         }
         let names = |v: &[IoSchema]| v.iter().map(|io| io.name).collect::<Vec<_>>().join(", ");
+        if self.is_filler() && !def.inputs.is_empty() {
+            return Err(op_error(
+                name,
+                OpErrorKind::Unsupported,
+                format!(
+                    "the form with an input (the shape taken from {:?}) is not implemented; \
+                     give the dims in the `shape` argument",
+                    def.inputs
+                ),
+            ));
+        }
         if def.inputs.len() != self.num_inputs() {
             return Err(op_error(
                 name,
@@ -627,7 +799,20 @@ impl OpSchema {
                     .map_err(|e| op_error(name, OpErrorKind::ArgumentValue, format!("{e}")))?;
                 Ok(Params::Int8Leaky { alpha, y })
             }
+            Family::Fill(kind) => fill::parse(kind, def, name).map(Params::Fill),
         }
+    }
+
+    /// A fill operator's input shapes: there are none.
+    fn no_inputs(&self, shapes: &[TensorShape]) -> Result<(), Error> {
+        if shapes.is_empty() {
+            return Ok(());
+        }
+        Err(op_error(
+            self.name,
+            OpErrorKind::InputCount,
+            format!("takes no input shapes, got {}", shapes.len()),
+        ))
     }
 
     /// Checks input shapes: count, element types, and (for gradients) that `Y` and `dY`
@@ -698,23 +883,46 @@ impl OpSchema {
 
     /// Tensor inference: the type and shape of each output, given the input shapes.
     /// Forward operators: identical to input 0; gradients: identical to input 1 (`dY`),
-    /// after checking that `Y` and `dY` agree. The definition is checked too
+    /// after checking that `Y` and `dY` agree; fill operators: `shape` and the
+    /// operator's type (no input shapes). The definition is checked too
     /// ([`OpSchema::check_def`]).
     pub fn infer(
         &self,
         def: &OperatorDef,
         shapes: &[TensorShape],
     ) -> Result<Vec<TensorShape>, Error> {
-        self.parse(def)?;
+        if let Params::Fill(spec) = self.parse(def)? {
+            self.no_inputs(shapes)?;
+            return Ok(vec![spec.shape()]);
+        }
         Ok(vec![self.check_shapes(shapes)?])
     }
 
     /// Cost inference (SPEC §6), with `N` the element count and `s` the real item size:
     /// every number is computed with checked arithmetic, and a shape whose byte size
     /// would exceed `isize::MAX` is refused with [`OpErrorKind::Overflow`]. The
-    /// definition's arguments are not consulted (the cost does not depend on them).
-    pub fn cost(&self, _def: &OperatorDef, shapes: &[TensorShape]) -> Result<Cost, Error> {
-        let out = self.check_shapes(shapes)?;
+    /// definition's arguments are not consulted (the cost does not depend on them),
+    /// except by the fill operators, whose output is `shape` (checked with the whole
+    /// definition): they read nothing, write `N*s` bytes and count no flops.
+    pub fn cost(&self, def: &OperatorDef, shapes: &[TensorShape]) -> Result<Cost, Error> {
+        let out = if self.is_filler() {
+            let out = self.infer(def, shapes)?.remove(0);
+            let bytes = u64::try_from(out.byte_size()?).map_err(|_| {
+                op_error(
+                    self.name,
+                    OpErrorKind::Overflow,
+                    format!("the cost of dims {:?} overflows u64", out.dims),
+                )
+            })?;
+            return Ok(Cost {
+                flops: 0,
+                bytes_read: 0,
+                bytes_written: bytes,
+                params_bytes: 0,
+            });
+        } else {
+            self.check_shapes(shapes)?
+        };
         let overflow = || {
             op_error(
                 self.name,
@@ -751,7 +959,11 @@ impl fmt::Display for OpSchema {
             .iter()
             .map(|(a, b)| format!("{{{a},{b}}}"))
             .collect();
-        writeln!(f, "  in-place pairs {{input,output}}: {}", pairs.join(" "))?;
+        if pairs.is_empty() {
+            writeln!(f, "  in-place pairs {{input,output}}: none")?;
+        } else {
+            writeln!(f, "  in-place pairs {{input,output}}: {}", pairs.join(" "))?;
+        }
         if self.args.is_empty() {
             writeln!(f, "  arguments: none")?;
         }

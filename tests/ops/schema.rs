@@ -19,6 +19,15 @@ const NAMES: [&str; 10] = [
     "Int8LeakyRelu",
 ];
 
+/// The fill operators, registered after the family.
+const FILLS: [&str; 5] = [
+    "GivenTensorFill",
+    "GivenTensorDoubleFill",
+    "GivenTensorIntFill",
+    "ConstantFill",
+    "Int8GivenTensorFill",
+];
+
 fn def_for(op: &str) -> OperatorDef {
     let s = schema(op).unwrap();
     let mut d = OperatorDef::new(op);
@@ -32,11 +41,19 @@ fn def_for(op: &str) -> OperatorDef {
 }
 
 #[test]
-fn registry_lists_the_ten_operators_in_order() {
+fn registry_lists_the_family_then_the_fills_in_order() {
     let names: Vec<&str> = registered_ops().iter().map(|s| s.name()).collect();
-    assert_eq!(names, NAMES);
+    assert_eq!(names, [&NAMES[..], &FILLS[..]].concat());
     for n in NAMES {
         assert_eq!(schema(n).unwrap().name(), n);
+        assert!(!schema(n).unwrap().is_filler());
+    }
+    for n in FILLS {
+        let s = schema(n).unwrap();
+        assert!(s.is_filler() && !s.is_gradient());
+        assert_eq!((s.num_inputs(), s.num_outputs()), (0, 1));
+        assert!(s.in_place_pairs().is_empty());
+        assert_eq!(s.gradient_op(), None);
     }
     assert!(schema("Softmax").is_none());
     assert!(
