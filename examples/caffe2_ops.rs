@@ -32,8 +32,8 @@
 use std::process::ExitCode;
 
 use caffe2op_relu::ops::{
-    ArgValue, DataType, NetDef, OperatorDef, Tensor, TensorProtos, Workspace, registered_ops,
-    with_gradients,
+    ArgValue, DataType, NetDef, OperatorDef, Tensor, TensorData, TensorProtos, Workspace,
+    registered_ops, with_gradients,
 };
 use caffe2op_relu::{Error, Isa, QuantParams};
 
@@ -367,8 +367,26 @@ fn show(path: &str) -> Result<(), String> {
     let file = read_tensors(path)?;
     for (name, t) in &file.tensors {
         println!("{name}: {}", describe(t));
+        println!("    {}", values(t));
     }
     Ok(())
+}
+
+/// The first elements of `t` (at most 16), as Rust prints them.
+fn values(t: &Tensor) -> String {
+    fn first<T: std::fmt::Debug>(v: &[T]) -> String {
+        let more = if v.len() > 16 { ", ..." } else { "" };
+        let shown: Vec<String> = v.iter().take(16).map(|x| format!("{x:?}")).collect();
+        format!("[{}{more}]", shown.join(", "))
+    }
+    match t.data() {
+        TensorData::F32(v) => first(v),
+        TensorData::F64(v) => first(v),
+        TensorData::F16(v) => first(v),
+        TensorData::Bf16(v) => first(v),
+        TensorData::U8(v) => first(v),
+        TensorData::I32(v) => first(v),
+    }
 }
 
 /// The example model: an init net of one fill operator of each kind, a predict net
@@ -418,11 +436,17 @@ fn example_model() -> Result<(NetDef, NetDef, TensorProtos), Error> {
             .output("QR")
             .arg("Y_scale", 0.05f32)
             .arg("Y_zero_point", 128i64))
+        .op(OperatorDef::new("Int8LeakyRelu")
+            .input("Q")
+            .output("QL")
+            .arg("alpha", 0.25f32)
+            .arg("Y_scale", 0.1f32)
+            .arg("Y_zero_point", 64i64))
         .op(OperatorDef::new("Relu").input("X").output("XR"))
         .op(OperatorDef::new("ReluN").input("XR").output("XN"))
         .op(OperatorDef::new("Relu").input("H").output("HR"));
     predict.external_inputs = ["W", "D", "C", "Q", "X", "H"].map(String::from).to_vec();
-    predict.external_outputs = ["WL", "DC", "CN", "QR", "XN", "HR"]
+    predict.external_outputs = ["WL", "DC", "CN", "QR", "QL", "XN", "HR"]
         .map(String::from)
         .to_vec();
     let x: Vec<f32> = vec![-2.0, -0.0, 0.5, f32::NAN, 6.5, 1e-45];
