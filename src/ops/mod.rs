@@ -13,6 +13,7 @@
 //! | `Clip` | X -> Y | `min`, `max` (float, the type's lowest and highest) | {0,0} |
 //! | `ClipGradient` | Y, dY -> dX | `min`, `max` | {1,0} |
 //! | `Int8Relu` | X -> Y | `Y_scale`, `Y_zero_point` | {0,0} |
+//! | `Int8LeakyRelu` | X -> Y | `alpha` (float, 0.01), `Y_scale` (1), `Y_zero_point` (0) | {0,0} |
 //! | `GivenTensorFill` | -> Y (f32) | `shape`, `values` (floats), `dtype` | — |
 //! | `GivenTensorDoubleFill` | -> Y (f64) | `shape`, `values` (floats) | — |
 //! | `GivenTensorIntFill` | -> Y (i32) | `shape`, `values` (ints) | — |
