@@ -26,7 +26,8 @@ ARGS=(-p caffe2op-relu --features ndarray --lib "${KERNEL_TESTS[@]}")
 # list, and the threaded, streaming and random-length calls of these binaries (the
 # same entry points again), ran under `max`.
 ARGS_A53=(-p caffe2op-relu --features ndarray --lib
-    --test oracle_match --test half_oracle_match --test int8_relu --test boundary
+    --test oracle_match --test half_oracle_match --test int8_relu --test int8_leaky_relu
+    --test boundary
     -- --skip threaded_path --skip quickcheck --skip streaming)
 args_for() { if [ "$1" = cortex-a53 ]; then echo "${ARGS_A53[@]}"; else echo "${ARGS[@]}"; fi; }
 

@@ -35,6 +35,7 @@ TESTS=(
     --test oracle_match
     --test half_oracle_match
     --test int8_relu
+    --test int8_leaky_relu
     --test boundary
 )
 TESTS_SIMD128=(

@@ -168,6 +168,10 @@ pub enum OpErrorKind {
     Decode,
     /// Arithmetic overflow in cost or shape computations.
     Overflow,
+    /// Well-formed input this crate does not implement: a `TensorProto` data type,
+    /// data format or segment it cannot hold, or an operator form (a fill operator's
+    /// shape taken from an input) it does not run.
+    Unsupported,
 }
 
 impl fmt::Display for Error {

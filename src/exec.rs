@@ -459,6 +459,23 @@ pub(crate) fn prelu_dw<T: Element>(
     }
 }
 
+/// Runs the table lookup `dst[i] = table[src[i]]` (Int8LeakyRelu) from `t` over `r`.
+pub(crate) fn int8_lut(t: Runnable, r: Unary<'_, u8>, table: &[u8; 256], threads: Threads) {
+    let f = t.0.u8.int8_lut;
+    let p = Params {
+        scalars: [0; caffe2op_relu_kernels::ops::MAX_SCALARS],
+        channel: caffe2op_relu_kernels::ops::Channel {
+            values: table.as_ptr(),
+            count: table.len(),
+            inner: 1,
+            start: 0,
+        },
+    };
+    // SAFETY: as in `forward`; the table (the kernel's per-channel parameter, read by
+    // value, not by position) is borrowed for the whole call, every piece included.
+    unsafe { run_unary(f, r.src, r.dst, r.len, &p, threads) }
+}
+
 /// Whether large calls may use several threads.
 ///
 /// On WebAssembly targets without threads (`wasm32-wasip1`, `wasm32-unknown-unknown`:

@@ -338,7 +338,7 @@ pub use isa::{ISA_ENV_VAR, Isa, ParseIsaError};
 pub use kernel::Kernel;
 pub use prelu::{Order, Prelu, prelu, prelu_grad, prelu_in_place};
 pub use quantized::{
-    QuantParams, int8_relu, int8_relu_in_place, int8_relu_in_place_with,
+    Int8LeakyRelu, QuantParams, int8_relu, int8_relu_in_place, int8_relu_in_place_with,
     int8_relu_in_place_with_isa, int8_relu_oracle, int8_relu_with, int8_relu_with_isa,
 };
 

@@ -1,10 +1,14 @@
-//! Quantized u8 (Caffe2 Int8Relu): `y_q = max(x_q, zero_point)`.
+//! Quantized u8 (Caffe2): Int8Relu, `y_q = max(x_q, zero_point)`, and Int8LeakyRelu,
+//! `y_q = table[x_q]` with QNNPACK's 256-entry table ([`Int8LeakyRelu`]).
 //!
 //! Dispatched like the float kernels: one [`Int8Kernels`] table per ISA (the oracle's
-//! loop, `wide`, AVX2 `VPMAXUB`, AVX-512 `VPMAXUB` with masked tails, NEON `UMAX`,
-//! SIMD128 `u8x16.max_u`), the
-//! default ISA from [`Isa::dispatched`] (cached, capped by `CAFFE2OP_RELU_ISA`), and
-//! large calls split across the current rayon pool like every other kernel.
+//! loops; `wide`; AVX2 `VPMAXUB` and `VPSHUFB` lookups; AVX-512 `VPMAXUB` with masked
+//! tails and `VPERMI2B` lookups where the CPU has AVX512VBMI; NEON `UMAX` and `TBL`;
+//! SIMD128 `u8x16.max_u` and `i8x16.swizzle`), the default ISA from
+//! [`Isa::dispatched`] (cached, capped by `CAFFE2OP_RELU_ISA`), and large calls split
+//! across the current rayon pool like every other kernel.
+//!
+//! [`Int8Kernels`]: caffe2op_relu_kernels::int8::Int8Kernels
 
 use caffe2op_relu_kernels as k;
 
@@ -73,4 +77,135 @@ pub fn int8_relu_in_place_with(
     let t = Runnable::of(isa)?;
     exec::int8_relu(t, Unary::in_place(x), zero_point, threads);
     Ok(())
+}
+
+/// Int8LeakyRelu (Caffe2's `Int8LeakyRelu`, as it runs on QNNPACK): `y_q = table[x_q]`,
+/// where the 256-entry table holds, for each input code `i`, in `f32` arithmetic,
+///
+/// ```text
+/// x = (x.scale / y.scale) * (i - x.zero_point)
+/// y = x < 0 ? x * alpha : x
+/// table[i] = round_half_even(clamp(y, -y.zero_point, 255 - y.zero_point)) + y.zero_point
+/// ```
+///
+/// bit for bit QNNPACK's table (`pytorch_qnnp_create_leaky_relu_nc_q8` with the output
+/// range 0..=255, as Caffe2 calls it). Every ISA gives the table's bytes.
+///
+/// ```
+/// use caffe2op_relu::{Int8LeakyRelu, QuantParams};
+/// let q = QuantParams { scale: 0.5, zero_point: 128 };
+/// let op = Int8LeakyRelu::new(0.25, q, q)?;
+/// let x = [0u8, 120, 128, 200];
+/// let mut y = [0u8; 4];
+/// op.forward(&x, &mut y)?;
+/// // Below the zero point the distance to it shrinks by alpha: (0 - 128) * 0.25 = -32.
+/// assert_eq!(y, [96, 126, 128, 200]);
+/// # Ok::<(), caffe2op_relu::Error>(())
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct Int8LeakyRelu {
+    alpha: f32,
+    x: QuantParams,
+    y: QuantParams,
+    table: [u8; 256],
+}
+
+impl Int8LeakyRelu {
+    /// The op for slope `alpha`, input quantization `x` and output quantization `y`.
+    ///
+    /// Refused ([`Error::InvalidParameter`]) as QNNPACK refuses them: `alpha` not a
+    /// normal number in (0, 1]; a scale that is not a positive normal number; a ratio
+    /// `x.scale / y.scale` (as `f32`) outside [2^-8, 2^8). Caffe2's operator refuses
+    /// `alpha = 1` besides; the operator layer does too.
+    pub fn new(alpha: f32, x: QuantParams, y: QuantParams) -> Result<Self, Error> {
+        let bad = |name, value: f32, reason| {
+            Err(Error::InvalidParameter {
+                name,
+                value: f64::from(value),
+                dtype: "f32",
+                reason,
+            })
+        };
+        if !(alpha.is_normal() && alpha > 0.0 && alpha <= 1.0) {
+            return bad("alpha", alpha, "must be a normal number in (0, 1]");
+        }
+        for (name, s) in [("x_scale", x.scale), ("y_scale", y.scale)] {
+            if !(s.is_normal() && s > 0.0) {
+                return bad(name, s, "must be a positive normal number");
+            }
+        }
+        let ratio = x.scale / y.scale;
+        if !((1.0 / 256.0)..256.0).contains(&ratio) {
+            return bad(
+                "x_scale / y_scale",
+                ratio,
+                "must be in [2^-8, 2^8) (QNNPACK's range)",
+            );
+        }
+        let table =
+            k::oracle::int8_leaky_relu_table(alpha, x.scale, x.zero_point, y.scale, y.zero_point);
+        Ok(Int8LeakyRelu { alpha, x, y, table })
+    }
+
+    /// The slope below the zero point.
+    pub fn alpha(&self) -> f32 {
+        self.alpha
+    }
+
+    /// The input's quantization.
+    pub fn input(&self) -> QuantParams {
+        self.x
+    }
+
+    /// The output's quantization.
+    pub fn output(&self) -> QuantParams {
+        self.y
+    }
+
+    /// The table: entry `i` is the output code for input code `i` (the oracle).
+    pub fn table(&self) -> &[u8; 256] {
+        &self.table
+    }
+
+    /// `y[i] = table[x[i]]` on the default ISA. Lengths must match, and `y` may not
+    /// partly overlap `x`; a refused call writes nothing.
+    pub fn forward(&self, x: &[u8], y: &mut [u8]) -> Result<(), Error> {
+        self.forward_with(x, y, Isa::dispatched(), Threads::Auto)
+    }
+
+    /// In place on the default ISA.
+    pub fn forward_in_place(&self, x: &mut [u8]) {
+        exec::int8_lut(
+            Runnable::dispatched(),
+            Unary::in_place(x),
+            &self.table,
+            Threads::Auto,
+        )
+    }
+
+    /// [`Int8LeakyRelu::forward`] on a forced ISA ([`Error::IsaUnavailable`] if this CPU
+    /// cannot run it) with a threading policy.
+    pub fn forward_with(
+        &self,
+        x: &[u8],
+        y: &mut [u8],
+        isa: Isa,
+        threads: Threads,
+    ) -> Result<(), Error> {
+        let t = Runnable::of(isa)?;
+        exec::int8_lut(t, Unary::slices(x, y)?, &self.table, threads);
+        Ok(())
+    }
+
+    /// [`Int8LeakyRelu::forward_in_place`] on a forced ISA with a threading policy.
+    pub fn forward_in_place_with(
+        &self,
+        x: &mut [u8],
+        isa: Isa,
+        threads: Threads,
+    ) -> Result<(), Error> {
+        let t = Runnable::of(isa)?;
+        exec::int8_lut(t, Unary::in_place(x), &self.table, threads);
+        Ok(())
+    }
 }

@@ -1,4 +1,5 @@
-//! Malformed protobuf must not make the reader allocate what a length prefix claims.
+//! Malformed protobuf must not make the reader allocate what a length prefix claims,
+//! nor what a tensor's dims or a fill operator's `shape` claim before the data is there.
 //!
 //! This test binary installs a counting global allocator (the only `unsafe` here: a
 //! `GlobalAlloc` impl must be an `unsafe impl`) that records the largest single
@@ -14,9 +15,9 @@ mod common;
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use caffe2op_relu::ops::{NetDef, OperatorDef};
+use caffe2op_relu::ops::{NetDef, OperatorDef, Tensor, TensorProtos, Workspace};
 use caffe2op_relu::{Error, OpErrorKind};
-use common::proto::{LEN, key, ld, varint};
+use common::proto::{LEN, VARINT, key, ld, varint};
 
 struct Counting;
 
@@ -156,6 +157,55 @@ fn hostile_length_prefixes_allocate_nothing_large() {
         }
     }
     assert_eq!(cases, 7 * (11 + 5));
+
+    // Tensors: a length prefix past the end in every data field, and dims claiming
+    // 2^40 (or an overflowing count of) elements with one float of data: refused
+    // before anything of the claimed size is allocated.
+    let vfield = |field: u32, v: u64| {
+        let mut out = key(field, VARINT);
+        out.extend(varint(v));
+        out
+    };
+    let one_float = ld(3, &[0, 0, 0x80, 0x3f]);
+    let mut tensor_msgs: Vec<Vec<u8>> = Vec::new();
+    for claim in [1u64 << 31, 1 << 40, u64::MAX] {
+        for field in [1u32, 3, 4, 5, 6, 9, 10, 13] {
+            tensor_msgs.push(claiming(field, claim, 8));
+        }
+    }
+    for dims in [
+        vec![1u64 << 40],
+        vec![1 << 20, 1 << 20],
+        vec![1 << 62, 1 << 62, 4],
+    ] {
+        let mut t: Vec<u8> = dims.iter().flat_map(|&d| vfield(1, d)).collect();
+        t.extend(vfield(2, 1));
+        t.extend(&one_float);
+        tensor_msgs.push(t);
+    }
+    for bytes in &tensor_msgs {
+        assert!(bytes.len() <= 32, "{}", bytes.len());
+        let (r, largest, peak) = measure(|| Tensor::from_proto_bytes(bytes));
+        assert!(r.is_err());
+        let (r2, largest2, peak2) = measure(|| TensorProtos::from_bytes(&ld(1, bytes)));
+        assert!(r2.is_err());
+        assert!(
+            largest.max(largest2) <= SMALL && peak.max(peak2) <= SMALL,
+            "{bytes:02x?}: largest allocation {largest} B, peak {peak} B"
+        );
+    }
+    // A fill operator whose `shape` claims 2^40 elements and gives one value: refused
+    // when the net is checked, before any tensor is built.
+    let net = NetDef::new("init").op(OperatorDef::new("GivenTensorFill")
+        .output("W")
+        .arg("shape", vec![1i64 << 40])
+        .arg("values", vec![1.0f32]));
+    let bytes = net.to_bytes().unwrap();
+    let mut ws = Workspace::new();
+    let (r, largest, peak) = measure(|| NetDef::from_bytes(&bytes).and_then(|n| ws.run_net(&n)));
+    assert!(r.is_err());
+    assert!(ws.is_empty());
+    assert!(largest <= SMALL && peak <= SMALL, "{largest} {peak}");
     eprintln!(
         "hostile length prefixes: largest single allocation {worst_largest} B, peak {worst_peak} B"
     );

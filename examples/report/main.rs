@@ -14,7 +14,9 @@
 //!    median sample, then the targets and the sweeps;
 //! 4. prints the tables and a markdown headline, writes one JSON object per measured
 //!    cell and an SVG plot of the ratios;
-//! 5. built with `--features candle-nn`: candle's own relu and leaky_relu against the
+//! 5. Int8LeakyRelu's table lookup on every ISA against the scalar table loop and
+//!    `copy_from_slice` (with the u8 type);
+//! 6. built with `--features candle-nn`: candle's own relu and leaky_relu against the
 //!    crate through `caffe2op_relu::candle` (f32, the same sizes; `--candle-only`
 //!    measures only this section).
 
@@ -23,6 +25,7 @@ mod candle;
 mod cells;
 mod cli;
 mod cpu;
+mod int8_leaky;
 mod measure;
 mod oracle;
 mod progress;
@@ -264,6 +267,9 @@ fn main() -> ExitCode {
         &run.sizes,
         run.sampling(0).stat,
     );
+    if o.wants("u8") {
+        int8_leaky::section(&run.isas, &run.sizes, o.quick);
+    }
     if run.full() {
         run.full_sections();
     }

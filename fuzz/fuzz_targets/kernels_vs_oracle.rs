@@ -8,7 +8,9 @@
 use std::cell::Cell;
 use std::sync::OnceLock;
 
-use caffe2op_relu::{Activation, Element, Error, Isa, Kernel, Op, Threads};
+use caffe2op_relu::{
+    Activation, Element, Error, Int8LeakyRelu, Isa, Kernel, Op, QuantParams, Threads,
+};
 use libfuzzer_sys::fuzz_target;
 
 /// Reads the input front to back; zeros once it is exhausted.
@@ -524,10 +526,48 @@ fn int8_case(c: &Case, data: &[u8]) {
     }
 }
 
+/// Int8LeakyRelu with parameters drawn from the case (always valid ones) against its
+/// table, out of place and in place, on the case's ISA and threads.
+fn int8_leaky_case(c: &Case, data: &[u8]) {
+    let n = c.len;
+    let bits = c.param.to_bits();
+    let alpha = ((bits >> 8) % 1000 + 1) as f32 / 1000.0;
+    let sx = ((bits >> 20) % 5000 + 1) as f32 / 997.0;
+    let sy = sx * ((bits >> 36) % 400 + 10) as f32 / 100.0;
+    let xq = QuantParams {
+        scale: sx,
+        zero_point: bits as u8,
+    };
+    let yq = QuantParams {
+        scale: sy,
+        zero_point: (bits >> 56) as u8,
+    };
+    let op = Int8LeakyRelu::new(alpha, xq, yq).expect("valid parameters");
+    let x: Vec<u8> = (0..n)
+        .map(|i| {
+            if data.is_empty() {
+                i as u8
+            } else {
+                data[i % data.len()]
+            }
+        })
+        .collect();
+    let want: Vec<u8> = x.iter().map(|&v| op.table()[usize::from(v)]).collect();
+    if c.mode % 2 == 0 {
+        let mut y = vec![0xA5u8; n];
+        op.forward_with(&x, &mut y, c.isa, c.threads).unwrap();
+        assert_eq!(y, want);
+    } else {
+        let mut y = x.clone();
+        op.forward_in_place_with(&mut y, c.isa, c.threads).unwrap();
+        assert_eq!(y, want);
+    }
+}
+
 fuzz_target!(|input: &[u8]| {
     split_len(0); // sets the parallel threshold to 0 on the first input
     let mut b = Bytes(input);
-    let func = b.u8() % 7;
+    let func = b.u8() % 8;
     let ty = b.u8() % 4;
     let isas = Isa::available();
     let isa = isas[b.u8() as usize % isas.len()];
@@ -577,6 +617,8 @@ fuzz_target!(|input: &[u8]| {
     pool().install(|| {
         if func == 6 {
             int8_case(&c, data);
+        } else if func == 7 {
+            int8_leaky_case(&c, data);
         } else {
             match (ty, c.backward) {
                 (0, false) => forward_case::<f32>(&c, data),

@@ -1,14 +1,16 @@
-//! Quantized u8 Int8Relu (Caffe2): `y_q = max(x_q, zero_point)`, forward only.
+//! Quantized u8 kernels (Caffe2): Int8Relu, `y_q = max(x_q, zero_point)`, and a
+//! 256-entry byte table, `y_q = table[x_q]`, which Int8LeakyRelu runs (its table is
+//! QNNPACK's, built by [`crate::oracle::int8_leaky_relu_table`]).
 //!
-//! The float [`crate::vector::Vector`] has no unsigned-byte `max`, so the u8 kernel has a
-//! trait of its own, [`ByteVector`] (one unsigned max per ISA: `VPMAXUB`, `UMAX`,
-//! `u8x16.max_u`, `wide`'s `u8x16::max`), and one body, [`int8_relu`], walked like
-//! [`crate::generic::unary`]: for long calls one full register that aligns the output,
-//! blocks of four registers, single registers, then one full register ending at `len`
-//! (a partial one for calls shorter than a register); no byte outside `[0, len)` is
-//! read or written. It shares the float kernels' conventions: the caller's `stream`
-//! flag asks for non-temporal stores, and in place, ISAs with masked stores write only
-//! the bytes that change.
+//! The float [`crate::vector::Vector`] has no unsigned-byte ops, so the u8 kernels have
+//! a trait of their own, [`ByteVector`] (per ISA an unsigned max — `VPMAXUB`, `UMAX`,
+//! `u8x16.max_u`, `wide`'s `u8x16::max` — and a table lookup), and one body,
+//! [`byte_body`], walked like [`crate::generic::unary`]: for long calls one full
+//! register that aligns the output, blocks of four registers, single registers, then
+//! one full register ending at `len` (a partial one for calls shorter than a
+//! register); no byte outside `[0, len)` is read or written. It shares the float
+//! kernels' conventions: the caller's `stream` flag asks for non-temporal stores, and
+//! in place, ISAs with masked stores write only the bytes Int8Relu changes.
 
 use core::mem::MaybeUninit;
 use core::ptr;
@@ -16,14 +18,22 @@ use core::ptr;
 use crate::UnaryFn;
 use crate::generic::ALIGN_MIN_REGISTERS;
 
-/// The Int8Relu kernels of one ISA (a table of its own: u8 has no gradient and none of
-/// the float ops).
+/// The u8 kernels of one ISA (a table of its own: u8 has no gradient and none of the
+/// float ops).
 #[derive(Clone, Copy)]
 pub struct Int8Kernels {
     /// `dst[i] = max(src[i], zero_point)`; the contract of [`UnaryFn`], with the zero
     /// point as the first scalar parameter.
     pub int8_relu: UnaryFn<u8>,
+    /// `dst[i] = table[src[i]]`; the contract of [`UnaryFn`], with the 256-byte table
+    /// as the call's per-channel parameter ([`crate::ops::Channel`]): `values` points
+    /// to the table and `count` is 256. The table is indexed by value, not by
+    /// position, so a call split into pieces passes every piece the same table.
+    pub int8_lut: UnaryFn<u8>,
 }
+
+/// A 256-entry byte table: entry `i` is the output for input byte `i`.
+pub type ByteTable = [u8; 256];
 
 /// A SIMD register of `LANES` unsigned bytes.
 ///
@@ -46,6 +56,14 @@ pub unsafe trait ByteVector: Copy {
     unsafe fn store(self, p: *mut u8);
     /// Lane-wise unsigned maximum.
     unsafe fn max(self, o: Self) -> Self;
+
+    /// A [`ByteTable`] in the form [`ByteVector::lookup`] reads (registers, or the
+    /// bytes themselves).
+    type Table: Copy;
+    /// Prepares `t` for [`ByteVector::lookup`].
+    unsafe fn table(t: &ByteTable) -> Self::Table;
+    /// Lane-wise `t[x]`.
+    unsafe fn lookup(self, t: &Self::Table) -> Self;
 
     /// Whether [`ByteVector::store_stream`] really bypasses the caches on this ISA.
     const STREAMS: bool = false;
@@ -103,14 +121,57 @@ pub unsafe trait ByteVector: Copy {
     }
 }
 
+/// What a u8 kernel does to each register: [`MaxZero`] (Int8Relu) or [`Lookup`].
+pub trait ByteMap<V: ByteVector>: Copy {
+    /// The result for a register `x` of input.
+    ///
+    /// # Safety
+    /// `V`'s ISA is available.
+    unsafe fn apply(self, x: V) -> V;
+
+    /// In place: stores the result for `x`, loaded from `p`, to `p`. Default: the whole
+    /// register.
+    ///
+    /// # Safety
+    /// `p` is valid for `LANES` writes; `V`'s ISA is available.
+    #[inline(always)]
+    unsafe fn put_in_place(self, x: V, p: *mut u8) {
+        // SAFETY: forwarded from the caller.
+        unsafe { self.apply(x).store(p) }
+    }
+}
+
+/// Int8Relu: `max(x, zero_point)`, the zero point in every lane.
+#[derive(Clone, Copy)]
+pub struct MaxZero<V>(pub V);
+
+impl<V: ByteVector> ByteMap<V> for MaxZero<V> {
+    #[inline(always)]
+    unsafe fn apply(self, x: V) -> V {
+        // SAFETY: forwarded from the caller.
+        unsafe { x.max(self.0) }
+    }
+    #[inline(always)]
+    unsafe fn put_in_place(self, x: V, p: *mut u8) {
+        // SAFETY: forwarded from the caller; ISAs with byte-masked stores write only
+        // the bytes below the zero point.
+        unsafe { V::put_in_place(x, self.0, p) }
+    }
+}
+
+/// A table lookup, `t[x]`.
+#[derive(Clone, Copy)]
+pub struct Lookup<'a, V: ByteVector>(pub &'a V::Table);
+
+impl<V: ByteVector> ByteMap<V> for Lookup<'_, V> {
+    #[inline(always)]
+    unsafe fn apply(self, x: V) -> V {
+        // SAFETY: forwarded from the caller.
+        unsafe { x.lookup(self.0) }
+    }
+}
+
 /// `dst[i] = max(src[i], zero_point)` for `i < len`.
-///
-/// Walked like the float bodies: a call of at least `ALIGN_MIN_REGISTERS` registers
-/// first aligns `dst` with one full register, so no store in the main loop straddles
-/// two cache lines (buffers from the allocator are often only 16-byte aligned);
-/// when the caller asks (`stream`) an out-of-place call writes around the cache on
-/// ISAs with non-temporal stores; in place, ISAs with byte-masked stores write only
-/// the bytes that change ([`ByteVector::put_in_place`]).
 ///
 /// # Safety
 /// The contract of [`UnaryFn`], with `V`'s ISA available.
@@ -122,44 +183,105 @@ pub unsafe fn int8_relu<V: ByteVector>(
     zero_point: u8,
     stream: bool,
 ) {
+    // SAFETY: forwarded from the caller.
+    unsafe { byte_map(src, dst, len, MaxZero(V::splat(zero_point)), stream) }
+}
+
+/// `dst[i] = table[src[i]]` for `i < len`.
+///
+/// # Safety
+/// The contract of [`UnaryFn`], with `V`'s ISA available.
+#[inline(always)]
+pub unsafe fn int8_lut<V: ByteVector>(
+    src: *const u8,
+    dst: *mut u8,
+    len: usize,
+    table: &ByteTable,
+    stream: bool,
+) {
+    // SAFETY: forwarded from the caller.
+    unsafe {
+        let t = V::table(table);
+        byte_map::<V, _>(src, dst, len, Lookup(&t), stream)
+    }
+}
+
+/// The table of an [`Int8Kernels::int8_lut`] call.
+///
+/// # Safety
+/// `p.channel.values` is valid for 256 reads (the contract of `int8_lut`).
+#[inline(always)]
+pub unsafe fn table_of(p: &crate::ops::Params<u8>) -> &ByteTable {
+    debug_assert_eq!(p.channel.count, 256);
+    // SAFETY: the caller guarantees 256 readable bytes at `values`, which live for
+    // the call (the contract of `Channel`); `[u8; 256]` has alignment 1.
+    unsafe { &*p.channel.values.cast::<ByteTable>() }
+}
+
+/// `m` over `[0, len)`, walked as the module docs say: in place, out of place, or
+/// streaming.
+///
+/// # Safety
+/// The contract of [`UnaryFn`], with `V`'s ISA available.
+#[inline(always)]
+unsafe fn byte_map<V: ByteVector, M: ByteMap<V>>(
+    src: *const u8,
+    dst: *mut u8,
+    len: usize,
+    m: M,
+    stream: bool,
+) {
     let in_place = core::ptr::eq(src, dst);
     // SAFETY: forwarded from the caller.
     unsafe {
         if in_place {
-            int8_relu_body::<V, false, true>(src, dst, len, zero_point)
+            byte_body::<V, M, false, true>(src, dst, len, m)
         } else if V::STREAMS && stream {
-            int8_relu_body::<V, true, false>(src, dst, len, zero_point)
+            byte_body::<V, M, true, false>(src, dst, len, m)
         } else {
-            int8_relu_body::<V, false, false>(src, dst, len, zero_point)
+            byte_body::<V, M, false, false>(src, dst, len, m)
         }
     }
 }
 
-/// One register's result at `p`: streaming when `NT`, only the changed bytes when
-/// `IN_PLACE`.
+/// One register's result at `p`: streaming when `NT`, through
+/// [`ByteMap::put_in_place`] when `IN_PLACE`.
 ///
 /// # Safety
 /// `p` is valid for `LANES` writes (and register-aligned when `NT`); ISA available.
 #[inline(always)]
-unsafe fn put<V: ByteVector, const NT: bool, const IN_PLACE: bool>(x: V, z: V, p: *mut u8) {
+unsafe fn put<V: ByteVector, M: ByteMap<V>, const NT: bool, const IN_PLACE: bool>(
+    m: M,
+    x: V,
+    p: *mut u8,
+) {
     // SAFETY: forwarded from the caller.
     unsafe {
         if IN_PLACE {
-            V::put_in_place(x, z, p)
+            m.put_in_place(x, p)
         } else if NT {
-            x.max(z).store_stream(p)
+            m.apply(x).store_stream(p)
         } else {
-            x.max(z).store(p)
+            m.apply(x).store(p)
         }
     }
 }
 
+/// The walk of every u8 kernel.
+///
+/// A call of at least `ALIGN_MIN_REGISTERS` registers first aligns `dst` with one full
+/// register, so no store in the main loop straddles two cache lines (buffers from the
+/// allocator are often only 16-byte aligned); when the caller asks (`stream`) an
+/// out-of-place call writes around the cache on ISAs with non-temporal stores.
+///
+/// # Safety
+/// The contract of [`UnaryFn`], with `V`'s ISA available.
 #[inline(always)]
-unsafe fn int8_relu_body<V: ByteVector, const NT: bool, const IN_PLACE: bool>(
+unsafe fn byte_body<V: ByteVector, M: ByteMap<V>, const NT: bool, const IN_PLACE: bool>(
     src: *const u8,
     dst: *mut u8,
     len: usize,
-    zero_point: u8,
+    m: M,
 ) {
     let l = V::LANES;
     // SAFETY: every access is at an index `< len`: the partial register covers
@@ -167,13 +289,12 @@ unsafe fn int8_relu_body<V: ByteVector, const NT: bool, const IN_PLACE: bool>(
     // `0..LANES` and `len - LANES..len` and the blocks inside `h..len - rem` (loop
     // conditions). The head and tail registers are loaded before anything is written
     // and stored last, so in place too they hold the input; every byte they share
-    // with a block gets the same value twice (and `max` with the zero point is
-    // idempotent besides). With NT the head (`h < LANES` bytes) makes `dst + h`
+    // with a block gets the same value twice (the map is a function of the input
+    // byte alone). With NT the head (`h < LANES` bytes) makes `dst + h`
     // register-aligned, as `store_stream` requires. The ISA is the caller's promise.
     unsafe {
-        let z = V::splat(zero_point);
         if len < l {
-            V::load_partial(src, len).max(z).store_partial(dst, len);
+            m.apply(V::load_partial(src, len)).store_partial(dst, len);
             return;
         }
         let h = if NT || len >= ALIGN_MIN_REGISTERS * l {
@@ -200,21 +321,21 @@ unsafe fn int8_relu_body<V: ByteVector, const NT: bool, const IN_PLACE: bool>(
             let b = V::load(src.add(i + l));
             let c = V::load(src.add(i + 2 * l));
             let d = V::load(src.add(i + 3 * l));
-            put::<V, NT, IN_PLACE>(a, z, dst.add(i));
-            put::<V, NT, IN_PLACE>(b, z, dst.add(i + l));
-            put::<V, NT, IN_PLACE>(c, z, dst.add(i + 2 * l));
-            put::<V, NT, IN_PLACE>(d, z, dst.add(i + 3 * l));
+            put::<V, M, NT, IN_PLACE>(m, a, dst.add(i));
+            put::<V, M, NT, IN_PLACE>(m, b, dst.add(i + l));
+            put::<V, M, NT, IN_PLACE>(m, c, dst.add(i + 2 * l));
+            put::<V, M, NT, IN_PLACE>(m, d, dst.add(i + 3 * l));
             i += 4 * l;
         }
         while i < stop {
-            put::<V, NT, IN_PLACE>(V::load(src.add(i)), z, dst.add(i));
+            put::<V, M, NT, IN_PLACE>(m, V::load(src.add(i)), dst.add(i));
             i += l;
         }
         if let Some(t) = tail {
-            put::<V, false, IN_PLACE>(t, z, dst.add(len - l));
+            put::<V, M, false, IN_PLACE>(m, t, dst.add(len - l));
         }
         if let Some(v) = head {
-            put::<V, false, IN_PLACE>(v, z, dst);
+            put::<V, M, false, IN_PLACE>(m, v, dst);
         }
         if NT {
             V::stream_fence();
@@ -222,14 +343,51 @@ unsafe fn int8_relu_body<V: ByteVector, const NT: bool, const IN_PLACE: bool>(
     }
 }
 
-/// Generates the `#[target_feature]` Int8Relu entry point for one ISA and its
-/// `KERNELS` table ([`Int8Kernels`]).
+/// Generates the `#[target_feature]` u8 entry points for one ISA (`int8_relu`,
+/// `int8_lut`) and its `KERNELS` table ([`Int8Kernels`]). With `lut = path`, the
+/// table's lookup is that function instead (an ISA that picks its lookup at run
+/// time), and no `int8_lut` is generated.
 ///
 /// Usage: `int8_entry_points!([target_feature(enable = "avx2")], ByteRegisterType);`
 #[macro_export]
 #[doc(hidden)]
 macro_rules! int8_entry_points {
     ([$($attr:meta),*], $V:ty) => {
+        $crate::int8_entry_points!(@relu [$($attr),*], $V);
+
+        /// `dst[i] = table[src[i]]` (the table: [`Int8Kernels::int8_lut`]).
+        ///
+        /// # Safety
+        /// See the crate docs ([`crate::UnaryFn`]) and [`Int8Kernels::int8_lut`].
+        ///
+        /// [`Int8Kernels::int8_lut`]: $crate::int8::Int8Kernels::int8_lut
+        $(#[$attr])*
+        pub unsafe fn int8_lut(
+            src: *const u8,
+            dst: *mut u8,
+            len: usize,
+            p: &$crate::ops::Params<u8>,
+            stream: bool,
+        ) {
+            // SAFETY: forwarded from the caller (contract of `UnaryFn`, and the
+            // table's 256 bytes at `p.channel.values`).
+            unsafe {
+                $crate::int8::int8_lut::<$V>(src, dst, len, $crate::int8::table_of(p), stream)
+            }
+        }
+
+        /// This module's u8 table. Calling it requires the ISA.
+        pub const KERNELS: $crate::int8::Int8Kernels =
+            $crate::int8::Int8Kernels { int8_relu, int8_lut };
+    };
+    ([$($attr:meta),*], $V:ty, lut = $lut:path) => {
+        $crate::int8_entry_points!(@relu [$($attr),*], $V);
+
+        /// This module's u8 table. Calling it requires the ISA.
+        pub const KERNELS: $crate::int8::Int8Kernels =
+            $crate::int8::Int8Kernels { int8_relu, int8_lut: $lut };
+    };
+    (@relu [$($attr:meta),*], $V:ty) => {
         /// Int8Relu: `dst[i] = max(src[i], zero_point)`.
         ///
         /// # Safety
@@ -245,8 +403,5 @@ macro_rules! int8_entry_points {
             // SAFETY: forwarded from the caller (contract of `UnaryFn`).
             unsafe { $crate::int8::int8_relu::<$V>(src, dst, len, p.scalars[0], stream) }
         }
-
-        /// This module's Int8Relu table. Calling it requires the ISA.
-        pub const KERNELS: $crate::int8::Int8Kernels = $crate::int8::Int8Kernels { int8_relu };
     };
 }

@@ -209,7 +209,7 @@ macro_rules! oracle_loops {
         $crate::oracle_loops!(@type [$($attr),*], f16, $crate::half::F16);
         $crate::oracle_loops!(@type [$($attr),*], bf16, $crate::half::Bf16);
 
-        /// The oracle's Int8Relu loop.
+        /// The oracle's u8 loops.
         pub mod u8 {
             /// Int8Relu, byte by byte.
             ///
@@ -230,8 +230,31 @@ macro_rules! oracle_loops {
                 $crate::map_unary!(slices, |x| $crate::oracle::int8_relu(x, zero_point));
             }
 
-            /// The Int8Relu table.
-            pub const KERNELS: $crate::int8::Int8Kernels = $crate::int8::Int8Kernels { int8_relu };
+            /// A byte table, byte by byte (`dst[i] = table[src[i]]`; the table:
+            /// [`Int8Kernels::int8_lut`]($crate::int8::Int8Kernels::int8_lut)).
+            ///
+            /// # Safety
+            /// Contract of [`crate::UnaryFn`], and the table's 256 bytes at
+            /// `p.channel.values`.
+            #[inline(never)]
+            $(#[$attr])*
+            pub unsafe fn int8_lut(
+                src: *const u8,
+                dst: *mut u8,
+                len: usize,
+                p: &$crate::ops::Params<u8>,
+                _stream: bool,
+            ) {
+                // SAFETY: forwarded from the caller.
+                let (t, slices) = unsafe {
+                    ($crate::int8::table_of(p), $crate::oracle::unary_slices(src, dst, len))
+                };
+                $crate::map_unary!(slices, |x| t[x as usize]);
+            }
+
+            /// The u8 table.
+            pub const KERNELS: $crate::int8::Int8Kernels =
+                $crate::int8::Int8Kernels { int8_relu, int8_lut };
         }
 
         /// Every element type's loops.
@@ -349,6 +372,61 @@ pub mod scalar {
 #[inline]
 pub fn int8_relu(x: u8, zero_point: u8) -> u8 {
     if x < zero_point { zero_point } else { x }
+}
+
+/// The output range of an Int8LeakyRelu table (QNNPACK's `output_min`, `output_max`):
+/// every u8 code, as Caffe2's operator asks.
+const INT8_LEAKY_OUT: (i32, i32) = (0, 255);
+
+/// Int8LeakyRelu's table (Caffe2's `Int8LeakyRelu`, which builds QNNPACK's table):
+/// for each input byte `i`, in `f32` arithmetic,
+///
+/// ```text
+/// x = (x_scale / y_scale) * (i - x_zero_point)
+/// y = x < 0 ? x * alpha : x
+/// y = clamp(y, 0 - y_zero_point, 255 - y_zero_point)
+/// table[i] = round_half_even(y) + y_zero_point
+/// ```
+///
+/// The scale ratio is one `f32` division, rounded once, and each product is rounded
+/// once (no fused multiply-add), as in QNNPACK's C. The parameters are the caller's to
+/// check (the safe crate refuses what QNNPACK refuses); for any finite ones the result
+/// is defined (the clamp keeps `y` within ±255, so the rounding is exact).
+pub fn int8_leaky_relu_table(
+    alpha: f32,
+    x_scale: f32,
+    x_zero_point: u8,
+    y_scale: f32,
+    y_zero_point: u8,
+) -> [u8; 256] {
+    let ratio = x_scale / y_scale;
+    let zp_out = i32::from(y_zero_point);
+    let lo = (INT8_LEAKY_OUT.0 - zp_out) as f32;
+    let hi = (INT8_LEAKY_OUT.1 - zp_out) as f32;
+    let mut t = [0u8; 256];
+    for (i, e) in t.iter_mut().enumerate() {
+        let x = ratio * (i as i32 - i32::from(x_zero_point)) as f32;
+        let mut y = if x < 0.0 { x * alpha } else { x };
+        if y < lo {
+            y = lo;
+        }
+        if y > hi {
+            y = hi;
+        }
+        // `y` is within [-255, 255], so it is in range and `round_half_even` exact.
+        *e = (round_half_even(y) as i32 + zp_out) as u8;
+    }
+    t
+}
+
+/// Rounds `y` to the nearest integer, ties to even (C's `lrintf` in the default
+/// rounding mode), for `|y| <= 2^22`: adding and subtracting 1.5 * 2^23 leaves no
+/// fraction bits, and Rust's float arithmetic rounds to nearest, ties to even. A NaN
+/// stays NaN (callers never pass one).
+#[inline]
+fn round_half_even(y: f32) -> f32 {
+    const SHIFT: f32 = 12_582_912.0; // 1.5 * 2^23
+    (y + SHIFT) - SHIFT
 }
 
 #[cfg(test)]

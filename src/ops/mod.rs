@@ -13,6 +13,15 @@
 //! | `Clip` | X -> Y | `min`, `max` (float, the type's lowest and highest) | {0,0} |
 //! | `ClipGradient` | Y, dY -> dX | `min`, `max` | {1,0} |
 //! | `Int8Relu` | X -> Y | `Y_scale`, `Y_zero_point` | {0,0} |
+//! | `Int8LeakyRelu` | X -> Y | `alpha` (float, 0.01), `Y_scale` (1), `Y_zero_point` (0) | {0,0} |
+//! | `GivenTensorFill` | -> Y (f32) | `shape`, `values` (floats), `dtype` | — |
+//! | `GivenTensorDoubleFill` | -> Y (f64) | `shape`, `values` (floats) | — |
+//! | `GivenTensorIntFill` | -> Y (i32) | `shape`, `values` (ints) | — |
+//! | `ConstantFill` | -> Y | `shape`, `value`, `dtype` (FLOAT, DOUBLE, INT32) | — |
+//! | `Int8GivenTensorFill` | -> Y (u8) | `shape`, `values` (string), `Y_scale`, `Y_zero_point` | — |
+//!
+//! Tensors are read and written as Caffe2's `TensorProto`/`TensorProtos`
+//! ([`Tensor::from_proto_bytes`], [`TensorProtos`]).
 //!
 //! ```
 //! use caffe2op_relu::ops::{OperatorDef, Tensor, Workspace, gradient_defs, schema};
@@ -35,11 +44,13 @@
 //! ```
 
 mod def;
+mod fill;
 mod gradient;
 mod operator;
 mod proto;
 mod schema;
 mod tensor;
+mod tensor_proto;
 mod workspace;
 
 pub use def::{ArgValue, Argument, NetDef, OperatorDef};
@@ -48,4 +59,5 @@ pub use operator::Operator;
 pub use proto::MAX_NET_NESTING;
 pub use schema::{ArgSchema, ArgType, Cost, IoSchema, OpSchema, registered_ops, schema};
 pub use tensor::{DataType, Tensor, TensorData, TensorElement, TensorShape, numel};
+pub use tensor_proto::TensorProtos;
 pub use workspace::Workspace;

@@ -10,7 +10,7 @@ use crate::error::{Error, OpErrorKind};
 use crate::isa::Isa;
 use crate::kernel::Kernel;
 use crate::prelu::Prelu;
-use crate::quantized::{QuantParams, int8_relu, int8_relu_in_place};
+use crate::quantized::{Int8LeakyRelu, QuantParams, int8_relu, int8_relu_in_place};
 
 /// What a blob is, as far as validation is concerned.
 #[derive(Debug, Clone, PartialEq)]
@@ -120,13 +120,15 @@ impl Operator {
     pub fn from_def(def: &OperatorDef) -> Result<Operator, Error> {
         let schema = lookup(&def.op_type)?;
         let params = schema.parse(def)?;
-        let kernel = match params {
-            Params::Act(act) => Some(kernel_for(act, &def.engine)),
-            Params::Int8 { .. } | Params::Prelu(_) => None,
+        let kernel = match &params {
+            Params::Act(act) => Some(kernel_for(*act, &def.engine)),
+            Params::Int8 { .. } | Params::Int8Leaky { .. } | Params::Fill(_) | Params::Prelu(_) => {
+                None
+            }
         };
-        let prelu = match params {
+        let prelu = match &params {
             Params::Prelu(order) => {
-                let p = Prelu::new(order);
+                let p = Prelu::new(*order);
                 Some(match def.engine.parse::<Isa>() {
                     Ok(isa) => p.with_isa(isa).unwrap_or(p),
                     Err(_) => p,
@@ -153,14 +155,17 @@ impl Operator {
         self.schema
     }
 
-    /// The kernel the operator runs (`None` for Int8Relu).
+    /// The kernel the operator runs (`None` for Int8Relu and the fill operators).
     pub fn kernel(&self) -> Option<Kernel> {
         self.kernel
     }
 
     /// Whether the output names an input (and so runs in place).
     pub fn is_in_place(&self) -> bool {
-        self.def.inputs.contains(&self.def.outputs[0])
+        self.def
+            .outputs
+            .first()
+            .is_some_and(|o| self.def.inputs.contains(o))
     }
 
     /// Checks the operator against the blobs of `ws` without running it: every input
@@ -188,6 +193,13 @@ impl Operator {
         lookup: &dyn Fn(&str) -> Option<Meta>,
     ) -> Result<Vec<Meta>, Error> {
         let name = self.schema.name();
+        if let Params::Fill(spec) = &self.params {
+            // No inputs; the arguments were checked when the operator was created.
+            return Ok(vec![Meta {
+                shape: spec.shape(),
+                quant: spec.quant(),
+            }]);
+        }
         let mut metas = Vec::with_capacity(self.def.inputs.len());
         for (i, (blob, io)) in self.def.inputs.iter().zip(self.schema.inputs()).enumerate() {
             metas.push(lookup(blob).ok_or_else(|| {
@@ -200,14 +212,14 @@ impl Operator {
         }
         let shapes: Vec<TensorShape> = metas.iter().map(|m| m.shape.clone()).collect();
         let mut outs = self.schema.infer(&self.def, &shapes)?;
-        if let Params::Prelu(_) = self.params {
+        if let Params::Prelu(_) = &self.params {
             return Ok(outs
                 .into_iter()
                 .map(|shape| Meta { shape, quant: None })
                 .collect());
         }
         let out = outs.remove(0);
-        let one = match self.params {
+        let one = match &self.params {
             Params::Act(act) => {
                 match out.dtype {
                     DataType::F32 => {
@@ -222,8 +234,12 @@ impl Operator {
                     DataType::Bf16 => {
                         let _: half::bf16 = act.param_as()?;
                     }
-                    DataType::U8 => {
-                        return Err(op_error(name, OpErrorKind::TypeMismatch, "u8 input".into()));
+                    DataType::U8 | DataType::I32 => {
+                        return Err(op_error(
+                            name,
+                            OpErrorKind::TypeMismatch,
+                            format!("{} input", out.dtype),
+                        ));
                     }
                 }
                 Ok(Meta {
@@ -231,7 +247,8 @@ impl Operator {
                     quant: None,
                 })
             }
-            Params::Int8 { scale, zero_point } => {
+            Params::Fill(_) => unreachable_fill(name),
+            &Params::Int8 { scale, zero_point } => {
                 let q = metas[0].quant.ok_or_else(|| {
                     op_error(
                         name,
@@ -265,6 +282,13 @@ impl Operator {
                     quant: Some(q),
                 })
             }
+            Params::Int8Leaky { .. } => {
+                let y = self.int8_leaky(metas[0].quant)?;
+                Ok(Meta {
+                    shape: out,
+                    quant: Some(y.output()),
+                })
+            }
             Params::Prelu(_) => unreachable!("returned above"),
         };
         one.map(|m| vec![m])
@@ -275,6 +299,11 @@ impl Operator {
     /// and the output blob is put back as it was.
     pub(crate) fn execute(&self, ws: &mut Workspace) -> Result<(), Error> {
         let name = self.schema.name();
+        if let Params::Fill(spec) = &self.params {
+            let t = spec.build(name)?;
+            ws.put(&self.def.outputs[0], t);
+            return Ok(());
+        }
         let x = &self.def.inputs[0];
         let dtype = ws
             .get(x)
@@ -286,16 +315,24 @@ impl Operator {
                 DataType::F64 => self.execute_prelu::<f64>(p, ws),
                 DataType::F16 => self.execute_prelu::<half::f16>(p, ws),
                 DataType::Bf16 => self.execute_prelu::<half::bf16>(p, ws),
-                DataType::U8 => Err(op_error(name, OpErrorKind::TypeMismatch, "u8 input".into())),
+                DataType::U8 | DataType::I32 => Err(op_error(
+                    name,
+                    OpErrorKind::TypeMismatch,
+                    format!("{dtype} input"),
+                )),
             };
         }
-        match (self.params, self.kernel) {
+        match (&self.params, self.kernel) {
             (Params::Act(_), Some(k)) => match dtype {
                 DataType::F32 => self.execute_float::<f32>(k, ws),
                 DataType::F64 => self.execute_float::<f64>(k, ws),
                 DataType::F16 => self.execute_float::<half::f16>(k, ws),
                 DataType::Bf16 => self.execute_float::<half::bf16>(k, ws),
-                DataType::U8 => Err(op_error(name, OpErrorKind::TypeMismatch, "u8 input".into())),
+                DataType::U8 | DataType::I32 => Err(op_error(
+                    name,
+                    OpErrorKind::TypeMismatch,
+                    format!("{dtype} input"),
+                )),
             },
             _ => self.execute_int8(ws),
         }
@@ -375,7 +412,7 @@ impl Operator {
                 });
                 slot.finish(ws, out, dims, r)
             }
-            Family::Int8Relu => self.execute_int8(ws),
+            Family::Int8Relu | Family::Int8LeakyRelu | Family::Fill(_) => self.execute_int8(ws),
             Family::PRelu | Family::PReluGradient => Err(op_error(
                 self.schema.name(),
                 OpErrorKind::UnknownOp,
@@ -459,9 +496,58 @@ impl Operator {
         a.and(b)
     }
 
+    /// Int8LeakyRelu's op for an input quantized as `q`: the input's parameters
+    /// first, then QNNPACK's checks of the whole set (the scale ratio needs both).
+    fn int8_leaky(&self, q: Option<QuantParams>) -> Result<Int8LeakyRelu, Error> {
+        let name = self.schema.name();
+        let q = q.ok_or_else(|| {
+            op_error(
+                name,
+                OpErrorKind::TypeMismatch,
+                format!(
+                    "input `{}` has no quantization parameters",
+                    self.def.inputs[0]
+                ),
+            )
+        })?;
+        let Params::Int8Leaky { alpha, y } = self.params else {
+            return Err(op_error(
+                name,
+                OpErrorKind::ArgumentValue,
+                "not Int8LeakyRelu".into(),
+            ));
+        };
+        Int8LeakyRelu::new(alpha, q, y).map_err(|e| {
+            op_error(
+                name,
+                OpErrorKind::ArgumentValue,
+                format!("with the input's scale {:?}: {e}", q.scale),
+            )
+        })
+    }
+
     fn execute_int8(&self, ws: &mut Workspace) -> Result<(), Error> {
         let (x, out) = (&self.def.inputs[0], &self.def.outputs[0]);
         let t = ws.get(x).ok_or_else(|| self.missing(x))?;
+        if let Params::Int8Leaky { .. } = self.params {
+            let op = self.int8_leaky(t.quant())?;
+            if x == out {
+                let (dims, mut data, _) = ws.take(x).ok_or_else(|| self.missing(x))?.into_parts();
+                if let super::tensor::TensorData::U8(v) = &mut data {
+                    op.forward_in_place(v);
+                    ws.put(x, Tensor::from_parts(dims, data, Some(op.output())));
+                    return Ok(());
+                }
+                ws.put(x, Tensor::from_parts(dims, data, Some(op.input())));
+                return Err(self.wrong_type(x, DataType::U8));
+            }
+            let xs = t.as_u8().ok_or_else(|| self.wrong_type(x, DataType::U8))?;
+            let mut y = vec![0u8; xs.len()];
+            op.forward(xs, &mut y)?;
+            let dims = t.dims().to_vec();
+            ws.put(out, Tensor::quantized(dims, y, op.output())?);
+            return Ok(());
+        }
         let q = t.quant().ok_or_else(|| self.wrong_type(x, DataType::U8))?;
         if x == out {
             let t = ws.get_mut(x).ok_or_else(|| self.missing(x))?;
@@ -478,4 +564,13 @@ impl Operator {
         ws.put(out, Tensor::quantized(dims, y, q)?);
         Ok(())
     }
+}
+
+/// A fill operator is planned before the match that reaches this (it returns early).
+fn unreachable_fill(name: &str) -> Result<Meta, Error> {
+    Err(op_error(
+        name,
+        OpErrorKind::UnknownOp,
+        "a fill operator reached the planning of an operator with inputs".into(),
+    ))
 }

@@ -1,12 +1,15 @@
-//! Operator schemas (Caffe2's `OpSchema`) and the registry of the nine operators.
+//! Operator schemas (Caffe2's `OpSchema`) and the registry of the operators: the nine
+//! of the ReLU family and the five fill operators of init nets.
 
 use std::fmt;
 
 use super::def::{ArgValue, OperatorDef};
+use super::fill::{self, FillKind, FillSpec};
 use super::tensor::{DataType, TensorShape};
 use crate::activation::{Activation, Op};
 use crate::error::{Error, OpErrorKind};
 use crate::prelu::{Order, shape_of};
+use crate::quantized::{Int8LeakyRelu, QuantParams};
 use caffe2op_relu_kernels::ops::Rule;
 
 /// The type of a schema argument.
@@ -16,8 +19,12 @@ pub enum ArgType {
     Float,
     /// An integer (Caffe2 field `i`).
     Int,
-    /// A string (Caffe2 field `s`).
-    String,
+    /// A list of floats (Caffe2 field `floats`).
+    Floats,
+    /// A list of integers (Caffe2 field `ints`).
+    Ints,
+    /// A byte string (Caffe2 field `s`).
+    Bytes,
 }
 
 impl fmt::Display for ArgType {
@@ -25,7 +32,9 @@ impl fmt::Display for ArgType {
         f.write_str(match self {
             ArgType::Float => "float",
             ArgType::Int => "int",
-            ArgType::String => "string",
+            ArgType::Floats => "floats",
+            ArgType::Ints => "ints",
+            ArgType::Bytes => "string",
         })
     }
 }
@@ -71,6 +80,8 @@ pub(crate) enum Family {
     Forward(Op),
     Gradient(Op),
     Int8Relu,
+    Int8LeakyRelu,
+    Fill(FillKind),
     /// PRelu (inputs X, Slope).
     PRelu,
     /// PReluGradient (inputs Y, dY, X, W; outputs dX, dW).
@@ -94,13 +105,19 @@ pub struct OpSchema {
 }
 
 /// The parsed, validated arguments of a definition.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Params {
     Act(Activation),
     Int8 {
         scale: Option<f32>,
         zero_point: Option<u8>,
     },
+    /// Int8LeakyRelu's arguments (the input's quantization comes with the tensor).
+    Int8Leaky {
+        alpha: f32,
+        y: QuantParams,
+    },
+    Fill(FillSpec),
     Prelu(Order),
 }
 
@@ -140,6 +157,24 @@ const QY: IoSchema = IoSchema {
     name: "Y",
     doc: "quantized u8 output, same shape, scale and zero point as X",
 };
+const QY_REQUANTIZED: IoSchema = IoSchema {
+    name: "Y",
+    doc: "quantized u8 output, same shape as X, with scale `Y_scale` and zero point \
+          `Y_zero_point`",
+};
+
+const FILLED: IoSchema = IoSchema {
+    name: "Y",
+    doc: "the filled tensor",
+};
+
+const ARG_SHAPE: ArgSchema = ArgSchema {
+    name: "shape",
+    ty: ArgType::Ints,
+    default: "[] (a scalar)",
+    doc: "the output's dims, each >= 0 (a single int n means [n])",
+};
+const FILL_COST: &str = "flops 0, bytes_read 0, bytes_written N*s, params_bytes 0 (N from `shape`)";
 
 const SLOPE: IoSchema = IoSchema {
     name: "Slope",
@@ -167,7 +202,7 @@ const PDW: IoSchema = IoSchema {
 };
 const ARG_ORDER: ArgSchema = ArgSchema {
     name: "order",
-    ty: ArgType::String,
+    ty: ArgType::Bytes,
     default: "NCHW",
     doc: "where the channel dimension is: NCHW (dims[1]) or NHWC (the last)",
 };
@@ -208,8 +243,27 @@ const ARG_Y_ZERO_POINT: ArgSchema = ArgSchema {
     default: "X's zero point",
     doc: "output quantization zero point (0..=255); must equal X's",
 };
+const ARG_INT8_ALPHA: ArgSchema = ArgSchema {
+    name: "alpha",
+    ty: ArgType::Float,
+    default: "0.01",
+    doc: "the slope below the zero point: a normal number in (0, 1) (Caffe2's range)",
+};
+const ARG_Y_SCALE_OUT: ArgSchema = ArgSchema {
+    name: "Y_scale",
+    ty: ArgType::Float,
+    default: "1.0",
+    doc: "output quantization scale: a positive normal number, X's scale / Y_scale in \
+          [2^-8, 2^8) (QNNPACK's range)",
+};
+const ARG_Y_ZERO_POINT_OUT: ArgSchema = ArgSchema {
+    name: "Y_zero_point",
+    ty: ArgType::Int,
+    default: "0",
+    doc: "output quantization zero point (0..=255)",
+};
 
-static SCHEMAS: [OpSchema; 11] = [
+static SCHEMAS: [OpSchema; 17] = [
     OpSchema {
         name: "Relu",
         doc: "Y = max(X, 0) elementwise: x < 0 ? +0 : x (NaN and -0.0 pass through \
@@ -316,6 +370,146 @@ static SCHEMAS: [OpSchema; 11] = [
         cost_formula: "flops 0, bytes_read N, bytes_written N, params_bytes 0 (s = 1)",
     },
     OpSchema {
+        name: "Int8LeakyRelu",
+        doc: "Quantized leaky relu, requantized: Y_q = table[X_q], QNNPACK's 256-entry \
+              table (x = X_scale / Y_scale * (i - X_zero_point); x < 0 ? alpha * x : x; \
+              clamped to the u8 range, rounded half to even, plus Y_zero_point).",
+        family: Family::Int8LeakyRelu,
+        inputs: &[QX],
+        outputs: &[QY_REQUANTIZED],
+        in_place: &[(0, 0)],
+        args: &[ARG_INT8_ALPHA, ARG_Y_SCALE_OUT, ARG_Y_ZERO_POINT_OUT],
+        flops_per_elem: 0,
+        cost_formula: "flops 0 (a table lookup), bytes_read N, bytes_written N, \
+                       params_bytes 0 (s = 1)",
+    },
+    OpSchema {
+        name: "GivenTensorFill",
+        doc: "Y = the f32 `values`, in the dims `shape` (their count must be the product of \
+              the dims). With `dtype` DOUBLE (13) or INT32 (2) it fills as \
+              GivenTensorDoubleFill or GivenTensorIntFill. No gradient.",
+        family: Family::Fill(FillKind::Given),
+        inputs: &[],
+        outputs: &[FILLED],
+        in_place: &[],
+        args: &[
+            ARG_SHAPE,
+            ArgSchema {
+                name: "values",
+                ty: ArgType::Floats,
+                default: "[]",
+                doc: "the elements, row-major",
+            },
+            ArgSchema {
+                name: "dtype",
+                ty: ArgType::Int,
+                default: "FLOAT (1)",
+                doc: "TensorProto data type: FLOAT (1), DOUBLE (13) or INT32 (2, values \
+                      from `ints`)",
+            },
+        ],
+        flops_per_elem: 0,
+        cost_formula: FILL_COST,
+    },
+    OpSchema {
+        name: "GivenTensorDoubleFill",
+        doc: "Y = the `values` (f32 arguments, widened exactly) as an f64 tensor of dims \
+              `shape`. No gradient.",
+        family: Family::Fill(FillKind::GivenDouble),
+        inputs: &[],
+        outputs: &[FILLED],
+        in_place: &[],
+        args: &[
+            ARG_SHAPE,
+            ArgSchema {
+                name: "values",
+                ty: ArgType::Floats,
+                default: "[]",
+                doc: "the elements, row-major",
+            },
+        ],
+        flops_per_elem: 0,
+        cost_formula: FILL_COST,
+    },
+    OpSchema {
+        name: "GivenTensorIntFill",
+        doc: "Y = the `values` as an i32 tensor of dims `shape`. No gradient.",
+        family: Family::Fill(FillKind::GivenInt),
+        inputs: &[],
+        outputs: &[FILLED],
+        in_place: &[],
+        args: &[
+            ARG_SHAPE,
+            ArgSchema {
+                name: "values",
+                ty: ArgType::Ints,
+                default: "[]",
+                doc: "the elements, row-major, each within int32",
+            },
+        ],
+        flops_per_elem: 0,
+        cost_formula: FILL_COST,
+    },
+    OpSchema {
+        name: "ConstantFill",
+        doc: "Y = `value` in every element of dims `shape`, of type `dtype`. The forms \
+              that take the shape from an input (`input_as_shape`, `extra_shape`) are \
+              refused. No gradient.",
+        family: Family::Fill(FillKind::Constant),
+        inputs: &[],
+        outputs: &[FILLED],
+        in_place: &[],
+        args: &[
+            ARG_SHAPE,
+            ArgSchema {
+                name: "value",
+                ty: ArgType::Float,
+                default: "0",
+                doc: "the element value: a float for FLOAT and DOUBLE, an int for INT32",
+            },
+            ArgSchema {
+                name: "dtype",
+                ty: ArgType::Int,
+                default: "the type of `value` (a float: FLOAT; an int: INT64, refused)",
+                doc: "TensorProto data type: FLOAT (1), DOUBLE (13) or INT32 (2)",
+            },
+        ],
+        flops_per_elem: 0,
+        cost_formula: FILL_COST,
+    },
+    OpSchema {
+        name: "Int8GivenTensorFill",
+        doc: "Y = the bytes of the string `values` as a quantized u8 tensor of dims \
+              `shape`, with scale `Y_scale` and zero point `Y_zero_point`. No gradient.",
+        family: Family::Fill(FillKind::Int8Given),
+        inputs: &[],
+        outputs: &[FILLED],
+        in_place: &[],
+        args: &[
+            ARG_SHAPE,
+            ArgSchema {
+                name: "values",
+                ty: ArgType::Bytes,
+                default: "\"\"",
+                doc: "one byte per element, row-major",
+            },
+            ArgSchema {
+                name: "Y_scale",
+                ty: ArgType::Float,
+                default: "1.0",
+                doc: "quantization scale: finite and > 0",
+            },
+            ArgSchema {
+                name: "Y_zero_point",
+                ty: ArgType::Int,
+                default: "0",
+                doc: "quantization zero point, 0..=255",
+            },
+        ],
+        flops_per_elem: 0,
+        cost_formula: FILL_COST,
+    },
+    OpSchema {
         name: "PRelu",
         doc: "Y = X < 0 ? W[c] * X : X elementwise, W[c] the slope of the element's channel \
               (any finite value; NaN and -0.0 pass through unchanged).",
@@ -351,7 +545,10 @@ pub fn schema(op_type: &str) -> Option<&'static OpSchema> {
 }
 
 /// Every registered schema, in the order of SPEC §6 (Relu, ReluGradient, ReluN,
-/// ReluNGradient, LeakyRelu, LeakyReluGradient), then Clip, ClipGradient and Int8Relu.
+/// ReluNGradient, LeakyRelu, LeakyReluGradient), then Clip, ClipGradient, Int8Relu,
+/// Int8LeakyRelu, the fill operators GivenTensorFill, GivenTensorDoubleFill,
+/// GivenTensorIntFill, ConstantFill and Int8GivenTensorFill, then PRelu and
+/// PReluGradient.
 pub fn registered_ops() -> &'static [OpSchema] {
     &SCHEMAS
 }
@@ -463,13 +660,24 @@ impl OpSchema {
     }
 
     /// The type of the gradient operator of this forward operator (`"ReluGradient"`
-    /// for `"Relu"`), or `None` when none is registered (gradients, Int8Relu).
+    /// for `"Relu"`), or `None` when none is registered (gradients, the quantized
+    /// ops).
     pub fn gradient_op(&self) -> Option<&'static str> {
         match self.family {
             Family::Forward(op) => Some(op.def().caffe2.1),
             Family::PRelu => Some("PReluGradient"),
-            Family::Gradient(_) | Family::Int8Relu | Family::PReluGradient => None,
+            Family::Gradient(_)
+            | Family::Int8Relu
+            | Family::Int8LeakyRelu
+            | Family::Fill(_)
+            | Family::PReluGradient => None,
         }
+    }
+
+    /// Whether this is a fill operator (no inputs; the output comes from the
+    /// arguments).
+    pub fn is_filler(&self) -> bool {
+        matches!(self.family, Family::Fill(_))
     }
 
     pub(crate) fn family(&self) -> Family {
@@ -496,6 +704,17 @@ impl OpSchema {
             ));
         }
         let names = |v: &[IoSchema]| v.iter().map(|io| io.name).collect::<Vec<_>>().join(", ");
+        if self.is_filler() && !def.inputs.is_empty() {
+            return Err(op_error(
+                name,
+                OpErrorKind::Unsupported,
+                format!(
+                    "the form with an input (the shape taken from {:?}) is not implemented; \
+                     give the dims in the `shape` argument",
+                    def.inputs
+                ),
+            ));
+        }
         if def.inputs.len() != self.num_inputs() {
             return Err(op_error(
                 name,
@@ -669,7 +888,49 @@ impl OpSchema {
                 };
                 Ok(Params::Int8 { scale, zero_point })
             }
+            Family::Int8LeakyRelu => {
+                // Caffe2's defaults and its range for alpha, (0, 1); the rest of
+                // QNNPACK's checks need the input's scale and run with the tensor.
+                let alpha = float_arg(def, self, "alpha")?.unwrap_or(0.01);
+                if !(alpha > 0.0 && alpha < 1.0) {
+                    return Err(op_error(
+                        name,
+                        OpErrorKind::ArgumentValue,
+                        format!("argument `alpha` = {alpha:?} must be in (0, 1)"),
+                    ));
+                }
+                let scale = float_arg(def, self, "Y_scale")?.unwrap_or(1.0);
+                let zero_point = match int_arg(def, self, "Y_zero_point")? {
+                    None => 0,
+                    Some(z) => u8::try_from(z).map_err(|_| {
+                        op_error(
+                            name,
+                            OpErrorKind::ArgumentValue,
+                            format!("argument `Y_zero_point` = {z} is outside 0..=255"),
+                        )
+                    })?,
+                };
+                let y = QuantParams { scale, zero_point };
+                // Checked once against a stand-in input scale, so that a bad alpha or
+                // Y_scale is refused with the definition, not at the first run.
+                Int8LeakyRelu::new(alpha, y, y)
+                    .map_err(|e| op_error(name, OpErrorKind::ArgumentValue, format!("{e}")))?;
+                Ok(Params::Int8Leaky { alpha, y })
+            }
+            Family::Fill(kind) => fill::parse(kind, def, name).map(Params::Fill),
         }
+    }
+
+    /// A fill operator's input shapes: there are none.
+    fn no_inputs(&self, shapes: &[TensorShape]) -> Result<(), Error> {
+        if shapes.is_empty() {
+            return Ok(());
+        }
+        Err(op_error(
+            self.name,
+            OpErrorKind::InputCount,
+            format!("takes no input shapes, got {}", shapes.len()),
+        ))
     }
 
     /// Checks input shapes: count, element types, and (for gradients) that `Y` and `dY`
@@ -695,12 +956,12 @@ impl OpSchema {
                 other => other,
             })?;
             let ok = match self.family {
-                Family::Int8Relu => s.dtype == DataType::U8,
+                Family::Int8Relu | Family::Int8LeakyRelu => s.dtype == DataType::U8,
                 _ => s.dtype.is_float(),
             };
             if !ok {
                 let want = match self.family {
-                    Family::Int8Relu => "quantized u8",
+                    Family::Int8Relu | Family::Int8LeakyRelu => "quantized u8",
                     _ => "f32, f64, f16 or bf16 (use Int8Relu for quantized u8)",
                 };
                 return Err(op_error(
@@ -817,15 +1078,21 @@ impl OpSchema {
 
     /// Tensor inference: the type and shape of each output, given the input shapes.
     /// Forward operators: identical to input 0; gradients: identical to input 1 (`dY`),
-    /// after checking that `Y` and `dY` agree. The definition is checked too
+    /// after checking that `Y` and `dY` agree; fill operators: `shape` and the
+    /// operator's type (no input shapes). The definition is checked too
     /// ([`OpSchema::check_def`]).
     pub fn infer(
         &self,
         def: &OperatorDef,
         shapes: &[TensorShape],
     ) -> Result<Vec<TensorShape>, Error> {
-        if let Params::Prelu(order) = self.parse(def)? {
-            return Ok(self.prelu_shapes(order, shapes)?.0);
+        match self.parse(def)? {
+            Params::Fill(spec) => {
+                self.no_inputs(shapes)?;
+                return Ok(vec![spec.shape()]);
+            }
+            Params::Prelu(order) => return Ok(self.prelu_shapes(order, shapes)?.0),
+            _ => {}
         }
         Ok(vec![self.check_shapes(shapes)?])
     }
@@ -833,12 +1100,32 @@ impl OpSchema {
     /// Cost inference (SPEC §6), with `N` the element count and `s` the real item size:
     /// every number is computed with checked arithmetic, and a shape whose byte size
     /// would exceed `isize::MAX` is refused with [`OpErrorKind::Overflow`]. The
-    /// definition's arguments are not consulted (the cost does not depend on them).
+    /// definition's arguments are not consulted (the cost does not depend on them),
+    /// except by the fill operators, whose output is `shape` (checked with the whole
+    /// definition): they read nothing, write `N*s` bytes and count no flops; and by
+    /// PRelu and PReluGradient, whose `order` decides the channel count.
     pub fn cost(&self, def: &OperatorDef, shapes: &[TensorShape]) -> Result<Cost, Error> {
         if matches!(self.family, Family::PRelu | Family::PReluGradient) {
             return self.prelu_cost(def, shapes);
         }
-        let out = self.check_shapes(shapes)?;
+        let out = if self.is_filler() {
+            let out = self.infer(def, shapes)?.remove(0);
+            let bytes = u64::try_from(out.byte_size()?).map_err(|_| {
+                op_error(
+                    self.name,
+                    OpErrorKind::Overflow,
+                    format!("the cost of dims {:?} overflows u64", out.dims),
+                )
+            })?;
+            return Ok(Cost {
+                flops: 0,
+                bytes_read: 0,
+                bytes_written: bytes,
+                params_bytes: 0,
+            });
+        } else {
+            self.check_shapes(shapes)?
+        };
         let overflow = || {
             op_error(
                 self.name,
@@ -913,7 +1200,11 @@ impl fmt::Display for OpSchema {
             .iter()
             .map(|(a, b)| format!("{{{a},{b}}}"))
             .collect();
-        writeln!(f, "  in-place pairs {{input,output}}: {}", pairs.join(" "))?;
+        if pairs.is_empty() {
+            writeln!(f, "  in-place pairs {{input,output}}: none")?;
+        } else {
+            writeln!(f, "  in-place pairs {{input,output}}: {}", pairs.join(" "))?;
+        }
         if self.args.is_empty() {
             writeln!(f, "  arguments: none")?;
         }

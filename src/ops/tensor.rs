@@ -21,29 +21,34 @@ pub enum DataType {
     Bf16,
     /// Quantized `u8` with a scale and zero point (Caffe2 `Int8TensorCPU`).
     U8,
+    /// `i32` (Caffe2 `INT32`): what `GivenTensorIntFill` and `ConstantFill` with
+    /// `dtype = INT32` write, and what a `TensorProto` of type `INT32` reads as. No
+    /// activation operator takes it.
+    I32,
 }
 
 impl DataType {
     /// Every data type.
-    pub const ALL: [DataType; 5] = [
+    pub const ALL: [DataType; 6] = [
         DataType::F32,
         DataType::F64,
         DataType::F16,
         DataType::Bf16,
         DataType::U8,
+        DataType::I32,
     ];
 
     /// The size of one element in bytes (the `s` of the cost formulas).
     pub const fn item_size(self) -> usize {
         match self {
-            DataType::F32 => 4,
+            DataType::F32 | DataType::I32 => 4,
             DataType::F64 => 8,
             DataType::F16 | DataType::Bf16 => 2,
             DataType::U8 => 1,
         }
     }
 
-    /// Short name: `"f32"`, `"f64"`, `"f16"`, `"bf16"`, `"u8"`.
+    /// Short name: `"f32"`, `"f64"`, `"f16"`, `"bf16"`, `"u8"`, `"i32"`.
     pub const fn name(self) -> &'static str {
         match self {
             DataType::F32 => "f32",
@@ -51,13 +56,14 @@ impl DataType {
             DataType::F16 => "f16",
             DataType::Bf16 => "bf16",
             DataType::U8 => "u8",
+            DataType::I32 => "i32",
         }
     }
 
     /// Whether this is one of the floating-point types (the types of Relu, ReluN,
     /// LeakyRelu and their gradients).
     pub const fn is_float(self) -> bool {
-        !matches!(self, DataType::U8)
+        !matches!(self, DataType::U8 | DataType::I32)
     }
 }
 
@@ -82,6 +88,8 @@ pub enum TensorData {
     Bf16(Vec<bf16>),
     /// Quantized `u8` codes (the scale and zero point live on the [`Tensor`]).
     U8(Vec<u8>),
+    /// `i32` elements.
+    I32(Vec<i32>),
 }
 
 impl TensorData {
@@ -93,6 +101,7 @@ impl TensorData {
             TensorData::F16(_) => DataType::F16,
             TensorData::Bf16(_) => DataType::Bf16,
             TensorData::U8(_) => DataType::U8,
+            TensorData::I32(_) => DataType::I32,
         }
     }
 
@@ -104,6 +113,7 @@ impl TensorData {
             TensorData::F16(v) => v.len(),
             TensorData::Bf16(v) => v.len(),
             TensorData::U8(v) => v.len(),
+            TensorData::I32(v) => v.len(),
         }
     }
 
@@ -121,6 +131,7 @@ impl TensorData {
             TensorData::F16(v) => v.iter().flat_map(|x| x.to_bits().to_le_bytes()).collect(),
             TensorData::Bf16(v) => v.iter().flat_map(|x| x.to_bits().to_le_bytes()).collect(),
             TensorData::U8(v) => v.clone(),
+            TensorData::I32(v) => v.iter().flat_map(|x| x.to_le_bytes()).collect(),
         }
     }
 
@@ -136,6 +147,7 @@ impl TensorData {
             (TensorData::F16(a), TensorData::F16(b)) => eq(a, b, |x| x.to_bits()),
             (TensorData::Bf16(a), TensorData::Bf16(b)) => eq(a, b, |x| x.to_bits()),
             (TensorData::U8(a), TensorData::U8(b)) => a == b,
+            (TensorData::I32(a), TensorData::I32(b)) => a == b,
             _ => false,
         }
     }
@@ -350,6 +362,21 @@ impl Tensor {
         })
     }
 
+    /// An `i32` tensor. Refused ([`OpErrorKind::ShapeMismatch`]) unless `data.len()`
+    /// is the product of `dims`.
+    pub fn from_i32(dims: impl Into<Vec<usize>>, data: Vec<i32>) -> Result<Tensor, Error> {
+        let dims = dims.into();
+        let n = numel(&dims)?;
+        if n != data.len() {
+            return Err(shape_error(&dims, n, data.len()));
+        }
+        Ok(Tensor {
+            dims,
+            data: TensorData::I32(data),
+            quant: None,
+        })
+    }
+
     /// The dims, outermost first.
     pub fn dims(&self) -> &[usize] {
         &self.dims
@@ -392,6 +419,14 @@ impl Tensor {
     pub fn as_u8(&self) -> Option<&[u8]> {
         match &self.data {
             TensorData::U8(v) => Some(v),
+            _ => None,
+        }
+    }
+
+    /// The elements, if this is an `i32` tensor.
+    pub fn as_i32(&self) -> Option<&[i32]> {
+        match &self.data {
+            TensorData::I32(v) => Some(v),
             _ => None,
         }
     }

@@ -30,16 +30,21 @@ fn def_for(s: &OpSchema) -> OperatorDef {
 }
 
 fn dtypes_for(s: &OpSchema) -> &'static [DataType] {
-    if s.name() == "Int8Relu" {
+    if quantized(s.name()) {
         &[DataType::U8]
     } else {
         &[DataType::F32, DataType::F64, DataType::F16, DataType::Bf16]
     }
 }
 
+/// The operators on quantized u8 tensors.
+fn quantized(name: &str) -> bool {
+    matches!(name, "Int8Relu" | "Int8LeakyRelu")
+}
+
 fn flops_per_elem(name: &str) -> u64 {
     match name {
-        "Relu" | "Int8Relu" => 0,
+        "Relu" | "Int8Relu" | "Int8LeakyRelu" => 0,
         "ReluGradient" => 1,
         _ => 2,
     }
@@ -51,11 +56,10 @@ fn flops_per_elem(name: &str) -> u64 {
 #[test]
 fn cost_and_inference_at_isize_max_bytes() {
     let mut cases = 0;
-    // PRelu's two inputs of different shapes have their own cases (`prelu.rs`).
-    for s in registered_ops()
-        .iter()
-        .filter(|s| !s.name().starts_with("PRelu"))
-    {
+    // The fill operators' costs come from their `shape` argument (tests/ops/fill.rs);
+    // PRelu's two inputs of different shapes have their own cases (tests/ops/prelu.rs).
+    let family = |s: &&OpSchema| !s.is_filler() && !s.name().starts_with("PRelu");
+    for s in registered_ops().iter().filter(family) {
         let def = def_for(s);
         for &dt in dtypes_for(s) {
             let item = dt.item_size();
@@ -115,8 +119,8 @@ fn cost_and_inference_at_isize_max_bytes() {
             }
         }
     }
-    // Eight float operators in four types, Int8Relu in one.
-    assert_eq!(cases, (4 * 8 + 1) * (3 + 9 + 3));
+    // Eight float operators in four types, the two quantized ones in one.
+    assert_eq!(cases, (4 * 8 + 2) * (3 + 9 + 3));
 }
 
 /// For gradients, `Y` fitting but `dY` not (and the other way round) is still an
@@ -187,17 +191,15 @@ fn zero_length_tensors_and_empty_nets() {
         ws.feed_blob("X", Tensor::from_vec::<f32>(dims.clone(), vec![]).unwrap());
         ws.feed_blob("D", Tensor::from_vec::<f64>(dims.clone(), vec![]).unwrap());
         ws.feed_blob("Q", Tensor::quantized(dims.clone(), vec![], q).unwrap());
-        for s in registered_ops()
-            .iter()
-            .filter(|s| !s.name().starts_with("PRelu"))
-        {
+        let family = |s: &&OpSchema| !s.is_filler() && !s.name().starts_with("PRelu");
+        for s in registered_ops().iter().filter(family) {
             for (x, dy) in [("X", "X"), ("D", "D"), ("Q", "Q")] {
                 let def = if s.is_gradient() {
                     OperatorDef::new(s.name()).input(x).input(dy).output("O")
                 } else {
                     OperatorDef::new(s.name()).input(x).output("O")
                 };
-                let want_ok = (s.name() == "Int8Relu") == (x == "Q");
+                let want_ok = quantized(s.name()) == (x == "Q");
                 let before = ws.clone();
                 match ws.run_operator_once(&def) {
                     Ok(()) => {

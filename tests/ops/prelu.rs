@@ -21,10 +21,7 @@ fn schemas() {
     assert_eq!(p.gradient_op(), Some("PReluGradient"));
     assert!(!p.is_gradient());
     let a = &p.args()[0];
-    assert_eq!(
-        (a.name, a.ty, a.default),
-        ("order", ArgType::String, "NCHW")
-    );
+    assert_eq!((a.name, a.ty, a.default), ("order", ArgType::Bytes, "NCHW"));
     let g = schema("PReluGradient").unwrap();
     let names: Vec<&str> = g.inputs().iter().map(|io| io.name).collect();
     assert_eq!(names, ["Y", "dY", "X", "W"]);

@@ -6,7 +6,7 @@ use caffe2op_relu::OpErrorKind;
 use caffe2op_relu::ops::{ArgType, DataType, OperatorDef, TensorShape, registered_ops, schema};
 use common::ops::kind;
 
-const NAMES: [&str; 11] = [
+const NAMES: [&str; 10] = [
     "Relu",
     "ReluGradient",
     "ReluN",
@@ -16,9 +16,20 @@ const NAMES: [&str; 11] = [
     "Clip",
     "ClipGradient",
     "Int8Relu",
-    "PRelu",
-    "PReluGradient",
+    "Int8LeakyRelu",
 ];
+
+/// The fill operators, registered after the family.
+const FILLS: [&str; 5] = [
+    "GivenTensorFill",
+    "GivenTensorDoubleFill",
+    "GivenTensorIntFill",
+    "ConstantFill",
+    "Int8GivenTensorFill",
+];
+
+/// PRelu and its gradient, registered after the fill operators.
+const PRELU: [&str; 2] = ["PRelu", "PReluGradient"];
 
 fn def_for(op: &str) -> OperatorDef {
     let s = schema(op).unwrap();
@@ -33,11 +44,19 @@ fn def_for(op: &str) -> OperatorDef {
 }
 
 #[test]
-fn registry_lists_the_nine_operators_in_order() {
+fn registry_lists_the_family_then_the_fills_then_prelu_in_order() {
     let names: Vec<&str> = registered_ops().iter().map(|s| s.name()).collect();
-    assert_eq!(names, NAMES);
-    for n in NAMES {
+    assert_eq!(names, [&NAMES[..], &FILLS[..], &PRELU[..]].concat());
+    for n in NAMES.into_iter().chain(PRELU) {
         assert_eq!(schema(n).unwrap().name(), n);
+        assert!(!schema(n).unwrap().is_filler());
+    }
+    for n in FILLS {
+        let s = schema(n).unwrap();
+        assert!(s.is_filler() && !s.is_gradient());
+        assert_eq!((s.num_inputs(), s.num_outputs()), (0, 1));
+        assert!(s.in_place_pairs().is_empty());
+        assert_eq!(s.gradient_op(), None);
     }
     assert!(schema("Softmax").is_none());
     assert!(
@@ -55,7 +74,7 @@ fn counts_names_and_in_place_pairs() {
         &'static [&'static str],
         &'static [(usize, usize)],
     );
-    let table: [Row; 9] = [
+    let table: [Row; 10] = [
         ("Relu", &["X"], &["Y"], &[(0, 0)]),
         ("ReluGradient", &["Y", "dY"], &["dX"], &[(1, 0)]),
         ("ReluN", &["X"], &["Y"], &[(0, 0)]),
@@ -65,6 +84,7 @@ fn counts_names_and_in_place_pairs() {
         ("Clip", &["X"], &["Y"], &[(0, 0)]),
         ("ClipGradient", &["Y", "dY"], &["dX"], &[(1, 0)]),
         ("Int8Relu", &["X"], &["Y"], &[(0, 0)]),
+        ("Int8LeakyRelu", &["X"], &["Y"], &[(0, 0)]),
     ];
     for (op, ins, outs, pairs) in table {
         let s = schema(op).unwrap();
@@ -107,7 +127,7 @@ fn arguments_types_and_defaults() {
             "the element type's highest finite value",
         ),
     ];
-    let table: [Row; 9] = [
+    let table: [Row; 10] = [
         ("Relu", &[]),
         ("ReluGradient", &[]),
         ("ReluN", &[("n", ArgType::Float, "6.0")]),
@@ -121,6 +141,14 @@ fn arguments_types_and_defaults() {
             &[
                 ("Y_scale", ArgType::Float, "X's scale"),
                 ("Y_zero_point", ArgType::Int, "X's zero point"),
+            ],
+        ),
+        (
+            "Int8LeakyRelu",
+            &[
+                ("alpha", ArgType::Float, "0.01"),
+                ("Y_scale", ArgType::Float, "1.0"),
+                ("Y_zero_point", ArgType::Int, "0"),
             ],
         ),
     ];
@@ -156,7 +184,6 @@ fn gradient_op_names() {
             Some("ClipGradient"),
             None,
             None,
-            Some("PReluGradient"),
             None
         ]
     );
@@ -303,9 +330,9 @@ fn cost_and_inference_refuse_bad_shapes() {
 #[test]
 fn tensor_inference_identical_type_and_shape() {
     // PReluGradient's two outputs are in `prelu.rs`.
-    for op in NAMES.into_iter().filter(|&op| op != "PReluGradient") {
+    for op in NAMES {
         let s = schema(op).unwrap();
-        let dt = if op == "Int8Relu" {
+        let dt = if op.starts_with("Int8") {
             DataType::U8
         } else {
             DataType::Bf16

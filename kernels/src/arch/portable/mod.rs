@@ -133,6 +133,18 @@ unsafe impl ByteVector for U8x16 {
     unsafe fn max(self, o: Self) -> Self {
         U8x16(self.0.max(o.0))
     }
+    /// `wide` has no byte shuffle: the table stays in memory, one lookup per lane.
+    type Table = crate::int8::ByteTable;
+    #[inline(always)]
+    unsafe fn table(t: &crate::int8::ByteTable) -> Self::Table {
+        *t
+    }
+    #[inline(always)]
+    unsafe fn lookup(self, t: &Self::Table) -> Self {
+        U8x16(wide::u8x16::new(
+            self.0.to_array().map(|b| t[usize::from(b)]),
+        ))
+    }
 }
 
 /// Portable Int8Relu.

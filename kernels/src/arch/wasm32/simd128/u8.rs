@@ -35,6 +35,25 @@ unsafe impl ByteVector for U8x16 {
     unsafe fn max(self, o: Self) -> Self {
         U8x16(u8x16_max(self.0, o.0))
     }
+    /// Sixteen 16-byte slices of the table.
+    type Table = [v128; 16];
+    #[inline(always)]
+    unsafe fn table(t: &crate::int8::ByteTable) -> Self::Table {
+        // SAFETY: each slice reads 16 of the table's 256 bytes.
+        core::array::from_fn(|k| unsafe { v128_load(t.as_ptr().add(16 * k).cast()) })
+    }
+    #[inline(always)]
+    unsafe fn lookup(self, t: &Self::Table) -> Self {
+        // `i8x16.swizzle` gives 0 for an index of 16 or more: slice k answers the
+        // lanes whose byte minus 16k (wrapping) is below 16, those in [16k, 16k + 16),
+        // and every lane is answered by exactly one slice.
+        let mut r = u8x16_swizzle(t[0], self.0);
+        for (k, s) in t.iter().enumerate().skip(1) {
+            let i = u8x16_sub(self.0, u8x16_splat(16 * k as u8));
+            r = v128_or(r, u8x16_swizzle(*s, i));
+        }
+        U8x16(r)
+    }
 }
 
 crate::int8_entry_points!([target_feature(enable = "simd128")], U8x16);

@@ -1,10 +1,12 @@
-//! AVX-512 (BW) Int8Relu: `VPMAXUB` on 64 bytes (`__m512i`); the tail is a byte-masked
-//! load and store (`VMOVDQU8` with a `k` mask), so bytes outside the slice are never
-//! accessed.
+//! AVX-512 (BW) u8 kernels: Int8Relu by `VPMAXUB` on 64 bytes (`__m512i`), table
+//! lookups by `VPERMI2B` where the CPU has AVX512VBMI ([`int8_lut`]); the tail is a
+//! byte-masked load and store (`VMOVDQU8` with a `k` mask), so bytes outside the slice
+//! are never accessed.
 
 use core::arch::x86_64::*;
 
-use crate::int8::ByteVector;
+use crate::arch::x86_64::avx2::u8 as avx2_u8;
+use crate::int8::{ByteTable, ByteVector};
 
 /// The first `n < 64` bits set.
 #[inline(always)]
@@ -54,6 +56,26 @@ unsafe impl ByteVector for __m512i {
         // SAFETY: caller guarantees AVX512BW.
         unsafe { _mm512_max_epu8(self, o) }
     }
+    /// The table as four 64-byte registers.
+    type Table = [__m512i; 4];
+    #[inline(always)]
+    unsafe fn table(t: &ByteTable) -> Self::Table {
+        // SAFETY: each register reads 64 of the table's 256 bytes; the caller
+        // guarantees AVX512F.
+        core::array::from_fn(|q| unsafe { _mm512_loadu_si512(t.as_ptr().add(64 * q).cast()) })
+    }
+    /// Needs AVX512VBMI besides (`VPERMI2B`): only [`int8_lut_vbmi`] calls it.
+    #[inline(always)]
+    unsafe fn lookup(self, t: &Self::Table) -> Self {
+        // SAFETY: the caller guarantees AVX512BW and AVX512VBMI. `VPERMI2B` looks up
+        // the low seven bits of each byte in a 128-byte pair of registers; bit 7
+        // picks the pair.
+        unsafe {
+            let lo = _mm512_permutex2var_epi8(t[0], self, t[1]);
+            let hi = _mm512_permutex2var_epi8(t[2], self, t[3]);
+            _mm512_mask_blend_epi8(_mm512_movepi8_mask(self), lo, hi)
+        }
+    }
     #[inline(always)]
     unsafe fn load_partial(p: *const u8, n: usize) -> Self {
         // SAFETY: only the first n < 64 bytes are enabled and accessed; the caller
@@ -67,7 +89,54 @@ unsafe impl ByteVector for __m512i {
     }
 }
 
-crate::int8_entry_points!([target_feature(enable = "avx512f,avx512bw")], __m512i);
+crate::int8_entry_points!(
+    [target_feature(enable = "avx512f,avx512bw")],
+    __m512i,
+    lut = int8_lut
+);
+
+/// The AVX-512 table lookup: `VPERMI2B` on 64 bytes where the CPU has AVX512VBMI
+/// (Intel from Ice Lake, AMD from Zen 4), else AVX2's sixteen `VPSHUFB`s (AVX-512
+/// CPUs without VBMI, Skylake-SP to Cascade Lake: `VPSHUFB` on `zmm` would take as
+/// many shuffles per byte).
+///
+/// # Safety
+/// The contract of [`crate::UnaryFn`] and of
+/// [`Int8Kernels::int8_lut`](crate::int8::Int8Kernels::int8_lut), AVX512F + AVX512BW
+/// available.
+pub unsafe fn int8_lut(
+    src: *const u8,
+    dst: *mut u8,
+    len: usize,
+    p: &crate::ops::Params<u8>,
+    stream: bool,
+) {
+    // SAFETY: forwarded from the caller; VBMI is asked of the CPU first, and AVX2
+    // comes with AVX512F.
+    unsafe {
+        if crate::arch::x86_has!("avx512vbmi") {
+            int8_lut_vbmi(src, dst, len, p, stream)
+        } else {
+            crate::arch::x86_64::avx2::u8::int8_lut(src, dst, len, p, stream)
+        }
+    }
+}
+
+/// [`int8_lut`] with AVX512VBMI.
+///
+/// # Safety
+/// As [`int8_lut`], and AVX512VBMI available.
+#[target_feature(enable = "avx512f,avx512bw,avx512vbmi")]
+unsafe fn int8_lut_vbmi(
+    src: *const u8,
+    dst: *mut u8,
+    len: usize,
+    p: &crate::ops::Params<u8>,
+    stream: bool,
+) {
+    // SAFETY: forwarded from the caller.
+    unsafe { crate::int8::int8_lut::<__m512i>(src, dst, len, crate::int8::table_of(p), stream) }
+}
 
 /// 32 bytes in a `__m256i`, with AVX512VL + BW's byte-masked moves for the tail and
 /// in place: the 256-bit form of this module's kernel (see [`ymm`]).
@@ -117,6 +186,17 @@ unsafe impl ByteVector for U8x32 {
         // SAFETY: caller guarantees AVX2 (implied by AVX512F).
         U8x32(unsafe { _mm256_max_epu8(self.0, o.0) })
     }
+    type Table = avx2_u8::Slices;
+    #[inline(always)]
+    unsafe fn table(t: &ByteTable) -> Self::Table {
+        // SAFETY: caller guarantees AVX2 (implied by AVX512F).
+        unsafe { avx2_u8::slices(t) }
+    }
+    #[inline(always)]
+    unsafe fn lookup(self, t: &Self::Table) -> Self {
+        // SAFETY: caller guarantees AVX2 (implied by AVX512F).
+        U8x32(unsafe { avx2_u8::lookup(self.0, t) })
+    }
     #[inline(always)]
     unsafe fn load_partial(p: *const u8, n: usize) -> Self {
         // SAFETY: only the first n < 32 bytes are enabled and accessed (AVX512VL +
@@ -137,6 +217,7 @@ pub mod ymm {
     use super::U8x32;
     crate::int8_entry_points!(
         [target_feature(enable = "avx512f,avx512bw,avx512vl")],
-        U8x32
+        U8x32,
+        lut = super::int8_lut
     );
 }
