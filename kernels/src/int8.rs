@@ -5,7 +5,7 @@
 //! The float [`crate::vector::Vector`] has no unsigned-byte ops, so the u8 kernels have
 //! a trait of their own, [`ByteVector`] (per ISA an unsigned max — `VPMAXUB`, `UMAX`,
 //! `u8x16.max_u`, `wide`'s `u8x16::max` — and a table lookup), and one body,
-//! [`byte_body`], walked like [`crate::generic::unary`]: for long calls one full
+//! `byte_body`, walked like [`crate::generic::unary`]: for long calls one full
 //! register that aligns the output, blocks of four registers, single registers, then
 //! one full register ending at `len` (a partial one for calls shorter than a
 //! register); no byte outside `[0, len)` is read or written. It shares the float

@@ -64,7 +64,7 @@ unsafe impl ByteVector for __m512i {
         // guarantees AVX512F.
         core::array::from_fn(|q| unsafe { _mm512_loadu_si512(t.as_ptr().add(64 * q).cast()) })
     }
-    /// Needs AVX512VBMI besides (`VPERMI2B`): only [`int8_lut_vbmi`] calls it.
+    /// Needs AVX512VBMI besides (`VPERMI2B`): only `int8_lut_vbmi` calls it.
     #[inline(always)]
     unsafe fn lookup(self, t: &Self::Table) -> Self {
         // SAFETY: the caller guarantees AVX512BW and AVX512VBMI. `VPERMI2B` looks up
