@@ -255,7 +255,8 @@ impl Prelu {
         let shape = self.check(dims, slope, x.len())?;
         check_len("dw", slope.len(), dw.len())?;
         let r = Binary::slices(x, dy, dx)?;
-        self.run_backward(r, x, dy, slope, dw, shape);
+        self.run_dw(x, dy, slope, dw, shape);
+        self.run_dx(r, slope, shape);
         Ok(())
     }
 
@@ -275,16 +276,22 @@ impl Prelu {
         let shape = self.check(dims, slope, x.len())?;
         check_len("dw", slope.len(), dw.len())?;
         let r = Binary::cells(x, dy, dx)?;
-        // Read-only views for the slope gradient, which runs before `dx` is written.
-        // SAFETY: `Cell<T>` has `T`'s layout; nothing writes through the cells until
-        // `run_backward` has finished reading these views (it computes `dw` first).
-        let (xs, dys) = unsafe {
-            (
-                std::slice::from_raw_parts(x.as_ptr().cast::<T>(), x.len()),
-                std::slice::from_raw_parts(dy.as_ptr().cast::<T>(), dy.len()),
-            )
-        };
-        self.run_backward(r, xs, dys, slope, dw, shape);
+        {
+            // Read-only views for the slope gradient, which runs before `dx` is
+            // written. They live only in this block: `dx` may be `x` or `dy`, and it is
+            // written after the block, through `r`'s raw pointers.
+            // SAFETY: `Cell<T>` has `T`'s layout; nothing writes through the cells
+            // while these views exist (`run_dw` writes only `dw`, a `&mut` slice of its
+            // own).
+            let (xs, dys) = unsafe {
+                (
+                    std::slice::from_raw_parts(x.as_ptr().cast::<T>(), x.len()),
+                    std::slice::from_raw_parts(dy.as_ptr().cast::<T>(), dy.len()),
+                )
+            };
+            self.run_dw(xs, dys, slope, dw, shape);
+        }
+        self.run_dx(r, slope, shape);
         Ok(())
     }
 
@@ -294,9 +301,9 @@ impl Prelu {
         exec::prelu_forward(self.tables(), r, &s, self.threads);
     }
 
-    fn run_backward<T: Element>(
+    /// The slope gradient (no element: zeros).
+    fn run_dw<T: Element>(
         &self,
-        r: Binary<'_, T>,
         x: &[T],
         dy: &[T],
         slope: &[T],
@@ -308,9 +315,14 @@ impl Prelu {
             return;
         };
         let s = Slopes::new(slope, shape).expect("checked shape");
-        let t = self.tables();
-        exec::prelu_dw(t, x, dy, &s, dw, self.threads);
-        exec::prelu_backward(t, r, &s, self.threads);
+        exec::prelu_dw(self.tables(), x, dy, &s, dw, self.threads);
+    }
+
+    /// The input gradient.
+    fn run_dx<T: Element>(&self, r: Binary<'_, T>, slope: &[T], shape: Option<Shape>) {
+        let Some(shape) = shape else { return };
+        let s = Slopes::new(slope, shape).expect("checked shape");
+        exec::prelu_backward(self.tables(), r, &s, self.threads);
     }
 }
 

@@ -470,3 +470,54 @@ fn dispatch_reports_an_available_isa() {
         }
     }
 }
+
+/// PRelu's aliasing entry points: the forward in place through `Cell` views, and the
+/// backward with `dx` exactly `x`, exactly `dy`, or disjoint (the slope gradient reads
+/// `x` and `dy` before `dx` is written), each against the slice form, bit for bit
+/// (`tests/prelu.rs` holds the slice form to the oracle). Under Miri this is where the
+/// read-only views of the slope gradient meet the writes of the input gradient.
+#[test]
+fn prelu_cells_every_allowed_alias() {
+    let dims = [2usize, 3, 5];
+    let n: usize = dims.iter().product();
+    let mut rng = Rng(0x9e1);
+    let slope: Vec<f32> = vec![0.25, -1.5, 3.0];
+    let x: Vec<f32> = values(&mut rng, n, 4.0);
+    let dy: Vec<f32> = values(&mut rng, n, 1.0);
+    for isa in Isa::available() {
+        let p = caffe2op_relu::Prelu::new(caffe2op_relu::Order::Nchw)
+            .with_isa(isa)
+            .unwrap();
+        let mut y = vec![0.0f32; n];
+        p.forward(&x, &dims, &slope, &mut y).unwrap();
+        let mut buf = x.clone();
+        let c = Cell::from_mut(&mut buf[..]).as_slice_of_cells();
+        p.forward_aliased(c, &dims, &slope, c).unwrap();
+        assert_bits(&buf, &y, &format!("{isa} prelu forward, same cells"));
+
+        let (mut dx, mut dw) = (vec![0.0f32; n], vec![0.0f32; 3]);
+        p.backward(&x, &dy, &dims, &slope, &mut dx, &mut dw)
+            .unwrap();
+        for alias in ["x", "dy", "none"] {
+            let (mut xb, mut db, mut out) = (x.clone(), dy.clone(), vec![7.0f32; n]);
+            let mut dw2 = vec![0.0f32; 3];
+            let xc = Cell::from_mut(&mut xb[..]).as_slice_of_cells();
+            let dc = Cell::from_mut(&mut db[..]).as_slice_of_cells();
+            let oc = Cell::from_mut(&mut out[..]).as_slice_of_cells();
+            let dxc = match alias {
+                "x" => xc,
+                "dy" => dc,
+                _ => oc,
+            };
+            p.backward_aliased(xc, dc, &dims, &slope, dxc, &mut dw2)
+                .unwrap();
+            let got = match alias {
+                "x" => &xb,
+                "dy" => &db,
+                _ => &out,
+            };
+            assert_bits(got, &dx, &format!("{isa} prelu dx = {alias}"));
+            assert_bits(&dw2, &dw, &format!("{isa} prelu dw, dx = {alias}"));
+        }
+    }
+}
