@@ -2,14 +2,14 @@
 
 use super::def::OperatorDef;
 use super::schema::{Family, OpSchema, Params, lookup, op_error};
-use super::tensor::{DataType, Tensor, TensorElement, TensorShape};
+use super::tensor::{DataType, Tensor, TensorData, TensorElement, TensorShape};
 use super::workspace::Workspace;
 use crate::activation::Activation;
 use crate::element::Element;
 use crate::error::{Error, OpErrorKind};
 use crate::isa::Isa;
 use crate::kernel::Kernel;
-use crate::prelu::Prelu;
+use crate::prelu::{Prelu, check_slope};
 use crate::quantized::{Int8LeakyRelu, QuantParams, int8_relu, int8_relu_in_place};
 
 /// What a blob is, as far as validation is concerned.
@@ -172,25 +172,35 @@ impl Operator {
     /// exists, types and shapes agree, the parameter is valid for the element type,
     /// quantization parameters match. Returns the output's shape.
     pub fn check(&self, ws: &Workspace) -> Result<TensorShape, Error> {
-        self.plan(&|b| ws.get(b).map(Meta::of)).map(|m| m.shape)
+        self.plan(&|b| ws.get(b).map(Meta::of), &|b| ws.get(b))
+            .map(|m| m.shape)
     }
 
     /// Runs the operator on `ws`: checks everything first ([`Operator::check`]); a
     /// refusal leaves every blob as it was.
     pub fn run(&self, ws: &mut Workspace) -> Result<(), Error> {
-        self.plan(&|b| ws.get(b).map(Meta::of))?;
+        self.plan(&|b| ws.get(b).map(Meta::of), &|b| ws.get(b))?;
         self.execute(ws)
     }
 
     /// Validates against blob metadata and returns the first output's metadata.
-    pub(crate) fn plan(&self, lookup: &dyn Fn(&str) -> Option<Meta>) -> Result<Meta, Error> {
-        Ok(self.plan_outputs(lookup)?.remove(0))
+    pub(crate) fn plan<'w>(
+        &self,
+        lookup: &dyn Fn(&str) -> Option<Meta>,
+        values: &dyn Fn(&str) -> Option<&'w Tensor>,
+    ) -> Result<Meta, Error> {
+        Ok(self.plan_outputs(lookup, values)?.remove(0))
     }
 
     /// Validates against blob metadata and returns every output's metadata, in order.
-    pub(crate) fn plan_outputs(
+    /// `values` gives the blobs whose values are known when the operator is planned
+    /// (those in the workspace that no earlier operator of the net writes): PRelu's
+    /// slope is checked there, so that a non-finite slope refuses the whole net before
+    /// anything runs.
+    pub(crate) fn plan_outputs<'w>(
         &self,
         lookup: &dyn Fn(&str) -> Option<Meta>,
+        values: &dyn Fn(&str) -> Option<&'w Tensor>,
     ) -> Result<Vec<Meta>, Error> {
         let name = self.schema.name();
         if let Params::Fill(spec) = &self.params {
@@ -213,6 +223,18 @@ impl Operator {
         let shapes: Vec<TensorShape> = metas.iter().map(|m| m.shape.clone()).collect();
         let mut outs = self.schema.infer(&self.def, &shapes)?;
         if let Params::Prelu(_) = &self.params {
+            let w = self.slope_blob();
+            if let Some(t) = values(w) {
+                let r = match t.data() {
+                    TensorData::F32(v) => check_slope(v),
+                    TensorData::F64(v) => check_slope(v),
+                    TensorData::F16(v) => check_slope(v),
+                    TensorData::Bf16(v) => check_slope(v),
+                    // Other types were refused by the shape check.
+                    TensorData::U8(_) | TensorData::I32(_) => Ok(()),
+                };
+                r.map_err(|e| self.slope_error(e, w))?;
+            }
             return Ok(outs
                 .into_iter()
                 .map(|shape| Meta { shape, quant: None })
@@ -419,6 +441,17 @@ impl Operator {
                 "PRelu runs through its own path".into(),
             )),
         }
+    }
+
+    /// The blob holding PRelu's slope: `Slope` (input 1) of PRelu, `W` (input 3) of
+    /// PReluGradient.
+    fn slope_blob(&self) -> &str {
+        let i = if self.schema.family() == Family::PRelu {
+            1
+        } else {
+            3
+        };
+        &self.def.inputs[i]
     }
 
     /// A refusal of the PRelu API as an operator error (a non-finite slope names its

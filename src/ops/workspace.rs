@@ -109,7 +109,16 @@ impl Workspace {
         let mut staged: HashMap<&str, Meta> = HashMap::new();
         for (i, op) in ops.iter().enumerate() {
             let metas = op
-                .plan_outputs(&|b| staged.get(b).cloned().or_else(|| self.get(b).map(Meta::of)))
+                .plan_outputs(
+                    &|b| staged.get(b).cloned().or_else(|| self.get(b).map(Meta::of)),
+                    &|b| {
+                        if staged.contains_key(b) {
+                            None
+                        } else {
+                            self.get(b)
+                        }
+                    },
+                )
                 .map_err(|e| in_net(e, net, i))?;
             for (out, meta) in op.def().outputs.iter().zip(metas) {
                 staged.insert(out.as_str(), meta);

@@ -324,7 +324,7 @@ fn run_refusals_leave_the_workspace_unchanged() {
         "dY",
         Tensor::from_vec(vec![2, 3, 2], vec![1.0f32; 12]).unwrap(),
     );
-    // A NaN slope: refused when the operator runs, naming the blob and index.
+    // A NaN slope: refused, naming the blob and index.
     let m = refused(&mut ws, &fwd("NCHW"), OpErrorKind::ArgumentValue);
     assert!(m.contains("`W`") && m.contains("slope[1]"), "{m}");
     let inplace = OperatorDef::new("PRelu").input("X").input("W").output("X");
@@ -401,4 +401,29 @@ fn backward_net_of_prelu() {
         .op(OperatorDef::new("Relu").input("Y").output("X"));
     let e = backward_net(&net).unwrap_err();
     assert_eq!(kind(&e), OpErrorKind::InPlaceNotAllowed, "{e}");
+}
+
+/// A non-finite slope that is in the workspace before a net runs (an init net's
+/// weights) refuses the net while it is planned: the operators before the PRelu do
+/// not run, and every blob stays as it was. A slope that an earlier operator of the
+/// same net writes is checked when the PRelu runs.
+#[test]
+fn a_non_finite_slope_refuses_the_net_before_it_runs() {
+    for bad in [f32::NAN, f32::INFINITY, f32::NEG_INFINITY] {
+        let mut ws = Workspace::new();
+        ws.feed_blob(
+            "X",
+            Tensor::from_vec(vec![1, 2, 3], vec![-1.0f32, 2.0, -3.0, 4.0, -5.0, 6.0]).unwrap(),
+        );
+        ws.feed_blob("W", Tensor::from_vec(vec![2], vec![0.5f32, bad]).unwrap());
+        let net = NetDef::new("n")
+            .op(OperatorDef::new("Relu").input("X").output("R"))
+            .op(OperatorDef::new("PRelu").input("X").input("W").output("P"));
+        let before = ws.clone();
+        let e = ws.run_net(&net).unwrap_err();
+        assert_eq!(kind(&e), OpErrorKind::ArgumentValue, "{e}");
+        assert!(e.to_string().contains("slope[1]"), "{e}");
+        assert_eq!(ws, before, "slope {bad}");
+        assert!(ws.fetch_blob("R").is_err());
+    }
 }
