@@ -443,6 +443,12 @@ impl Operator {
         }
     }
 
+    /// PRelu's slope blob (`None` for other operators): the one input whose values
+    /// an operator checks ([`Operator::plan_outputs`]).
+    pub(crate) fn checked_values(&self) -> Option<&str> {
+        matches!(self.params, Params::Prelu(_)).then(|| self.slope_blob())
+    }
+
     /// The blob holding PRelu's slope: `Slope` (input 1) of PRelu, `W` (input 3) of
     /// PReluGradient.
     fn slope_blob(&self) -> &str {

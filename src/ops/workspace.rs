@@ -99,15 +99,22 @@ impl Workspace {
 
     /// Runs a net's operators in order. Every operator is created and checked first,
     /// against the types and shapes the blobs will have when it runs; only then does
-    /// the first one run, so a refused net leaves every blob as it was. Errors of the
-    /// operator layer name the net and the operator's index.
+    /// the first one run, so a refused net leaves every blob as it was. (The one
+    /// check that can only run with the operator, a PRelu slope that an earlier
+    /// operator of the net writes, puts back every blob the net wrote when it
+    /// refuses.) Errors of the operator layer name the net and the operator's index.
     pub fn run_net(&mut self, net: &NetDef) -> Result<(), Error> {
         let mut ops = Vec::with_capacity(net.ops.len());
         for (i, def) in net.ops.iter().enumerate() {
             ops.push(Operator::from_def(def).map_err(|e| in_net(e, net, i))?);
         }
         let mut staged: HashMap<&str, Meta> = HashMap::new();
+        // Whether an operator checks values that an earlier operator of this net
+        // writes (PRelu's slope): only then can a refusal come after the first
+        // operator has run, and the blobs the net writes are saved to be put back.
+        let mut late_check = false;
         for (i, op) in ops.iter().enumerate() {
+            late_check |= op.checked_values().is_some_and(|b| staged.contains_key(b));
             let metas = op
                 .plan_outputs(
                     &|b| staged.get(b).cloned().or_else(|| self.get(b).map(Meta::of)),
@@ -124,8 +131,28 @@ impl Workspace {
                 staged.insert(out.as_str(), meta);
             }
         }
+        let saved: Vec<(String, Option<Tensor>)> = if late_check {
+            let mut names: Vec<&str> = staged.keys().copied().collect();
+            names.sort_unstable();
+            names
+                .into_iter()
+                .map(|b| (b.to_string(), self.get(b).cloned()))
+                .collect()
+        } else {
+            Vec::new()
+        };
         for (i, op) in ops.iter().enumerate() {
-            op.execute(self).map_err(|e| in_net(e, net, i))?;
+            if let Err(e) = op.execute(self) {
+                for (b, t) in saved {
+                    match t {
+                        Some(t) => self.put(&b, t),
+                        None => {
+                            self.take(&b);
+                        }
+                    }
+                }
+                return Err(in_net(e, net, i));
+            }
         }
         Ok(())
     }

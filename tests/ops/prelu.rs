@@ -406,7 +406,8 @@ fn backward_net_of_prelu() {
 /// A non-finite slope that is in the workspace before a net runs (an init net's
 /// weights) refuses the net while it is planned: the operators before the PRelu do
 /// not run, and every blob stays as it was. A slope that an earlier operator of the
-/// same net writes is checked when the PRelu runs.
+/// same net writes is checked when the PRelu runs, and the blobs the operators
+/// before it wrote are put back.
 #[test]
 fn a_non_finite_slope_refuses_the_net_before_it_runs() {
     for bad in [f32::NAN, f32::INFINITY, f32::NEG_INFINITY] {
@@ -425,5 +426,21 @@ fn a_non_finite_slope_refuses_the_net_before_it_runs() {
         assert!(e.to_string().contains("slope[1]"), "{e}");
         assert_eq!(ws, before, "slope {bad}");
         assert!(ws.fetch_blob("R").is_err());
+
+        // The slope written by the net itself (relu passes NaN and +inf through):
+        // refused when the PRelu runs, after two operators have run.
+        ws.feed_blob(
+            "S",
+            Tensor::from_vec(vec![2], vec![1.0f32, bad.abs()]).unwrap(),
+        );
+        ws.feed_blob("R", Tensor::from_vec(vec![1], vec![42.0f32]).unwrap());
+        let net = NetDef::new("m")
+            .op(OperatorDef::new("Relu").input("S").output("V"))
+            .op(OperatorDef::new("Relu").input("X").output("R"))
+            .op(OperatorDef::new("PRelu").input("X").input("V").output("X"));
+        let before = ws.clone();
+        let e = ws.run_net(&net).unwrap_err();
+        assert_eq!(kind(&e), OpErrorKind::ArgumentValue, "{e}");
+        assert_eq!(ws, before, "slope {bad} written by the net");
     }
 }
