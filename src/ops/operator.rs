@@ -271,16 +271,7 @@ impl Operator {
             }
             Params::Fill(_) => unreachable_fill(name),
             &Params::Int8 { scale, zero_point } => {
-                let q = metas[0].quant.ok_or_else(|| {
-                    op_error(
-                        name,
-                        OpErrorKind::TypeMismatch,
-                        format!(
-                            "input `{}` has no quantization parameters",
-                            self.def.inputs[0]
-                        ),
-                    )
-                })?;
+                let q = metas[0].quant.ok_or_else(|| self.no_quant())?;
                 if let Some(s) = scale
                     && s != q.scale
                 {
@@ -535,20 +526,23 @@ impl Operator {
         a.and(b)
     }
 
+    /// The refusal of a quantized operator whose input has no quantization.
+    fn no_quant(&self) -> Error {
+        op_error(
+            self.schema.name(),
+            OpErrorKind::TypeMismatch,
+            format!(
+                "input `{}` has no quantization parameters",
+                self.def.inputs[0]
+            ),
+        )
+    }
+
     /// Int8LeakyRelu's op for an input quantized as `q`: the input's parameters
     /// first, then QNNPACK's checks of the whole set (the scale ratio needs both).
     fn int8_leaky(&self, q: Option<QuantParams>) -> Result<Int8LeakyRelu, Error> {
         let name = self.schema.name();
-        let q = q.ok_or_else(|| {
-            op_error(
-                name,
-                OpErrorKind::TypeMismatch,
-                format!(
-                    "input `{}` has no quantization parameters",
-                    self.def.inputs[0]
-                ),
-            )
-        })?;
+        let q = q.ok_or_else(|| self.no_quant())?;
         let Params::Int8Leaky { alpha, y } = self.params else {
             return Err(op_error(
                 name,
