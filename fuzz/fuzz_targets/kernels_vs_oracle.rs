@@ -479,10 +479,9 @@ fn backward_case<T: FuzzElem>(c: &Case, data: &[u8]) {
     }
 }
 
-fn int8_case(c: &Case, data: &[u8]) {
-    let n = c.len;
-    let zp = (c.param.to_bits() >> 3) as u8;
-    let x: Vec<u8> = (0..n)
+/// `n` input bytes: the fuzzer's data repeated, or 0, 1, 2, ... when it gave none.
+fn byte_input(n: usize, data: &[u8]) -> Vec<u8> {
+    (0..n)
         .map(|i| {
             if data.is_empty() {
                 i as u8
@@ -490,7 +489,13 @@ fn int8_case(c: &Case, data: &[u8]) {
                 data[i % data.len()]
             }
         })
-        .collect();
+        .collect()
+}
+
+fn int8_case(c: &Case, data: &[u8]) {
+    let n = c.len;
+    let zp = (c.param.to_bits() >> 3) as u8;
+    let x = byte_input(n, data);
     let want: Vec<u8> = x
         .iter()
         .map(|&v| caffe2op_relu::int8_relu_oracle(v, zp))
@@ -543,15 +548,7 @@ fn int8_leaky_case(c: &Case, data: &[u8]) {
         zero_point: (bits >> 56) as u8,
     };
     let op = Int8LeakyRelu::new(alpha, xq, yq).expect("valid parameters");
-    let x: Vec<u8> = (0..n)
-        .map(|i| {
-            if data.is_empty() {
-                i as u8
-            } else {
-                data[i % data.len()]
-            }
-        })
-        .collect();
+    let x = byte_input(n, data);
     let want: Vec<u8> = x.iter().map(|&v| op.table()[usize::from(v)]).collect();
     if c.mode % 2 == 0 {
         let mut y = vec![0xA5u8; n];

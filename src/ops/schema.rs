@@ -174,6 +174,12 @@ const ARG_SHAPE: ArgSchema = ArgSchema {
     default: "[] (a scalar)",
     doc: "the output's dims, each >= 0 (a single int n means [n])",
 };
+const ARG_FLOAT_VALUES: ArgSchema = ArgSchema {
+    name: "values",
+    ty: ArgType::Floats,
+    default: "[]",
+    doc: "the elements, row-major",
+};
 const FILL_COST: &str = "flops 0, bytes_read 0, bytes_written N*s, params_bytes 0 (N from `shape`)";
 
 const SLOPE: IoSchema = IoSchema {
@@ -394,12 +400,7 @@ static SCHEMAS: [OpSchema; 17] = [
         in_place: &[],
         args: &[
             ARG_SHAPE,
-            ArgSchema {
-                name: "values",
-                ty: ArgType::Floats,
-                default: "[]",
-                doc: "the elements, row-major",
-            },
+            ARG_FLOAT_VALUES,
             ArgSchema {
                 name: "dtype",
                 ty: ArgType::Int,
@@ -419,15 +420,7 @@ static SCHEMAS: [OpSchema; 17] = [
         inputs: &[],
         outputs: &[FILLED],
         in_place: &[],
-        args: &[
-            ARG_SHAPE,
-            ArgSchema {
-                name: "values",
-                ty: ArgType::Floats,
-                default: "[]",
-                doc: "the elements, row-major",
-            },
-        ],
+        args: &[ARG_SHAPE, ARG_FLOAT_VALUES],
         flops_per_elem: 0,
         cost_formula: FILL_COST,
     },

@@ -304,16 +304,7 @@ impl Tensor {
         dims: impl Into<Vec<usize>>,
         data: Vec<T>,
     ) -> Result<Tensor, Error> {
-        let dims = dims.into();
-        let n = numel(&dims)?;
-        if n != data.len() {
-            return Err(shape_error(&dims, n, data.len()));
-        }
-        Ok(Tensor {
-            dims,
-            data: T::wrap(data),
-            quant: None,
-        })
+        Tensor::checked(dims.into(), T::wrap(data), None)
     }
 
     /// A floating-point tensor of `dims` filled with `value`. Refused with
@@ -341,10 +332,6 @@ impl Tensor {
         quant: QuantParams,
     ) -> Result<Tensor, Error> {
         let dims = dims.into();
-        let n = numel(&dims)?;
-        if n != data.len() {
-            return Err(shape_error(&dims, n, data.len()));
-        }
         if !(quant.scale.is_finite() && quant.scale > 0.0) {
             return Err(Error::Operator {
                 op_type: String::new(),
@@ -355,26 +342,27 @@ impl Tensor {
                 ),
             });
         }
-        Ok(Tensor {
-            dims,
-            data: TensorData::U8(data),
-            quant: Some(quant),
-        })
+        Tensor::checked(dims, TensorData::U8(data), Some(quant))
+    }
+
+    /// A tensor of `data` in `dims`, refused ([`OpErrorKind::ShapeMismatch`]) unless
+    /// `data.len()` is the product of `dims`.
+    fn checked(
+        dims: Vec<usize>,
+        data: TensorData,
+        quant: Option<QuantParams>,
+    ) -> Result<Tensor, Error> {
+        let n = numel(&dims)?;
+        if n != data.len() {
+            return Err(shape_error(&dims, n, data.len()));
+        }
+        Ok(Tensor { dims, data, quant })
     }
 
     /// An `i32` tensor. Refused ([`OpErrorKind::ShapeMismatch`]) unless `data.len()`
     /// is the product of `dims`.
     pub fn from_i32(dims: impl Into<Vec<usize>>, data: Vec<i32>) -> Result<Tensor, Error> {
-        let dims = dims.into();
-        let n = numel(&dims)?;
-        if n != data.len() {
-            return Err(shape_error(&dims, n, data.len()));
-        }
-        Ok(Tensor {
-            dims,
-            data: TensorData::I32(data),
-            quant: None,
-        })
+        Tensor::checked(dims.into(), TensorData::I32(data), None)
     }
 
     /// The dims, outermost first.
