@@ -460,13 +460,18 @@ pub(crate) fn prelu_dw<T: Element>(
 }
 
 /// Runs the table lookup `dst[i] = table[src[i]]` (Int8LeakyRelu) from `t` over `r`.
-pub(crate) fn int8_lut(t: Runnable, r: Unary<'_, u8>, table: &[u8; 256], threads: Threads) {
+pub(crate) fn int8_lut(
+    t: Runnable,
+    r: Unary<'_, u8>,
+    table: &caffe2op_relu_kernels::int8::LutTable,
+    threads: Threads,
+) {
     let f = t.0.u8.int8_lut;
     let p = Params {
         scalars: [0; caffe2op_relu_kernels::ops::MAX_SCALARS],
         channel: caffe2op_relu_kernels::ops::Channel {
-            values: table.as_ptr(),
-            count: table.len(),
+            values: core::ptr::from_ref(table).cast::<u8>(),
+            count: 256,
             inner: 1,
             start: 0,
         },

@@ -140,6 +140,70 @@ fn every_value_on_every_isa() {
     }
 }
 
+/// The linear form (`has_linear_form`, which the AVX2 kernel evaluates instead of
+/// looking up): calibration-like parameters have one, parameters whose table rounds
+/// exact ties to even (which the form rounds up) have none, and the parameter sets
+/// above hold both kinds. Then many random parameter sets, all 256 values on every
+/// ISA: whichever path a set takes, the table's bytes.
+#[test]
+fn linear_form_or_lookup_same_bytes() {
+    // 0.05 / 0.043 and 0.01 have no short binary expansion: no exact ties.
+    assert!(
+        Int8LeakyRelu::new(0.01, q(0.05, 120), q(0.043, 100))
+            .unwrap()
+            .has_linear_form()
+    );
+    // Same scales, alpha 1/2: (i - 128) / 2 is an exact tie for every odd i below 128.
+    assert!(
+        !Int8LeakyRelu::new(0.5, q(1.0, 128), q(1.0, 128))
+            .unwrap()
+            .has_linear_form()
+    );
+    // Ratio 4 (0.5 / 0.125, both exact), alpha 1/8: (i - 100) * 4 / 8, ties again.
+    assert!(
+        !Int8LeakyRelu::new(0.125, q(0.5, 100), q(0.125, 10))
+            .unwrap()
+            .has_linear_form()
+    );
+    let sets = param_sets();
+    let linear = sets.iter().filter(|op| op.has_linear_form()).count();
+    assert!(
+        linear > 0 && linear < sets.len(),
+        "{linear} of {}",
+        sets.len()
+    );
+
+    let scrambled: Vec<u8> = (0..=255u32).map(|i| (i * 167 + 13) as u8).collect();
+    let mut rng = Rng(0x11ea);
+    let n = if light() { 40 } else { 400 };
+    let mut linear = 0;
+    for _ in 0..n {
+        let alpha = (rng.below(999) + 1) as f32 / 1000.0;
+        let sx = (rng.below(100_000) + 1) as f32 * 1e-5;
+        let sy = (rng.below(100_000) + 1) as f32 * 1e-5;
+        let Ok(op) = Int8LeakyRelu::new(
+            alpha,
+            q(sx, rng.next_u64() as u8),
+            q(sy, rng.next_u64() as u8),
+        ) else {
+            continue; // a ratio outside QNNPACK's range
+        };
+        linear += usize::from(op.has_linear_form());
+        let want = expect(&op, &scrambled);
+        for isa in Isa::available() {
+            let mut y = vec![0; 256];
+            op.forward_with(&scrambled, &mut y, isa, Threads::Serial)
+                .unwrap();
+            assert_eq!(y, want, "{isa} {op:?}");
+        }
+    }
+    // Random scales rarely make exact ties: most sets have the form.
+    assert!(
+        linear * 2 > n,
+        "{linear} of {n} random sets with a linear form"
+    );
+}
+
 /// Out of place and in place at `off` bytes past a cache line, with guard bytes
 /// around the output that must stay put.
 fn check_window(op: &Int8LeakyRelu, isa: Isa, x: &[u8], off: usize, want: &[u8]) {

@@ -16,7 +16,7 @@ use core::mem::MaybeUninit;
 use core::ptr;
 
 use crate::UnaryFn;
-use crate::generic::ALIGN_MIN_REGISTERS;
+use crate::generic::{ALIGN_MIN_REGISTERS, page_offsets, stream_page};
 
 /// The u8 kernels of one ISA (a table of its own: u8 has no gradient and none of the
 /// float ops).
@@ -25,10 +25,11 @@ pub struct Int8Kernels {
     /// `dst[i] = max(src[i], zero_point)`; the contract of [`UnaryFn`], with the zero
     /// point as the first scalar parameter.
     pub int8_relu: UnaryFn<u8>,
-    /// `dst[i] = table[src[i]]`; the contract of [`UnaryFn`], with the 256-byte table
-    /// as the call's per-channel parameter ([`crate::ops::Channel`]): `values` points
-    /// to the table and `count` is 256. The table is indexed by value, not by
-    /// position, so a call split into pieces passes every piece the same table.
+    /// `dst[i] = table[src[i]]`; the contract of [`UnaryFn`], with a [`LutTable`] as
+    /// the call's per-channel parameter ([`crate::ops::Channel`]): `values` points to
+    /// the `LutTable` (whose first 256 bytes are the table) and `count` is 256. The
+    /// table is indexed by value, not by position, so a call split into pieces
+    /// passes every piece the same table.
     pub int8_lut: UnaryFn<u8>,
 }
 
@@ -206,7 +207,8 @@ pub unsafe fn int8_lut<V: ByteVector>(
     }
 }
 
-/// The table of an [`Int8Kernels::int8_lut`] call.
+/// The table of an [`Int8Kernels::int8_lut`] call (the first field of its
+/// [`LutTable`]).
 ///
 /// # Safety
 /// `p.channel.values` is valid for 256 reads (the contract of `int8_lut`).
@@ -218,13 +220,164 @@ pub unsafe fn table_of(p: &crate::ops::Params<u8>) -> &ByteTable {
     unsafe { &*p.channel.values.cast::<ByteTable>() }
 }
 
+/// The whole [`LutTable`] of an [`Int8Kernels::int8_lut`] call.
+///
+/// # Safety
+/// `p.channel.values` points to a `LutTable` that lives for the call (the contract
+/// of `int8_lut`).
+#[inline(always)]
+pub unsafe fn lut_of(p: &crate::ops::Params<u8>) -> &LutTable {
+    debug_assert_eq!(p.channel.count, 256);
+    debug_assert!(p.channel.values.cast::<LutTable>().is_aligned());
+    // SAFETY: the caller's promise; the pointer came from a `&LutTable`, so it is
+    // aligned and the value initialised.
+    unsafe { &*p.channel.values.cast::<LutTable>() }
+}
+
+/// A byte table as [`Int8Kernels::int8_lut`] takes it: the 256 entries and, where the
+/// table has one, its [`Linear`] form, which the ISAs whose lookups are slow (AVX2:
+/// sixteen shuffles per register) evaluate instead. `#[repr(C)]` with the table first,
+/// so a kernel that only looks up reads the first 256 bytes ([`table_of`]).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LutTable {
+    table: ByteTable,
+    linear: Option<Linear>,
+}
+
+impl LutTable {
+    /// `table`, looked up on every ISA.
+    pub const fn new(table: ByteTable) -> LutTable {
+        LutTable {
+            table,
+            linear: None,
+        }
+    }
+
+    /// `table`, with its [`Linear`] form if [`Linear::fit`] finds one for these
+    /// parameters.
+    pub fn with_linear(
+        table: ByteTable,
+        x_zero_point: u8,
+        y_zero_point: u8,
+        slope: f64,
+        neg_slope: f64,
+    ) -> LutTable {
+        LutTable {
+            linear: Linear::fit(&table, x_zero_point, y_zero_point, slope, neg_slope),
+            table,
+        }
+    }
+
+    /// The entries.
+    pub const fn table(&self) -> &ByteTable {
+        &self.table
+    }
+
+    /// The linear form, which gives every entry of [`LutTable::table`] exactly.
+    pub const fn linear(&self) -> Option<Linear> {
+        self.linear
+    }
+}
+
+/// A two-slope byte map in 16-bit fixed point, which SIMD evaluates with a few
+/// multiplies instead of a table: for input byte `x`,
+///
+/// ```text
+/// d = (x - x_zero_point) << shift                       (i16)
+/// q = max(mulhrs(d, slope), mulhrs(d, neg_slope))       mulhrs(a, b) = (a*b + 2^14) >> 15
+/// y = saturate_u8(saturate_i16(q + y_zero_point))
+/// ```
+///
+/// `mulhrs` is x86's `PMULHRSW` (Arm's `SQRDMULH`, WebAssembly's `q15mulr_sat`).
+/// With `neg_slope <= slope` the max is the `slope` product above the zero point
+/// and the `neg_slope` product below it: a leaky ReLU with requantization, rounded
+/// half up. [`Linear::fit`] only returns a form that reproduces a given table entry
+/// for entry ([`Linear::eval`], the scalar model the SIMD code follows), so a kernel
+/// may use either.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Linear {
+    /// `x_zero_point << shift`.
+    pub(crate) zero_in: i16,
+    pub(crate) zero_out: i16,
+    /// 0..=6, so `1 << shift` is a positive `i8` (`PMADDUBSW` multiplies by it).
+    pub(crate) shift: u8,
+    pub(crate) slope: i16,
+    pub(crate) neg_slope: i16,
+}
+
+impl Linear {
+    /// The output for input byte `x`: the scalar model of the SIMD evaluation.
+    pub fn eval(self, x: u8) -> u8 {
+        let d = (i16::from(x) << self.shift) - self.zero_in;
+        let mulhrs = |m: i16| ((i32::from(d) * i32::from(m) + (1 << 14)) >> 15) as i16;
+        let q = mulhrs(self.slope).max(mulhrs(self.neg_slope));
+        q.saturating_add(self.zero_out).clamp(0, 255) as u8
+    }
+
+    /// A linear form that gives every entry of `table`, looked for near the real
+    /// slopes `slope` (above `x_zero_point`) and `neg_slope` (below it), or `None`
+    /// if there is none nearby: slopes outside `0 <= neg_slope <= slope < 2^8`, or
+    /// a table that rounds a tie to even where this form rounds it up (Int8LeakyRelu
+    /// with a scale ratio such as 1.25 or a slope such as 0.5). Every entry is
+    /// checked with [`Linear::eval`].
+    pub fn fit(
+        table: &ByteTable,
+        x_zero_point: u8,
+        y_zero_point: u8,
+        slope: f64,
+        neg_slope: f64,
+    ) -> Option<Linear> {
+        if !(0.0 <= neg_slope && neg_slope <= slope && slope < 256.0) {
+            return None;
+        }
+        // The smallest shift, so the multipliers keep the most bits (they stay
+        // within i16), and |d| <= 255 << 6 stays within i16 too.
+        let shift =
+            (0..=6u8).find(|&s| (slope * f64::from(1u32 << (15 - s))).round() <= 32767.0)?;
+        let scale = f64::from(1u32 << (15 - shift));
+        let mut l = Linear {
+            zero_in: i16::from(x_zero_point) << shift,
+            zero_out: i16::from(y_zero_point),
+            shift,
+            slope: 0,
+            neg_slope: 0,
+        };
+        let matches = |l: Linear, below: bool| {
+            (0..=255u8)
+                .filter(|&x| (x < x_zero_point) == below)
+                .all(|x| l.eval(x) == table[usize::from(x)])
+        };
+        // Nearest first: the multiplier closest to the real slope, then one step
+        // either side, up to three.
+        let near = |real: f64, max: i32| {
+            let m0 = (real * scale).round() as i32;
+            [0, -1, 1, -2, 2, -3, 3]
+                .into_iter()
+                .map(move |k| m0 + k)
+                .filter(move |m| (0..=max).contains(m))
+        };
+        // Above the zero point only `slope` counts (`d >= 0`, `neg_slope <= slope`),
+        // below it only `neg_slope`; each is fitted alone.
+        l.slope = near(slope, 32767)
+            .map(|m| m as i16)
+            .find(|&m| matches(Linear { slope: m, ..l }, false))?;
+        l.neg_slope = near(neg_slope, i32::from(l.slope))
+            .map(|m| m as i16)
+            .find(|&m| matches(Linear { neg_slope: m, ..l }, true))?;
+        (0..=255u8)
+            .all(|x| l.eval(x) == table[usize::from(x)])
+            .then_some(l)
+    }
+}
+
 /// `m` over `[0, len)`, walked as the module docs say: in place, out of place, or
 /// streaming.
 ///
 /// # Safety
 /// The contract of [`UnaryFn`], with `V`'s ISA available.
 #[inline(always)]
-unsafe fn byte_map<V: ByteVector, M: ByteMap<V>>(
+pub(crate) unsafe fn byte_map<V: ByteVector, M: ByteMap<V>>(
     src: *const u8,
     dst: *mut u8,
     len: usize,
@@ -291,7 +444,9 @@ unsafe fn byte_body<V: ByteVector, M: ByteMap<V>, const NT: bool, const IN_PLACE
     // and stored last, so in place too they hold the input; every byte they share
     // with a block gets the same value twice (the map is a function of the input
     // byte alone). With NT the head (`h < LANES` bytes) makes `dst + h`
-    // register-aligned, as `store_stream` requires. The ISA is the caller's promise.
+    // register-aligned, as `store_stream` requires, and the blocks of four pages
+    // (each a whole number of registers, taken while they end by `stop`) keep it so.
+    // The ISA is the caller's promise.
     unsafe {
         if len < l {
             m.apply(V::load_partial(src, len)).store_partial(dst, len);
@@ -316,6 +471,25 @@ unsafe fn byte_body<V: ByteVector, M: ByteMap<V>, const NT: bool, const IN_PLACE
         };
         let stop = len - rem;
         let mut i = h;
+        if NT {
+            let page = stream_page::<u8>();
+            while i + 4 * page <= stop {
+                let mut j = 0;
+                while j < page {
+                    let o = page_offsets(src, i, j);
+                    let a = V::load(src.add(o[0]));
+                    let b = V::load(src.add(o[1]));
+                    let c = V::load(src.add(o[2]));
+                    let d = V::load(src.add(o[3]));
+                    put::<V, M, NT, IN_PLACE>(m, a, dst.add(o[0]));
+                    put::<V, M, NT, IN_PLACE>(m, b, dst.add(o[1]));
+                    put::<V, M, NT, IN_PLACE>(m, c, dst.add(o[2]));
+                    put::<V, M, NT, IN_PLACE>(m, d, dst.add(o[3]));
+                    j += l;
+                }
+                i += 4 * page;
+            }
+        }
         while i + 4 * l <= stop {
             let a = V::load(src.add(i));
             let b = V::load(src.add(i + l));

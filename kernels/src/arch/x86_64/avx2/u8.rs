@@ -1,10 +1,12 @@
-//! AVX2 u8 kernels on 32 bytes (`__m256i`): Int8Relu by `VPMAXUB`, table lookups by
-//! sixteen `VPSHUFB`s over XOR-chained slices ([`lookup`]); the tail goes through a stack copy of one register
-//! (AVX2 has no byte-masked moves).
+//! AVX2 u8 kernels on 32 bytes (`__m256i`): Int8Relu by `VPMAXUB`; tables by their
+//! [`Linear`] form where they have one ([`LinearMap`]: two `VPMADDUBSW`s and four
+//! `VPMULHRSW`s per register), else by sixteen `VPSHUFB`s over XOR-chained slices
+//! ([`lookup`]); the tail goes through a stack copy of one register (AVX2 has no
+//! byte-masked moves).
 
 use core::arch::x86_64::*;
 
-use crate::int8::{ByteTable, ByteVector};
+use crate::int8::{ByteMap, ByteTable, ByteVector, Linear};
 
 // SAFETY: `__m256i` is a plain 32-byte register.
 unsafe impl ByteVector for __m256i {
@@ -125,4 +127,101 @@ pub unsafe fn lookup(x: __m256i, t: &Slices) -> __m256i {
     }
 }
 
-crate::int8_entry_points!([target_feature(enable = "avx2")], __m256i);
+/// A [`Linear`] form in registers, applied to 32 bytes at a time.
+///
+/// `VPMADDUBSW` against `(1 << shift, 0)` pairs widens the even bytes to 16 bits and
+/// shifts them in one instruction (`(0, 1 << shift)`: the odd bytes); each half then
+/// takes [`Linear::eval`]'s steps lane for lane (`VPSUBW`, two `VPMULHRSW`,
+/// `VPMAXSW`, `VPADDSW`), and `VPACKUSWB` (which saturates to u8) and one `VPSHUFB`
+/// interleave the halves back into byte order within each 128-bit lane.
+#[derive(Clone, Copy)]
+pub struct LinearMap {
+    even: __m256i,
+    odd: __m256i,
+    zero_in: __m256i,
+    zero_out: __m256i,
+    slope: __m256i,
+    neg_slope: __m256i,
+    interleave: __m256i,
+}
+
+impl LinearMap {
+    /// `l` in registers.
+    ///
+    /// # Safety
+    /// AVX2 is available.
+    #[inline(always)]
+    pub unsafe fn new(l: Linear) -> LinearMap {
+        let unit = 1i16 << l.shift; // at most 64: fits the i8 PMADDUBSW multiplies by
+        // SAFETY: AVX2 is the caller's promise; no memory is accessed.
+        unsafe {
+            LinearMap {
+                even: _mm256_set1_epi16(unit),
+                odd: _mm256_set1_epi16(unit << 8),
+                zero_in: _mm256_set1_epi16(l.zero_in),
+                zero_out: _mm256_set1_epi16(l.zero_out),
+                slope: _mm256_set1_epi16(l.slope),
+                neg_slope: _mm256_set1_epi16(l.neg_slope),
+                interleave: _mm256_setr_epi8(
+                    0, 8, 1, 9, 2, 10, 3, 11, 4, 12, 5, 13, 6, 14, 7, 15, 0, 8, 1, 9, 2, 10, 3, 11,
+                    4, 12, 5, 13, 6, 14, 7, 15,
+                ),
+            }
+        }
+    }
+
+    /// [`Linear::eval`] on sixteen 16-bit lanes holding `x << shift`.
+    #[inline(always)]
+    unsafe fn half(self, w: __m256i) -> __m256i {
+        // SAFETY: AVX2 is the caller's promise; no memory is accessed.
+        unsafe {
+            let d = _mm256_sub_epi16(w, self.zero_in);
+            let q = _mm256_max_epi16(
+                _mm256_mulhrs_epi16(d, self.slope),
+                _mm256_mulhrs_epi16(d, self.neg_slope),
+            );
+            _mm256_adds_epi16(q, self.zero_out)
+        }
+    }
+}
+
+impl ByteMap<__m256i> for LinearMap {
+    #[inline(always)]
+    unsafe fn apply(self, x: __m256i) -> __m256i {
+        // SAFETY: AVX2 is the caller's promise; no memory is accessed. PMADDUBSW
+        // multiplies x's unsigned bytes by the signed bytes of `even`/`odd` and adds
+        // pairs: x * (1 << shift) + 0, at most 255 * 64, so it never saturates.
+        unsafe {
+            let e = self.half(_mm256_maddubs_epi16(x, self.even));
+            let o = self.half(_mm256_maddubs_epi16(x, self.odd));
+            // Per 128-bit lane: 8 even results, then 8 odd ones; interleaved back.
+            _mm256_shuffle_epi8(_mm256_packus_epi16(e, o), self.interleave)
+        }
+    }
+}
+
+crate::int8_entry_points!([target_feature(enable = "avx2")], __m256i, lut = int8_lut);
+
+/// The AVX2 table kernel ([`Int8Kernels::int8_lut`](crate::int8::Int8Kernels::int8_lut)):
+/// the table's [`Linear`] form where it has one ([`LinearMap`]), else [`lookup`].
+/// Also AVX-512's on CPUs without AVX512VBMI.
+///
+/// # Safety
+/// The contract of [`crate::UnaryFn`] and of `int8_lut`; AVX2 available.
+#[target_feature(enable = "avx2")]
+pub unsafe fn int8_lut(
+    src: *const u8,
+    dst: *mut u8,
+    len: usize,
+    p: &crate::ops::Params<u8>,
+    stream: bool,
+) {
+    // SAFETY: forwarded from the caller (the `LutTable` at `p.channel.values`, AVX2).
+    unsafe {
+        let t = crate::int8::lut_of(p);
+        match t.linear() {
+            Some(l) => crate::int8::byte_map(src, dst, len, LinearMap::new(l), stream),
+            None => crate::int8::int8_lut::<__m256i>(src, dst, len, t.table(), stream),
+        }
+    }
+}
