@@ -104,9 +104,9 @@ pub fn section(isas: &[Isa], sizes: &[usize], quick: bool) {
     for (name, y) in sets {
         let op = Int8LeakyRelu::new(0.01, q(0.05, 120), y).expect("valid parameters");
         let form = if op.has_linear_form() {
-            "a linear form: AVX2 evaluates it"
+            "a linear form, which the AVX2 kernel evaluates"
         } else {
-            "no linear form: every ISA looks up"
+            "no linear form: every kernel looks up"
         };
         println!(
             "\nInt8LeakyRelu (alpha 0.01, x scale 0.05 zero point 120, {name} zero point \
