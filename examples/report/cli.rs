@@ -23,6 +23,8 @@ pub struct Opts {
     pub types: Option<Vec<String>>,
     /// `--candle-only`: only the candle section (built with `--features candle-nn`).
     pub candle_only: bool,
+    /// `--separate`: only the separate-buffers section.
+    pub separate_only: bool,
 }
 
 impl Opts {
@@ -95,6 +97,10 @@ usage: cargo run --release --example report -- [OPTIONS]
   --candle-only     only the candle section: candle's relu and leaky_relu against
                     the crate through candle (needs --features candle-nn; with
                     it, a run without this option ends with that section too)
+  --separate        only the separate-buffers section: every op on the best ISA
+                    against the compiler's loop and copy_from_slice on buffers
+                    allocated one by one, under several placements (median and
+                    worst; the sizes up to 64 MiB; a whole --full run has it too)
   --json PATH       one JSON object per measured cell (default report.json)
   --svg PATH        the ratio plot (default report.svg)
   -h, --help        this text
@@ -146,6 +152,7 @@ pub fn opts() -> Option<Opts> {
         sizes: None,
         types: None,
         candle_only: false,
+        separate_only: false,
     };
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
@@ -157,6 +164,7 @@ pub fn opts() -> Option<Opts> {
             "--quick" => o.quick = true,
             "--full" => o.mode = Mode::Full,
             "--candle-only" => o.candle_only = true,
+            "--separate" => o.separate_only = true,
             "--json" => o.json = args.next().unwrap_or(o.json),
             "--svg" => o.svg = args.next().unwrap_or(o.svg),
             "--sizes" => {

@@ -16,7 +16,9 @@
 //!    cell and an SVG plot of the ratios;
 //! 5. Int8LeakyRelu's table lookup on every ISA against the scalar table loop and
 //!    `copy_from_slice` (with the u8 type);
-//! 6. built with `--features candle-nn`: candle's own relu and leaky_relu against the
+//! 6. in a whole `--full` run (or alone with `--separate`): every op on the best ISA on
+//!    separately allocated buffers under several placements, median and worst;
+//! 7. built with `--features candle-nn`: candle's own relu and leaky_relu against the
 //!    crate through `caffe2op_relu::candle` (f32, the same sizes; `--candle-only`
 //!    measures only this section).
 
@@ -29,6 +31,7 @@ mod int8_leaky;
 mod measure;
 mod oracle;
 mod progress;
+mod separate;
 mod svg;
 mod sweeps;
 mod tables;
@@ -202,11 +205,42 @@ impl Run<'_> {
         targets::targets(&self.rows, self.best);
         if self.o.whole() {
             // The sweeps belong to a whole run, not to a selection.
+            separate_sections(self.o, self.best, &self.sizes);
             sweeps::small_calls(self.best);
             sweeps::layouts(&self.isas, self.o.quick);
             sweeps::widths(self.o.quick);
             sweeps::thresholds(self.best, self.o.quick);
         }
+    }
+}
+
+/// The separate-buffers section of each wanted float type, at the run's sizes up to
+/// 64 MiB, and the cells whose worst placement fell below 1.0x.
+fn separate_sections(o: &Opts, best: Isa, sizes: &[usize]) {
+    let sizes: Vec<usize> = sizes.iter().copied().filter(|&b| b <= 64 << 20).collect();
+    let mut below = Vec::new();
+    for t in ["f32", "f64", "f16", "bf16"]
+        .into_iter()
+        .filter(|t| o.wants(t))
+    {
+        below.extend(match t {
+            "f32" => separate::section::<f32>(best, &sizes, o.quick),
+            "f64" => separate::section::<f64>(best, &sizes, o.quick),
+            "f16" => separate::section::<half::f16>(best, &sizes, o.quick),
+            _ => separate::section::<half::bf16>(best, &sizes, o.quick),
+        });
+    }
+    if below.is_empty() {
+        println!(
+            "
+separate buffers: every worst placement at least 1.0x"
+        );
+    } else {
+        println!(
+            "
+separate buffers, worst placement below 1.0x: {}",
+            below.join("; ")
+        );
     }
 }
 
@@ -234,6 +268,10 @@ fn main() -> ExitCode {
         candle::section(&sizes, o.quick);
         #[cfg(not(feature = "candle-nn"))]
         eprintln!("report: --candle-only needs the example built with --features candle-nn");
+        return ExitCode::SUCCESS;
+    }
+    if o.separate_only {
+        separate_sections(&o, best, &sizes);
         return ExitCode::SUCCESS;
     }
     let mut run = Run {

@@ -138,15 +138,27 @@ struct Bufs<T> {
     y: Vec<T>,
     dy: Vec<T>,
     dx: Vec<T>,
+    /// Allocations of `gap` bytes between the buffers, kept for as long as they are.
+    _gaps: [Vec<u8>; 3],
 }
 
 impl<T: Element> Bufs<T> {
-    fn new(n: usize) -> Self {
+    /// The four buffers, each a `Vec` of its own, allocated in order with `gap` bytes
+    /// allocated between each two (0: none).
+    fn new(n: usize, gap: usize) -> Self {
+        let x = fill(n, 1, 16.0);
+        let g0 = vec![0u8; gap];
+        let y = fill(n, 2, 16.0);
+        let g1 = vec![0u8; gap];
+        let dy = fill(n, 3, 2.0);
+        let g2 = vec![0u8; gap];
+        let dx = fill(n, 4, 2.0);
         Bufs {
-            x: fill(n, 1, 16.0),
-            y: fill(n, 2, 16.0),
-            dy: fill(n, 3, 2.0),
-            dx: fill(n, 4, 2.0),
+            x,
+            y,
+            dy,
+            dx,
+            _gaps: [g0, g1, g2],
         }
     }
 
@@ -198,7 +210,18 @@ pub fn measure<T: Element>(
     sampling: Sampling,
     placements: &mut Vec<String>,
 ) -> Vec<Row> {
-    let mut bufs = Bufs::<T>::new(n);
+    measure_spaced::<T>(cells, n, sampling, placements, 0)
+}
+
+/// [`measure`] with `gap` bytes allocated between each two buffers.
+pub fn measure_spaced<T: Element>(
+    cells: &[Cell],
+    n: usize,
+    sampling: Sampling,
+    placements: &mut Vec<String>,
+    gap: usize,
+) -> Vec<Row> {
+    let mut bufs = Bufs::<T>::new(n, gap);
     let at = |p: *const T| p as usize % 4096;
     placements.push(format!(
         "{:<5} {:>5}: x {:>4}  y {:>4}  dy {:>4}  dx {:>4}",

@@ -333,8 +333,10 @@ impl Linear {
         }
         // The smallest shift, so the multipliers keep the most bits (they stay
         // within i16), and |d| <= 255 << 6 stays within i16 too.
-        let shift =
-            (0..=6u8).find(|&s| (slope * f64::from(1u32 << (15 - s))).round() <= 32767.0)?;
+        // Nearest integer to a nonnegative `v` (core has no `f64::round`; the values
+        // here stay below 2^24).
+        let nearest = |v: f64| (v + 0.5) as i32;
+        let shift = (0..=6u8).find(|&s| nearest(slope * f64::from(1u32 << (15 - s))) <= 32767)?;
         let scale = f64::from(1u32 << (15 - shift));
         let mut l = Linear {
             zero_in: i16::from(x_zero_point) << shift,
@@ -351,7 +353,7 @@ impl Linear {
         // Nearest first: the multiplier closest to the real slope, then one step
         // either side, up to three.
         let near = |real: f64, max: i32| {
-            let m0 = (real * scale).round() as i32;
+            let m0 = nearest(real * scale);
             [0, -1, 1, -2, 2, -3, 3]
                 .into_iter()
                 .map(move |k| m0 + k)
