@@ -133,6 +133,13 @@ pub unsafe trait Vector: Copy {
         unsafe { Self::select(self.gt(n), n, self) }
     }
 
+    /// `self < n ? n : self` (NaN passes through unchanged): clip's lower bound.
+    #[inline(always)]
+    unsafe fn clip_below(self, n: Self) -> Self {
+        // SAFETY: forwarded from the caller (ISA available).
+        unsafe { Self::select(self.lt(n), n, self) }
+    }
+
     /// `self.relu().clip_above(n)`, bit for bit, for any `n` (the oracle's relu_n when
     /// `n > 0`). A type may fuse the two.
     #[inline(always)]

@@ -123,6 +123,13 @@ unsafe impl Vector for __m256 {
         // SAFETY: caller guarantees AVX2. `min(n, x)` returns x when x is NaN.
         unsafe { _mm256_min_ps(n, self) }
     }
+    #[inline(always)]
+    unsafe fn clip_below(self, n: Self) -> Self {
+        // SAFETY: caller guarantees the ISA. `max(n, x)` returns its second operand,
+        // x, when x is NaN or equal to n (zeros of either sign included), so it is
+        // `x < n ? n : x`.
+        unsafe { _mm256_max_ps(n, self) }
+    }
     minmax_leaky!(f32, _mm256_mul_ps, _mm256_max_ps, _mm256_min_ps);
 }
 
@@ -214,6 +221,13 @@ unsafe impl Vector for __m256d {
     unsafe fn clip_above(self, n: Self) -> Self {
         // SAFETY: caller guarantees AVX2.
         unsafe { _mm256_min_pd(n, self) }
+    }
+    #[inline(always)]
+    unsafe fn clip_below(self, n: Self) -> Self {
+        // SAFETY: caller guarantees the ISA. `max(n, x)` returns its second operand,
+        // x, when x is NaN or equal to n (zeros of either sign included), so it is
+        // `x < n ? n : x`.
+        unsafe { _mm256_max_pd(n, self) }
     }
     minmax_leaky!(f64, _mm256_mul_pd, _mm256_max_pd, _mm256_min_pd);
 }

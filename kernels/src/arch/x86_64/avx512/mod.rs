@@ -175,6 +175,13 @@ unsafe impl Vector for __m512 {
         unsafe { _mm512_min_ps(n, self) }
     }
     #[inline(always)]
+    unsafe fn clip_below(self, n: Self) -> Self {
+        // SAFETY: caller guarantees the ISA. `max(n, x)` returns its second operand,
+        // x, when x is NaN or equal to n (zeros of either sign included), so it is
+        // `x < n ? n : x`.
+        unsafe { _mm512_max_ps(n, self) }
+    }
+    #[inline(always)]
     unsafe fn in_open(self, n: Self) -> __mmask16 {
         // SAFETY: caller guarantees AVX512F. When n is in (0, +inf] in every lane
         // (relu_n's splat; the test is loop-invariant), 0 < y < n is the bits of y in
@@ -288,6 +295,13 @@ unsafe impl Vector for __m512d {
     unsafe fn clip_above(self, n: Self) -> Self {
         // SAFETY: caller guarantees AVX512F.
         unsafe { _mm512_min_pd(n, self) }
+    }
+    #[inline(always)]
+    unsafe fn clip_below(self, n: Self) -> Self {
+        // SAFETY: caller guarantees the ISA. `max(n, x)` returns its second operand,
+        // x, when x is NaN or equal to n (zeros of either sign included), so it is
+        // `x < n ? n : x`.
+        unsafe { _mm512_max_pd(n, self) }
     }
     #[inline(always)]
     unsafe fn in_open(self, n: Self) -> __mmask8 {
