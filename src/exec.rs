@@ -321,13 +321,24 @@ pub(crate) fn int8_relu(t: Runnable, r: Unary<'_, u8>, zero_point: u8, threads: 
 pub(crate) struct Slopes<'a, T> {
     values: &'a [T],
     shape: Shape,
+    /// The position of the call's first element in the whole tensor.
+    base: usize,
 }
 
 impl<'a, T> Slopes<'a, T> {
     /// `None` unless `values.len() == shape.count` and `count`, `inner` are nonzero.
     pub(crate) fn new(values: &'a [T], shape: Shape) -> Option<Self> {
-        (values.len() == shape.count && shape.count > 0 && shape.inner > 0)
-            .then_some(Slopes { values, shape })
+        (values.len() == shape.count && shape.count > 0 && shape.inner > 0).then_some(Slopes {
+            values,
+            shape,
+            base: 0,
+        })
+    }
+
+    /// For a call on the part of the tensor that starts `base` elements in.
+    #[cfg(feature = "candle")]
+    pub(crate) fn at(self, base: usize) -> Self {
+        Slopes { base, ..self }
     }
 
     fn channel<K>(&self, start: usize) -> Channel<K> {
@@ -335,7 +346,7 @@ impl<'a, T> Slopes<'a, T> {
             values: self.values.as_ptr().cast(),
             count: self.shape.count,
             inner: self.shape.inner,
-            start,
+            start: self.base + start,
         }
     }
 }

@@ -295,6 +295,61 @@ impl Prelu {
         Ok(())
     }
 
+    /// The forward kernel on part of a tensor: `r` covers the `r.len` elements that
+    /// start `base` elements into a tensor of dims `dims` (row-major), out of place or
+    /// in place. Checked as [`Prelu::forward`], against the whole tensor.
+    #[cfg(feature = "candle")]
+    pub(crate) fn forward_part<T: Element>(
+        &self,
+        r: Unary<'_, T>,
+        dims: &[usize],
+        slope: &[T],
+        base: usize,
+    ) -> Result<(), Error> {
+        let total = dims
+            .iter()
+            .try_fold(1usize, |a, &d| a.checked_mul(d))
+            .unwrap_or(usize::MAX);
+        let shape = self.check(dims, slope, total)?;
+        let Some(shape) = shape else { return Ok(()) };
+        let s = Slopes::new(slope, shape).expect("checked shape").at(base);
+        exec::prelu_forward(self.tables(), r, &s, self.threads);
+        Ok(())
+    }
+
+    /// The input gradient alone ([`Prelu::backward`]'s `dx`).
+    #[cfg(feature = "candle")]
+    pub(crate) fn backward_dx<T: Element>(
+        &self,
+        x: &[T],
+        dy: &[T],
+        dims: &[usize],
+        slope: &[T],
+        dx: &mut [T],
+    ) -> Result<(), Error> {
+        let shape = self.check(dims, slope, x.len())?;
+        let r = Binary::slices(x, dy, dx)?;
+        self.run_dx(r, slope, shape);
+        Ok(())
+    }
+
+    /// The slope gradient alone ([`Prelu::backward`]'s `dw`).
+    #[cfg(feature = "candle")]
+    pub(crate) fn backward_dw<T: Element>(
+        &self,
+        x: &[T],
+        dy: &[T],
+        dims: &[usize],
+        slope: &[T],
+        dw: &mut [T],
+    ) -> Result<(), Error> {
+        let shape = self.check(dims, slope, x.len())?;
+        check_len("dy", x.len(), dy.len())?;
+        check_len("dw", slope.len(), dw.len())?;
+        self.run_dw(x, dy, slope, dw, shape);
+        Ok(())
+    }
+
     fn run_forward<T: Element>(&self, r: Unary<'_, T>, slope: &[T], shape: Option<Shape>) {
         let Some(shape) = shape else { return };
         let s = Slopes::new(slope, shape).expect("checked shape");

@@ -673,3 +673,211 @@ mod mlp {
         );
     }
 }
+
+/// PRelu on tensors (NCHW: channels on dimension 1) against the kernels crate's PRelu
+/// oracles, on every layout of `specs`, with slopes of `C` values and of one, a
+/// strided slope, autograd for both inputs, and refusals that write nothing.
+mod prelu_tensors {
+    use super::*;
+    use caffe2op_relu::{Order, Prelu};
+    use caffe2op_relu_kernels::prelu::{self as kp, DwElem, Shape};
+
+    /// NCHW as PRelu sees it: `N x C x (the rest)`, or one shared slope.
+    fn shape(dims: &[usize], slopes: usize) -> Shape {
+        let n: usize = dims.iter().product();
+        if slopes == 1 {
+            return Shape {
+                outer: 1,
+                count: 1,
+                inner: n,
+            };
+        }
+        Shape {
+            outer: dims[0],
+            count: dims[1],
+            inner: dims[2..].iter().product(),
+        }
+    }
+
+    fn slope_at<T: Copy>(w: &[T], s: &Shape, i: usize) -> T {
+        w[(i / s.inner) % s.count]
+    }
+
+    fn want_forward<T: Element>(x: &[T], w: &[T], s: &Shape) -> Vec<T> {
+        (0..x.len())
+            .map(|i| T::from_kernel(kp::oracle(x[i].to_kernel(), slope_at(w, s, i).to_kernel())))
+            .collect()
+    }
+
+    fn want_dx<T: Element>(x: &[T], dy: &[T], w: &[T], s: &Shape) -> Vec<T> {
+        (0..x.len())
+            .map(|i| {
+                let wk = slope_at(w, s, i).to_kernel();
+                T::from_kernel(kp::oracle_grad(x[i].to_kernel(), dy[i].to_kernel(), wk))
+            })
+            .collect()
+    }
+
+    fn want_dw<T: Element>(x: &[T], dy: &[T], s: &Shape) -> Vec<T> {
+        let xk: Vec<T::Kernel> = x.iter().map(|v| v.to_kernel()).collect();
+        let gk: Vec<T::Kernel> = dy.iter().map(|v| v.to_kernel()).collect();
+        let mut scratch = vec![<T::Kernel as DwElem>::ACC_ZERO; s.blocks()];
+        (0..s.count)
+            .map(|c| T::from_kernel(kp::dw_oracle(&xk, &gk, s, c, &mut scratch)))
+            .collect()
+    }
+
+    /// Bits, except that any NaN matches any NaN and (with `zeros`) `-0.0` matches
+    /// `+0.0` (candle's gradient store starts from `0 + g`).
+    fn same<T: Element>(got: &[T], want: &[T], zeros: bool, what: &str) {
+        assert_eq!(got.len(), want.len(), "{what}: lengths");
+        for (i, (&g, &w)) in got.iter().zip(want).enumerate() {
+            let ok = g.to_bits() == w.to_bits()
+                || (fl(g).is_nan() && fl(w).is_nan())
+                || (zeros && fl(g) == 0.0 && fl(w) == 0.0);
+            assert!(ok, "{what}[{i}]: got {g:?}, want {w:?}");
+        }
+    }
+
+    /// Finite slopes (learned values: any sign).
+    fn slopes<T: Elem>(rng: &mut Rng, n: usize) -> Vec<T> {
+        (0..n).map(|_| from::<T>(rng.uniform(-2.0, 2.0))).collect()
+    }
+
+    fn layouts<T: Elem>() {
+        let mut rng = Rng(0x9e1 ^ size_of::<T>() as u64);
+        let fill = from::<T>(-77.0);
+        let dev = Device::Cpu;
+        for dims in [&[2usize, 3, 41][..], &[3, 67], &[1, 1], &[4, 5, 2]] {
+            let n: usize = dims.iter().product();
+            for count in [dims[1], 1] {
+                let x: Vec<T> = values(&mut rng, n, 1.0);
+                let w: Vec<T> = slopes(&mut rng, count);
+                let s = shape(dims, count);
+                let want = want_forward(&x, &w, &s);
+                // The slope as given, and strided (every other element of a longer one).
+                let wide: Vec<T> = w.iter().flat_map(|&v| [v, fill]).collect();
+                let strided = Tensor::from_vec(wide, (count, 2), &dev)
+                    .unwrap()
+                    .narrow(1, 0, 1)
+                    .unwrap()
+                    .squeeze(1)
+                    .unwrap();
+                let plain = Tensor::from_vec(w.clone(), count, &dev).unwrap();
+                for (slope, sname) in [(&plain, "slope"), (&strided, "strided slope")] {
+                    for sp in specs(dims.len()) {
+                        let ctx = format!("{} {dims:?} C={count} {} {sname}", T::NAME, sp.name);
+                        let (flat, view) = place(&x, dims, &sp, fill);
+                        let before = flat.to_vec1::<T>().unwrap();
+                        let y = cr::prelu(&view, slope).unwrap();
+                        assert_eq!(y.dims(), dims, "{ctx}");
+                        assert_bits(&elems::<T>(&y), &want, &format!("{ctx} forward"));
+                        assert_bits(&flat.to_vec1::<T>().unwrap(), &before, &ctx);
+                        cr::prelu_in_place(&view, slope).unwrap();
+                        let (expect, _) = place(&want, dims, &sp, fill);
+                        assert_bits(
+                            &flat.to_vec1::<T>().unwrap(),
+                            &expect.to_vec1::<T>().unwrap(),
+                            &format!("{ctx} in place, whole storage"),
+                        );
+                        // The gradients of a strided x, directly.
+                        let (_, view) = place(&x, dims, &sp, fill);
+                        let dy: Vec<T> = values(&mut rng, n, 1.0);
+                        let dyt = Tensor::from_vec(dy.clone(), dims, &dev).unwrap();
+                        let (dx, dw) = Prelu::new(Order::Nchw)
+                            .backward_tensor(&view, &dyt, slope)
+                            .unwrap();
+                        assert_bits(&elems::<T>(&dx), &want_dx(&x, &dy, &w, &s), &ctx);
+                        assert_eq!(dw.dims(), slope.dims(), "{ctx}");
+                        same(&elems::<T>(&dw), &want_dw(&x, &dy, &s), false, &ctx);
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn every_layout_and_type() {
+        layouts::<f32>();
+        layouts::<f64>();
+        layouts::<half::f16>();
+        layouts::<half::bf16>();
+    }
+
+    /// `sum(prelu(x, w) * g)`: x's gradient is the dx oracle and w's the dw oracle with
+    /// `dy = g`.
+    fn autograd<T: Elem>() {
+        let mut rng = Rng(0xa9 ^ size_of::<T>() as u64);
+        let dev = Device::Cpu;
+        let dims = [3usize, 4, 37];
+        let n: usize = dims.iter().product();
+        // Finite inputs, so that the sums are numbers.
+        let x: Vec<T> = (0..n).map(|_| from::<T>(rng.uniform(-4.0, 4.0))).collect();
+        let g: Vec<T> = (0..n).map(|_| from::<T>(rng.uniform(-1.0, 1.0))).collect();
+        let w: Vec<T> = slopes(&mut rng, dims[1]);
+        let s = shape(&dims, dims[1]);
+        let xv = Var::from_tensor(&Tensor::from_vec(x.clone(), &dims[..], &dev).unwrap()).unwrap();
+        let wv = Var::from_tensor(&Tensor::from_vec(w.clone(), dims[1], &dev).unwrap()).unwrap();
+        let gt = Tensor::from_vec(g.clone(), &dims[..], &dev).unwrap();
+        let y = cr::prelu(&xv, &wv).unwrap();
+        assert_bits(&elems::<T>(&y), &want_forward(&x, &w, &s), "forward");
+        let grads = (&y * &gt).unwrap().sum_all().unwrap().backward().unwrap();
+        let dx = elems::<T>(grads.get(xv.as_tensor()).unwrap());
+        let dw = elems::<T>(grads.get(wv.as_tensor()).unwrap());
+        same(
+            &dx,
+            &want_dx(&x, &g, &w, &s),
+            true,
+            &format!("{} dx", T::NAME),
+        );
+        same(&dw, &want_dw(&x, &g, &s), true, &format!("{} dw", T::NAME));
+    }
+
+    #[test]
+    fn autograd_both_inputs_every_type() {
+        autograd::<f32>();
+        autograd::<f64>();
+        autograd::<half::f16>();
+        autograd::<half::bf16>();
+    }
+
+    #[test]
+    fn refusals_write_nothing() {
+        let dev = Device::Cpu;
+        let x: Vec<f32> = vec![-1.0, 2.0, -3.0, 4.0, -5.0, 6.0];
+        let t = Tensor::from_vec(x.clone(), (2, 3), &dev).unwrap();
+        let unchanged = |t: &Tensor| assert_bits(&elems::<f32>(t), &x, "refused call wrote");
+        let w2 = Tensor::new(&[0.5f32, 0.5], &dev).unwrap();
+        let e = cr::prelu_in_place(&t, &w2).unwrap_err().to_string();
+        assert!(e.contains("prelu") && e.contains("slope"), "{e}");
+        unchanged(&t);
+        // Transposed, C is 2: three slopes are refused by the strided walk before its
+        // first block is written.
+        let w3 = Tensor::new(&[0.5f32, 0.5, 0.5], &dev).unwrap();
+        let e = cr::prelu_in_place(&t.t().unwrap(), &w3)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("prelu") && e.contains("slope"), "{e}");
+        unchanged(&t);
+        let wnan = Tensor::new(&[0.5f32, f32::NAN, 0.1], &dev).unwrap();
+        let e = cr::prelu_in_place(&t, &wnan).unwrap_err().to_string();
+        assert!(e.contains("prelu") && e.contains("NaN"), "{e}");
+        unchanged(&t);
+        let w64 = Tensor::new(&[0.5f64, 0.5, 0.5], &dev).unwrap();
+        let e = cr::prelu(&t, &w64).unwrap_err().to_string();
+        assert!(e.contains("dtype"), "{e}");
+        let flat = Tensor::from_vec(x.clone(), 6, &dev).unwrap();
+        let w1 = Tensor::new(&[0.5f32], &dev).unwrap();
+        let e = cr::prelu(&flat, &w1).unwrap_err().to_string();
+        assert!(e.contains("NCHW"), "{e}");
+        let ti = Tensor::new(&[[1u32, 2], [3, 4]], &dev).unwrap();
+        let e = cr::prelu(&ti, &w1).unwrap_err().to_string();
+        assert!(e.contains("dtype"), "{e}");
+        let dy = Tensor::zeros((3, 2), DType::F32, &dev).unwrap();
+        let e = Prelu::new(Order::Nchw)
+            .backward_tensor(&t, &dy, &Tensor::new(&[0.5f32, 0.5, 0.5], &dev).unwrap())
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("`dy`"), "{e}");
+    }
+}

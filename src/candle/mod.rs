@@ -8,6 +8,9 @@
 //! | [`Kernel::forward_tensor`]`(&x)` | [`Kernel::forward`] |
 //! | [`Kernel::forward_tensor_in_place`]`(&x)` | [`Kernel::forward_in_place`] |
 //! | [`Kernel::backward_tensor`]`(&y, &dy)` | [`Kernel::backward`] |
+//! | [`prelu`]`(&x, &slope)`, [`prelu_in_place`]`(&x, &slope)` (NCHW) | [`crate::prelu`], [`crate::prelu_in_place`] |
+//! | [`Prelu::forward_tensor`](crate::Prelu::forward_tensor)`(&x, &slope)`, [`Prelu::forward_tensor_in_place`](crate::Prelu::forward_tensor_in_place) | [`crate::Prelu::forward`], ... |
+//! | [`Prelu::backward_tensor`](crate::Prelu::backward_tensor)`(&x, &dy, &slope)` | [`crate::Prelu::backward`] |
 //!
 //! [`Kernel`] also implements [`candle_core::Module`], so `x.apply(&kernel)` works in a
 //! candle model. The element types are candle's `F32`, `F64`, `F16` and `BF16`; the
@@ -21,8 +24,11 @@
 //! them gives `dx = act'(y) * dy`. So a model trained with candle's optimisers can use
 //! them in place of `Tensor::relu`, `Tensor::clamp` or `candle_nn::ops::leaky_relu`.
 //! Where the two differ (the gradient at exactly zero, NaN inputs, `-0.0`) is in
-//! `docs/DESIGN.md`. The in-place forms are [`candle_core::InplaceOp1`]s and, like every
-//! in-place op of candle, record no gradient.
+//! `docs/DESIGN.md`. PRelu ([`prelu`]) is a [`candle_core::CustomOp2`] whose backward
+//! pass gives both `dx` and the slope's gradient from the forward **input**, as
+//! Caffe2's PReluGradient does ([`Prelu::backward_tensor`](crate::Prelu::backward_tensor)).
+//! The in-place forms are [`candle_core::InplaceOp1`]s (PRelu's an `InplaceOp2`) and,
+//! like every in-place op of candle, record no gradient.
 //!
 //! # Layouts
 //!
@@ -139,17 +145,28 @@ fn kernel(op: Op, param: f64) -> candle_core::Result<Kernel> {
         .map_err(|e| refused(op, &e))
 }
 
-/// The crate's refusal as a candle error naming the op.
-fn refused(op: Op, e: &Error) -> candle_core::Error {
-    candle_core::Error::Msg(format!("caffe2op_relu::candle {}: {e}", op.name()))
+/// What a candle error names: an activation op, or PRelu.
+pub(crate) trait Label: Copy {
+    fn label(self) -> &'static str;
 }
 
-fn msg(op: Op, what: std::fmt::Arguments<'_>) -> candle_core::Error {
-    candle_core::Error::Msg(format!("caffe2op_relu::candle {}: {what}", op.name()))
+impl Label for Op {
+    fn label(self) -> &'static str {
+        self.name()
+    }
+}
+
+/// The crate's refusal as a candle error naming the op.
+pub(crate) fn refused(op: impl Label, e: &Error) -> candle_core::Error {
+    candle_core::Error::Msg(format!("caffe2op_relu::candle {}: {e}", op.label()))
+}
+
+pub(crate) fn msg(op: impl Label, what: std::fmt::Arguments<'_>) -> candle_core::Error {
+    candle_core::Error::Msg(format!("caffe2op_relu::candle {}: {what}", op.label()))
 }
 
 /// Refuses a tensor that is not on the CPU or not of a supported dtype.
-fn check(op: Op, arg: &str, t: &Tensor) -> candle_core::Result<()> {
+pub(crate) fn check(op: impl Label, arg: &str, t: &Tensor) -> candle_core::Result<()> {
     if !t.device().is_cpu() {
         return Err(msg(
             op,
@@ -397,14 +414,18 @@ pub(crate) fn advise_huge_pages<T>(buf: &mut [std::mem::MaybeUninit<T>]) {
 }
 
 /// A vector as candle's storage of its dtype.
-fn store<T: WithDType>(v: Vec<T>) -> CpuStorage {
+pub(crate) fn store<T: WithDType>(v: Vec<T>) -> CpuStorage {
     T::to_cpu_storage_owned(v)
 }
 
 /// The elements of `v` that a contiguous layout `l` covers, or `None` if `l` is not
 /// contiguous. A layout that does not fit its storage is refused (candle never makes
 /// one; checked so that no slice index can panic).
-fn contiguous<'a, T>(op: Op, v: &'a [T], l: &Layout) -> candle_core::Result<Option<&'a [T]>> {
+pub(crate) fn contiguous<'a, T>(
+    op: impl Label,
+    v: &'a [T],
+    l: &Layout,
+) -> candle_core::Result<Option<&'a [T]>> {
     match l.contiguous_offsets() {
         None => Ok(None),
         Some((a, b)) => v
@@ -414,7 +435,7 @@ fn contiguous<'a, T>(op: Op, v: &'a [T], l: &Layout) -> candle_core::Result<Opti
     }
 }
 
-fn out_of_range(op: Op, a: usize, b: usize, len: usize) -> candle_core::Error {
+pub(crate) fn out_of_range(op: impl Label, a: usize, b: usize, len: usize) -> candle_core::Error {
     msg(
         op,
         format_args!("the layout reaches elements {a}..{b} of a storage of {len}"),
@@ -536,7 +557,7 @@ fn backward_into_new<T: Element>(
 }
 
 /// Why a walk stopped.
-enum WalkError {
+pub(crate) enum WalkError {
     /// A layout reaches outside its storage (candle never makes one).
     Range { a: usize, b: usize, len: usize },
     /// A refusal of the crate.
@@ -550,7 +571,7 @@ impl From<Error> for WalkError {
 }
 
 impl WalkError {
-    fn into_candle(self, op: Op) -> candle_core::Error {
+    pub(crate) fn into_candle(self, op: impl Label) -> candle_core::Error {
         match self {
             WalkError::Range { a, b, len } => out_of_range(op, a, b, len),
             WalkError::Crate(e) => refused(op, &e),
@@ -581,7 +602,7 @@ fn contiguous_tail(dims: &[usize], stride: &[usize]) -> usize {
 /// layout (1 when the innermost one is strided in some layout). Before the first call,
 /// every layout's last element is checked to lie in its storage (`lens`), so the
 /// slices `f` takes cannot go out of range.
-fn walk<const N: usize>(
+pub(crate) fn walk<const N: usize>(
     dims: &[usize],
     strides: [&[usize]; N],
     starts: [usize; N],
@@ -644,3 +665,6 @@ fn walk<const N: usize>(
         }
     }
 }
+
+mod prelu;
+pub use prelu::{prelu, prelu_in_place};
