@@ -59,13 +59,23 @@ const _: () = assert!(Op::ALL.len() == reg::OPS.len());
 /// Parameters are checked when the activation is built (as `f64`) and again when a
 /// call converts them to its element type, since rounding can break the rule (for
 /// example `n = 1e-50` is `0.0` in `f32`).
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Clone, Copy, PartialEq)]
 pub struct Activation {
     op: Op,
     /// The op's scalar parameters in registry order; unused slots are 0.
     params: [f64; MAX_SCALARS],
     /// The same, rounded to each element type.
     ready: Ready,
+}
+
+impl core::fmt::Debug for Activation {
+    /// The op and the parameters as given (the rounded copies follow from them).
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Activation")
+            .field("op", &self.op)
+            .field("params", &self.params)
+            .finish()
+    }
 }
 
 /// An activation's parameters rounded to each element type and checked, once, when
