@@ -136,6 +136,8 @@ pub(crate) fn page_offsets<E>(src: *const E, block: usize, j: usize) -> [usize; 
             )
         };
     }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = src; // other targets: the offsets only, no software prefetch
     o
 }
 
