@@ -145,7 +145,9 @@
 //! refused with [`Error::IsaUnavailable`] when the CPU cannot run it. Every [`Isa`]
 //! variant exists on every target. Within [`Isa::Avx512`], bf16 products are narrowed
 //! with AVX512-BF16 when the CPU has it ([`avx512_bf16_narrowing`](tuning::avx512_bf16_narrowing);
-//! `CAFFE2OP_RELU_AVX512BF16=0` turns that off, [`BF16_ENV_VAR`](tuning::BF16_ENV_VAR)), and on cores that
+//! `CAFFE2OP_RELU_AVX512BF16=0` turns that off, [`BF16_ENV_VAR`](tuning::BF16_ENV_VAR)), f16 products,
+//! compares and clip bounds run on AVX512-FP16 when the CPU has it
+//! ([`avx512_fp16`](tuning::avx512_fp16); `CAFFE2OP_RELU_AVX512FP16=0` turns that off), and on cores that
 //! split 512-bit accesses in two (AMD Zen 4) the f32/f64 forward ops, relu_grad and
 //! relu_n_grad run their out-of-place main loops on 256-bit registers, and Int8Relu
 //! all of its calls ([`avx512_ymm_loops`](tuning::avx512_ymm_loops); `CAFFE2OP_RELU_AVX512_YMM=0` or `1`

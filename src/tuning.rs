@@ -75,6 +75,25 @@ pub fn avx512_bf16_narrowing() -> bool {
     })
 }
 
+/// The environment variable that turns off the AVX512-FP16 f16 arithmetic on
+/// [`Isa::Avx512`] when set to `0` (read once per process; see [`avx512_fp16`]).
+pub const FP16_ENV_VAR: &str = "CAFFE2OP_RELU_AVX512FP16";
+
+/// Whether the [`Isa::Avx512`] f16 kernels compute with AVX512-FP16: products
+/// (leaky_relu, PRelu and their gradients), float compares (the clip gradient) and
+/// the clip bounds as single `VMULPH`, `VCMPPH`, `VMINPH`/`VMAXPH` instructions,
+/// where the other form widens each product to f32 and back and compares in
+/// integers. True when this CPU has AVX512-FP16 (besides F and BW) and
+/// [`FP16_ENV_VAR`] is not `0`. Both forms give the oracle's bits. Decided once and
+/// cached.
+pub fn avx512_fp16() -> bool {
+    static ON: OnceLock<bool> = OnceLock::new();
+    *ON.get_or_init(|| {
+        let off = std::env::var_os(FP16_ENV_VAR).is_some_and(|v| v == "0");
+        !off && supported().avx512_fp16
+    })
+}
+
 /// The environment variable that sets whether the [`Isa::Avx512`] f32, f64 and u8
 /// kernels run their main loops on 256-bit registers: `1` on, `0` off, unset
 /// or anything else: decided by the CPU (see [`avx512_ymm_loops`]).
@@ -155,5 +174,6 @@ pub(crate) fn current() -> Tuning {
     Tuning {
         avx512_ymm_loops: avx512_ymm_loops(),
         avx512_bf16_narrowing: avx512_bf16_narrowing(),
+        avx512_fp16: avx512_fp16(),
     }
 }

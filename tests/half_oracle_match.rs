@@ -250,10 +250,12 @@ fn forced_isa_resolves_to_its_own_half_table() {
             );
         }
         if Isa::Avx512.is_available() {
-            assert_eq!(
-                table::<half::f16>(Isa::Avx512),
-                table_addrs(&k::arch::x86_64::avx512::TABLES.f16)
-            );
+            let f16 = if caffe2op_relu::tuning::avx512_fp16() {
+                &k::arch::x86_64::avx512::TABLES_FP16.f16
+            } else {
+                &k::arch::x86_64::avx512::TABLES.f16
+            };
+            assert_eq!(table::<half::f16>(Isa::Avx512), table_addrs(f16));
             let bf16 = if caffe2op_relu::tuning::avx512_bf16_narrowing() {
                 &k::arch::x86_64::avx512::TABLES_BF16_NE.bf16
             } else {

@@ -33,6 +33,14 @@ pub fn print_header(isas: &[Isa]) {
             }
         );
         println!(
+            "f16 products, compares and clip bounds on avx512: {}",
+            if caffe2op_relu::tuning::avx512_fp16() {
+                "VMULPH, VCMPPH, VMINPH/VMAXPH (AVX512-FP16)"
+            } else {
+                "through f32 (VCVTPH2PS/VCVTPS2PH) and integer compares"
+            }
+        );
+        println!(
             "f32/f64 out of place on avx512 (leaky_relu_grad from 1 MiB): {} main loops",
             if caffe2op_relu::tuning::avx512_ymm_loops() {
                 "256-bit (this core splits 512-bit accesses)"

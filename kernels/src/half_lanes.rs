@@ -221,7 +221,58 @@ pub trait Format16<L: Lanes16>: 'static {
     #[inline(always)]
     unsafe fn leaky_parts(x: L, a: L) -> (L::Mask, L) {
         // SAFETY: forwarded from the caller (ISA available).
-        unsafe { (negative(x, Self::Elem::INFINITY_BITS), Self::mul(a, x)) }
+        unsafe { (Self::negative(x), Self::mul(a, x)) }
+    }
+
+    /// `x < 0` per lane ([`Vector::negative`]). Default: a range of the bits.
+    #[inline(always)]
+    unsafe fn negative(x: L) -> L::Mask {
+        // SAFETY: forwarded from the caller (ISA available).
+        unsafe { negative(x, Self::Elem::INFINITY_BITS) }
+    }
+
+    /// `x > 0` per lane ([`Vector::positive`]). Default: a range of the bits.
+    #[inline(always)]
+    unsafe fn positive(x: L) -> L::Mask {
+        // SAFETY: forwarded from the caller (ISA available).
+        unsafe { positive(x, Self::Elem::INFINITY_BITS) }
+    }
+
+    /// The oracle's relu ([`Vector::relu`]). Default: the negative lanes cleared.
+    #[inline(always)]
+    unsafe fn relu(x: L) -> L {
+        // SAFETY: forwarded from the caller (ISA available).
+        unsafe { L::clear(Self::negative(x), x) }
+    }
+
+    /// relu_n for an `n` in `+0..=+inf` ([`Vector::relu_n_fused`]). Default:
+    /// [`Lanes16::relu_n_fused`].
+    #[inline(always)]
+    unsafe fn relu_n_fused(x: L, n: L) -> L {
+        // SAFETY: forwarded from the caller (ISA available).
+        unsafe { L::relu_n_fused(x, n, Self::Elem::INFINITY_BITS) }
+    }
+
+    /// IEEE `a < b` per lane, false where either is NaN ([`Vector::lt`]). Default:
+    /// integer compares of the order keys.
+    #[inline(always)]
+    unsafe fn lt(a: L, b: L) -> L::Mask {
+        // SAFETY: forwarded from the caller (ISA available).
+        unsafe { less(a, b, Self::Elem::INFINITY_BITS) }
+    }
+
+    /// `x > n ? n : x` per lane, a NaN `x` passing through ([`Vector::clip_above`]).
+    #[inline(always)]
+    unsafe fn clip_above(x: L, n: L) -> L {
+        // SAFETY: forwarded from the caller (ISA available).
+        unsafe { clip_above(x, n, Self::Elem::INFINITY_BITS) }
+    }
+
+    /// `x < n ? n : x` per lane, a NaN `x` passing through ([`Vector::clip_below`]).
+    #[inline(always)]
+    unsafe fn clip_below(x: L, n: L) -> L {
+        // SAFETY: forwarded from the caller (ISA available).
+        unsafe { L::select(Self::lt(x, n), n, x) }
     }
 
     /// [`Format16::leaky_parts`] of four registers ([`Vector::leaky_parts4`]).
@@ -440,12 +491,12 @@ unsafe impl<L: Lanes16, F: Format16<L>> Vector for Half<L, F> {
     #[inline(always)]
     unsafe fn lt(self, o: Self) -> L::Mask {
         // SAFETY: forwarded from the caller (ISA available).
-        unsafe { less(self.0, o.0, Self::INF) }
+        unsafe { F::lt(self.0, o.0) }
     }
     #[inline(always)]
     unsafe fn gt(self, o: Self) -> L::Mask {
         // SAFETY: forwarded from the caller (ISA available).
-        unsafe { less(o.0, self.0, Self::INF) }
+        unsafe { F::lt(o.0, self.0) }
     }
     #[inline(always)]
     unsafe fn and(a: L::Mask, b: L::Mask) -> L::Mask {
@@ -470,17 +521,22 @@ unsafe impl<L: Lanes16, F: Format16<L>> Vector for Half<L, F> {
     #[inline(always)]
     unsafe fn negative(self) -> L::Mask {
         // SAFETY: forwarded from the caller (ISA available).
-        unsafe { negative(self.0, Self::INF) }
+        unsafe { F::negative(self.0) }
     }
     #[inline(always)]
     unsafe fn relu(self) -> Self {
         // SAFETY: forwarded from the caller (ISA available).
-        Self::new(unsafe { L::clear(negative(self.0, Self::INF), self.0) })
+        Self::new(unsafe { F::relu(self.0) })
     }
     #[inline(always)]
     unsafe fn clip_above(self, n: Self) -> Self {
         // SAFETY: forwarded from the caller (ISA available).
-        Self::new(unsafe { clip_above(self.0, n.0, Self::INF) })
+        Self::new(unsafe { F::clip_above(self.0, n.0) })
+    }
+    #[inline(always)]
+    unsafe fn clip_below(self, n: Self) -> Self {
+        // SAFETY: forwarded from the caller (ISA available).
+        Self::new(unsafe { F::clip_below(self.0, n.0) })
     }
     /// Fused where every lane of `n` is in `+0..=+inf`, else relu then the clip. The
     /// relu_n kernels test their parameter once per call instead
@@ -504,7 +560,7 @@ unsafe impl<L: Lanes16, F: Format16<L>> Vector for Half<L, F> {
     #[inline(always)]
     unsafe fn relu_n_fused(self, n: Self) -> Self {
         // SAFETY: forwarded from the caller (ISA available).
-        Self::new(unsafe { L::relu_n_fused(self.0, n.0, Self::INF) })
+        Self::new(unsafe { F::relu_n_fused(self.0, n.0) })
     }
     #[inline(always)]
     unsafe fn leaky_parts(self, a: Self) -> (L::Mask, Self) {
@@ -526,7 +582,7 @@ unsafe impl<L: Lanes16, F: Format16<L>> Vector for Half<L, F> {
     #[inline(always)]
     unsafe fn positive(self) -> L::Mask {
         // SAFETY: forwarded from the caller (ISA available).
-        unsafe { positive(self.0, Self::INF) }
+        unsafe { F::positive(self.0) }
     }
     #[inline(always)]
     unsafe fn in_open(self, n: Self) -> L::Mask {

@@ -1,5 +1,6 @@
 //! The 16-bit float `Vector` impls of each hand-written ISA, one method at a time, on
-//! arbitrary registers: `lt`, `gt`, `positive`, `clip_above`, `relu`, `relu_n`, `in_open`,
+//! arbitrary registers: `lt`, `gt`, `positive`, `clip_above`, `clip_below`, `relu`,
+//! `relu_n`, `in_open`,
 //! `mul`, `leaky_parts` and `leaky_parts4` against IEEE
 //! semantics computed through the oracle's exact widening.
 //!
@@ -74,6 +75,7 @@ struct Out {
     gt: Vec<u16>,
     positive: Vec<u16>,
     clip: Vec<u16>,
+    clip_below: Vec<u16>,
     relu: Vec<u16>,
     relu_n: Vec<u16>,
     in_open: Vec<u16>,
@@ -102,6 +104,7 @@ where
         gt: vec![0; n],
         positive: vec![0; n],
         clip: vec![0; n],
+        clip_below: vec![0; n],
         relu: vec![0; n],
         relu_n: vec![0; n],
         in_open: vec![0; n],
@@ -125,6 +128,7 @@ where
         dump(V::select(va.gt(vb), one, zero), &mut out.gt);
         dump(V::select(va.positive(), one, zero), &mut out.positive);
         dump(va.clip_above(vb), &mut out.clip);
+        dump(va.clip_below(vb), &mut out.clip_below);
         dump(va.relu(), &mut out.relu);
         dump(va.relu_n(vb), &mut out.relu_n);
         dump(V::select(va.in_open(vb), one, zero), &mut out.in_open);
@@ -159,6 +163,8 @@ fn check<T: Half>(isa: &str, a: &[T], b: &[T], out: &Out) {
         assert_eq!(out.positive[i] == 0xFFFF, x > 0.0, "positive {ctx}");
         let clip = if x > y { yb } else { xb };
         assert_eq!(out.clip[i], clip, "clip_above {ctx}");
+        let clip_below = if x < y { yb } else { xb };
+        assert_eq!(out.clip_below[i], clip_below, "clip_below {ctx}");
         let relu = if x < 0.0 { 0 } else { xb };
         assert_eq!(out.relu[i], relu, "relu {ctx}");
         // relu, then the clip (for a negative n this is not the oracle's relu_n, whose
@@ -250,7 +256,9 @@ mod x86 {
     }
     mod avx512 {
         use super::*;
-        use caffe2op_relu_kernels::arch::x86_64::avx512::half::{Bf16x32, Bf16x32Ne, F16x32};
+        use caffe2op_relu_kernels::arch::x86_64::avx512::half::{
+            Bf16x32, Bf16x32Ne, F16x32, F16x32Ph,
+        };
 
         #[target_feature(enable = "avx512f,avx512bw")]
         unsafe fn f16(a: &[F16], b: &[F16]) -> Out {
@@ -262,6 +270,12 @@ mod x86 {
         unsafe fn bf16(a: &[Bf16], b: &[Bf16]) -> Out {
             // SAFETY: only called after detecting AVX512F and AVX512BW.
             unsafe { run::<Bf16x32>(a, b, Bf16(0xFFFF)) }
+        }
+
+        #[target_feature(enable = "avx512f,avx512bw,avx512fp16")]
+        unsafe fn f16_ph(a: &[F16], b: &[F16]) -> Out {
+            // SAFETY: only called after detecting AVX512F, BW and FP16.
+            unsafe { run::<F16x32Ph>(a, b, F16(0xFFFF)) }
         }
 
         #[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512bf16")]
@@ -286,6 +300,15 @@ mod x86 {
                     rounds(),
                     |a, b| unsafe { bf16_ne(a, b) },
                     "avx512 bf16 ne",
+                );
+            }
+            if is_x86_feature_detected!("avx512fp16") {
+                // SAFETY: AVX512F, BW and FP16 detected.
+                sweep::<F16>(
+                    32,
+                    rounds(),
+                    |a, b| unsafe { f16_ph(a, b) },
+                    "avx512 f16 ph",
                 );
             }
         }

@@ -30,6 +30,9 @@ pub struct Tuning {
     /// AVX-512 bf16 products narrowed with AVX512-BF16's `VCVTNE2PS2BF16`; needs
     /// AVX512-BF16 and DQ.
     pub avx512_bf16_narrowing: bool,
+    /// AVX-512 f16 products, float compares and clip bounds computed by
+    /// AVX512-FP16's `*PH` instructions; needs AVX512-FP16.
+    pub avx512_fp16: bool,
 }
 
 /// One ISA: its name, whether this CPU can run it, and its tables.

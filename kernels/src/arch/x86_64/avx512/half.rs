@@ -13,6 +13,8 @@
 //!   narrowed by `VCVTNE2PS2BF16`, which treats subnormal f32 as zero, so a register
 //!   that may hold a subnormal product takes the integer rounding instead (leaky_relu
 //!   tests a block of four registers at once, `leaky_parts4_ne`).
+//! - f16 on CPUs with AVX512-FP16 ([`F16x32Ph`], the format [`F16Ph`]): products,
+//!   float compares and the clip bounds are `VMULPH`, `VCMPPH`, `VMINPH`/`VMAXPH`.
 //!
 //! A call shorter than one register uses masked 16-bit loads and stores (`VMOVDQU16`
 //! with a `k` mask): lanes outside the slice are never accessed. As for f32, large
@@ -425,6 +427,126 @@ unsafe fn leaky_parts4_ne(x: [__m512i; 4], a: __m512i) -> [(__mmask32, __m512i);
     }
 }
 
+/// binary16 computed by AVX512-FP16 ([`F16x32Ph`]): products, compares, relu and
+/// the clip bounds are single `*PH` instructions on the 32 lanes, where the default
+/// format widens to f32 and back for a product and compares in integers.
+///
+/// Each gives the oracle's bits: the product of two binary16 values is exact in f32
+/// (11 + 11 significand bits, exponents well inside f32's normal range), so the
+/// oracle's one rounding of it to binary16 is the correctly rounded binary16
+/// product, which is what `VMULPH` returns, subnormals included (the FP16
+/// instructions ignore MXCSR's DAZ and FTZ). A NaN operand comes back quieted with
+/// its payload, as the oracle's widen-multiply-narrow keeps it, the first operand's
+/// when both are NaN, as `VMULPS` does. `VMINPH`/`VMAXPH` return their second
+/// operand when either is NaN or both are zeros, as `VMINPS`/`VMAXPS` do, so the
+/// clip bounds take the f32 kernels' operand order. The instructions are written
+/// as inline assembly: Rust's `_mm512_*_ph` intrinsics are not stable.
+pub struct F16Ph;
+
+/// 32 binary16 values (bits) in a `__m512i`, computed by AVX512-FP16 ([`F16Ph`]).
+pub type F16x32Ph = Half<__m512i, F16Ph>;
+
+// The methods need AVX512F, BW and FP16 (the `f16_ph` entry points enable them).
+impl Format16<__m512i> for F16Ph {
+    type Elem = F16;
+    #[inline(always)]
+    unsafe fn mul(a: __m512i, b: __m512i) -> __m512i {
+        // SAFETY: caller guarantees AVX512F + BW + FP16.
+        unsafe { ph::binary::<{ ph::MUL }>(a, b) }
+    }
+    #[inline(always)]
+    unsafe fn lt(a: __m512i, b: __m512i) -> __mmask32 {
+        // SAFETY: caller guarantees AVX512F + BW + FP16.
+        unsafe { ph::less(a, b) }
+    }
+    #[inline(always)]
+    unsafe fn negative(x: __m512i) -> __mmask32 {
+        // SAFETY: caller guarantees AVX512F + BW + FP16.
+        unsafe { ph::less(x, _mm512_setzero_si512()) }
+    }
+    #[inline(always)]
+    unsafe fn positive(x: __m512i) -> __mmask32 {
+        // SAFETY: caller guarantees AVX512F + BW + FP16.
+        unsafe { ph::less(_mm512_setzero_si512(), x) }
+    }
+    #[inline(always)]
+    unsafe fn relu(x: __m512i) -> __m512i {
+        // SAFETY: caller guarantees AVX512F + BW + FP16. `max(+0, x)` is x where x is
+        // NaN or a zero, +0 where x < 0: the oracle's relu in one instruction.
+        unsafe { ph::binary::<{ ph::MAX }>(_mm512_setzero_si512(), x) }
+    }
+    #[inline(always)]
+    unsafe fn relu_n_fused(x: __m512i, n: __m512i) -> __m512i {
+        // SAFETY: caller guarantees AVX512F + BW + FP16. The relu, then the clip
+        // above (a NaN passes both as the second operand).
+        unsafe { Self::clip_above(Self::relu(x), n) }
+    }
+    #[inline(always)]
+    unsafe fn clip_above(x: __m512i, n: __m512i) -> __m512i {
+        // SAFETY: caller guarantees AVX512F + BW + FP16. `min(n, x)` is x where x is
+        // NaN or equal to n (F16Ph's docs).
+        unsafe { ph::binary::<{ ph::MIN }>(n, x) }
+    }
+    #[inline(always)]
+    unsafe fn clip_below(x: __m512i, n: __m512i) -> __m512i {
+        // SAFETY: caller guarantees AVX512F + BW + FP16. `max(n, x)` is x where x is
+        // NaN or equal to n.
+        unsafe { ph::binary::<{ ph::MAX }>(n, x) }
+    }
+}
+
+/// The AVX512-FP16 instructions of [`F16Ph`], one `asm!` each (pure: the optimiser
+/// may hoist or merge them like any arithmetic).
+mod ph {
+    use core::arch::asm;
+    use core::arch::x86_64::{__m512i, __mmask32};
+
+    /// `VMULPH`.
+    pub const MUL: u8 = 0;
+    /// `VMINPH`.
+    pub const MIN: u8 = 1;
+    /// `VMAXPH`.
+    pub const MAX: u8 = 2;
+
+    /// `OP a, b` on 32 binary16 lanes (Intel operand order: `a` is the first source).
+    #[inline]
+    #[target_feature(enable = "avx512f,avx512bw,avx512fp16")]
+    pub unsafe fn binary<const OP: u8>(a: __m512i, b: __m512i) -> __m512i {
+        let r: __m512i;
+        // SAFETY: the target features are enabled on this function; the instructions
+        // read and write registers only.
+        unsafe {
+            match OP {
+                MUL => asm!("vmulph {r}, {a}, {b}", r = lateout(zmm_reg) r,
+                    a = in(zmm_reg) a, b = in(zmm_reg) b,
+                    options(pure, nomem, nostack, preserves_flags)),
+                MIN => asm!("vminph {r}, {a}, {b}", r = lateout(zmm_reg) r,
+                    a = in(zmm_reg) a, b = in(zmm_reg) b,
+                    options(pure, nomem, nostack, preserves_flags)),
+                _ => asm!("vmaxph {r}, {a}, {b}", r = lateout(zmm_reg) r,
+                    a = in(zmm_reg) a, b = in(zmm_reg) b,
+                    options(pure, nomem, nostack, preserves_flags)),
+            }
+        }
+        r
+    }
+
+    /// `a < b` per lane, false where either is NaN (`VCMPPH`, predicate `LT_OQ`).
+    #[inline]
+    #[target_feature(enable = "avx512f,avx512bw,avx512fp16")]
+    pub unsafe fn less(a: __m512i, b: __m512i) -> __mmask32 {
+        let m: __mmask32;
+        // SAFETY: the target features are enabled on this function; the instruction
+        // reads and writes registers only.
+        unsafe {
+            asm!("vcmpph {m}, {a}, {b}, 0x11", m = lateout(kreg) m,
+                a = in(zmm_reg) a, b = in(zmm_reg) b,
+                options(pure, nomem, nostack, preserves_flags));
+        }
+        m
+    }
+}
+
 /// binary16 kernels on AVX-512.
 pub mod f16 {
     use super::F16x32;
@@ -464,4 +586,15 @@ pub mod bf16_ne {
         k.backward[Backward::LeakyReluGrad as usize] = backward::<LeakyReluGrad>;
         k
     };
+}
+
+/// binary16 kernels on AVX-512 with AVX512-FP16 ([`F16x32Ph`]).
+pub mod f16_ph {
+    use super::F16x32Ph;
+    use crate::half::F16;
+    crate::kernel_entry_points!(
+        [target_feature(enable = "avx512f,avx512bw,avx512fp16")],
+        F16x32Ph,
+        F16
+    );
 }

@@ -50,19 +50,24 @@ pub mod autovec {
 }
 
 /// The registry entry: AVX512F + AVX512BW (the 16-bit and 8-bit element types need
-/// BW), with two tuning choices ([`Tuning`]).
+/// BW), with three tuning choices ([`Tuning`]).
 pub const ISA: IsaDef = IsaDef {
     name: "avx512",
     detect: || x86_has!("avx512f", "avx512bw"),
     tunable: || Tuning {
         avx512_ymm_loops: x86_has!("avx512f", "avx512bw", "avx512vl"),
         avx512_bf16_narrowing: x86_has!("avx512f", "avx512bw", "avx512dq", "avx512bf16"),
+        avx512_fp16: x86_has!("avx512f", "avx512bw", "avx512fp16"),
     },
-    tables: |t| match (t.avx512_ymm_loops, t.avx512_bf16_narrowing) {
-        (false, false) => &TABLES,
-        (false, true) => &TABLES_BF16_NE,
-        (true, false) => &TABLES_YMM,
-        (true, true) => &TABLES_YMM_BF16_NE,
+    tables: |t| match (t.avx512_ymm_loops, t.avx512_bf16_narrowing, t.avx512_fp16) {
+        (false, false, false) => &TABLES,
+        (false, true, false) => &TABLES_BF16_NE,
+        (true, false, false) => &TABLES_YMM,
+        (true, true, false) => &TABLES_YMM_BF16_NE,
+        (false, false, true) => &TABLES_FP16,
+        (false, true, true) => &TABLES_BF16_NE_FP16,
+        (true, false, true) => &TABLES_YMM_FP16,
+        (true, true, true) => &TABLES_YMM_BF16_NE_FP16,
     },
     autovec: &autovec::TABLES,
 };
@@ -77,6 +82,18 @@ pub static TABLES_YMM: Tables = crate::tables!(f32::ymm, f64::ymm, half::f16, ha
 /// [`TABLES_YMM`] with bf16 products narrowed by AVX512-BF16.
 pub static TABLES_YMM_BF16_NE: Tables =
     crate::tables!(f32::ymm, f64::ymm, half::f16, half::bf16_ne, u8::ymm);
+/// [`TABLES`] with f16 computed by AVX512-FP16.
+pub static TABLES_FP16: Tables =
+    crate::tables!(self::f32, self::f64, half::f16_ph, half::bf16, self::u8);
+/// [`TABLES_BF16_NE`] with f16 computed by AVX512-FP16.
+pub static TABLES_BF16_NE_FP16: Tables =
+    crate::tables!(self::f32, self::f64, half::f16_ph, half::bf16_ne, self::u8);
+/// [`TABLES_YMM`] with f16 computed by AVX512-FP16.
+pub static TABLES_YMM_FP16: Tables =
+    crate::tables!(f32::ymm, f64::ymm, half::f16_ph, half::bf16, u8::ymm);
+/// [`TABLES_YMM_BF16_NE`] with f16 computed by AVX512-FP16.
+pub static TABLES_YMM_BF16_NE_FP16: Tables =
+    crate::tables!(f32::ymm, f64::ymm, half::f16_ph, half::bf16_ne, u8::ymm);
 
 // SAFETY: `__m512` is a plain 64-byte register of 16 f32 lanes.
 unsafe impl Vector for __m512 {
