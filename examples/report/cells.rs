@@ -69,6 +69,10 @@ pub enum Kind {
     Int8InPlace,
     /// The naive Int8Relu loop.
     Int8Naive,
+    /// The 16-bit types' conversions alone, widen and narrow (`autovec::round_trip`):
+    /// the roof of their products, in the leaky_relu and leaky_relu_grad tables
+    /// (the gradient's row converts dy into dx, so it moves two buffers, not three).
+    RoundTrip,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -117,13 +121,16 @@ impl Cell {
             Kind::Int8 => format!("{}{t}", self.isa),
             Kind::Int8InPlace => format!("{} in-place", self.isa),
             Kind::Int8Naive => "naive-scalar".into(),
+            Kind::RoundTrip => format!("convert-only-{}", self.isa),
         }
     }
 
     /// Bytes moved by one call on `n` elements of `s` bytes.
     pub fn bytes_moved(&self, n: usize, s: usize) -> usize {
         match self.kind {
-            Kind::Memcpy | Kind::Int8 | Kind::Int8InPlace | Kind::Int8Naive => 2 * n * s,
+            Kind::Memcpy | Kind::Int8 | Kind::Int8InPlace | Kind::Int8Naive | Kind::RoundTrip => {
+                2 * n * s
+            }
             _ => self.func.streams() * n * s,
         }
     }
@@ -187,5 +194,22 @@ pub fn int8(isas: &[Isa], more: bool) -> Vec<Cell> {
         Isa::Scalar,
         Threads::Serial,
     ));
+    v
+}
+
+/// The conversion-only cells of a 16-bit type: for leaky_relu and its gradient (the
+/// ops with products), on each of `isas` that has the loop.
+pub fn round_trips(isas: &[Isa]) -> Vec<Cell> {
+    let mut v = Vec::new();
+    for func in Func::all() {
+        if func.op != Op::LeakyRelu {
+            continue;
+        }
+        for &isa in isas {
+            if matches!(isa, Isa::Avx2 | Isa::Avx512) {
+                v.push(Cell::new(func, Kind::RoundTrip, isa, Threads::Serial));
+            }
+        }
+    }
     v
 }

@@ -113,6 +113,14 @@ impl Run<'_> {
             // the kernels): in the quick full run they would take much of the run.
             cells.retain(|c| !matches!(c.kind, Kind::Naive | Kind::NaiveInPlace));
         }
+        if matches!(dtype, "f16" | "bf16") {
+            let isas = if self.full() {
+                &self.isas[..]
+            } else {
+                &[self.best][..]
+            };
+            cells.extend(cells::round_trips(isas));
+        }
         cells
     }
 

@@ -192,6 +192,8 @@ impl<T: Element> Bufs<T> {
             (Kind::Hand, true) => k.backward(&self.y, &self.dy, &mut self.dx),
             (Kind::HandInPlace, true) => k.backward_in_place(&self.y, &mut self.dx),
             (Kind::Naive, true) => autovec::backward(c.isa, act, &self.y, &self.dy, &mut self.dx),
+            (Kind::RoundTrip, false) => autovec::round_trip(c.isa, &self.x, &mut self.y),
+            (Kind::RoundTrip, true) => autovec::round_trip(c.isa, &self.dy, &mut self.dx),
             (Kind::NaiveInPlace, true) | (Kind::Int8 | Kind::Int8InPlace | Kind::Int8Naive, _) => {
                 Ok(())
             }

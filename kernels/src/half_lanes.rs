@@ -308,6 +308,47 @@ impl<L: Lanes16> Format16<L> for Bf16 {
     }
 }
 
+/// A format's conversion round trip on `L`: widen to `f32` and narrow back, the way
+/// its products do, with nothing between. Not an op: the roof that the 16-bit
+/// products are measured against (the report's `convert` rows), since every product
+/// pays these conversions.
+///
+/// # Safety
+///
+/// As [`Format16`]: the CPU supports the ISA of `L` and the conversions.
+#[allow(clippy::missing_safety_doc)]
+pub trait RoundTrip<L: Lanes16>: Format16<L> {
+    /// `x` widened to `f32` and narrowed back (the bits of `x`, NaNs quieted).
+    unsafe fn round_trip(x: L) -> L;
+}
+
+/// [`RoundTrip::round_trip`] over `x` into `y` (the shorter length of the two), whole
+/// registers then one partial register.
+///
+/// # Safety
+///
+/// The CPU supports the ISA of `L` and `F`'s conversions.
+#[inline(always)]
+pub(crate) unsafe fn round_trip_loop<L: Lanes16, F: RoundTrip<L>>(
+    x: &[F::Elem],
+    y: &mut [F::Elem],
+) {
+    let n = x.len().min(y.len());
+    let (xp, yp) = (x.as_ptr().cast::<u16>(), y.as_mut_ptr().cast::<u16>());
+    let mut i = 0;
+    // SAFETY: each access covers lanes i..i + LANES (or the last n - i) of both slices,
+    // inside their first n elements; elements are transparent `u16`s (`Float16`).
+    unsafe {
+        while i + L::LANES <= n {
+            F::round_trip(L::load(xp.add(i))).store(yp.add(i));
+            i += L::LANES;
+        }
+        if i < n {
+            F::round_trip(L::load_partial(xp.add(i), n - i)).store_partial(yp.add(i), n - i);
+        }
+    }
+}
+
 /// Where the bits of `v` are in `lo..=hi` (a range narrower than `0x7fff`): a wrapping
 /// add moves `lo` to `i16::MIN`, so the range becomes the bottom of the signed order,
 /// below `i16::MIN + (hi - lo) + 1`, and one signed compare finds it.

@@ -16,4 +16,5 @@ mod leaky_shape;
 mod ndarray_oracle;
 mod ndarray_refusals;
 mod refusals;
+mod round_trip;
 mod walk_direction;

@@ -19,7 +19,7 @@
 use core::arch::x86_64::*;
 
 use crate::half::{Bf16, F16};
-use crate::half_lanes::{Half, Lanes16};
+use crate::half_lanes::{Half, Lanes16, RoundTrip, round_trip_loop};
 
 /// 16 binary16 values (bits) in a `__m256i`.
 pub type F16x16 = Half<__m256i, F16>;
@@ -182,4 +182,72 @@ pub mod bf16 {
     use super::Bf16x16;
     use crate::half::Bf16;
     crate::kernel_entry_points!([target_feature(enable = "avx2")], Bf16x16, Bf16);
+}
+
+impl RoundTrip<__m256i> for F16 {
+    #[inline(always)]
+    unsafe fn round_trip(x: __m256i) -> __m256i {
+        // SAFETY: caller guarantees AVX2 and F16C.
+        unsafe {
+            let lo = _mm256_cvtph_ps(_mm256_castsi256_si128(x));
+            let hi = _mm256_cvtph_ps(_mm256_extracti128_si256::<1>(x));
+            _mm256_set_m128i(
+                _mm256_cvtps_ph::<_MM_FROUND_TO_NEAREST_INT>(hi),
+                _mm256_cvtps_ph::<_MM_FROUND_TO_NEAREST_INT>(lo),
+            )
+        }
+    }
+}
+
+impl RoundTrip<__m256i> for Bf16 {
+    #[inline(always)]
+    unsafe fn round_trip(x: __m256i) -> __m256i {
+        // SAFETY: caller guarantees AVX2 (the unpack and pack of `mul_bf16`).
+        unsafe {
+            let z = _mm256_setzero_si256();
+            let lo = opaque(_mm256_castsi256_ps(_mm256_unpacklo_epi16(z, x)));
+            let hi = opaque(_mm256_castsi256_ps(_mm256_unpackhi_epi16(z, x)));
+            _mm256_packus_epi32(round_bf16_product(lo), round_bf16_product(hi))
+        }
+    }
+}
+
+/// `v` unchanged, hidden from the optimiser: the integer rounding of an f32 whose
+/// low 16 bits are known to be zero folds away, and a round trip must convert as a
+/// product's narrowing does.
+#[inline]
+#[target_feature(enable = "avx")]
+unsafe fn opaque(mut v: __m256) -> __m256 {
+    // SAFETY: the feature is enabled here; an empty instruction template leaves the
+    // register as it is.
+    unsafe {
+        core::arch::asm!("/* {0} */", inout(ymm_reg) v, options(pure, nomem, nostack, preserves_flags));
+    }
+    v
+}
+
+/// The conversion round trips of the 16-bit products on AVX2 ([`RoundTrip`]): the
+/// roofs the report measures the f16 and bf16 products against.
+pub mod round_trip {
+    use super::*;
+
+    /// f16 widened by F16C and narrowed back, `x` into `y`.
+    ///
+    /// # Safety
+    /// The CPU supports AVX2 and F16C.
+    #[target_feature(enable = "avx2,f16c")]
+    pub unsafe fn f16(x: &[F16], y: &mut [F16]) {
+        // SAFETY: the features are enabled here.
+        unsafe { round_trip_loop::<__m256i, F16>(x, y) }
+    }
+
+    /// bf16 widened by unpacking and narrowed by integer rounding, `x` into `y`.
+    ///
+    /// # Safety
+    /// The CPU supports AVX2.
+    #[target_feature(enable = "avx2")]
+    pub unsafe fn bf16(x: &[Bf16], y: &mut [Bf16]) {
+        // SAFETY: the feature is enabled here.
+        unsafe { round_trip_loop::<__m256i, Bf16>(x, y) }
+    }
 }

@@ -24,7 +24,7 @@
 use core::arch::x86_64::*;
 
 use crate::half::{Bf16, F16};
-use crate::half_lanes::{Format16, Half, Lanes16};
+use crate::half_lanes::{Format16, Half, Lanes16, RoundTrip, round_trip_loop};
 
 /// 32 binary16 values (bits) in a `__m512i`.
 pub type F16x32 = Half<__m512i, F16>;
@@ -597,4 +597,98 @@ pub mod f16_ph {
         F16x32Ph,
         F16
     );
+}
+
+impl RoundTrip<__m512i> for F16 {
+    #[inline(always)]
+    unsafe fn round_trip(x: __m512i) -> __m512i {
+        // SAFETY: caller guarantees AVX512F.
+        unsafe {
+            let lo = _mm512_cvtph_ps(_mm512_castsi512_si256(x));
+            let hi = _mm512_cvtph_ps(_mm512_extracti64x4_epi64::<1>(x));
+            let lo = _mm512_cvtps_ph::<_MM_FROUND_TO_NEAREST_INT>(lo);
+            let hi = _mm512_cvtps_ph::<_MM_FROUND_TO_NEAREST_INT>(hi);
+            _mm512_inserti64x4::<1>(_mm512_castsi256_si512(lo), hi)
+        }
+    }
+}
+
+impl RoundTrip<__m512i> for Bf16 {
+    #[inline(always)]
+    unsafe fn round_trip(x: __m512i) -> __m512i {
+        // SAFETY: caller guarantees AVX512F + BW (the unpack and pack of `mul_bf16`).
+        unsafe {
+            let z = _mm512_setzero_si512();
+            let lo = opaque(_mm512_castsi512_ps(_mm512_unpacklo_epi16(z, x)));
+            let hi = opaque(_mm512_castsi512_ps(_mm512_unpackhi_epi16(z, x)));
+            _mm512_packus_epi32(round_bf16_product(lo), round_bf16_product(hi))
+        }
+    }
+}
+
+impl RoundTrip<__m512i> for Bf16Ne {
+    #[inline(always)]
+    unsafe fn round_trip(x: __m512i) -> __m512i {
+        // SAFETY: caller guarantees AVX512F + BW + BF16: the widening of
+        // `products_f32` and the narrowing of `narrow_ne` (without the subnormal test
+        // of the products, which is not a conversion).
+        unsafe {
+            let even = _mm512_castsi512_ps(_mm512_slli_epi32::<16>(x));
+            let odd = _mm512_castsi512_ps(_mm512_and_si512(
+                x,
+                _mm512_set1_epi32(0xFFFF_0000u32 as i32),
+            ));
+            narrow_ne(even, odd)
+        }
+    }
+}
+
+/// `v` unchanged, hidden from the optimiser: the integer rounding of an f32 whose
+/// low 16 bits are known to be zero folds away, and a round trip must convert as a
+/// product's narrowing does.
+#[inline]
+#[target_feature(enable = "avx512f")]
+unsafe fn opaque(mut v: __m512) -> __m512 {
+    // SAFETY: the feature is enabled here; an empty instruction template leaves the
+    // register as it is.
+    unsafe {
+        core::arch::asm!("/* {0} */", inout(zmm_reg) v, options(pure, nomem, nostack, preserves_flags));
+    }
+    v
+}
+
+/// The conversion round trips of the 16-bit products on AVX-512 ([`RoundTrip`]):
+/// the roofs the report measures the f16 and bf16 products against.
+pub mod round_trip {
+    use super::*;
+
+    /// f16 widened by `VCVTPH2PS` and narrowed by `VCVTPS2PH`, `x` into `y`.
+    ///
+    /// # Safety
+    /// The CPU supports AVX512F and BW.
+    #[target_feature(enable = "avx512f,avx512bw")]
+    pub unsafe fn f16(x: &[F16], y: &mut [F16]) {
+        // SAFETY: the features are enabled here.
+        unsafe { round_trip_loop::<__m512i, F16>(x, y) }
+    }
+
+    /// bf16 widened by unpacking and narrowed by integer rounding, `x` into `y`.
+    ///
+    /// # Safety
+    /// The CPU supports AVX512F and BW.
+    #[target_feature(enable = "avx512f,avx512bw")]
+    pub unsafe fn bf16(x: &[Bf16], y: &mut [Bf16]) {
+        // SAFETY: the features are enabled here.
+        unsafe { round_trip_loop::<__m512i, Bf16>(x, y) }
+    }
+
+    /// bf16 widened by shifts and narrowed by `VCVTNE2PS2BF16`, `x` into `y`.
+    ///
+    /// # Safety
+    /// The CPU supports AVX512F, BW, DQ and BF16.
+    #[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512bf16")]
+    pub unsafe fn bf16_ne(x: &[Bf16], y: &mut [Bf16]) {
+        // SAFETY: the features are enabled here.
+        unsafe { round_trip_loop::<__m512i, Bf16Ne>(x, y) }
+    }
 }
