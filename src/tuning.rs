@@ -11,21 +11,57 @@ use caffe2op_relu_kernels::Tuning;
 
 use crate::isa::{self, Isa};
 
-/// The default of [`parallel_min_bytes`]: `Threads::Auto` goes parallel when one
-/// call reads and writes at least this many bytes in total (inputs + output).
+/// The default of [`parallel_min_bytes`] on CPUs without a measured default of their
+/// own (AMD Zen 3 and Zen 4 among those measured): `Threads::Auto` goes parallel when
+/// one call reads and writes at least this many bytes in total (inputs + output).
 pub const PARALLEL_MIN_BYTES: usize = 8 << 20;
 
-static PARALLEL_MIN: AtomicUsize = AtomicUsize::new(PARALLEL_MIN_BYTES);
+/// The default of [`parallel_min_bytes`] on Intel CPUs whose cores have at least 2 MiB
+/// of L2 each (Sapphire Rapids and later server cores): one core reads its L3 at a
+/// fraction of its L2's rate, so a call that outgrows one L2 runs up to 2-3.6x as fast
+/// in two (f32 relu and relu_grad at 1 MiB per buffer, `docs/PERFORMANCE.md`).
+pub const PARALLEL_MIN_BYTES_LARGE_L2: usize = 2 << 20;
 
-/// The current parallel threshold in bytes moved per call (see [`PARALLEL_MIN_BYTES`]).
+/// Not set yet: decided from the CPU on first use.
+const UNSET: usize = usize::MAX;
+static PARALLEL_MIN: AtomicUsize = AtomicUsize::new(UNSET);
+
+/// The current parallel threshold in bytes moved per call: what
+/// [`set_parallel_min_bytes`] set, else [`default_parallel_min_bytes`].
 #[inline]
 pub fn parallel_min_bytes() -> usize {
+    match PARALLEL_MIN.load(Ordering::Relaxed) {
+        UNSET => decide_parallel_min(),
+        v => v,
+    }
+}
+
+#[cold]
+fn decide_parallel_min() -> usize {
+    // A racing setter wins over the default.
+    let _ = PARALLEL_MIN.compare_exchange(
+        UNSET,
+        default_parallel_min_bytes(),
+        Ordering::Relaxed,
+        Ordering::Relaxed,
+    );
     PARALLEL_MIN.load(Ordering::Relaxed)
 }
 
+/// This CPU's default parallel threshold: [`PARALLEL_MIN_BYTES_LARGE_L2`] on an Intel
+/// CPU with at least 2 MiB of L2 per core, else [`PARALLEL_MIN_BYTES`].
+pub fn default_parallel_min_bytes() -> usize {
+    #[cfg(target_arch = "x86_64")]
+    if caffe2op_relu_kernels::arch::x86_64::intel_l2_bytes().is_some_and(|b| b >= 2 << 20) {
+        return PARALLEL_MIN_BYTES_LARGE_L2;
+    }
+    PARALLEL_MIN_BYTES
+}
+
 /// Sets the parallel threshold (process-wide; for tuning and benchmarking).
+/// `usize::MAX` is taken as `usize::MAX - 1` (no call moves that much either way).
 pub fn set_parallel_min_bytes(bytes: usize) {
-    PARALLEL_MIN.store(bytes, Ordering::Relaxed);
+    PARALLEL_MIN.store(bytes.min(UNSET - 1), Ordering::Relaxed);
 }
 
 /// The default of [`stream_min_bytes`]: out-of-place calls that move at least this many

@@ -288,6 +288,28 @@ fn refused_parameters_and_lengths_write_nothing() {
     );
 }
 
+/// The parallel threshold: the CPU's default until set, what was set after
+/// (`usize::MAX` one below, so that it never reads as "not set"), and the default
+/// one of the two measured values.
+#[test]
+fn parallel_threshold_default_and_override() {
+    let _guard = THRESHOLD.lock().unwrap();
+    let old = parallel_min_bytes();
+    let default = caffe2op_relu::tuning::default_parallel_min_bytes();
+    assert!(
+        [
+            caffe2op_relu::tuning::PARALLEL_MIN_BYTES,
+            caffe2op_relu::tuning::PARALLEL_MIN_BYTES_LARGE_L2
+        ]
+        .contains(&default)
+    );
+    set_parallel_min_bytes(usize::MAX);
+    assert_eq!(parallel_min_bytes(), usize::MAX - 1);
+    set_parallel_min_bytes(12345);
+    assert_eq!(parallel_min_bytes(), 12345);
+    set_parallel_min_bytes(old);
+}
+
 #[test]
 fn threads_auto_splits_and_matches() {
     let _guard = THRESHOLD.lock().unwrap();

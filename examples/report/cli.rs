@@ -25,6 +25,8 @@ pub struct Opts {
     pub candle_only: bool,
     /// `--separate`: only the separate-buffers section.
     pub separate_only: bool,
+    /// `--threads`: only the threads section.
+    pub threads_only: bool,
 }
 
 impl Opts {
@@ -101,6 +103,8 @@ usage: cargo run --release --example report -- [OPTIONS]
                     against the compiler's loop and copy_from_slice on buffers
                     allocated one by one, under several placements (median and
                     worst; the sizes up to 64 MiB; a whole --full run has it too)
+  --threads         only the threads section: f32 relu with Threads::Auto, split
+                    always, serial, and a plain rayon loop (--full has it too)
   --json PATH       one JSON object per measured cell (default report.json)
   --svg PATH        the ratio plot (default report.svg)
   -h, --help        this text
@@ -153,6 +157,7 @@ pub fn opts() -> Option<Opts> {
         types: None,
         candle_only: false,
         separate_only: false,
+        threads_only: false,
     };
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
@@ -165,6 +170,7 @@ pub fn opts() -> Option<Opts> {
             "--full" => o.mode = Mode::Full,
             "--candle-only" => o.candle_only = true,
             "--separate" => o.separate_only = true,
+            "--threads" => o.threads_only = true,
             "--json" => o.json = args.next().unwrap_or(o.json),
             "--svg" => o.svg = args.next().unwrap_or(o.svg),
             "--sizes" => {

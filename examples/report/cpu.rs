@@ -51,6 +51,11 @@ pub fn print_header(isas: &[Isa]) {
     } else {
         println!("avx512: not available here (the vector-width sweep of --full is left out)");
     }
+    println!(
+        "Threads::Auto splits calls that move at least {} (this CPU's default: {})",
+        fmt_size(caffe2op_relu::tuning::parallel_min_bytes()),
+        fmt_size(caffe2op_relu::tuning::default_parallel_min_bytes())
+    );
     for f in Func::all() {
         let k = Kernel::new(f.act());
         println!("  {:<16} f32, f64, f16, bf16: {}", f.name(), k.isa());

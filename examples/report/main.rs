@@ -282,6 +282,10 @@ fn main() -> ExitCode {
         separate_sections(&o, best, &sizes);
         return ExitCode::SUCCESS;
     }
+    if o.threads_only {
+        sweeps::threads(best, o.quick);
+        return ExitCode::SUCCESS;
+    }
     let mut run = Run {
         o: &o,
         isas,

@@ -5,10 +5,11 @@ use std::hint::black_box;
 use std::time::Instant;
 
 use caffe2op_relu::{Activation, Isa, Kernel, Threads, autovec};
+use rayon::prelude::*;
 
 use crate::cells::own_compiler_loop;
 use crate::cli::full_sizes;
-use crate::measure::{fill, median};
+use crate::measure::{SHUFFLE_SEED, fill, median, shuffle};
 use crate::tables::fmt_size;
 
 /// The naive loop, called directly (baseline target, no dispatch, no checks).
@@ -319,56 +320,126 @@ pub fn thresholds(isa: Isa, quick: bool) {
     caffe2op_relu::tuning::set_stream_min_bytes(caffe2op_relu::tuning::DEFAULT_STREAM_MIN_BYTES);
     caffe2op_relu::tuning::set_parallel_min_bytes(saved);
 
-    let sizes: Vec<usize> = if quick {
-        vec![1 << 20, 4 << 20]
-    } else {
-        vec![
-            64 << 10,
-            128 << 10,
-            256 << 10,
-            512 << 10,
-            1 << 20,
-            2 << 20,
-            4 << 20,
-            6 << 20,
-            8 << 20,
-            12 << 20,
-            16 << 20,
-            64 << 20,
-        ]
-    };
+    threads(isa, quick);
+}
+
+/// `Threads::Auto` against one thread and against a plain rayon loop, f32 relu and
+/// relu_grad on `isa`, per buffer size: the crate with its threshold
+/// (`Threads::Auto`), the same with every call split (threshold 0), one thread, and
+/// the compiler's loop for `isa` over `par_chunks` of an equal share per thread (what
+/// a user writes with rayon). The four interleaved, medians.
+pub fn threads(isa: Isa, quick: bool) {
+    let workers = rayon::current_num_threads();
     if workers < 2 {
         println!("\nthreads: one rayon thread here, no thread sweep");
         return;
     }
-    println!(
-        "\nthreads, f32 relu on {isa}: GB/s with {} rayon threads / serial (ratio)",
-        rayon::current_num_threads()
-    );
+    let sizes: Vec<usize> = if quick {
+        vec![256 << 10, 1 << 20, 4 << 20, 16 << 20]
+    } else {
+        vec![
+            64 << 10,
+            256 << 10,
+            512 << 10,
+            768 << 10,
+            1 << 20,
+            2 << 20,
+            4 << 20,
+            8 << 20,
+            16 << 20,
+            64 << 20,
+            256 << 20,
+        ]
+    };
+    let act = Activation::relu();
     let saved = caffe2op_relu::tuning::parallel_min_bytes();
-    caffe2op_relu::tuning::set_parallel_min_bytes(0);
-    for &b in &sizes {
-        let n = b / 4;
-        let x: Vec<f32> = fill(n, 1, 16.0);
-        let mut y = vec![0.0f32; n];
-        let k = Kernel::new(Activation::relu()).with_isa(isa).unwrap();
-        let ks = k.with_threads(Threads::Serial);
-        let reps = (((32 << 20) / b).max(1)) as u32;
-        let (ta, ts) = ab(if quick { 3 } else { 9 }, reps, |a| {
-            if a {
-                k.forward(&x, &mut y).unwrap()
-            } else {
-                ks.forward(&x, &mut y).unwrap()
-            }
-        });
-        let bytes = 2.0 * b as f64;
+    for grad in [false, true] {
         println!(
-            "{:>8} {:>7.1} /{:>6.1} ({:.2}x)",
-            fmt_size(b),
-            bytes / ta / 1e9,
-            bytes / ts / 1e9,
-            ts / ta
+            "\nthreads, f32 {} on {isa} ({workers} rayon threads): GB/s, medians of \
+             interleaved samples; auto = Threads::Auto (split from {} moved), split = every \
+             call split, rayon = the compiler's loop over par_chunks",
+            if grad { "relu_grad" } else { "relu" },
+            fmt_size(saved)
         );
+        println!(
+            "{:>8} {:>8} {:>8} {:>8} {:>8} {:>12} {:>12} {:>12}",
+            "buffer", "serial", "auto", "split", "rayon", "auto/serial", "auto/rayon", "split/serial"
+        );
+        for &b in &sizes {
+            let n = b / 4;
+            let x: Vec<f32> = fill(n, 1, 16.0);
+            let dy: Vec<f32> = fill(n, 2, 2.0);
+            let mut y = vec![0.0f32; n];
+            let k = Kernel::new(act).with_isa(isa).unwrap();
+            let ks = k.with_threads(Threads::Serial);
+            let chunk = n.div_ceil(workers);
+            let call = |k: &Kernel, y: &mut [f32]| {
+                if grad {
+                    k.backward(&x, &dy, y).unwrap()
+                } else {
+                    k.forward(&x, y).unwrap()
+                }
+            };
+            let reps = (((32 << 20) / b).max(1)) as u32;
+            let t = interleaved(if quick { 5 } else { 11 }, reps, 4, |v| match v {
+                0 => call(&ks, &mut y),
+                1 => call(&k, &mut y),
+                2 => {
+                    caffe2op_relu::tuning::set_parallel_min_bytes(0);
+                    call(&k, &mut y);
+                    caffe2op_relu::tuning::set_parallel_min_bytes(saved);
+                }
+                _ if grad => x
+                    .par_chunks(chunk)
+                    .zip(dy.par_chunks(chunk))
+                    .zip(y.par_chunks_mut(chunk))
+                    .for_each(|((x, dy), y)| autovec::backward(isa, act, x, dy, y).unwrap()),
+                _ => x
+                    .par_chunks(chunk)
+                    .zip(y.par_chunks_mut(chunk))
+                    .for_each(|(x, y)| autovec::forward(isa, act, x, y).unwrap()),
+            });
+            let bytes = (if grad { 3 } else { 2 } * b) as f64;
+            let g = t.map(|t| bytes / t / 1e9);
+            println!(
+                "{:>8} {:>8.1} {:>8.1} {:>8.1} {:>8.1} {:>11.2}x {:>11.2}x {:>11.2}x",
+                fmt_size(b),
+                g[0],
+                g[1],
+                g[2],
+                g[3],
+                g[1] / g[0],
+                g[1] / g[3],
+                g[2] / g[0]
+            );
+        }
     }
-    caffe2op_relu::tuning::set_parallel_min_bytes(saved);
 }
+
+/// Measures `variants` variants, `samples` rounds of `reps` calls each, in a new
+/// order each round (the variant before leaves the caches in its own state: a serial
+/// call leaves the whole buffer in one core's L2, a split one half in each), and
+/// returns each one's median seconds per call.
+fn interleaved(samples: usize, reps: u32, variants: usize, mut f: impl FnMut(usize)) -> [f64; 4] {
+    let mut times = vec![Vec::new(); variants];
+    let mut order: Vec<usize> = (0..variants).collect();
+    let mut seed = SHUFFLE_SEED;
+    for _ in 0..samples {
+        shuffle(&mut order, &mut seed);
+        for &v in &order {
+            // One untimed call leaves the caches as this variant keeps them.
+            f(v);
+            let t = Instant::now();
+            for _ in 0..reps {
+                f(v);
+            }
+            times[v].push(t.elapsed().as_secs_f64() / reps as f64);
+        }
+    }
+    let mut out = [f64::NAN; 4];
+    for (o, t) in out.iter_mut().zip(&mut times) {
+        *o = median(t);
+    }
+    out
+}
+

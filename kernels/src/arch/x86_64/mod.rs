@@ -55,3 +55,40 @@ pub fn amd_family_19h() -> bool {
     };
     amd && family == 0x19
 }
+
+/// The size in bytes of one core's level-2 cache on an Intel CPU (CPUID leaf 4, the
+/// deterministic cache parameters), or `None` on other vendors, under Miri, or when
+/// the CPU does not describe it.
+pub fn intel_l2_bytes() -> Option<usize> {
+    if cfg!(miri) {
+        return None;
+    }
+    // SAFETY: CPUID exists on every x86_64 CPU; leaf 0 always exists, and leaf 4 is
+    // only asked when leaf 0 says it exists.
+    #[allow(unused_unsafe)]
+    unsafe {
+        let l0 = core::arch::x86_64::__cpuid(0);
+        let intel = [l0.ebx, l0.edx, l0.ecx] == [0x756e_6547, 0x4965_6e69, 0x6c65_746e]; // "GenuineIntel"
+        if !intel || l0.eax < 4 {
+            return None;
+        }
+        // Subleaves list the caches until one of type 0 (none); a handful exist.
+        for sub in 0..16 {
+            let r = core::arch::x86_64::__cpuid_count(4, sub);
+            let kind = r.eax & 0x1f;
+            if kind == 0 {
+                break;
+            }
+            let level = (r.eax >> 5) & 0x7;
+            // Type 1 is data, 3 unified.
+            if level == 2 && (kind == 1 || kind == 3) {
+                let ways = ((r.ebx >> 22) & 0x3ff) as usize + 1;
+                let partitions = ((r.ebx >> 12) & 0x3ff) as usize + 1;
+                let line = (r.ebx & 0xfff) as usize + 1;
+                let sets = r.ecx as usize + 1;
+                return Some(ways * partitions * line * sets);
+            }
+        }
+        None
+    }
+}
