@@ -62,15 +62,15 @@ pub fn backward<T: Element>(
 /// picks), nothing else. So not every pattern comes back: a NaN stays a NaN of its
 /// sign (the integer rounding leaves a signalling one unquieted, as products need no
 /// NaN path), and `VCVTNE2PS2BF16` reads a subnormal as zero (the kernels test
-/// their products for subnormals; this loop does not). The roof of leaky_relu and its gradient on 16-bit types,
-/// measured by the report. Lengths must match. [`Error::IsaUnavailable`] when the
+/// their products for subnormals; this loop does not). The roof of leaky_relu and
+/// its gradient on 16-bit types, measured by the report. Lengths must match. [`Error::IsaUnavailable`] when the
 /// CPU lacks `isa` or `isa` has no such loop for `T` ([`has_round_trip`]).
 pub fn round_trip<T: Element>(isa: Isa, x: &[T], y: &mut [T]) -> Result<(), Error> {
     if !has_round_trip::<T>(isa) {
         return Err(Error::IsaUnavailable { isa });
     }
     exec::check_len("y", x.len(), y.len())?;
-    round_trip_on(isa, x, y)
+    exec::round_trip(isa, x, y)
 }
 
 /// Whether [`round_trip`] runs for `T` on `isa` here: f16 and bf16 on
@@ -79,66 +79,4 @@ pub fn has_round_trip<T: Element>(isa: Isa) -> bool {
     matches!(T::NAME, "f16" | "bf16")
         && matches!(isa, Isa::Avx2 | Isa::Avx512)
         && isa.is_available()
-}
-
-#[cfg(target_arch = "x86_64")]
-fn round_trip_on<T: Element>(isa: Isa, x: &[T], y: &mut [T]) -> Result<(), Error> {
-    use caffe2op_relu_kernels::arch::x86_64::{avx2, avx512};
-    use caffe2op_relu_kernels::half::{Bf16, F16};
-    use std::any::TypeId;
-
-    let (f16, bf16) = (
-        TypeId::of::<T::Kernel>() == TypeId::of::<F16>(),
-        TypeId::of::<T::Kernel>() == TypeId::of::<Bf16>(),
-    );
-    let n = x.len();
-    // SAFETY (both casts): `T::Kernel` is the named type, which has `T`'s size,
-    // alignment and bits (`Element::Kernel`); `y` is an exclusive borrow, so the two
-    // views do not overlap.
-    let as_f16 = |x: &[T], y: &mut [T]| unsafe {
-        (
-            std::slice::from_raw_parts(x.as_ptr().cast::<F16>(), n),
-            std::slice::from_raw_parts_mut(y.as_mut_ptr().cast::<F16>(), n),
-        )
-    };
-    // SAFETY: as above.
-    let as_bf16 = |x: &[T], y: &mut [T]| unsafe {
-        (
-            std::slice::from_raw_parts(x.as_ptr().cast::<Bf16>(), n),
-            std::slice::from_raw_parts_mut(y.as_mut_ptr().cast::<Bf16>(), n),
-        )
-    };
-    // SAFETY (each call): the ISA was found available above (AVX2 implies F16C in
-    // this crate's detection; AVX512-BF16 narrowing is on only where the CPU has it).
-    unsafe {
-        match isa {
-            Isa::Avx2 if f16 => {
-                let (x, y) = as_f16(x, y);
-                avx2::half::round_trip::f16(x, y)
-            }
-            Isa::Avx2 if bf16 => {
-                let (x, y) = as_bf16(x, y);
-                avx2::half::round_trip::bf16(x, y)
-            }
-            Isa::Avx512 if f16 => {
-                let (x, y) = as_f16(x, y);
-                avx512::half::round_trip::f16(x, y)
-            }
-            Isa::Avx512 if bf16 => {
-                let (x, y) = as_bf16(x, y);
-                if crate::tuning::avx512_bf16_narrowing() {
-                    avx512::half::round_trip::bf16_ne(x, y)
-                } else {
-                    avx512::half::round_trip::bf16(x, y)
-                }
-            }
-            _ => return Err(Error::IsaUnavailable { isa }),
-        }
-    }
-    Ok(())
-}
-
-#[cfg(not(target_arch = "x86_64"))]
-fn round_trip_on<T: Element>(isa: Isa, _: &[T], _: &mut [T]) -> Result<(), Error> {
-    Err(Error::IsaUnavailable { isa })
 }

@@ -670,6 +670,72 @@ unsafe fn run_binary<T: Send + Sync + Copy>(
     });
 }
 
+/// `autovec::round_trip` past its checks (`isa` runs here and has the loop for `T`;
+/// equal lengths): the kernels crate's conversion round trip on the slices viewed as
+/// its 16-bit types.
+#[cfg(target_arch = "x86_64")]
+pub(crate) fn round_trip<T: Element>(isa: Isa, x: &[T], y: &mut [T]) -> Result<(), Error> {
+    use caffe2op_relu_kernels::arch::x86_64::{avx2, avx512};
+    use caffe2op_relu_kernels::half::{Bf16, F16};
+    use std::any::TypeId;
+
+    let (f16, bf16) = (
+        TypeId::of::<T::Kernel>() == TypeId::of::<F16>(),
+        TypeId::of::<T::Kernel>() == TypeId::of::<Bf16>(),
+    );
+    let n = x.len();
+    // SAFETY (both casts): `T::Kernel` is the named type, which has `T`'s size,
+    // alignment and bits (`Element::Kernel`); `y` is an exclusive borrow, so the two
+    // views do not overlap.
+    let as_f16 = |x: &[T], y: &mut [T]| unsafe {
+        (
+            std::slice::from_raw_parts(x.as_ptr().cast::<F16>(), n),
+            std::slice::from_raw_parts_mut(y.as_mut_ptr().cast::<F16>(), n),
+        )
+    };
+    // SAFETY: as above.
+    let as_bf16 = |x: &[T], y: &mut [T]| unsafe {
+        (
+            std::slice::from_raw_parts(x.as_ptr().cast::<Bf16>(), n),
+            std::slice::from_raw_parts_mut(y.as_mut_ptr().cast::<Bf16>(), n),
+        )
+    };
+    // SAFETY (each call): the caller checked that this CPU runs `isa`
+    // (`autovec::has_round_trip`; AVX2 means AVX2 + F16C in the registry's
+    // detection), and AVX512-BF16 narrowing is on only where the CPU has it.
+    unsafe {
+        match isa {
+            Isa::Avx2 if f16 => {
+                let (x, y) = as_f16(x, y);
+                avx2::half::round_trip::f16(x, y)
+            }
+            Isa::Avx2 if bf16 => {
+                let (x, y) = as_bf16(x, y);
+                avx2::half::round_trip::bf16(x, y)
+            }
+            Isa::Avx512 if f16 => {
+                let (x, y) = as_f16(x, y);
+                avx512::half::round_trip::f16(x, y)
+            }
+            Isa::Avx512 if bf16 => {
+                let (x, y) = as_bf16(x, y);
+                if crate::tuning::avx512_bf16_narrowing() {
+                    avx512::half::round_trip::bf16_ne(x, y)
+                } else {
+                    avx512::half::round_trip::bf16(x, y)
+                }
+            }
+            _ => return Err(Error::IsaUnavailable { isa }),
+        }
+    }
+    Ok(())
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+pub(crate) fn round_trip<T: Element>(isa: Isa, _: &[T], _: &mut [T]) -> Result<(), Error> {
+    Err(Error::IsaUnavailable { isa })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -363,7 +363,14 @@ pub fn threads(isa: Isa, quick: bool) {
         );
         println!(
             "{:>8} {:>8} {:>8} {:>8} {:>8} {:>12} {:>12} {:>12}",
-            "buffer", "serial", "auto", "split", "rayon", "auto/serial", "auto/rayon", "split/serial"
+            "buffer",
+            "serial",
+            "auto",
+            "split",
+            "rayon",
+            "auto/serial",
+            "auto/rayon",
+            "split/serial"
         );
         for &b in &sizes {
             let n = b / 4;
@@ -442,4 +449,3 @@ fn interleaved(samples: usize, reps: u32, variants: usize, mut f: impl FnMut(usi
     }
     out
 }
-

@@ -310,15 +310,17 @@ impl<L: Lanes16> Format16<L> for Bf16 {
 
 /// A format's conversion round trip on `L`: widen to `f32` and narrow back, the way
 /// its products do, with nothing between. Not an op: the roof that the 16-bit
-/// products are measured against (the report's `convert` rows), since every product
-/// pays these conversions.
+/// products are measured against (the report's `convert-only-*` rows), since every
+/// product pays these conversions.
 ///
 /// # Safety
 ///
 /// As [`Format16`]: the CPU supports the ISA of `L` and the conversions.
 #[allow(clippy::missing_safety_doc)]
 pub trait RoundTrip<L: Lanes16>: Format16<L> {
-    /// `x` widened to `f32` and narrowed back (the bits of `x`, NaNs quieted).
+    /// `x` widened to `f32` and narrowed back: the bits of `x` for every number the
+    /// narrowing handles (a format may read a subnormal `f32` as zero where its
+    /// products test for one), a NaN of the same sign for a NaN.
     unsafe fn round_trip(x: L) -> L;
 }
 

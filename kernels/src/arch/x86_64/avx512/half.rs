@@ -14,7 +14,8 @@
 //!   that may hold a subnormal product takes the integer rounding instead (leaky_relu
 //!   tests a block of four registers at once, `leaky_parts4_ne`).
 //! - f16 on CPUs with AVX512-FP16 ([`F16x32Ph`], the format [`F16Ph`]): products,
-//!   float compares and the clip bounds are `VMULPH`, `VCMPPH`, `VMINPH`/`VMAXPH`.
+//!   float compares, relu and the clip bounds are `VMULPH`, `VCMPPH`, `VMAXPH` and
+//!   `VMINPH`.
 //!
 //! A call shorter than one register uses masked 16-bit loads and stores (`VMOVDQU16`
 //! with a `k` mask): lanes outside the slice are never accessed. As for f32, large
