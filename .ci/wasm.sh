@@ -13,7 +13,7 @@
 # concurrency (threads and child processes, cut by cfg on wasm anyway),
 # hostile_alloc, the ndarray modules (the feature is off here), `half_conversions`
 # (skipped by name: scalar conversions, target-independent), asan_tails, and the
-# x86-only ones (avx512_ymm, bf16_narrowing, env_cap).
+# x86-only ones (avx512_ymm, avx512_variants, env_cap).
 #
 # Fallback: when the rustup target or the runtime cannot be fetched (no network),
 # a warning and exit 0.
