@@ -272,7 +272,7 @@ pub trait Format16<L: Lanes16>: 'static {
     #[inline(always)]
     unsafe fn clip_below(x: L, n: L) -> L {
         // SAFETY: forwarded from the caller (ISA available).
-        unsafe { L::select(Self::lt(x, n), n, x) }
+        unsafe { clip_below(x, n, Self::Elem::INFINITY_BITS) }
     }
 
     /// [`Format16::leaky_parts`] of four registers ([`Vector::leaky_parts4`]).
@@ -431,6 +431,35 @@ unsafe fn clip_above<L: Lanes16>(x: L, n: L, inf: u16) -> L {
             L::select(positive_nan, x, L::min_i16(x, n))
         } else {
             L::select(less(n, x, inf), n, x)
+        }
+    }
+}
+
+/// `x < n ? n : x` per lane. When every lane of `n` is a zero or a negative number
+/// (a splatted lower bound, as clip's usually is: the test is loop-invariant), the
+/// lanes below it are a range of the bits: with +0 taken as -0, the sign-set patterns
+/// of larger magnitude than `n` up to -inf, `bits(n) + 1..=0x8000 | inf`, NaNs
+/// excluded. The range depends on `n` alone, so each register costs one wrapping add
+/// and one signed compare (as [`in_range`], with the bounds in registers) and the
+/// select, where the general [`less`] compares order keys. Otherwise a select on
+/// [`less`].
+#[inline(always)]
+unsafe fn clip_below<L: Lanes16>(x: L, n: L, inf: u16) -> L {
+    // SAFETY: forwarded from the caller (ISA available).
+    unsafe {
+        let zero = L::mask_and(L::lt_i16(n, L::splat(1)), L::gt_i16(n, L::splat(0xFFFF)));
+        let signed = L::select(zero, L::splat(0x8000), n);
+        let negative_or_zero = L::mask_and(L::lt_i16(signed, L::zero()), ordered(signed, inf));
+        if L::all(negative_or_zero) {
+            // The range `lo..=hi`, `lo = bits + 1`, `hi = 0x8000 | inf`, moved so that
+            // `lo` is `i16::MIN`; at most `0x7f7f` wide.
+            let lo = L::add(signed, L::splat(1));
+            let bias = L::sub(L::splat(0x8000), lo);
+            let above = L::sub(L::splat(inf.wrapping_add(1)), lo);
+            let below = L::lt_i16(L::add(x, bias), above);
+            L::select(below, n, x)
+        } else {
+            L::select(less(x, n, inf), n, x)
         }
     }
 }
