@@ -176,8 +176,8 @@ impl Int8LeakyRelu {
     }
 
     /// Whether the table is also a 16-bit fixed-point formula (two slopes, rounded
-    /// half up), checked entry by entry when the op was made, which the AVX2 kernel
-    /// evaluates instead of looking up: about three times as fast. Parameters whose
+    /// half up), checked entry by entry when the op was made, which the AVX2 and
+    /// SIMD128 kernels evaluate instead of looking up: about three times as fast. Parameters whose
     /// table rounds ties to even where the formula cannot (a scale ratio of 1.25, an
     /// alpha of 0.5) have none. Every ISA gives the table's bytes either way.
     pub fn has_linear_form(&self) -> bool {
