@@ -23,7 +23,7 @@ use core::mem::MaybeUninit;
 use core::ptr;
 
 use crate::half::{Bf16, F16};
-use crate::vector::Vector;
+use crate::vector::{LeakyShape, Vector};
 
 /// A SIMD register of `LANES` 16-bit integer lanes, with the operations [`Half`] is
 /// written with. Each method is one or two instructions, always inlined.
@@ -178,6 +178,8 @@ pub unsafe trait Float16: Copy + 'static {
     const INFINITY_BITS: u16;
     /// The bits of `self`.
     fn bits(self) -> u16;
+    /// The value, exactly.
+    fn to_f32(self) -> f32;
 }
 
 // SAFETY: `F16` is `#[repr(transparent)]` over `u16`.
@@ -187,6 +189,10 @@ unsafe impl Float16 for F16 {
     fn bits(self) -> u16 {
         self.0
     }
+    #[inline(always)]
+    fn to_f32(self) -> f32 {
+        F16::to_f32(self)
+    }
 }
 
 // SAFETY: `Bf16` is `#[repr(transparent)]` over `u16`.
@@ -195,6 +201,10 @@ unsafe impl Float16 for Bf16 {
     #[inline(always)]
     fn bits(self) -> u16 {
         self.0
+    }
+    #[inline(always)]
+    fn to_f32(self) -> f32 {
+        Bf16::to_f32(self)
     }
 }
 
@@ -286,6 +296,23 @@ pub trait Format16<L: Lanes16>: 'static {
                 Self::leaky_parts(x[2], a),
                 Self::leaky_parts(x[3], a),
             ]
+        }
+    }
+
+    /// Whether [`Format16::leaky_minmax`] exists ([`Vector::LEAKY_SHAPES`]).
+    /// Default: false.
+    const LEAKY_SHAPES: bool = false;
+
+    /// leaky_relu as a product and a maximum ([`LeakyShape::Max`]) or minimum
+    /// ([`LeakyShape::Min`]), with `x` the second operand ([`Vector::leaky`]); only
+    /// called where [`Format16::LEAKY_SHAPES`]. Default: the select.
+    #[inline(always)]
+    unsafe fn leaky_minmax(x: L, a: L, shape: LeakyShape) -> L {
+        let _ = shape;
+        // SAFETY: forwarded from the caller (ISA available).
+        unsafe {
+            let (negative, product) = Self::leaky_parts(x, a);
+            L::select(negative, product, x)
         }
     }
 }
@@ -634,6 +661,26 @@ unsafe impl<L: Lanes16, F: Format16<L>> Vector for Half<L, F> {
     unsafe fn relu_n_fused(self, n: Self) -> Self {
         // SAFETY: forwarded from the caller (ISA available).
         Self::new(unsafe { F::relu_n_fused(self.0, n.0) })
+    }
+    const LEAKY_SHAPES: bool = F::LEAKY_SHAPES;
+    fn leaky_shape(a: F::Elem) -> LeakyShape {
+        if F::LEAKY_SHAPES {
+            LeakyShape::of(a.to_f32())
+        } else {
+            LeakyShape::Select
+        }
+    }
+    #[inline(always)]
+    unsafe fn leaky(self, a: Self, shape: LeakyShape) -> Self {
+        // SAFETY: forwarded from the caller (ISA available).
+        unsafe {
+            if F::LEAKY_SHAPES && shape != LeakyShape::Select {
+                Self::new(F::leaky_minmax(self.0, a.0, shape))
+            } else {
+                let (negative, product) = self.leaky_parts(a);
+                Self::select(negative, product, self)
+            }
+        }
     }
     #[inline(always)]
     unsafe fn leaky_parts(self, a: Self) -> (L::Mask, Self) {

@@ -3,7 +3,8 @@
 //! for a zero or NaN `a`. The safe API only passes a finite `a >= 0`; the kernels'
 //! contract covers any `a`, so this calls every x86 and SIMD128 f32/f64 table directly
 //! with negative, zero, subnormal, huge, infinite and NaN parameters on values full
-//! of specials, and compares with the oracle bit for bit.
+//! of specials, and compares with the oracle bit for bit; and the AVX512-FP16 f16
+//! table, which forms the same shapes, on every f16 pattern.
 #![cfg_attr(
     not(any(
         target_arch = "x86_64",
@@ -130,4 +131,39 @@ fn simd128_float_tables_match_the_oracle_for_any_alpha() {
     use caffe2op_relu_kernels::arch::wasm32::simd128::TABLES;
     check_f32(&[("simd128", &TABLES.f32)]);
     check_f64(&[("simd128", &TABLES.f64)]);
+}
+
+/// The AVX512-FP16 f16 table forms the shapes with `VMULPH` and `VMAXPH`/`VMINPH`:
+/// every f16 pattern, every parameter above (rounded to f16), against the oracle.
+#[cfg(target_arch = "x86_64")]
+#[test]
+fn avx512_fp16_f16_table_matches_the_oracle_for_any_alpha() {
+    use caffe2op_relu_kernels::arch::x86_64::avx512::TABLES_FP16;
+    use caffe2op_relu_kernels::half::F16;
+    if !(std::arch::is_x86_feature_detected!("avx512f")
+        && std::arch::is_x86_feature_detected!("avx512bw")
+        && std::arch::is_x86_feature_detected!("avx512fp16"))
+    {
+        return;
+    }
+    let x: Vec<F16> = (0..=u16::MAX).map(F16).collect();
+    let mut y = vec![F16(0); x.len()];
+    for &a in &ALPHAS {
+        let p = Params::scalar(F16::from_f64(a));
+        // SAFETY: x and y are live, disjoint and as long as `x`; the CPU has
+        // AVX512F, BW and FP16 (checked above).
+        unsafe {
+            TABLES_FP16.f16.forward(Forward::LeakyRelu)(
+                x.as_ptr(),
+                y.as_mut_ptr(),
+                x.len(),
+                &p,
+                false,
+            )
+        };
+        for (i, (&v, &got)) in x.iter().zip(&y).enumerate() {
+            let want = LeakyRelu::oracle(v, &p);
+            assert_eq!(got.0, want.0, "fp16 a={a:e} x={i:#06x}");
+        }
+    }
 }

@@ -26,6 +26,7 @@ use core::arch::x86_64::*;
 
 use crate::half::{Bf16, F16};
 use crate::half_lanes::{Format16, Half, Lanes16, RoundTrip, round_trip_loop};
+use crate::vector::LeakyShape;
 
 /// 32 binary16 values (bits) in a `__m512i`.
 pub type F16x32 = Half<__m512i, F16>;
@@ -459,6 +460,22 @@ impl Format16<__m512i> for F16Ph {
     unsafe fn lt(a: __m512i, b: __m512i) -> __mmask32 {
         // SAFETY: caller guarantees AVX512F + BW + FP16.
         unsafe { ph::less(a, b) }
+    }
+    const LEAKY_SHAPES: bool = true;
+    #[inline(always)]
+    unsafe fn leaky_minmax(x: __m512i, a: __m512i, shape: LeakyShape) -> __m512i {
+        // SAFETY: caller guarantees AVX512F + BW + FP16. As the f32 kernels' shapes
+        // (`vector::LeakyShape`): for a nonzero `a <= 1`, `a * x >= x` exactly where
+        // x < 0, so the maximum; for `a > 1` the minimum; `x` second, so a NaN and
+        // -0.0 pass through.
+        unsafe {
+            let product = ph::binary::<{ ph::MUL }>(a, x);
+            match shape {
+                LeakyShape::Max => ph::binary::<{ ph::MAX }>(product, x),
+                LeakyShape::Min => ph::binary::<{ ph::MIN }>(product, x),
+                LeakyShape::Select => _mm512_mask_blend_epi16(Self::negative(x), x, product),
+            }
+        }
     }
     #[inline(always)]
     unsafe fn negative(x: __m512i) -> __mmask32 {
