@@ -116,10 +116,10 @@ pub fn avx512_bf16_narrowing() -> bool {
 pub const FP16_ENV_VAR: &str = "CAFFE2OP_RELU_AVX512FP16";
 
 /// Whether the [`Isa::Avx512`] f16 kernels compute with AVX512-FP16: products
-/// (leaky_relu, PRelu and their gradients), float compares (the clip gradient) and
-/// the clip bounds as single `VMULPH`, `VCMPPH`, `VMINPH`/`VMAXPH` instructions,
-/// where the other form widens each product to f32 and back and compares in
-/// integers. True when this CPU has AVX512-FP16 (besides F and BW) and
+/// (leaky_relu, PRelu and their gradients), float compares (the gradients), relu,
+/// relu_n and the clip bounds as single `VMULPH`, `VCMPPH`, `VMAXPH`/`VMINPH`
+/// instructions, where the other form widens each product to f32 and back and
+/// compares in integers. True when this CPU has AVX512-FP16 (besides F and BW) and
 /// [`FP16_ENV_VAR`] is not `0`. Both forms give the oracle's bits. Decided once and
 /// cached.
 pub fn avx512_fp16() -> bool {
