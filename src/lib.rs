@@ -359,25 +359,25 @@ pub fn relu_in_place<T: Element>(x: &mut [T]) {
 /// `y = relu_n(x; n)`.
 #[inline]
 pub fn relu_n<T: Element>(x: &[T], y: &mut [T], n: f64) -> Result<(), Error> {
-    Kernel::new(Activation::relu_n(n)?).forward(x, y)
+    Kernel::new(Activation::for_one_call(Op::ReluN, &[n])?).forward(x, y)
 }
 
 /// `x = relu_n(x; n)`.
 #[inline]
 pub fn relu_n_in_place<T: Element>(x: &mut [T], n: f64) -> Result<(), Error> {
-    Kernel::new(Activation::relu_n(n)?).forward_in_place(x)
+    Kernel::new(Activation::for_one_call(Op::ReluN, &[n])?).forward_in_place(x)
 }
 
 /// `y = leaky_relu(x; alpha)`.
 #[inline]
 pub fn leaky_relu<T: Element>(x: &[T], y: &mut [T], alpha: f64) -> Result<(), Error> {
-    Kernel::new(Activation::leaky_relu(alpha)?).forward(x, y)
+    Kernel::new(Activation::for_one_call(Op::LeakyRelu, &[alpha])?).forward(x, y)
 }
 
 /// `x = leaky_relu(x; alpha)`.
 #[inline]
 pub fn leaky_relu_in_place<T: Element>(x: &mut [T], alpha: f64) -> Result<(), Error> {
-    Kernel::new(Activation::leaky_relu(alpha)?).forward_in_place(x)
+    Kernel::new(Activation::for_one_call(Op::LeakyRelu, &[alpha])?).forward_in_place(x)
 }
 
 /// `dx = relu'(y) * dy`, from the forward output `y`.
@@ -395,7 +395,7 @@ pub fn relu_grad_in_place<T: Element>(y: &[T], dy: &mut [T]) -> Result<(), Error
 /// `dx = relu_n'(y) * dy`.
 #[inline]
 pub fn relu_n_grad<T: Element>(y: &[T], dy: &[T], dx: &mut [T], n: f64) -> Result<(), Error> {
-    Kernel::new(Activation::relu_n(n)?).backward(y, dy, dx)
+    Kernel::new(Activation::for_one_call(Op::ReluN, &[n])?).backward(y, dy, dx)
 }
 
 /// `dx = leaky_relu'(y) * dy`.
@@ -406,19 +406,19 @@ pub fn leaky_relu_grad<T: Element>(
     dx: &mut [T],
     alpha: f64,
 ) -> Result<(), Error> {
-    Kernel::new(Activation::leaky_relu(alpha)?).backward(y, dy, dx)
+    Kernel::new(Activation::for_one_call(Op::LeakyRelu, &[alpha])?).backward(y, dy, dx)
 }
 
 /// `y = clip(x; min, max)`: `x < min ? min : x > max ? max : x`.
 #[inline]
 pub fn clip<T: Element>(x: &[T], y: &mut [T], min: f64, max: f64) -> Result<(), Error> {
-    Kernel::new(Activation::clip(min, max)?).forward(x, y)
+    Kernel::new(Activation::for_one_call(Op::Clip, &[min, max])?).forward(x, y)
 }
 
 /// `x = clip(x; min, max)`.
 #[inline]
 pub fn clip_in_place<T: Element>(x: &mut [T], min: f64, max: f64) -> Result<(), Error> {
-    Kernel::new(Activation::clip(min, max)?).forward_in_place(x)
+    Kernel::new(Activation::for_one_call(Op::Clip, &[min, max])?).forward_in_place(x)
 }
 
 /// `dx = clip'(y) * dy`: `y > min && y < max ? dy : 0`, from the forward output `y`.
@@ -430,7 +430,7 @@ pub fn clip_grad<T: Element>(
     min: f64,
     max: f64,
 ) -> Result<(), Error> {
-    Kernel::new(Activation::clip(min, max)?).backward(y, dy, dx)
+    Kernel::new(Activation::for_one_call(Op::Clip, &[min, max])?).backward(y, dy, dx)
 }
 
 // The tuning knobs' 0.1 paths, kept for compatibility.

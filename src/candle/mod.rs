@@ -134,13 +134,13 @@ pub fn clip_in_place(x: &Tensor, min: f64, max: f64) -> candle_core::Result<()> 
 }
 
 fn clip_kernel(min: f64, max: f64) -> candle_core::Result<Kernel> {
-    Activation::clip(min, max)
+    Activation::for_one_call(Op::Clip, &[min, max])
         .map(Kernel::new)
         .map_err(|e| refused(Op::Clip, &e))
 }
 
 fn kernel(op: Op, param: f64) -> candle_core::Result<Kernel> {
-    Activation::new(op, param)
+    Activation::for_one_call(op, &[param])
         .map(Kernel::new)
         .map_err(|e| refused(op, &e))
 }
