@@ -17,9 +17,9 @@ use crate::isa::{self, Isa};
 pub const PARALLEL_MIN_BYTES: usize = 8 << 20;
 
 /// The default of [`parallel_min_bytes`] on Intel CPUs whose cores have at least 2 MiB
-/// of L2 each (Sapphire Rapids and later server cores): one core reads its L3 at a
-/// fraction of its L2's rate, so a call that outgrows one L2 runs up to 2-3.6x as fast
-/// in two (f32 relu and relu_grad at 1 MiB per buffer, `docs/PERFORMANCE.md`).
+/// of L2 each (measured on a Sapphire Rapids-class server core): one core read its L3
+/// at a third of its L2's rate there, so a call that outgrows one L2 ran 1.9-3.7x as
+/// fast in two (f32 relu and relu_grad at 1 MiB per buffer, `docs/PERFORMANCE.md`).
 pub const PARALLEL_MIN_BYTES_LARGE_L2: usize = 2 << 20;
 
 /// Not set yet: decided from the CPU on first use.
