@@ -529,11 +529,13 @@ fn stream(len: usize, elem_size: usize, streams: usize, chunks: usize) -> bool {
     bytes >= min
 }
 
-/// The smallest piece of work (bytes moved) handed to one thread: about 10 µs at
-/// cache speed, so rayon's per-task cost (about 1 µs) stays small. Under Miri, 1 KiB,
+/// The smallest piece of work (bytes moved) handed to one thread: about 7 µs at L2
+/// speed, so rayon's per-task cost (about 1 µs) stays small, and at most half of the
+/// smallest default threshold ([`crate::tuning::PARALLEL_MIN_BYTES_LARGE_L2`]), so a
+/// call at that threshold splits in two. Under Miri, 1 KiB,
 /// so that the boundary tests split calls small enough to interpret (the splitting
 /// code is the same).
-const MIN_CHUNK_BYTES: usize = if cfg!(miri) { 1 << 10 } else { 1 << 20 };
+const MIN_CHUNK_BYTES: usize = if cfg!(miri) { 1 << 10 } else { 512 << 10 };
 
 /// Pieces per worker: one. Measured on the Zen 4 machine (`docs/PERFORMANCE.md`), one
 /// piece per core with the caller taking the first beats finer pieces handed out by work

@@ -316,7 +316,7 @@ fn threads_auto_splits_and_matches() {
     let old = parallel_min_bytes();
     set_parallel_min_bytes(0);
     // Enough elements for two pieces of the smallest chunk (`exec`'s
-    // MIN_CHUNK_BYTES: 1 KiB under Miri, 1 MiB natively), in place and out of place,
+    // MIN_CHUNK_BYTES: 1 KiB under Miri, 512 KiB natively), in place and out of place,
     // forward and backward.
     let len = if cfg!(miri) { 300 } else { 600_000 };
     let mut rng = Rng(0x7437);

@@ -9,20 +9,27 @@ use crate::measure::{Row, Stat};
 
 /// `4K`, `16M`, `1G`.
 pub fn fmt_size(b: usize) -> String {
-    if b >= 1 << 30 {
+    // The largest unit that gives a whole number (1.5 MiB is `1536K`).
+    if b >= 1 << 30 && b.is_multiple_of(1 << 30) {
         format!("{}G", b >> 30)
-    } else if b >= 1 << 20 {
+    } else if b >= 1 << 20 && b.is_multiple_of(1 << 20) {
         format!("{}M", b >> 20)
-    } else {
+    } else if b.is_multiple_of(1 << 10) {
         format!("{}K", b >> 10)
+    } else {
+        format!("{b}B")
     }
 }
 
-/// `4 KiB`, `16 MiB`, `1 GiB`.
+/// `4 KiB`, `16 MiB`, `1 GiB`, `100 B`.
 fn fmt_size_long(b: usize) -> String {
     let s = fmt_size(b);
     let (num, unit) = s.split_at(s.len() - 1);
-    format!("{num} {unit}iB")
+    if unit == "B" {
+        format!("{num} B")
+    } else {
+        format!("{num} {unit}iB")
+    }
 }
 
 /// The buffer sizes measured for `dtype`, ascending.
