@@ -12,13 +12,18 @@
 //! every engine (no relaxed-SIMD instruction is used anywhere). So:
 //!
 //! - relu, `x < 0 ? +0 : x`, is `pmax(x, +0)`;
-//! - the clip at `n`, `x > n ? n : x`, is `pmin(x, n)`;
+//! - the clip at `n`, `x > n ? n : x`, is `pmin(x, n)`, and clip's lower bound `m`,
+//!   `x < m ? m : x`, is `pmax(x, m)`;
 //! - leaky_relu's max and min shapes ([`LeakyShape`]), `p > x ? p : x` and
 //!   `p < x ? p : x` for the product `p`, are `pmax(x, p)` and `pmin(x, p)`;
 //! - everything else is a compare and `v128.bitselect`.
 //!
-//! On x86 engines each pseudo-min/max is one `MINPS`/`MAXPS` with its operands in the
-//! order that returns `x` for NaN and equal zeros.
+//! On x86 engines each pseudo-min/max is one `MINPD`/`MAXPD` (`MINPS`/`MAXPS`) with its
+//! operands in the order that returns `x` for NaN and equal zeros, where it reaches the
+//! engine as one. LLVM keeps the f64x2 ones; for f32x4 it usually moves the select onto
+//! the integer lanes of `v128` (its type in Rust) and emits a compare and
+//! `v128.bitselect` instead, the same bits at the cost of one more instruction. relu
+//! against the constant zero becomes a compare and `v128.andnot` for both types.
 //!
 //! A call shorter than one register goes through a stack copy of one register (the
 //! default in [`Vector`]). The intrinsics are safe functions in a build with
@@ -128,6 +133,12 @@ macro_rules! float_vector {
             unsafe fn clip_above(self, n: Self) -> Self {
                 // `n < x ? n : x`: a NaN x keeps its bits.
                 $name($pmin(self.0, n.0))
+            }
+            #[inline(always)]
+            unsafe fn clip_below(self, n: Self) -> Self {
+                // `x < n ? n : x`: a NaN x keeps its bits, and so does an x equal
+                // to n (-0.0 against a bound of +0.0 included).
+                $name($pmax(self.0, n.0))
             }
             const LEAKY_SHAPES: bool = true;
             fn leaky_shape(a: $T) -> LeakyShape {
