@@ -113,9 +113,10 @@ impl Kernel {
         self.threads
     }
 
-    /// How many pieces a forward call on `len` elements of `T` would be split into
-    /// (pieces are handed to the current rayon pool, which may run several on one worker);
-    /// 1 means serial on the calling thread.
+    /// How many pieces a forward call out of place on `len` elements of `T` would be
+    /// split into (pieces are handed to the current rayon pool, which may run several on
+    /// one worker); 1 means serial on the calling thread. In place a call splits from
+    /// twice the length (the threshold counts its one buffer once).
     pub fn pieces<T: Element>(&self, len: usize) -> usize {
         exec::plan(len, size_of::<T>(), 2, self.threads).1
     }

@@ -13,7 +13,8 @@ use crate::isa::{self, Isa};
 
 /// The default of [`parallel_min_bytes`] on CPUs without a measured default of their
 /// own (AMD Zen 3 and Zen 4 among those measured): `Threads::Auto` goes parallel when
-/// one call reads and writes at least this many bytes in total (inputs + output).
+/// one call touches at least this many bytes of its buffers (inputs + output; a buffer
+/// written in place counts once).
 pub const PARALLEL_MIN_BYTES: usize = 8 << 20;
 
 /// The default of [`parallel_min_bytes`] on Intel CPUs whose cores have at least 2 MiB
@@ -28,7 +29,8 @@ pub const PARALLEL_MIN_BYTES_LARGE_L2: usize = 3 << 19;
 const UNSET: usize = usize::MAX;
 static PARALLEL_MIN: AtomicUsize = AtomicUsize::new(UNSET);
 
-/// The current parallel threshold in bytes moved per call: what
+/// The current parallel threshold in bytes of buffers per call (inputs + output, a
+/// buffer written in place counted once): what
 /// [`set_parallel_min_bytes`] set, else [`default_parallel_min_bytes`].
 #[inline]
 pub fn parallel_min_bytes() -> usize {

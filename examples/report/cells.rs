@@ -75,6 +75,18 @@ pub enum Kind {
     RoundTrip,
 }
 
+impl Kind {
+    /// Whether the cell's call overwrites its own input, so that calls repeated on one
+    /// buffer see the previous call's output (for relu, relu_n, clip and Int8Relu:
+    /// values with nothing left to change).
+    pub fn in_place(self) -> bool {
+        matches!(
+            self,
+            Kind::HandInPlace | Kind::NaiveInPlace | Kind::Int8InPlace
+        )
+    }
+}
+
 #[derive(Clone, Copy, Debug)]
 pub struct Cell {
     pub func: Func,
