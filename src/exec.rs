@@ -170,6 +170,16 @@ impl<'a, T> Unary<'a, T> {
         Ok(Unary::new(x, y, len))
     }
 
+    /// The distinct buffers the call touches, for the thread threshold: two, or one in
+    /// place (see [`run_unary`]).
+    fn buffers(&self) -> usize {
+        if core::ptr::eq(self.src, self.dst) {
+            1
+        } else {
+            2
+        }
+    }
+
     fn new(src: *const T, dst: *mut T, len: usize) -> Self {
         Unary {
             src,
@@ -263,6 +273,15 @@ impl<'a, T> Binary<'a, T> {
         alias_of("y", y, "dx", dx, len)?;
         alias_of("dy", dy, "dx", dx, len)?;
         Ok(Binary::new(y, dy, dx, len))
+    }
+
+    /// The distinct buffers the call touches: three, or two when `dx` is `y` or `dy`.
+    fn buffers(&self) -> usize {
+        if core::ptr::eq(self.y, self.dx) || core::ptr::eq(self.dy, self.dx) {
+            2
+        } else {
+            3
+        }
     }
 
     fn new(y: *const T, dy: *const T, dx: *mut T, len: usize) -> Self {
@@ -381,7 +400,7 @@ pub(crate) fn prelu_forward<T: Element>(
 ) {
     let f = T::table(t.0).prelu.forward;
     let (x, y) = (SendPtr(r.src.cast_mut()), SendPtr(r.dst));
-    split(r.len, size_of::<T>(), 2, threads, |start, n| {
+    split(r.len, size_of::<T>(), r.buffers(), threads, |start, n| {
         let (x, y) = (x, y);
         let ch = s.channel::<T::Kernel>(start);
         // SAFETY: `f` belongs to the tables of an ISA this CPU runs; `[start, start + n)`
@@ -406,7 +425,7 @@ pub(crate) fn prelu_backward<T: Element>(
         SendPtr(r.dy.cast_mut()),
         SendPtr(r.dx),
     );
-    split(r.len, size_of::<T>(), 3, threads, |start, n| {
+    split(r.len, size_of::<T>(), r.buffers(), threads, |start, n| {
         let (x, dy, dx) = (x, dy, dx);
         let ch = s.channel::<T::Kernel>(start);
         // SAFETY: as in `prelu_forward`; exact aliasing of `dx` with `x` or `dy` is kept
