@@ -173,11 +173,7 @@ impl<'a, T> Unary<'a, T> {
     /// The distinct buffers the call touches, for the thread threshold: two, or one in
     /// place (see [`run_unary`]).
     fn buffers(&self) -> usize {
-        if core::ptr::eq(self.src, self.dst) {
-            1
-        } else {
-            2
-        }
+        unary_buffers(self.src, self.dst)
     }
 
     fn new(src: *const T, dst: *mut T, len: usize) -> Self {
@@ -277,11 +273,7 @@ impl<'a, T> Binary<'a, T> {
 
     /// The distinct buffers the call touches: three, or two when `dx` is `y` or `dy`.
     fn buffers(&self) -> usize {
-        if core::ptr::eq(self.y, self.dx) || core::ptr::eq(self.dy, self.dx) {
-            2
-        } else {
-            3
-        }
+        binary_buffers(self.y, self.dy, self.dx)
     }
 
     fn new(y: *const T, dy: *const T, dx: *mut T, len: usize) -> Self {
@@ -615,6 +607,20 @@ pub(crate) fn plan(
     (chunk, len.div_ceil(chunk))
 }
 
+/// The distinct buffers a forward call touches: two, or one in place.
+fn unary_buffers<T>(src: *const T, dst: *const T) -> usize {
+    if core::ptr::eq(src, dst) { 1 } else { 2 }
+}
+
+/// The distinct buffers a backward call touches: three, or two when `dx` is `y` or `dy`.
+fn binary_buffers<T>(y: *const T, dy: *const T, dx: *const T) -> usize {
+    if core::ptr::eq(y, dx) || core::ptr::eq(dy, dx) {
+        2
+    } else {
+        3
+    }
+}
+
 /// Runs `f` over `[0, len)`, possibly in parallel chunks: split as [`plan`] says for
 /// the buffers the call touches, two out of place and one in place. The threshold is
 /// about where one core's L2 overflows, and in place that is where the buffer itself
@@ -636,10 +642,9 @@ unsafe fn run_unary<T: Send + Sync + Copy>(
     params: &Params<T>,
     threads: Threads,
 ) {
-    // In place the call works on one buffer, and the threshold counts it once.
-    let apart = !std::ptr::eq(src, dst);
-    let (chunk, chunks) = plan(len, size_of::<T>(), if apart { 2 } else { 1 }, threads);
-    let nt = apart && stream(len, size_of::<T>(), 2, chunks);
+    let buffers = unary_buffers(src, dst);
+    let (chunk, chunks) = plan(len, size_of::<T>(), buffers, threads);
+    let nt = buffers == 2 && stream(len, size_of::<T>(), 2, chunks);
     if chunks <= 1 {
         // SAFETY: forwarded from the caller.
         unsafe { f(src, dst, len, params, nt) };
@@ -671,10 +676,9 @@ unsafe fn run_binary<T: Send + Sync + Copy>(
     params: &Params<T>,
     threads: Threads,
 ) {
-    // In place (`dx` is `y` or `dy`) the call works on two buffers (see `run_unary`).
-    let apart = !std::ptr::eq(y, dx) && !std::ptr::eq(dy, dx);
-    let (chunk, chunks) = plan(len, size_of::<T>(), if apart { 3 } else { 2 }, threads);
-    let nt = apart && stream(len, size_of::<T>(), 3, chunks);
+    let buffers = binary_buffers(y, dy, dx);
+    let (chunk, chunks) = plan(len, size_of::<T>(), buffers, threads);
+    let nt = buffers == 3 && stream(len, size_of::<T>(), 3, chunks);
     if chunks <= 1 {
         // SAFETY: forwarded from the caller.
         unsafe { f(y, dy, dx, len, params, nt) };
@@ -780,6 +784,18 @@ mod tests {
             assert!(chunks == 1 || chunk * (chunks - 1) < len);
         }
         assert_eq!(plan(1 << 24, 4, 2, Threads::Serial).1, 1);
+    }
+
+    /// The thread threshold counts the buffers a call touches: an in-place buffer once.
+    #[test]
+    fn in_place_buffers_count_once() {
+        let x = vec![1.0f32; 8];
+        let mut y = vec![0.0f32; 8];
+        let mut z = vec![0.0f32; 8];
+        assert_eq!(Unary::slices(&x, &mut y).unwrap().buffers(), 2);
+        assert_eq!(Unary::in_place(&mut y).buffers(), 1);
+        assert_eq!(Binary::slices(&x, &y, &mut z).unwrap().buffers(), 3);
+        assert_eq!(Binary::in_place(&x, &mut z).unwrap().buffers(), 2);
     }
 
     /// Without threads a call above the threshold stays whole, and so runs serially.
