@@ -103,8 +103,9 @@ usage: cargo run --release --example report -- [OPTIONS]
                     against the compiler's loop and copy_from_slice on buffers
                     allocated one by one, under several placements (median and
                     worst; the sizes up to 64 MiB; a whole --full run has it too)
-  --threads         only the threads section: f32 relu with Threads::Auto, split
-                    always, serial, and a plain rayon loop (--full has it too)
+  --threads         only the threads section: f32 relu, relu_grad and relu in
+                    place (on fresh values) with Threads::Auto, split always,
+                    serial, and a plain rayon loop (--full has it too)
   --json PATH       one JSON object per measured cell (default report.json)
   --svg PATH        the ratio plot (default report.svg)
   -h, --help        this text

@@ -407,20 +407,92 @@ pub fn threads(isa: Isa, quick: bool) {
                     .for_each(|(x, y)| autovec::forward(isa, act, x, y).unwrap()),
             });
             let bytes = (if grad { 3 } else { 2 } * b) as f64;
-            let g = t.map(|t| bytes / t / 1e9);
-            println!(
-                "{:>8} {:>8.1} {:>8.1} {:>8.1} {:>8.1} {:>11.2}x {:>11.2}x {:>11.2}x",
-                fmt_size(b),
-                g[0],
-                g[1],
-                g[2],
-                g[3],
-                g[1] / g[0],
-                g[1] / g[3],
-                g[2] / g[0]
-            );
+            threads_row(b, t.map(|t| bytes / t / 1e9));
         }
     }
+    println!(
+        "\nthreads, f32 relu in place on {isa}, each call on values the calling thread has \
+         just written (restored untimed, each call timed alone): GB/s, medians; columns as above"
+    );
+    println!(
+        "{:>8} {:>8} {:>8} {:>8} {:>8} {:>12} {:>12} {:>12}",
+        "buffer", "serial", "auto", "split", "rayon", "auto/serial", "auto/rayon", "split/serial"
+    );
+    for &b in &sizes {
+        let n = b / 4;
+        let x: Vec<f32> = fill(n, 1, 16.0);
+        let mut y = x.clone();
+        let k = Kernel::new(act).with_isa(isa).unwrap();
+        let ks = k.with_threads(Threads::Serial);
+        let chunk = n.div_ceil(workers);
+        let reps = (((32 << 20) / b).clamp(1, 256)) as u32;
+        let t = interleaved_fresh(
+            if quick { 5 } else { 11 },
+            reps,
+            &mut y,
+            |y| y.copy_from_slice(&x),
+            |v, y| match v {
+                0 => ks.forward_in_place(y).unwrap(),
+                1 => k.forward_in_place(y).unwrap(),
+                2 => {
+                    caffe2op_relu::tuning::set_parallel_min_bytes(0);
+                    k.forward_in_place(y).unwrap();
+                    caffe2op_relu::tuning::set_parallel_min_bytes(saved);
+                }
+                _ => y
+                    .par_chunks_mut(chunk)
+                    .for_each(|y| autovec::forward_in_place(isa, act, y).unwrap()),
+            },
+        );
+        threads_row(b, t.map(|t| 2.0 * b as f64 / t / 1e9));
+    }
+}
+
+/// One row of the threads tables: GB/s of serial, auto, split and rayon, and ratios.
+fn threads_row(b: usize, g: [f64; 4]) {
+    println!(
+        "{:>8} {:>8.1} {:>8.1} {:>8.1} {:>8.1} {:>11.2}x {:>11.2}x {:>11.2}x",
+        fmt_size(b),
+        g[0],
+        g[1],
+        g[2],
+        g[3],
+        g[1] / g[0],
+        g[1] / g[3],
+        g[2] / g[0]
+    );
+}
+
+/// [`interleaved`] for in-place calls on fresh values: before every call `restore`
+/// rewrites the buffer (untimed), and each call is timed alone.
+fn interleaved_fresh(
+    samples: usize,
+    reps: u32,
+    y: &mut [f32],
+    restore: impl Fn(&mut [f32]),
+    mut f: impl FnMut(usize, &mut [f32]),
+) -> [f64; 4] {
+    let mut times = vec![Vec::new(); 4];
+    let mut order: Vec<usize> = (0..4).collect();
+    let mut seed = SHUFFLE_SEED;
+    for _ in 0..samples {
+        shuffle(&mut order, &mut seed);
+        for &v in &order {
+            let mut secs = 0.0;
+            for _ in 0..reps {
+                restore(y);
+                let t = Instant::now();
+                f(v, y);
+                secs += t.elapsed().as_secs_f64();
+            }
+            times[v].push(secs / f64::from(reps));
+        }
+    }
+    let mut out = [f64::NAN; 4];
+    for (o, t) in out.iter_mut().zip(&mut times) {
+        *o = median(t);
+    }
+    out
 }
 
 /// Measures `variants` variants, `samples` rounds of `reps` calls each, in a new
