@@ -20,9 +20,9 @@ pub const PARALLEL_MIN_BYTES: usize = 8 << 20;
 /// The default of [`parallel_min_bytes`] on Intel CPUs whose cores have at least 2 MiB
 /// of L2 each, 1.5 MiB (measured on a Sapphire Rapids-class server core): one core
 /// read its L3 at a third of its L2's rate there, so a call that outgrows about three
-/// quarters of one L2 ran 1.5-3.2x as fast in two (f32 relu at 768 KiB and relu_grad
-/// at 512 KiB per buffer, `docs/PERFORMANCE.md`), where a call moving 1 MiB gained
-/// little (0.98-1.11x).
+/// quarters of one L2 ran 1.4-2.0x as fast in two (f32 relu at 768 KiB and relu_grad
+/// at 512 KiB per buffer, `docs/PERFORMANCE.md`), where a call on 1 MiB of buffers
+/// gained little (0.98-1.11x).
 pub const PARALLEL_MIN_BYTES_LARGE_L2: usize = 3 << 19;
 
 /// Not set yet: decided from the CPU on first use.
