@@ -52,7 +52,7 @@ pub fn print_header(isas: &[Isa]) {
         println!("avx512: not available here (the vector-width sweep of --full is left out)");
     }
     println!(
-        "Threads::Auto splits calls that move at least {} (this CPU's default: {})",
+        "Threads::Auto splits calls on at least {} of buffers, an in-place one counted once (this CPU's default: {})",
         fmt_size(caffe2op_relu::tuning::parallel_min_bytes()),
         fmt_size(caffe2op_relu::tuning::default_parallel_min_bytes())
     );

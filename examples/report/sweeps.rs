@@ -357,7 +357,7 @@ pub fn threads(isa: Isa, quick: bool) {
     for grad in [false, true] {
         println!(
             "\nthreads, f32 {} on {isa} ({workers} rayon threads): GB/s, medians of \
-             interleaved samples; auto = Threads::Auto (split from {} moved), split = every \
+             interleaved samples; auto = Threads::Auto (split from {} of buffers), split = every \
              call split, rayon = the compiler's loop over par_chunks",
             if grad { "relu_grad" } else { "relu" },
             fmt_size(saved)
