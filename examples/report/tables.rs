@@ -273,11 +273,21 @@ pub fn json_line(r: &Row) -> String {
         1
     };
     format!(
-        "{{\"op\":\"{op}\",\"dtype\":\"{}\",\"isa\":\"{isa}\",\"threads\":{threads},\"bytes\":{},\"gbps\":{:.3},\"memcpy_gbps\":{:.3},\"ratio\":{:.4}}}",
+        "{{\"op\":\"{op}\",\"dtype\":\"{}\",\"isa\":\"{isa}\",\"threads\":{threads},\"bytes\":{},\"gbps\":{},\"memcpy_gbps\":{},\"ratio\":{}}}",
         r.dtype,
         r.bytes,
-        r.gbps,
-        r.memcpy_gbps,
-        r.gbps / r.memcpy_gbps
+        json_num(r.gbps, 3),
+        json_num(r.memcpy_gbps, 3),
+        json_num(r.gbps / r.memcpy_gbps, 4)
     )
+}
+
+/// A JSON number with `digits` decimals, or `null` for a cell without a rate (an
+/// in-place cell whose copy took all of its time: `measure::Fresh`).
+fn json_num(x: f64, digits: usize) -> String {
+    if x.is_finite() {
+        format!("{x:.digits$}")
+    } else {
+        "null".into()
+    }
 }
