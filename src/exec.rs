@@ -22,7 +22,7 @@ use crate::isa::{self, Isa};
 
 #[cfg(test)]
 use crate::tuning::DEFAULT_STREAM_MIN_BYTES;
-use crate::tuning::{parallel_min_bytes, stream_min_bytes};
+use crate::tuning::{parallel_min_bytes, parallel_min_bytes_in_place, stream_min_bytes};
 
 /// The tables of an ISA this CPU can run.
 #[derive(Clone, Copy)]
@@ -172,7 +172,7 @@ impl<'a, T> Unary<'a, T> {
 
     /// The distinct buffers the call touches, for the thread threshold: two, or one in
     /// place (see [`run_unary`]).
-    fn buffers(&self) -> usize {
+    fn buffers(&self) -> Buffers {
         unary_buffers(self.src, self.dst)
     }
 
@@ -272,7 +272,7 @@ impl<'a, T> Binary<'a, T> {
     }
 
     /// The distinct buffers the call touches: three, or two when `dx` is `y` or `dy`.
-    fn buffers(&self) -> usize {
+    fn buffers(&self) -> Buffers {
         binary_buffers(self.y, self.dy, self.dx)
     }
 
@@ -362,16 +362,16 @@ impl<'a, T> Slopes<'a, T> {
     }
 }
 
-/// Runs `piece(start, n)` over `[0, len)` split as [`plan`] says for `streams` buffers of
+/// Runs `piece(start, n)` over `[0, len)` split as [`plan`] says for `buffers` of
 /// `elem_size`-byte elements: serially, or one piece per thread of the current pool.
 fn split(
     len: usize,
     elem_size: usize,
-    streams: usize,
+    buffers: Buffers,
     threads: Threads,
     piece: impl Fn(usize, usize) + Sync,
 ) {
-    let (chunk, chunks) = plan(len, elem_size, streams, threads);
+    let (chunk, chunks) = plan(len, elem_size, buffers, threads);
     if chunks <= 1 {
         piece(0, len);
         return;
@@ -454,7 +454,7 @@ pub(crate) fn prelu_dw<T: Element>(
     let mut sums = vec![0.0f64; shape.count * nb];
     let units = shape.dw_units();
     // Split the units as a call on the elements would be split.
-    let (_, chunks) = plan(len, size_of::<T>(), 2, threads);
+    let (_, chunks) = plan(len, size_of::<T>(), Buffers::separate(2), threads);
     let per = units.div_ceil(chunks.max(1)).max(1);
     let pieces = units.div_ceil(per);
     let out = SendPtr(sums.as_mut_ptr());
@@ -565,17 +565,22 @@ unsafe impl<T> Send for SendPtr<T> {}
 unsafe impl<T> Sync for SendPtr<T> {}
 
 /// Runs `piece(c)` for every `c < chunks` and returns when all are done. The calling
-/// thread starts on piece 0 at once, while the pool (the current one, see
+/// thread starts on the last piece at once, while the pool (the current one, see
 /// [`Threads::Auto`]) takes the others: nobody waits for a worker to wake before work
 /// starts, and the caller keeps the same piece from call to call, so a buffer that
-/// is processed repeatedly stays in that core's cache.
+/// is processed repeatedly stays in that core's cache. The last piece because a
+/// buffer written front to back by the calling thread (the previous layer's output)
+/// has its end in that thread's cache: on the Sapphire Rapids-class host, f32 relu
+/// in place on values the caller had just written, two threads, ran at 0.76-1.03x a
+/// rayon loop over the same two halves at 4-16 MiB with the caller on the first piece
+/// and 0.98-1.02x on the last (`docs/PERFORMANCE.md`).
 fn for_each_piece(chunks: usize, piece: impl Fn(usize) + Sync) {
     let piece = &piece;
     rayon::in_place_scope(|s| {
-        for c in 1..chunks {
+        for c in 0..chunks - 1 {
             s.spawn(move |_| piece(c));
         }
-        piece(0);
+        piece(chunks - 1);
     });
 }
 
@@ -589,11 +594,16 @@ const NO_THREADS: bool = cfg!(all(target_family = "wasm", not(target_feature = "
 pub(crate) fn plan(
     len: usize,
     elem_size: usize,
-    streams: usize,
+    buffers: Buffers,
     threads: Threads,
 ) -> (usize, usize) {
-    let bytes = len.saturating_mul(elem_size).saturating_mul(streams);
-    if NO_THREADS || threads == Threads::Serial || len == 0 || bytes < parallel_min_bytes() {
+    let bytes = len.saturating_mul(elem_size).saturating_mul(buffers.count);
+    let min = if buffers.in_place {
+        parallel_min_bytes_in_place()
+    } else {
+        parallel_min_bytes()
+    };
+    if NO_THREADS || threads == Threads::Serial || len == 0 || bytes < min {
         return (len, 1);
     }
     let workers = rayon::current_num_threads();
@@ -607,28 +617,59 @@ pub(crate) fn plan(
     (chunk, len.div_ceil(chunk))
 }
 
+/// The distinct buffers a call touches, for the thread threshold, and whether it
+/// writes one of them in place (which has a threshold of its own,
+/// [`parallel_min_bytes_in_place`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Buffers {
+    pub(crate) count: usize,
+    pub(crate) in_place: bool,
+}
+
+impl Buffers {
+    /// `count` distinct buffers, none written in place.
+    pub(crate) const fn separate(count: usize) -> Buffers {
+        Buffers {
+            count,
+            in_place: false,
+        }
+    }
+}
+
 /// The distinct buffers a forward call touches: two, or one in place.
-fn unary_buffers<T>(src: *const T, dst: *const T) -> usize {
-    if core::ptr::eq(src, dst) { 1 } else { 2 }
+fn unary_buffers<T>(src: *const T, dst: *const T) -> Buffers {
+    if core::ptr::eq(src, dst) {
+        Buffers {
+            count: 1,
+            in_place: true,
+        }
+    } else {
+        Buffers::separate(2)
+    }
 }
 
 /// The distinct buffers a backward call touches: three, or two when `dx` is `y` or `dy`.
-fn binary_buffers<T>(y: *const T, dy: *const T, dx: *const T) -> usize {
+fn binary_buffers<T>(y: *const T, dy: *const T, dx: *const T) -> Buffers {
     if core::ptr::eq(y, dx) || core::ptr::eq(dy, dx) {
-        2
+        Buffers {
+            count: 2,
+            in_place: true,
+        }
     } else {
-        3
+        Buffers::separate(3)
     }
 }
 
 /// Runs `f` over `[0, len)`, possibly in parallel chunks: split as [`plan`] says for
-/// the buffers the call touches, two out of place and one in place. The threshold is
-/// about where one core's L2 overflows, and in place that is where the buffer itself
-/// outgrows it. Measured on the Sapphire Rapids-class host (f32 leaky_relu in place,
-/// one thread against two), on a buffer the calling thread had just written: 0.46-0.59x
-/// at 512 KiB-1 MiB (the second core pulls its half out of the first one's cache),
-/// 0.77-0.80x at 1.5 MiB, 1.03-1.26x from 2 MiB; called again and again on one buffer
-/// (each core keeps its half) 1.11-1.45x at 768 KiB-1.5 MiB, 1.7-2.6x from 2 MiB.
+/// the buffers the call touches, two out of place and one in place, against the
+/// in-place threshold in place. The thresholds are about where one core's L2
+/// overflows, and in place that is where the buffer itself outgrows it. Measured on
+/// the Sapphire Rapids-class host (f32 leaky_relu in place, one thread against two),
+/// on a buffer the calling thread had just written: 0.46-0.59x at 512 KiB-1 MiB (the
+/// second core pulls its half out of the first one's cache), 0.77-0.80x at 1.5 MiB,
+/// 1.03-1.26x from 2 MiB; called again and again on one buffer (each core keeps its
+/// half) 1.11-1.45x at 768 KiB-1.5 MiB, 1.7-2.6x from 2 MiB. So that host splits in
+/// place from 2 MiB: a buffer the caller has just written is the common case.
 ///
 /// # Safety
 /// The contract of [`UnaryFn`] for `f`, `src`, `dst`, `len` (including: `f`'s ISA is
@@ -644,7 +685,7 @@ unsafe fn run_unary<T: Send + Sync + Copy>(
 ) {
     let buffers = unary_buffers(src, dst);
     let (chunk, chunks) = plan(len, size_of::<T>(), buffers, threads);
-    let nt = buffers == 2 && stream(len, size_of::<T>(), 2, chunks);
+    let nt = !buffers.in_place && stream(len, size_of::<T>(), 2, chunks);
     if chunks <= 1 {
         // SAFETY: forwarded from the caller.
         unsafe { f(src, dst, len, params, nt) };
@@ -678,7 +719,7 @@ unsafe fn run_binary<T: Send + Sync + Copy>(
 ) {
     let buffers = binary_buffers(y, dy, dx);
     let (chunk, chunks) = plan(len, size_of::<T>(), buffers, threads);
-    let nt = buffers == 3 && stream(len, size_of::<T>(), 3, chunks);
+    let nt = !buffers.in_place && stream(len, size_of::<T>(), 3, chunks);
     if chunks <= 1 {
         // SAFETY: forwarded from the caller.
         unsafe { f(y, dy, dx, len, params, nt) };
@@ -778,12 +819,12 @@ mod tests {
     #[test]
     fn plan_covers_everything_in_whole_lines() {
         for len in [0usize, 1, 15, 16, 17, 1 << 20, (1 << 22) + 3, 10_000_019] {
-            let (chunk, chunks) = plan(len, 4, 2, Threads::Auto);
+            let (chunk, chunks) = plan(len, 4, Buffers::separate(2), Threads::Auto);
             assert!(chunks == 1 || chunk % 16 == 0);
             assert!(chunk * chunks >= len);
             assert!(chunks == 1 || chunk * (chunks - 1) < len);
         }
-        assert_eq!(plan(1 << 24, 4, 2, Threads::Serial).1, 1);
+        assert_eq!(plan(1 << 24, 4, Buffers::separate(2), Threads::Serial).1, 1);
     }
 
     /// The thread threshold counts the buffers a call touches: an in-place buffer once.
@@ -792,10 +833,46 @@ mod tests {
         let x = vec![1.0f32; 8];
         let mut y = vec![0.0f32; 8];
         let mut z = vec![0.0f32; 8];
-        assert_eq!(Unary::slices(&x, &mut y).unwrap().buffers(), 2);
-        assert_eq!(Unary::in_place(&mut y).buffers(), 1);
-        assert_eq!(Binary::slices(&x, &y, &mut z).unwrap().buffers(), 3);
-        assert_eq!(Binary::in_place(&x, &mut z).unwrap().buffers(), 2);
+        let in_place = |count| Buffers {
+            count,
+            in_place: true,
+        };
+        assert_eq!(
+            Unary::slices(&x, &mut y).unwrap().buffers(),
+            Buffers::separate(2)
+        );
+        assert_eq!(Unary::in_place(&mut y).buffers(), in_place(1));
+        assert_eq!(
+            Binary::slices(&x, &y, &mut z).unwrap().buffers(),
+            Buffers::separate(3)
+        );
+        assert_eq!(Binary::in_place(&x, &mut z).unwrap().buffers(), in_place(2));
+    }
+
+    /// In place a call is split from the in-place threshold, counting its buffer
+    /// once; out of place from the other one, counting both buffers.
+    #[test]
+    fn in_place_calls_have_their_own_threshold() {
+        // Nothing in this test binary changes the thresholds.
+        let (min, min_in_place) = (parallel_min_bytes(), parallel_min_bytes_in_place());
+        assert_eq!(min, crate::tuning::default_parallel_min_bytes());
+        assert_eq!(
+            min_in_place,
+            crate::tuning::default_parallel_min_bytes_in_place()
+        );
+        if NO_THREADS || rayon::current_num_threads() < 2 {
+            return;
+        }
+        let one = Buffers {
+            count: 1,
+            in_place: true,
+        };
+        let len = min_in_place / 4;
+        assert_eq!(plan(len - 16, 4, one, Threads::Auto).1, 1);
+        assert!(plan(len, 4, one, Threads::Auto).1 > 1);
+        let len = min / 8;
+        assert_eq!(plan(len - 16, 4, Buffers::separate(2), Threads::Auto).1, 1);
+        assert!(plan(len, 4, Buffers::separate(2), Threads::Auto).1 > 1);
     }
 
     /// Without threads a call above the threshold stays whole, and so runs serially.
@@ -804,7 +881,7 @@ mod tests {
     fn auto_is_serial_without_threads() {
         let len = 1 << 24;
         assert!(len * 8 >= parallel_min_bytes());
-        assert_eq!(plan(len, 4, 2, Threads::Auto), (len, 1));
+        assert_eq!(plan(len, 4, Buffers::separate(2), Threads::Auto), (len, 1));
     }
 
     #[test]

@@ -115,10 +115,17 @@ impl Kernel {
 
     /// How many pieces a forward call out of place on `len` elements of `T` would be
     /// split into (pieces are handed to the current rayon pool, which may run several on
-    /// one worker); 1 means serial on the calling thread. In place a call splits from
-    /// twice the length (the threshold counts its one buffer once).
+    /// one worker); 1 means serial on the calling thread. In place a call has a
+    /// threshold of its own ([`crate::tuning::parallel_min_bytes_in_place`]), against
+    /// which its one buffer counts once.
     pub fn pieces<T: Element>(&self, len: usize) -> usize {
-        exec::plan(len, size_of::<T>(), 2, self.threads).1
+        exec::plan(
+            len,
+            size_of::<T>(),
+            exec::Buffers::separate(2),
+            self.threads,
+        )
+        .1
     }
 
     /// The tables of this kernel's ISA: the cached ones of the default dispatch (one

@@ -25,9 +25,19 @@ pub const PARALLEL_MIN_BYTES: usize = 8 << 20;
 /// gained little (0.98-1.11x).
 pub const PARALLEL_MIN_BYTES_LARGE_L2: usize = 3 << 19;
 
+/// The default of [`parallel_min_bytes_in_place`] on the CPUs of
+/// [`PARALLEL_MIN_BYTES_LARGE_L2`]: 2 MiB, the size of one core's L2. An in-place call
+/// on a buffer that fits there most likely finds it in the calling core's L2 (its
+/// caller has just written it), and a second core would pull its half out of that
+/// cache: f32 relu in place at 1.5 MiB, on values the calling thread had just
+/// written, ran at 0.78-0.92x in two threads what it ran in one, and at 1.18-1.77x
+/// from 2 MiB (`docs/PERFORMANCE.md`).
+pub const PARALLEL_MIN_BYTES_IN_PLACE_LARGE_L2: usize = 2 << 20;
+
 /// Not set yet: decided from the CPU on first use.
 const UNSET: usize = usize::MAX;
 static PARALLEL_MIN: AtomicUsize = AtomicUsize::new(UNSET);
+static PARALLEL_MIN_IN_PLACE: AtomicUsize = AtomicUsize::new(UNSET);
 
 /// The current parallel threshold in bytes of buffers per call (inputs + output, a
 /// buffer written in place counted once): what
@@ -52,20 +62,71 @@ fn decide_parallel_min() -> usize {
     PARALLEL_MIN.load(Ordering::Relaxed)
 }
 
+/// The parallel threshold of a call that writes one of its inputs in place (bytes of
+/// its distinct buffers, the one written in place counted once): what
+/// [`set_parallel_min_bytes`] or [`set_parallel_min_bytes_in_place`] set last, else
+/// [`default_parallel_min_bytes_in_place`].
+#[inline]
+pub fn parallel_min_bytes_in_place() -> usize {
+    match PARALLEL_MIN_IN_PLACE.load(Ordering::Relaxed) {
+        UNSET => decide_parallel_min_in_place(),
+        v => v,
+    }
+}
+
+#[cold]
+fn decide_parallel_min_in_place() -> usize {
+    let _ = PARALLEL_MIN_IN_PLACE.compare_exchange(
+        UNSET,
+        default_parallel_min_bytes_in_place(),
+        Ordering::Relaxed,
+        Ordering::Relaxed,
+    );
+    PARALLEL_MIN_IN_PLACE.load(Ordering::Relaxed)
+}
+
+/// Whether this is an Intel CPU whose cores have at least 2 MiB of L2 each.
+fn large_intel_l2() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    if caffe2op_relu_kernels::arch::x86_64::intel_l2_bytes().is_some_and(|b| b >= 2 << 20) {
+        return true;
+    }
+    false
+}
+
 /// This CPU's default parallel threshold: [`PARALLEL_MIN_BYTES_LARGE_L2`] on an Intel
 /// CPU with at least 2 MiB of L2 per core, else [`PARALLEL_MIN_BYTES`].
 pub fn default_parallel_min_bytes() -> usize {
-    #[cfg(target_arch = "x86_64")]
-    if caffe2op_relu_kernels::arch::x86_64::intel_l2_bytes().is_some_and(|b| b >= 2 << 20) {
-        return PARALLEL_MIN_BYTES_LARGE_L2;
+    if large_intel_l2() {
+        PARALLEL_MIN_BYTES_LARGE_L2
+    } else {
+        PARALLEL_MIN_BYTES
     }
-    PARALLEL_MIN_BYTES
 }
 
-/// Sets the parallel threshold (process-wide; for tuning and benchmarking).
-/// `usize::MAX` is taken as `usize::MAX - 1` (no call moves that much either way).
+/// This CPU's default parallel threshold for in-place calls:
+/// [`PARALLEL_MIN_BYTES_IN_PLACE_LARGE_L2`] on an Intel CPU with at least 2 MiB of L2
+/// per core, else [`PARALLEL_MIN_BYTES`] (as out of place).
+pub fn default_parallel_min_bytes_in_place() -> usize {
+    if large_intel_l2() {
+        PARALLEL_MIN_BYTES_IN_PLACE_LARGE_L2
+    } else {
+        PARALLEL_MIN_BYTES
+    }
+}
+
+/// Sets the parallel threshold of every call, in place or not (process-wide; for
+/// tuning and benchmarking). `usize::MAX` is taken as `usize::MAX - 1` (no call moves
+/// that much either way).
 pub fn set_parallel_min_bytes(bytes: usize) {
     PARALLEL_MIN.store(bytes.min(UNSET - 1), Ordering::Relaxed);
+    PARALLEL_MIN_IN_PLACE.store(bytes.min(UNSET - 1), Ordering::Relaxed);
+}
+
+/// Sets the parallel threshold of in-place calls only (process-wide; for tuning and
+/// benchmarking), as [`set_parallel_min_bytes`] does for every call.
+pub fn set_parallel_min_bytes_in_place(bytes: usize) {
+    PARALLEL_MIN_IN_PLACE.store(bytes.min(UNSET - 1), Ordering::Relaxed);
 }
 
 /// The default of [`stream_min_bytes`]: out-of-place calls that move at least this many

@@ -13,7 +13,9 @@ mod common;
 use std::cell::Cell;
 use std::sync::Mutex;
 
-use caffe2op_relu::tuning::{parallel_min_bytes, set_parallel_min_bytes};
+use caffe2op_relu::tuning::{
+    parallel_min_bytes, parallel_min_bytes_in_place, set_parallel_min_bytes,
+};
 use caffe2op_relu::{Activation, Element, Error, Isa, Kernel, Op, Threads};
 use common::{Rng, TestElem, assert_splits, bits, in_pool, values};
 
@@ -303,11 +305,26 @@ fn parallel_threshold_default_and_override() {
         ]
         .contains(&default)
     );
+    let old_in_place = parallel_min_bytes_in_place();
+    let default_in_place = caffe2op_relu::tuning::default_parallel_min_bytes_in_place();
+    assert!(
+        [
+            caffe2op_relu::tuning::PARALLEL_MIN_BYTES,
+            caffe2op_relu::tuning::PARALLEL_MIN_BYTES_IN_PLACE_LARGE_L2
+        ]
+        .contains(&default_in_place)
+    );
     set_parallel_min_bytes(usize::MAX);
     assert_eq!(parallel_min_bytes(), usize::MAX - 1);
+    assert_eq!(parallel_min_bytes_in_place(), usize::MAX - 1);
     set_parallel_min_bytes(12345);
     assert_eq!(parallel_min_bytes(), 12345);
+    assert_eq!(parallel_min_bytes_in_place(), 12345);
+    caffe2op_relu::tuning::set_parallel_min_bytes_in_place(678);
+    assert_eq!(parallel_min_bytes(), 12345);
+    assert_eq!(parallel_min_bytes_in_place(), 678);
     set_parallel_min_bytes(old);
+    caffe2op_relu::tuning::set_parallel_min_bytes_in_place(old_in_place);
 }
 
 #[test]

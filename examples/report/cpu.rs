@@ -52,9 +52,12 @@ pub fn print_header(isas: &[Isa]) {
         println!("avx512: not available here (the vector-width sweep of --full is left out)");
     }
     println!(
-        "Threads::Auto splits calls on at least {} of buffers, an in-place one counted once (this CPU's default: {})",
+        "Threads::Auto splits calls on at least {} of buffers (this CPU's default: {}), in \
+         place at least {}, the buffer written in place counted once (default: {})",
         fmt_size(caffe2op_relu::tuning::parallel_min_bytes()),
-        fmt_size(caffe2op_relu::tuning::default_parallel_min_bytes())
+        fmt_size(caffe2op_relu::tuning::default_parallel_min_bytes()),
+        fmt_size(caffe2op_relu::tuning::parallel_min_bytes_in_place()),
+        fmt_size(caffe2op_relu::tuning::default_parallel_min_bytes_in_place())
     );
     for f in Func::all() {
         let k = Kernel::new(f.act());

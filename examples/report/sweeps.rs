@@ -285,7 +285,7 @@ pub fn thresholds(isa: Isa, quick: bool) {
         format!("relu, {workers} threads"),
         format!("relu_grad, {workers} threads")
     );
-    let saved = caffe2op_relu::tuning::parallel_min_bytes();
+    let saved = Thresholds::save();
     caffe2op_relu::tuning::set_parallel_min_bytes(0);
     for &b in &sizes {
         let n = b / 4;
@@ -318,7 +318,7 @@ pub fn thresholds(isa: Isa, quick: bool) {
         println!("{:>8} {c1:>24} {c2:>24} {c3:>24} {c4:>24}", fmt_size(b));
     }
     caffe2op_relu::tuning::set_stream_min_bytes(caffe2op_relu::tuning::DEFAULT_STREAM_MIN_BYTES);
-    caffe2op_relu::tuning::set_parallel_min_bytes(saved);
+    saved.restore();
 
     threads(isa, quick);
 }
@@ -353,14 +353,14 @@ pub fn threads(isa: Isa, quick: bool) {
         ]
     };
     let act = Activation::relu();
-    let saved = caffe2op_relu::tuning::parallel_min_bytes();
+    let saved = Thresholds::save();
     for grad in [false, true] {
         println!(
             "\nthreads, f32 {} on {isa} ({workers} rayon threads): GB/s, medians of \
              interleaved samples; auto = Threads::Auto (split from {} of buffers), split = every \
              call split, rayon = the compiler's loop over par_chunks",
             if grad { "relu_grad" } else { "relu" },
-            fmt_size(saved)
+            fmt_size(saved.0)
         );
         println!(
             "{:>8} {:>8} {:>8} {:>8} {:>8} {:>12} {:>12} {:>12}",
@@ -392,11 +392,7 @@ pub fn threads(isa: Isa, quick: bool) {
             let t = interleaved(if quick { 5 } else { 11 }, reps, 4, |v| match v {
                 0 => call(&ks, &mut y),
                 1 => call(&k, &mut y),
-                2 => {
-                    caffe2op_relu::tuning::set_parallel_min_bytes(0);
-                    call(&k, &mut y);
-                    caffe2op_relu::tuning::set_parallel_min_bytes(saved);
-                }
+                2 => saved.split_every_call(|| call(&k, &mut y)),
                 _ if grad => x
                     .par_chunks(chunk)
                     .zip(dy.par_chunks(chunk))
@@ -413,7 +409,9 @@ pub fn threads(isa: Isa, quick: bool) {
     }
     println!(
         "\nthreads, f32 relu in place on {isa}, each call on values the calling thread has \
-         just written (restored untimed, each call timed alone): GB/s, medians; columns as above"
+         just written (restored untimed, each call timed alone): GB/s, medians; columns as \
+         above, auto splitting from {} in place",
+        fmt_size(saved.1)
     );
     println!(
         "{:>8} {:>8} {:>8} {:>8} {:>8} {:>12} {:>12} {:>12}",
@@ -435,11 +433,7 @@ pub fn threads(isa: Isa, quick: bool) {
             |v, y| match v {
                 0 => ks.forward_in_place(y).unwrap(),
                 1 => k.forward_in_place(y).unwrap(),
-                2 => {
-                    caffe2op_relu::tuning::set_parallel_min_bytes(0);
-                    k.forward_in_place(y).unwrap();
-                    caffe2op_relu::tuning::set_parallel_min_bytes(saved);
-                }
+                2 => saved.split_every_call(|| k.forward_in_place(y).unwrap()),
                 _ => y
                     .par_chunks_mut(chunk)
                     .for_each(|y| autovec::forward_in_place(isa, act, y).unwrap()),
@@ -521,4 +515,30 @@ fn interleaved(samples: usize, reps: u32, variants: usize, mut f: impl FnMut(usi
         *o = median(t);
     }
     out
+}
+
+/// The two thread thresholds (out of place, in place), saved to be restored.
+#[derive(Clone, Copy)]
+struct Thresholds(usize, usize);
+
+impl Thresholds {
+    fn save() -> Thresholds {
+        Thresholds(
+            caffe2op_relu::tuning::parallel_min_bytes(),
+            caffe2op_relu::tuning::parallel_min_bytes_in_place(),
+        )
+    }
+
+    fn restore(self) {
+        caffe2op_relu::tuning::set_parallel_min_bytes(self.0);
+        caffe2op_relu::tuning::set_parallel_min_bytes_in_place(self.1);
+    }
+
+    /// `f` with every call split, then these thresholds back.
+    fn split_every_call<R>(self, f: impl FnOnce() -> R) -> R {
+        caffe2op_relu::tuning::set_parallel_min_bytes(0);
+        let r = f();
+        self.restore();
+        r
+    }
 }
