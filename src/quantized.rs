@@ -176,10 +176,11 @@ impl Int8LeakyRelu {
     }
 
     /// Whether the table is also a 16-bit fixed-point formula (two slopes, rounded
-    /// half up), checked entry by entry when the op was made, which the AVX2 and
-    /// SIMD128 kernels evaluate instead of looking up: about three times as fast. Parameters whose
-    /// table rounds ties to even where the formula cannot (a scale ratio of 1.25, an
-    /// alpha of 0.5) have none. Every ISA gives the table's bytes either way.
+    /// half up, with a 16-entry correction for ties that repeat), checked entry by
+    /// entry when the op was made, which the AVX2 and SIMD128 kernels evaluate
+    /// instead of looking up: two to four times as fast. Parameters whose table
+    /// rounds ties to even in a pattern the formula cannot follow (an alpha of 0.5
+    /// with equal scales) have none. Every ISA gives the table's bytes either way.
     pub fn has_linear_form(&self) -> bool {
         self.lut.linear().is_some()
     }

@@ -28,6 +28,9 @@ fn param_sets() -> Vec<Int8LeakyRelu> {
         (f32::MIN_POSITIVE, q(1.0, 200), q(1.0, 20)),
         (0.3, q(1.0, 90), q(255.9, 90)),
         (0.75, q(255.9, 90), q(1.0, 90)),
+        // Ratio 1.25: ties on both sides of the zero point (a form with a fix).
+        (0.01, q(0.05, 120), q(0.04, 100)),
+        (0.2, q(0.5, 128), q(0.4, 64)),
     ];
     let mut rng = Rng(0x1ea4);
     let n = if light() { 4 } else { 24 };
@@ -150,6 +153,13 @@ fn linear_form_or_lookup_same_bytes() {
     // 0.05 / 0.043 and 0.01 have no short binary expansion: no exact ties.
     assert!(
         Int8LeakyRelu::new(0.01, q(0.05, 120), q(0.043, 100))
+            .unwrap()
+            .has_linear_form()
+    );
+    // Ratio 1.25 (0.05 / 0.04): exact ties above the zero point every fourth input,
+    // half of them rounded down to even; the form carries them as its fix.
+    assert!(
+        Int8LeakyRelu::new(0.01, q(0.05, 120), q(0.04, 100))
             .unwrap()
             .has_linear_form()
     );

@@ -1,6 +1,6 @@
-//! The Int8LeakyRelu section: `Int8LeakyRelu` (Caffe2's default slope, requantized to
-//! a different scale and zero point, once with a table that has a linear form and once
-//! with one that has none) on every available ISA,
+//! The Int8LeakyRelu section: `Int8LeakyRelu` (requantized to a different scale and
+//! zero point, with a table that has a plain linear form, one whose form carries a fix
+//! for ties, and one that has none) on every available ISA,
 //! serial, out of place; the best ISA in place and with `Threads::Auto`; the scalar
 //! table loop (the `scalar` ISA: the oracle's `table[x]` loop as the compiler builds it
 //! for the baseline target); and `copy_from_slice` of the same buffers. The cells of
@@ -89,29 +89,42 @@ fn measure(op: &Int8LeakyRelu, cells: &[Cell], n: usize, quick: bool) -> Vec<f64
     best.iter().map(|s| (2 * n) as f64 / s / 1e9).collect()
 }
 
-/// Measures every size and prints the tables, the ratios and the targets, for two
-/// parameter sets: one whose table has a linear form (calibration-like scales; AVX2
-/// evaluates the form) and one without (a scale ratio of 1.25 makes exact ties; AVX2
-/// looks up). Targets: AVX2 and AVX-512 at least 4x the scalar table loop in L1 (up
-/// to 32 KiB), NEON 2x; the best ISA at least `copy_from_slice` from 16 MiB.
+/// Measures every size and prints the tables, the ratios and the targets, for three
+/// parameter sets: one whose table has a plain linear form (calibration-like scales;
+/// AVX2 and SIMD128 evaluate it), one whose form needs the fix for ties (a scale ratio
+/// of 1.25) and one without a form (alpha 0.5 with equal scales; every kernel looks
+/// up). Targets: AVX2 and AVX-512 at least 4x the scalar table loop in L1 (up to 32
+/// KiB), NEON 2x; the best ISA at least `copy_from_slice` from 16 MiB.
 pub fn section(isas: &[Isa], sizes: &[usize], quick: bool) {
     let q = |scale, zero_point| QuantParams { scale, zero_point };
     let sets = [
-        ("y scale 0.043", q(0.043, 100)),
-        ("y scale 0.04", q(0.04, 100)),
+        ("a plain linear form", 0.01, q(0.05, 120), q(0.043, 100)),
+        (
+            "ratio 1.25, exact ties: a linear form with a fix",
+            0.01,
+            q(0.05, 120),
+            q(0.04, 100),
+        ),
+        (
+            "alpha 0.5, equal scales, ties at every other input",
+            0.5,
+            q(1.0, 128),
+            q(1.0, 128),
+        ),
     ];
     let mut misses = Vec::new();
-    for (name, y) in sets {
-        let op = Int8LeakyRelu::new(0.01, q(0.05, 120), y).expect("valid parameters");
+    for (name, alpha, x, y) in sets {
+        let op = Int8LeakyRelu::new(alpha, x, y).expect("valid parameters");
         let form = if op.has_linear_form() {
-            "a linear form, which the AVX2 kernel evaluates"
+            "the AVX2 and SIMD128 kernels evaluate the form"
         } else {
             "no linear form: every kernel looks up"
         };
         println!(
-            "\nInt8LeakyRelu (alpha 0.01, x scale 0.05 zero point 120, {name} zero point \
-             100; {form}): GB/s = bytes read + written, fastest sample; x = ratio to the \
-             scalar table loop and to memcpy\n"
+            "\nInt8LeakyRelu, {name} (alpha {alpha}, x scale {} zero point {}, y scale {} \
+             zero point {}; {form}): GB/s = bytes read + written, fastest sample; x = ratio \
+             to the scalar table loop and to memcpy\n",
+            x.scale, x.zero_point, y.scale, y.zero_point
         );
         table(&op, name, isas, sizes, quick, &mut misses);
     }
@@ -134,11 +147,33 @@ fn table(
     let cells = cells(isas);
     let best = *isas.last().expect("the scalar ISA is always available");
     let head: Vec<String> = cells.iter().map(|c| c.label()).collect();
+    // A ratio to the scalar table loop for every SIMD ISA, serial, out of place.
+    let simd: Vec<(Isa, usize)> = cells
+        .iter()
+        .enumerate()
+        .filter_map(|(i, &c)| match c {
+            Cell::Lut(isa, Threads::Serial, false)
+                if !matches!(isa, Isa::Scalar | Isa::Portable) =>
+            {
+                Some((isa, i))
+            }
+            _ => None,
+        })
+        .collect();
+    let ratios: Vec<String> = simd
+        .iter()
+        .map(|(isa, _)| format!("{isa} / scalar"))
+        .collect();
     println!(
-        "| buffer | {} | {best} / scalar | {best} / memcpy |",
-        head.join(" | ")
+        "| buffer | {} | {} | {best} / memcpy |",
+        head.join(" | "),
+        ratios.join(" | ")
     );
-    println!("|---{}|---|---|", "|---".repeat(cells.len()));
+    println!(
+        "|---{}{}|---|",
+        "|---".repeat(cells.len()),
+        "|---".repeat(simd.len())
+    );
     let i_scalar = cells
         .iter()
         .position(|&c| c == Cell::Lut(Isa::Scalar, Threads::Serial, false))
@@ -149,12 +184,17 @@ fn table(
         .expect("best cell");
     for &bytes in sizes {
         let g = measure(op, &cells, bytes, quick);
-        let (vs_scalar, vs_copy) = (g[i_best] / g[i_scalar], g[i_best] / g[0]);
+        let vs_copy = g[i_best] / g[0];
         let row: Vec<String> = g.iter().map(|v| format!("{v:.1}")).collect();
+        let vs_scalar: Vec<String> = simd
+            .iter()
+            .map(|&(_, i)| format!("{:.2}", g[i] / g[i_scalar]))
+            .collect();
         println!(
-            "| {} | {} | {vs_scalar:.2} | {vs_copy:.2} |",
+            "| {} | {} | {} | {vs_copy:.2} |",
             fmt_size(bytes),
-            row.join(" | ")
+            row.join(" | "),
+            vs_scalar.join(" | ")
         );
         for (i, &c) in cells.iter().enumerate() {
             let want = match c {

@@ -285,16 +285,33 @@ impl LutTable {
 ///
 /// ```text
 /// d = (x - x_zero_point) << shift                       (i16)
-/// q = max(mulhrs(d, slope), mulhrs(d, neg_slope))       mulhrs(a, b) = (a*b + 2^14) >> 15
+/// e = d + neg_offset
+/// q = max(mulhrs(d, slope), mulhrs(e, neg_slope))       mulhrs(a, b) = (a*b + 2^14) >> 15
 /// y = saturate_u8(saturate_i16(q + y_zero_point))
+/// y = y - fix(x)                                        (wrapping; see below)
 /// ```
 ///
 /// `mulhrs` is x86's `PMULHRSW` (Arm's `SQRDMULH`, WebAssembly's `q15mulr_sat`).
 /// With `neg_slope <= slope` the max is the `slope` product above the zero point
 /// and the `neg_slope` product below it: a leaky ReLU with requantization, rounded
-/// half up. [`Linear::fit`] only returns a form that reproduces a given table entry
-/// for entry ([`Linear::eval`], the scalar model the SIMD code follows), so a kernel
-/// may use either.
+/// half up.
+///
+/// The table rounds half to even, and its `f32` products may land on a tie that the
+/// real product misses. Below the zero point the products are small and such ties
+/// few; an offset of the negative side's origin (`neg_offset`, in units of
+/// `2^-shift` input steps) moves its rounding points, so that one multiplier and
+/// offset often meet all of them. Above it, where a tie falls on an odd number the
+/// form is one too high, and such ties repeat with a period that divides 16 when the
+/// scale ratio has a short binary expansion (1.25: every eighth input). So the form
+/// may carry a **fix**, a 16-entry pattern subtracted from the result:
+/// `i = sat_u8(sat_u8(x - fix_from) + fix_shift)` (unsigned saturating), then
+/// `fix(x) = i < 128 ? fix[i % 16] : 0` — `VPSHUFB`'s rule, so a kernel pays a
+/// saturating subtract, a saturating add, one shuffle and a subtract per register.
+/// The shift moves the inputs whose result saturates at 255 to `i >= 128`, where
+/// nothing is subtracted; inputs below `fix_from` all meet `fix[fix_shift % 16]`.
+/// [`Linear::fit`] only returns a form that reproduces a given table entry for entry
+/// ([`Linear::eval`], the scalar model the SIMD code follows), so a kernel may use
+/// either.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Linear {
     /// `x_zero_point << shift`.
@@ -304,23 +321,87 @@ pub struct Linear {
     pub(crate) shift: u8,
     pub(crate) slope: i16,
     pub(crate) neg_slope: i16,
+    /// `zero_in - neg_offset`: the origin of the negative side's `d`.
+    pub(crate) zero_in_neg: i16,
+    /// The fix's pattern (each entry 0 or 1; all 0 without a fix), its start and its
+    /// shift (see above).
+    pub(crate) fix: [u8; 16],
+    pub(crate) fix_from: u8,
+    pub(crate) fix_shift: u8,
 }
 
 impl Linear {
     /// The output for input byte `x`: the scalar model of the SIMD evaluation.
     pub fn eval(self, x: u8) -> u8 {
-        let d = (i16::from(x) << self.shift) - self.zero_in;
-        let mulhrs = |m: i16| ((i32::from(d) * i32::from(m) + (1 << 14)) >> 15) as i16;
-        let q = mulhrs(self.slope).max(mulhrs(self.neg_slope));
+        self.eval_unfixed(x).wrapping_sub(self.fix_of(x))
+    }
+
+    /// Whether the form carries a fix or a negative offset, which cost a kernel six
+    /// more instructions per register (it may leave them out otherwise).
+    pub fn is_plain(self) -> bool {
+        self.fix == [0; 16] && self.zero_in_neg == self.zero_in
+    }
+
+    /// The form without its fix.
+    fn eval_unfixed(self, x: u8) -> u8 {
+        let w = i16::from(x) << self.shift;
+        let mulhrs = |d: i16, m: i16| ((i32::from(d) * i32::from(m) + (1 << 14)) >> 15) as i16;
+        let q =
+            mulhrs(w - self.zero_in, self.slope).max(mulhrs(w - self.zero_in_neg, self.neg_slope));
         q.saturating_add(self.zero_out).clamp(0, 255) as u8
+    }
+
+    /// What the fix subtracts at `x`.
+    fn fix_of(self, x: u8) -> u8 {
+        let i = x
+            .saturating_sub(self.fix_from)
+            .saturating_add(self.fix_shift);
+        if i < 128 {
+            self.fix[usize::from(i % 16)]
+        } else {
+            0
+        }
+    }
+
+    /// The fix that makes the form `l` (without a fix) give `table` above and at
+    /// the zero point, for the pattern start `from` and shift `shift`, if there is
+    /// one: every entry one above the table's or equal, and equal wherever the fix
+    /// cannot subtract or the pattern says 0.
+    fn fix_for(l: Linear, table: &ByteTable, from: u8, shift: u8) -> Option<[u8; 16]> {
+        let mut fix = [None::<u8>; 16];
+        let probe = Linear {
+            fix_from: from,
+            fix_shift: shift,
+            fix: [1; 16],
+            ..l
+        };
+        for x in from..=255 {
+            let excess = l.eval_unfixed(x).wrapping_sub(table[usize::from(x)]);
+            if excess > 1 {
+                return None;
+            }
+            let i = x.saturating_sub(from).saturating_add(shift);
+            if probe.fix_of(x) == 0 {
+                if excess != 0 {
+                    return None;
+                }
+                continue;
+            }
+            let slot = &mut fix[usize::from(i % 16)];
+            if *slot.get_or_insert(excess) != excess {
+                return None;
+            }
+        }
+        Some(fix.map(|f| f.unwrap_or(0)))
     }
 
     /// A linear form that gives every entry of `table`, looked for near the real
     /// slopes `slope` (above `x_zero_point`) and `neg_slope` (below it), or `None`
-    /// if there is none nearby: slopes outside `0 <= neg_slope <= slope < 2^8`, or
-    /// a table that rounds a tie to even where this form rounds it up (Int8LeakyRelu
-    /// with a scale ratio such as 1.25 or a slope such as 0.5). Every entry is
-    /// checked with [`Linear::eval`].
+    /// if there is none nearby: slopes outside `0 <= neg_slope <= slope < 2^8`, or a
+    /// table that rounds ties to even in a pattern the form cannot express (ties
+    /// below the zero point at every other step, as an alpha of 0.5 makes, or ties
+    /// above it whose period does not divide 16). A plain form (no fix, no offset)
+    /// first. Every entry is checked with [`Linear::eval`].
     pub fn fit(
         table: &ByteTable,
         x_zero_point: u8,
@@ -344,6 +425,10 @@ impl Linear {
             shift,
             slope: 0,
             neg_slope: 0,
+            zero_in_neg: i16::from(x_zero_point) << shift,
+            fix: [0; 16],
+            fix_from: x_zero_point,
+            fix_shift: 0,
         };
         let matches = |l: Linear, below: bool| {
             (0..=255u8)
@@ -351,25 +436,61 @@ impl Linear {
                 .all(|x| l.eval(x) == table[usize::from(x)])
         };
         // Nearest first: the multiplier closest to the real slope, then one step
-        // either side, up to three.
-        let near = |real: f64, max: i32| {
+        // either side, up to `k`.
+        let near = |real: f64, max: i32, k: i32| {
             let m0 = nearest(real * scale);
-            [0, -1, 1, -2, 2, -3, 3]
-                .into_iter()
-                .map(move |k| m0 + k)
+            (0..=2 * k)
+                .map(move |i| m0 + if i % 2 == 0 { i / 2 } else { -(i + 1) / 2 })
                 .filter(move |m| (0..=max).contains(m))
         };
         // Above the zero point only `slope` counts (`d >= 0`, `neg_slope <= slope`),
-        // below it only `neg_slope`; each is fitted alone.
-        l.slope = near(slope, 32767)
-            .map(|m| m as i16)
-            .find(|&m| matches(Linear { slope: m, ..l }, false))?;
-        l.neg_slope = near(neg_slope, i32::from(l.slope))
-            .map(|m| m as i16)
-            .find(|&m| matches(Linear { neg_slope: m, ..l }, true))?;
-        (0..=255u8)
-            .all(|x| l.eval(x) == table[usize::from(x)])
-            .then_some(l)
+        // below it only `neg_slope`; each is fitted alone. Above it, a form without
+        // a fix first, then with one (any shift: the first that works).
+        let plain = near(slope, 32767, 3)
+            .map(|m| Linear {
+                slope: m as i16,
+                ..l
+            })
+            .find(|&c| matches(c, false));
+        l = match plain {
+            Some(c) => c,
+            None => near(slope, 32767, 3).find_map(|m| {
+                let c = Linear {
+                    slope: m as i16,
+                    ..l
+                };
+                (0..128u8).find_map(|shift| {
+                    let fix = Linear::fix_for(c, table, x_zero_point, shift)?;
+                    Some(Linear {
+                        fix,
+                        fix_shift: shift,
+                        ..c
+                    })
+                })
+            })?,
+        };
+        // Below it, without an offset first, then with one of up to 64 steps either
+        // way (`|e| <= 255 << 6 + 64 = 2^14` stays clear of `mulhrs`'s one
+        // saturating case) and multipliers up to eight steps away.
+        let below = |m: i32, offset: i16| Linear {
+            neg_slope: m as i16,
+            zero_in_neg: l.zero_in - offset,
+            ..l
+        };
+        // Checked on both sides: the negative product must stay below the positive
+        // one above the zero point.
+        let all = |l: Linear| (0..=255u8).all(|x| l.eval(x) == table[usize::from(x)]);
+        near(neg_slope, i32::from(l.slope), 3)
+            .map(|m| below(m, 0))
+            .find(|&c| all(c))
+            .or_else(|| {
+                near(neg_slope, i32::from(l.slope), 8).find_map(|m| {
+                    (1..=128)
+                        .map(|i: i16| if i % 2 == 0 { i / 2 } else { -(i + 1) / 2 })
+                        .map(|offset| below(m, offset))
+                        .find(|&c| matches(c, true) && all(c))
+                })
+            })
     }
 }
 
@@ -580,4 +701,56 @@ macro_rules! int8_entry_points {
             unsafe { $crate::int8::int8_relu::<$V>(src, dst, len, p.scalars[0], stream) }
         }
     };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Linear;
+    use crate::oracle::int8_leaky_relu_table;
+
+    /// The form for `(alpha, x scale, x zero point, y scale, y zero point)`, fitted
+    /// as `Int8LeakyRelu` fits it.
+    fn fit(alpha: f32, sx: f32, zx: u8, sy: f32, zy: u8) -> Option<Linear> {
+        let table = int8_leaky_relu_table(alpha, sx, zx, sy, zy);
+        let slope = f64::from(sx / sy);
+        Linear::fit(&table, zx, zy, slope, slope * f64::from(alpha))
+    }
+
+    /// Scales 0.05 and 0.043 make no exact ties: a plain form.
+    #[test]
+    fn plain_form_without_ties() {
+        let l = fit(0.01, 0.05, 120, 0.043, 100).unwrap();
+        assert!(l.is_plain());
+    }
+
+    /// Ratio 1.25 (0.05 / 0.04): above the zero point `1.25 * d` is a tie for every
+    /// `d = 2 (mod 4)`, and half of them (`d = 2 (mod 8)`: 2.5, 12.5, ...) round to
+    /// the even number below where the form rounds up, a pattern of period 8 the
+    /// fix carries. Below it, `1.25 * d * 0.01` in `f32` is exactly -0.5 at
+    /// `d = -40` (to 0, up) and -1.5 at `d = -120` (to -2, down): no single
+    /// multiplier rounding half up meets both, an offset origin does.
+    #[test]
+    fn fix_and_offset_for_ties() {
+        let table = int8_leaky_relu_table(0.01, 0.05, 120, 0.04, 100);
+        // The ties, worked out by hand: x = 122 is d = 2 (2.5 -> 2), x = 126 is
+        // d = 6 (7.5 -> 8), x = 0 is d = -120 (-1.5 -> -2), x = 80 is d = -40.
+        assert_eq!(
+            [table[122], table[126], table[0], table[80]],
+            [102, 108, 98, 100]
+        );
+        let l = fit(0.01, 0.05, 120, 0.04, 100).unwrap();
+        assert!(!l.is_plain());
+        assert_ne!(l.fix, [0; 16]);
+        assert_ne!(l.zero_in_neg, l.zero_in);
+        for x in 0..=255u8 {
+            assert_eq!(l.eval(x), table[usize::from(x)], "x = {x}");
+        }
+    }
+
+    /// Alpha 0.5 with equal scales: `(x - 128) / 2` is a tie at every odd x below
+    /// the zero point, rounding down and up in turn; no form.
+    #[test]
+    fn no_form_for_alternating_ties() {
+        assert_eq!(fit(0.5, 1.0, 128, 1.0, 128), None);
+    }
 }

@@ -64,48 +64,75 @@ unsafe impl ByteVector for U8x16 {
 /// `i16x8.add_sat_s`), and `u8x16.narrow_i16x8_u` (which saturates to u8) puts the
 /// halves back in order. `q15mulr_sat_s` is `(a * b + 2^14) >> 15`, `PMULHRSW`'s
 /// rounding, saturated only for `-2^15 * -2^15`, which cannot occur: `x << shift`
-/// and the zero point's are at most `255 << 6`, so `|d| < 2^14`. About 15
-/// instructions per 16 bytes, where the lookups take 46.
+/// and the origins are at most `2^14` apart. About 15 instructions per 16 bytes,
+/// where the lookups take 46. `FULL` forms (not [`Linear::is_plain`]) take the
+/// negative side from its own origin and subtract the fix (`i8x16.swizzle` on the
+/// index with its top bit kept, so that an index from 128 gives 0 as `VPSHUFB`'s
+/// does): six more.
 #[derive(Clone, Copy)]
-pub struct LinearMap {
+pub struct LinearMap<const FULL: bool> {
     shift: u32,
     zero_in: v128,
+    zero_in_neg: v128,
     zero_out: v128,
     slope: v128,
     neg_slope: v128,
+    fix: v128,
+    fix_from: v128,
+    fix_shift: v128,
 }
 
-impl LinearMap {
+impl<const FULL: bool> LinearMap<FULL> {
     /// `l` in registers.
     #[inline(always)]
-    pub fn new(l: Linear) -> LinearMap {
+    pub fn new(l: Linear) -> LinearMap<FULL> {
         LinearMap {
             shift: u32::from(l.shift),
             zero_in: i16x8_splat(l.zero_in),
+            zero_in_neg: i16x8_splat(l.zero_in_neg),
             zero_out: i16x8_splat(l.zero_out),
             slope: i16x8_splat(l.slope),
             neg_slope: i16x8_splat(l.neg_slope),
+            fix: u8x16(
+                l.fix[0], l.fix[1], l.fix[2], l.fix[3], l.fix[4], l.fix[5], l.fix[6], l.fix[7],
+                l.fix[8], l.fix[9], l.fix[10], l.fix[11], l.fix[12], l.fix[13], l.fix[14],
+                l.fix[15],
+            ),
+            fix_from: u8x16_splat(l.fix_from),
+            fix_shift: u8x16_splat(l.fix_shift),
         }
     }
 
-    /// [`Linear::eval`] on eight 16-bit lanes holding `x`.
+    /// [`Linear::eval`] without the fix on eight 16-bit lanes holding `x`.
     #[inline(always)]
     fn half(self, w: v128) -> v128 {
-        let d = i16x8_sub(i16x8_shl(w, self.shift), self.zero_in);
+        let w = i16x8_shl(w, self.shift);
+        let d = i16x8_sub(w, self.zero_in);
+        let e = if FULL {
+            i16x8_sub(w, self.zero_in_neg)
+        } else {
+            d
+        };
         let q = i16x8_max(
             i16x8_q15mulr_sat(d, self.slope),
-            i16x8_q15mulr_sat(d, self.neg_slope),
+            i16x8_q15mulr_sat(e, self.neg_slope),
         );
         i16x8_add_sat(q, self.zero_out)
     }
 }
 
-impl ByteMap<U8x16> for LinearMap {
+impl<const FULL: bool> ByteMap<U8x16> for LinearMap<FULL> {
     #[inline(always)]
     unsafe fn apply(self, x: U8x16) -> U8x16 {
         let lo = self.half(u16x8_extend_low_u8x16(x.0));
         let hi = self.half(u16x8_extend_high_u8x16(x.0));
-        U8x16(u8x16_narrow_i16x8(lo, hi))
+        let y = u8x16_narrow_i16x8(lo, hi);
+        if !FULL {
+            return U8x16(y);
+        }
+        let i = u8x16_add_sat(u8x16_sub_sat(x.0, self.fix_from), self.fix_shift);
+        let f = i8x16_swizzle(self.fix, v128_and(i, u8x16_splat(0x8F)));
+        U8x16(i8x16_sub(y, f))
     }
 }
 
@@ -129,7 +156,10 @@ pub unsafe fn int8_lut(
     unsafe {
         let t = crate::int8::lut_of(p);
         match t.linear() {
-            Some(l) => crate::int8::byte_map(src, dst, len, LinearMap::new(l), stream),
+            Some(l) if l.is_plain() => {
+                crate::int8::byte_map(src, dst, len, LinearMap::<false>::new(l), stream)
+            }
+            Some(l) => crate::int8::byte_map(src, dst, len, LinearMap::<true>::new(l), stream),
             None => crate::oracle::scalar::u8::int8_lut(src, dst, len, p, stream),
         }
     }

@@ -1,6 +1,6 @@
 //! AVX2 u8 kernels on 32 bytes (`__m256i`): Int8Relu by `VPMAXUB`; tables by their
 //! [`Linear`] form where they have one ([`LinearMap`]: two `VPMADDUBSW`s and four
-//! `VPMULHRSW`s per register), else by sixteen `VPSHUFB`s over XOR-chained slices
+//! `VPMULHRSW`s per register, and a fix by one `VPSHUFB`), else by sixteen `VPSHUFB`s over XOR-chained slices
 //! ([`lookup`]); the tail goes through a stack copy of one register (AVX2 has no
 //! byte-masked moves).
 
@@ -112,18 +112,33 @@ pub unsafe fn slices(t: &ByteTable) -> Slices {
 pub unsafe fn lookup(x: __m256i, t: &Slices) -> __m256i {
     // SAFETY: AVX2 is the caller's promise; no memory is accessed.
     unsafe {
-        let step = t.step;
-        let half = |mut i: __m256i, d: &[__m256i]| {
-            let mut r = _mm256_shuffle_epi8(d[0], i);
-            for dk in &d[1..] {
-                i = _mm256_sub_epi8(i, step);
-                r = _mm256_xor_si256(r, _mm256_shuffle_epi8(*dk, i));
-            }
-            r
-        };
-        let lo = half(x, &t.d[..8]);
-        let hi = half(_mm256_xor_si256(x, _mm256_set1_epi8(i8::MIN)), &t.d[8..]);
+        let lo = lookup_half(x, &t.d[..8], t.step);
+        let hi = lookup_half(
+            _mm256_xor_si256(x, _mm256_set1_epi8(i8::MIN)),
+            &t.d[8..],
+            t.step,
+        );
         _mm256_blendv_epi8(lo, hi, x)
+    }
+}
+
+/// One half of [`lookup`]: eight `VPSHUFB`s over `d`, the index stepping down by
+/// `step`. A function, not a closure: a closure is compiled without its caller's
+/// target features, and when LLVM did not inline it every intrinsic in it became a
+/// call (0.1 GB/s).
+///
+/// # Safety
+/// AVX2 is available.
+#[inline(always)]
+unsafe fn lookup_half(mut i: __m256i, d: &[__m256i], step: __m256i) -> __m256i {
+    // SAFETY: AVX2 is the caller's promise; no memory is accessed.
+    unsafe {
+        let mut r = _mm256_shuffle_epi8(d[0], i);
+        for dk in &d[1..] {
+            i = _mm256_sub_epi8(i, step);
+            r = _mm256_xor_si256(r, _mm256_shuffle_epi8(*dk, i));
+        }
+        r
     }
 }
 
@@ -133,32 +148,40 @@ pub unsafe fn lookup(x: __m256i, t: &Slices) -> __m256i {
 /// shifts them in one instruction (`(0, 1 << shift)`: the odd bytes); each half then
 /// takes [`Linear::eval`]'s steps lane for lane (`VPSUBW`, two `VPMULHRSW`,
 /// `VPMAXSW`, `VPADDSW`), and `VPACKUSWB` (which saturates to u8) and one `VPSHUFB`
-/// interleave the halves back into byte order within each 128-bit lane.
+/// interleave the halves back into byte order within each 128-bit lane: 14
+/// instructions per register. `FULL` forms (not [`Linear::is_plain`]) take the
+/// negative side from its own origin (one `VPSUBW` per half) and subtract the fix
+/// (`VPSUBUSB`, `VPADDUSB`, `VPSHUFB`, `VPSUBB`): 20.
 #[derive(Clone, Copy)]
-pub struct LinearMap {
+pub struct LinearMap<const FULL: bool> {
     even: __m256i,
     odd: __m256i,
     zero_in: __m256i,
+    zero_in_neg: __m256i,
     zero_out: __m256i,
     slope: __m256i,
     neg_slope: __m256i,
     interleave: __m256i,
+    fix: __m256i,
+    fix_from: __m256i,
+    fix_shift: __m256i,
 }
 
-impl LinearMap {
+impl<const FULL: bool> LinearMap<FULL> {
     /// `l` in registers.
     ///
     /// # Safety
     /// AVX2 is available.
     #[inline(always)]
-    pub unsafe fn new(l: Linear) -> LinearMap {
+    pub unsafe fn new(l: Linear) -> LinearMap<FULL> {
         let unit = 1i16 << l.shift; // at most 64: fits the i8 PMADDUBSW multiplies by
-        // SAFETY: AVX2 is the caller's promise; no memory is accessed.
+        // SAFETY: AVX2 is the caller's promise; the fix pattern is 16 readable bytes.
         unsafe {
             LinearMap {
                 even: _mm256_set1_epi16(unit),
                 odd: _mm256_set1_epi16(unit << 8),
                 zero_in: _mm256_set1_epi16(l.zero_in),
+                zero_in_neg: _mm256_set1_epi16(l.zero_in_neg),
                 zero_out: _mm256_set1_epi16(l.zero_out),
                 slope: _mm256_set1_epi16(l.slope),
                 neg_slope: _mm256_set1_epi16(l.neg_slope),
@@ -166,26 +189,34 @@ impl LinearMap {
                     0, 8, 1, 9, 2, 10, 3, 11, 4, 12, 5, 13, 6, 14, 7, 15, 0, 8, 1, 9, 2, 10, 3, 11,
                     4, 12, 5, 13, 6, 14, 7, 15,
                 ),
+                fix: _mm256_broadcastsi128_si256(_mm_loadu_si128(l.fix.as_ptr().cast())),
+                fix_from: _mm256_set1_epi8(l.fix_from as i8),
+                fix_shift: _mm256_set1_epi8(l.fix_shift as i8),
             }
         }
     }
 
-    /// [`Linear::eval`] on sixteen 16-bit lanes holding `x << shift`.
+    /// [`Linear::eval`] without the fix on sixteen 16-bit lanes holding `x << shift`.
     #[inline(always)]
     unsafe fn half(self, w: __m256i) -> __m256i {
         // SAFETY: AVX2 is the caller's promise; no memory is accessed.
         unsafe {
             let d = _mm256_sub_epi16(w, self.zero_in);
+            let e = if FULL {
+                _mm256_sub_epi16(w, self.zero_in_neg)
+            } else {
+                d
+            };
             let q = _mm256_max_epi16(
                 _mm256_mulhrs_epi16(d, self.slope),
-                _mm256_mulhrs_epi16(d, self.neg_slope),
+                _mm256_mulhrs_epi16(e, self.neg_slope),
             );
             _mm256_adds_epi16(q, self.zero_out)
         }
     }
 }
 
-impl ByteMap<__m256i> for LinearMap {
+impl<const FULL: bool> ByteMap<__m256i> for LinearMap<FULL> {
     #[inline(always)]
     unsafe fn apply(self, x: __m256i) -> __m256i {
         // SAFETY: AVX2 is the caller's promise; no memory is accessed. PMADDUBSW
@@ -195,7 +226,14 @@ impl ByteMap<__m256i> for LinearMap {
             let e = self.half(_mm256_maddubs_epi16(x, self.even));
             let o = self.half(_mm256_maddubs_epi16(x, self.odd));
             // Per 128-bit lane: 8 even results, then 8 odd ones; interleaved back.
-            _mm256_shuffle_epi8(_mm256_packus_epi16(e, o), self.interleave)
+            let y = _mm256_shuffle_epi8(_mm256_packus_epi16(e, o), self.interleave);
+            if !FULL {
+                return y;
+            }
+            // The fix's index; VPSHUFB gives 0 where its top bit is set, as
+            // `Linear::eval` does.
+            let i = _mm256_adds_epu8(_mm256_subs_epu8(x, self.fix_from), self.fix_shift);
+            _mm256_sub_epi8(y, _mm256_shuffle_epi8(self.fix, i))
         }
     }
 }
@@ -220,7 +258,10 @@ pub unsafe fn int8_lut(
     unsafe {
         let t = crate::int8::lut_of(p);
         match t.linear() {
-            Some(l) => crate::int8::byte_map(src, dst, len, LinearMap::new(l), stream),
+            Some(l) if l.is_plain() => {
+                crate::int8::byte_map(src, dst, len, LinearMap::<false>::new(l), stream)
+            }
+            Some(l) => crate::int8::byte_map(src, dst, len, LinearMap::<true>::new(l), stream),
             None => crate::int8::int8_lut::<__m256i>(src, dst, len, t.table(), stream),
         }
     }
