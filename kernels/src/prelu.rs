@@ -348,31 +348,6 @@ unsafe fn walk_slopes<V: Vector>(
     // starting below `TILE`, so it ends below `TILE + LANES <= TILE + TILE_SLACK`;
     // every segment handed to `seg` reads only tile elements stored before (or `w`).
     unsafe {
-        // Splat `v` over `t[a..a + k]` (and up to a register past it).
-        let splat = |a: usize, k: usize, v: V::Elem| {
-            let r = V::splat(v);
-            let mut q = 0;
-            while q < k {
-                r.store(t.add(a + q));
-                q += l;
-            }
-        };
-        // Fill `t[..n]` with the slopes of positions `pos..pos + n`, run by run.
-        // (Two divisions per fill; the channel then steps run by run.)
-        let fill = |pos: usize, n: usize| {
-            let (mut within, mut c) = (pos % inner, pos / inner % count);
-            let mut a = 0;
-            while a < n {
-                let run = (inner - within).min(n - a);
-                splat(a, run, *w.add(c));
-                a += run;
-                within = 0;
-                c += 1;
-                if c == count {
-                    c = 0;
-                }
-            }
-        };
         let period = count.saturating_mul(inner);
         // The pattern repeats every `period` elements: a tile of whole periods, in
         // the call's phase, serves every segment.
@@ -383,7 +358,7 @@ unsafe fn walk_slopes<V: Vector>(
             TILE
         };
         if periodic {
-            fill(ch.start, seglen);
+            fill::<V>(t, ch, ch.start, seglen);
         }
         // The channel whose slope fills the whole tile, if any.
         let mut held = usize::MAX;
@@ -404,15 +379,58 @@ unsafe fn walk_slopes<V: Vector>(
                 // channel stays the same.
                 let c = pos / inner % count;
                 if held != c {
-                    splat(0, TILE, *w.add(c));
+                    splat::<V>(t, 0, TILE, *w.add(c));
                     held = c;
                 }
             } else {
-                fill(pos, n);
+                fill::<V>(t, ch, pos, n);
                 held = usize::MAX;
             }
             seg(off, n, s);
             off += n;
+        }
+    }
+}
+
+/// Splats `v` over `t[a..a + k]` (and up to a register past it). A function, not a
+/// closure: a closure is compiled without the kernel's target features, and one that
+/// LLVM does not inline calls every intrinsic in it.
+///
+/// # Safety
+/// `V`'s ISA is available; `t[a..a + k]` rounded up to whole registers is writable.
+#[inline(always)]
+unsafe fn splat<V: Vector>(t: *mut V::Elem, a: usize, k: usize, v: V::Elem) {
+    // SAFETY: the caller's promise: every store lies in the range it vouches for.
+    unsafe {
+        let r = V::splat(v);
+        let mut q = 0;
+        while q < k {
+            r.store(t.add(a + q));
+            q += V::LANES;
+        }
+    }
+}
+
+/// Fills `t[..n]` with the slopes of positions `pos..pos + n`, run by run (two
+/// divisions per fill; the channel then steps run by run).
+///
+/// # Safety
+/// As [`splat`] for `t[..n]`; `ch` as in [`PreluFn`].
+#[inline(always)]
+unsafe fn fill<V: Vector>(t: *mut V::Elem, ch: &Channel<V::Elem>, pos: usize, n: usize) {
+    let (w, count, inner) = (ch.values, ch.count, ch.inner);
+    let (mut within, mut c) = (pos % inner, pos / inner % count);
+    let mut a = 0;
+    while a < n {
+        let run = (inner - within).min(n - a);
+        // SAFETY: `c < count`, so `w.add(c)` is readable; `t[a..a + run]` lies in
+        // `t[..n]`.
+        unsafe { splat::<V>(t, a, run, *w.add(c)) };
+        a += run;
+        within = 0;
+        c += 1;
+        if c == count {
+            c = 0;
         }
     }
 }
