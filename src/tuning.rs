@@ -44,22 +44,7 @@ static PARALLEL_MIN_IN_PLACE: AtomicUsize = AtomicUsize::new(UNSET);
 /// [`set_parallel_min_bytes`] set, else [`default_parallel_min_bytes`].
 #[inline]
 pub fn parallel_min_bytes() -> usize {
-    match PARALLEL_MIN.load(Ordering::Relaxed) {
-        UNSET => decide_parallel_min(),
-        v => v,
-    }
-}
-
-#[cold]
-fn decide_parallel_min() -> usize {
-    // A racing setter wins over the default.
-    let _ = PARALLEL_MIN.compare_exchange(
-        UNSET,
-        default_parallel_min_bytes(),
-        Ordering::Relaxed,
-        Ordering::Relaxed,
-    );
-    PARALLEL_MIN.load(Ordering::Relaxed)
+    threshold(&PARALLEL_MIN, default_parallel_min_bytes)
 }
 
 /// The parallel threshold of a call that writes one of its inputs in place (bytes of
@@ -68,21 +53,23 @@ fn decide_parallel_min() -> usize {
 /// [`default_parallel_min_bytes_in_place`].
 #[inline]
 pub fn parallel_min_bytes_in_place() -> usize {
-    match PARALLEL_MIN_IN_PLACE.load(Ordering::Relaxed) {
-        UNSET => decide_parallel_min_in_place(),
+    threshold(&PARALLEL_MIN_IN_PLACE, default_parallel_min_bytes_in_place)
+}
+
+/// The value of a threshold knob: what was set, else `default()`, decided once.
+#[inline]
+fn threshold(knob: &AtomicUsize, default: fn() -> usize) -> usize {
+    match knob.load(Ordering::Relaxed) {
+        UNSET => decide(knob, default),
         v => v,
     }
 }
 
 #[cold]
-fn decide_parallel_min_in_place() -> usize {
-    let _ = PARALLEL_MIN_IN_PLACE.compare_exchange(
-        UNSET,
-        default_parallel_min_bytes_in_place(),
-        Ordering::Relaxed,
-        Ordering::Relaxed,
-    );
-    PARALLEL_MIN_IN_PLACE.load(Ordering::Relaxed)
+fn decide(knob: &AtomicUsize, default: fn() -> usize) -> usize {
+    // A racing setter wins over the default.
+    let _ = knob.compare_exchange(UNSET, default(), Ordering::Relaxed, Ordering::Relaxed);
+    knob.load(Ordering::Relaxed)
 }
 
 /// Whether this is an Intel CPU whose cores have at least 2 MiB of L2 each.
