@@ -69,7 +69,7 @@ pub struct F64x2(v128);
 /// The [`Vector`] impl of a float newtype over `v128`, from its lane operations.
 macro_rules! float_vector {
     ($name:ident, $T:ty, $lanes:literal, $splat:ident, $lt:ident, $gt:ident, $mul:ident,
-     $pmin:ident, $pmax:ident) => {
+     $pmin:ident, $pmax:ident, $load:ident, $store:ident) => {
         // SAFETY: `$name` is a transparent `v128`, a plain 16-byte register of $lanes
         // lanes of $T. The build has SIMD128 (this module exists only then), so every
         // method may be called; the pointer methods' callers vouch for the accesses.
@@ -89,14 +89,14 @@ macro_rules! float_vector {
             #[inline(always)]
             unsafe fn load(p: *const $T) -> Self {
                 // SAFETY: the caller guarantees $lanes readable elements (16 bytes) at
-                // p; `v128.load` needs no alignment.
-                $name(unsafe { v128_load(p.cast()) })
+                // p; the load needs no alignment.
+                $name(unsafe { $load(p) })
             }
             #[inline(always)]
             unsafe fn store(self, p: *mut $T) {
-                // SAFETY: the caller guarantees $lanes writable elements at p;
-                // `v128.store` needs no alignment.
-                unsafe { v128_store(p.cast(), self.0) }
+                // SAFETY: the caller guarantees $lanes writable elements at p; the
+                // store needs no alignment.
+                unsafe { $store(p, self.0) }
             }
             #[inline(always)]
             unsafe fn lt(self, o: Self) -> v128 {
@@ -166,6 +166,59 @@ macro_rules! float_vector {
     };
 }
 
+/// Four f32 lanes from `p` (16 bytes, no alignment needed), read as floats: LLVM
+/// emits the same `v128.load`, but the value stays an `f32` vector in its IR. Loaded
+/// as a `v128` (four `i32` lanes there), a `pmin`/`pmax` of it becomes a select whose
+/// operands are casts, which LLVM moves onto the integer lanes, where it is emitted
+/// as a compare and a `v128.bitselect` (two instructions for one).
+///
+/// # Safety
+/// 16 readable bytes at `p`.
+#[inline(always)]
+unsafe fn load_f32x4(p: *const f32) -> v128 {
+    // SAFETY: the caller's promise; `read_unaligned` needs no alignment. Loading and
+    // moving floats into lanes keeps their bits (only arithmetic may change a NaN).
+    let a: [f32; 4] = unsafe { core::ptr::read_unaligned(p.cast()) };
+    f32x4(a[0], a[1], a[2], a[3])
+}
+
+/// Stores four f32 lanes at `p` as floats (see [`load_f32x4`]).
+///
+/// # Safety
+/// 16 writable bytes at `p`.
+#[inline(always)]
+unsafe fn store_f32x4(p: *mut f32, v: v128) {
+    let a = [
+        f32x4_extract_lane::<0>(v),
+        f32x4_extract_lane::<1>(v),
+        f32x4_extract_lane::<2>(v),
+        f32x4_extract_lane::<3>(v),
+    ];
+    // SAFETY: the caller's promise; `write_unaligned` needs no alignment.
+    unsafe { core::ptr::write_unaligned(p.cast(), a) }
+}
+
+/// Two f64 lanes from `p` as a `v128` (its f64x2 `pmin`/`pmax` stay single
+/// instructions either way).
+///
+/// # Safety
+/// 16 readable bytes at `p`.
+#[inline(always)]
+unsafe fn load_f64x2(p: *const f64) -> v128 {
+    // SAFETY: the caller's promise; `v128.load` needs no alignment.
+    unsafe { v128_load(p.cast()) }
+}
+
+/// Stores two f64 lanes at `p`.
+///
+/// # Safety
+/// 16 writable bytes at `p`.
+#[inline(always)]
+unsafe fn store_f64x2(p: *mut f64, v: v128) {
+    // SAFETY: the caller's promise; `v128.store` needs no alignment.
+    unsafe { v128_store(p.cast(), v) }
+}
+
 float_vector!(
     F32x4,
     f32,
@@ -175,7 +228,9 @@ float_vector!(
     f32x4_gt,
     f32x4_mul,
     f32x4_pmin,
-    f32x4_pmax
+    f32x4_pmax,
+    load_f32x4,
+    store_f32x4
 );
 float_vector!(
     F64x2,
@@ -186,7 +241,9 @@ float_vector!(
     f64x2_gt,
     f64x2_mul,
     f64x2_pmin,
-    f64x2_pmax
+    f64x2_pmax,
+    load_f64x2,
+    store_f64x2
 );
 
 /// f32 kernels on SIMD128.
