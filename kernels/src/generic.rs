@@ -366,10 +366,10 @@ unsafe fn unary_body<V: Vector, O: UnaryOp<V>, const NT: bool>(
     // `len - LANES` and the tail at `len - LANES`),
     // so it stays inside the ranges the caller vouched for. `dst` does not overlap
     // `src`, so elements written twice get the same value both times, computed from
-    // the unchanged `src`. With NT, the head (`h` elements, less than a line) makes `dst + i`
-    // register-aligned, as `store_stream` requires, and the page blocks keep it so
-    // (a page is a whole number of registers); a block of four pages is only taken
-    // while it ends at or before `len`.
+    // the unchanged `src`. With NT, the head (`h` elements, less than a line) makes
+    // `dst + i` line- and so register-aligned, as `store_stream` requires, and the
+    // page blocks keep it so (a page is a whole number of registers); a block of
+    // four pages is only taken while it ends at or before `len`.
     unsafe {
         // Align the output to a cache line first ([`line_elems`]; a whole register
         // where registers are wider): a store that straddles two cache lines costs
@@ -668,9 +668,10 @@ unsafe fn binary_body<V: Vector, O: BinaryOp<V>, const NT: bool>(
     // `dx` overlaps neither input.
     let distinct = NT;
     // SAFETY: as in `unary_body`: all indices are `< len` (full-register head and
-    // tail only when `len >= LANES`, the head's registers at most at `len - LANES`; recomputed from the unchanged inputs when `dx`
-    // overlaps neither, or computed before anything is written otherwise, so
-    // elements written twice get the same value), and every block of `y` and `dy`
+    // tail only when `len >= LANES`, the head's registers at most at `len - LANES`;
+    // recomputed from the unchanged inputs when `dx` overlaps neither, or computed
+    // before anything is written otherwise, so elements written twice get the same
+    // value), and every block of `y` and `dy`
     // is loaded before the same block of `dx` is stored, so `dx` may equal either;
     // with NT the head aligns `dx + i` for the streaming stores.
     unsafe {
