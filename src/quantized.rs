@@ -179,8 +179,9 @@ impl Int8LeakyRelu {
     /// half up, with a 16-entry correction for ties that repeat), checked entry by
     /// entry when the op was made, which the AVX2 and SIMD128 kernels evaluate
     /// instead of looking up: two to four times as fast. Parameters whose table
-    /// rounds ties to even in a pattern the formula cannot follow (an alpha of 0.5
-    /// with equal scales) have none. Every ISA gives the table's bytes either way.
+    /// rounds ties to even in a pattern the formula cannot follow (a scale ratio of
+    /// 17/16: ties every 16 inputs, rounding in a pattern of 32) have none. Every
+    /// ISA gives the table's bytes either way.
     pub fn has_linear_form(&self) -> bool {
         self.lut.linear().is_some()
     }

@@ -31,6 +31,9 @@ fn param_sets() -> Vec<Int8LeakyRelu> {
         // Ratio 1.25: ties on both sides of the zero point (a form with a fix).
         (0.01, q(0.05, 120), q(0.04, 100)),
         (0.2, q(0.5, 128), q(0.4, 64)),
+        // Alpha 0.5 (the negative side's fix) and ratio 17/16 (no form).
+        (0.5, q(1.0, 128), q(1.0, 128)),
+        (0.01, q(1.0625, 128), q(1.0, 128)),
     ];
     let mut rng = Rng(0x1ea4);
     let n = if light() { 4 } else { 24 };
@@ -163,15 +166,16 @@ fn linear_form_or_lookup_same_bytes() {
             .unwrap()
             .has_linear_form()
     );
-    // Same scales, alpha 1/2: (i - 128) / 2 is an exact tie for every odd i below 128.
+    // Same scales, alpha 1/2: (i - 128) / 2 is an exact tie for every odd i below
+    // 128, rounding up and down in turn; the form's fix below the zero point.
     assert!(
-        !Int8LeakyRelu::new(0.5, q(1.0, 128), q(1.0, 128))
+        Int8LeakyRelu::new(0.5, q(1.0, 128), q(1.0, 128))
             .unwrap()
             .has_linear_form()
     );
-    // Ratio 4 (0.5 / 0.125, both exact), alpha 1/8: (i - 100) * 4 / 8, ties again.
+    // Ratio 17/16: ties at every 16th input whose rounding repeats every 32; none.
     assert!(
-        !Int8LeakyRelu::new(0.125, q(0.5, 100), q(0.125, 10))
+        !Int8LeakyRelu::new(0.01, q(1.0625, 128), q(1.0, 128))
             .unwrap()
             .has_linear_form()
     );

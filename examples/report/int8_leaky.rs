@@ -1,5 +1,5 @@
 //! The Int8LeakyRelu section: `Int8LeakyRelu` (requantized to a different scale and
-//! zero point, with a table that has a plain linear form, one whose form carries a fix
+//! zero point, with a table that has a plain linear form, two whose forms carry a fix
 //! for ties, and one that has none) on every available ISA,
 //! serial, out of place; the best ISA in place and with `Threads::Auto`; the scalar
 //! table loop (the `scalar` ISA: the oracle's `table[x]` loop as the compiler builds it
@@ -89,11 +89,11 @@ fn measure(op: &Int8LeakyRelu, cells: &[Cell], n: usize, quick: bool) -> Vec<f64
     best.iter().map(|s| (2 * n) as f64 / s / 1e9).collect()
 }
 
-/// Measures every size and prints the tables, the ratios and the targets, for three
+/// Measures every size and prints the tables, the ratios and the targets, for four
 /// parameter sets: one whose table has a plain linear form (calibration-like scales;
-/// AVX2 and SIMD128 evaluate it), one whose form needs the fix for ties (a scale ratio
-/// of 1.25) and one without a form (alpha 0.5 with equal scales; every kernel looks
-/// up). Targets: AVX2 and AVX-512 at least 4x the scalar table loop in L1 (up to 32
+/// AVX2 and SIMD128 evaluate it), one whose form needs the fix for ties above the zero
+/// point (a scale ratio of 1.25), one that needs it below (alpha 0.5) and one without a
+/// form (a ratio of 17/16; every kernel looks up). Targets: AVX2 and AVX-512 at least 4x the scalar table loop in L1 (up to 32
 /// KiB), NEON 2x; the best ISA at least `copy_from_slice` from 16 MiB.
 pub fn section(isas: &[Isa], sizes: &[usize], quick: bool) {
     let q = |scale, zero_point| QuantParams { scale, zero_point };
@@ -106,9 +106,15 @@ pub fn section(isas: &[Isa], sizes: &[usize], quick: bool) {
             q(0.04, 100),
         ),
         (
-            "alpha 0.5, equal scales, ties at every other input",
+            "alpha 0.5, equal scales, ties below the zero point: a form with a fix there",
             0.5,
             q(1.0, 128),
+            q(1.0, 128),
+        ),
+        (
+            "ratio 17/16, ties repeating every 32 inputs: no form",
+            0.01,
+            q(1.0625, 128),
             q(1.0, 128),
         ),
     ];

@@ -309,6 +309,9 @@ impl LutTable {
 /// saturating subtract, a saturating add, one shuffle and a subtract per register.
 /// The shift moves the inputs whose result saturates at 255 to `i >= 128`, where
 /// nothing is subtracted; inputs below `fix_from` all meet `fix[fix_shift % 16]`.
+/// Ties below the zero point that repeat (an alpha of 0.5: every odd `d`) take a
+/// second pattern the same way, `neg_fix`, indexed by
+/// `sat_u8(sat_u8(fix_from - x) + neg_fix_shift)` (four more instructions).
 /// [`Linear::fit`] only returns a form that reproduces a given table entry for entry
 /// ([`Linear::eval`], the scalar model the SIMD code follows), so a kernel may use
 /// either.
@@ -328,18 +331,29 @@ pub struct Linear {
     pub(crate) fix: [u8; 16],
     pub(crate) fix_from: u8,
     pub(crate) fix_shift: u8,
+    /// The negative side's pattern and shift (all 0 without one).
+    pub(crate) neg_fix: [u8; 16],
+    pub(crate) neg_fix_shift: u8,
 }
 
 impl Linear {
     /// The output for input byte `x`: the scalar model of the SIMD evaluation.
     pub fn eval(self, x: u8) -> u8 {
-        self.eval_unfixed(x).wrapping_sub(self.fix_of(x))
+        self.eval_unfixed(x)
+            .wrapping_sub(self.fix_of(x))
+            .wrapping_sub(self.neg_fix_of(x))
     }
 
     /// Whether the form carries a fix or a negative offset, which cost a kernel six
     /// more instructions per register (it may leave them out otherwise).
     pub fn is_plain(self) -> bool {
-        self.fix == [0; 16] && self.zero_in_neg == self.zero_in
+        self.fix == [0; 16] && self.zero_in_neg == self.zero_in && !self.has_neg_fix()
+    }
+
+    /// Whether the form carries a fix below the zero point, four more instructions
+    /// per register.
+    pub fn has_neg_fix(self) -> bool {
+        self.neg_fix != [0; 16]
     }
 
     /// The form without its fix.
@@ -363,25 +377,39 @@ impl Linear {
         }
     }
 
-    /// The fix that makes the form `l` (without a fix) give `table` above and at
-    /// the zero point, for the pattern start `from` and shift `shift`, if there is
-    /// one: every entry one above the table's or equal, and equal wherever the fix
-    /// cannot subtract or the pattern says 0.
-    fn fix_for(l: Linear, table: &ByteTable, from: u8, shift: u8) -> Option<[u8; 16]> {
+    /// What the negative side's fix subtracts at `x`.
+    fn neg_fix_of(self, x: u8) -> u8 {
+        let i = self
+            .fix_from
+            .saturating_sub(x)
+            .saturating_add(self.neg_fix_shift);
+        if i < 128 {
+            self.neg_fix[usize::from(i % 16)]
+        } else {
+            0
+        }
+    }
+
+    /// The fix that makes the form `l` (without a fix on that side) give `table` on
+    /// one side of `l.fix_from` and at it (above it, or `below`), for the shift
+    /// `shift`, if there is one: every entry one above the table's or equal, and
+    /// equal wherever the fix cannot subtract or the pattern says 0.
+    fn fix_for(l: Linear, table: &ByteTable, shift: u8, below: bool) -> Option<[u8; 16]> {
+        let from = l.fix_from;
         let mut fix = [None::<u8>; 16];
-        let probe = Linear {
-            fix_from: from,
-            fix_shift: shift,
-            fix: [1; 16],
-            ..l
-        };
-        for x in from..=255 {
-            let excess = l.eval_unfixed(x).wrapping_sub(table[usize::from(x)]);
+        let side = if below { 0..=from } else { from..=255 };
+        for x in side {
+            let excess = l.eval(x).wrapping_sub(table[usize::from(x)]);
             if excess > 1 {
                 return None;
             }
-            let i = x.saturating_sub(from).saturating_add(shift);
-            if probe.fix_of(x) == 0 {
+            let i = if below {
+                from.saturating_sub(x)
+            } else {
+                x.saturating_sub(from)
+            }
+            .saturating_add(shift);
+            if i >= 128 {
                 if excess != 0 {
                     return None;
                 }
@@ -429,6 +457,8 @@ impl Linear {
             fix: [0; 16],
             fix_from: x_zero_point,
             fix_shift: 0,
+            neg_fix: [0; 16],
+            neg_fix_shift: 0,
         };
         let matches = |l: Linear, below: bool| {
             (0..=255u8)
@@ -460,7 +490,7 @@ impl Linear {
                     ..l
                 };
                 (0..128u8).find_map(|shift| {
-                    let fix = Linear::fix_for(c, table, x_zero_point, shift)?;
+                    let fix = Linear::fix_for(c, table, shift, false)?;
                     Some(Linear {
                         fix,
                         fix_shift: shift,
@@ -480,6 +510,7 @@ impl Linear {
         // Checked on both sides: the negative product must stay below the positive
         // one above the zero point.
         let all = |l: Linear| (0..=255u8).all(|x| l.eval(x) == table[usize::from(x)]);
+        // Then, for ties that repeat below it, a fix there (no offset; any shift).
         near(neg_slope, i32::from(l.slope), 3)
             .map(|m| below(m, 0))
             .find(|&c| all(c))
@@ -489,6 +520,20 @@ impl Linear {
                         .map(|i: i16| if i % 2 == 0 { i / 2 } else { -(i + 1) / 2 })
                         .map(|offset| below(m, offset))
                         .find(|&c| matches(c, true) && all(c))
+                })
+            })
+            .or_else(|| {
+                near(neg_slope, i32::from(l.slope), 3).find_map(|m| {
+                    let c = below(m, 0);
+                    (0..128u8).find_map(|shift| {
+                        let neg_fix = Linear::fix_for(c, table, shift, true)?;
+                        let f = Linear {
+                            neg_fix,
+                            neg_fix_shift: shift,
+                            ..c
+                        };
+                        all(f).then_some(f)
+                    })
                 })
             })
     }
@@ -748,9 +793,24 @@ mod tests {
     }
 
     /// Alpha 0.5 with equal scales: `(x - 128) / 2` is a tie at every odd x below
-    /// the zero point, rounding down and up in turn; no form.
+    /// the zero point, rounding up and down in turn (-0.5 to 0, -1.5 to -2): a
+    /// pattern of period 4 below the zero point, the negative side's fix.
     #[test]
-    fn no_form_for_alternating_ties() {
-        assert_eq!(fit(0.5, 1.0, 128, 1.0, 128), None);
+    fn negative_fix_for_alternating_ties() {
+        let table = int8_leaky_relu_table(0.5, 1.0, 128, 1.0, 128);
+        // By hand: x = 127 is -0.5 (to 0: 128), x = 125 is -1.5 (to -2: 126).
+        assert_eq!([table[127], table[125]], [128, 126]);
+        let l = fit(0.5, 1.0, 128, 1.0, 128).unwrap();
+        assert!(l.has_neg_fix() && !l.is_plain());
+        for x in 0..=255u8 {
+            assert_eq!(l.eval(x), table[usize::from(x)], "x = {x}");
+        }
+    }
+
+    /// Ratio 1.0625 (17/16): `17 * d / 16` is a tie at every `d = 8 (mod 16)`, and
+    /// which of them round down repeats every 32 inputs, longer than a fix; no form.
+    #[test]
+    fn no_form_for_ties_with_a_long_period() {
+        assert_eq!(fit(0.01, 1.0625, 128, 1.0, 128), None);
     }
 }

@@ -68,9 +68,10 @@ unsafe impl ByteVector for U8x16 {
 /// where the lookups take 46. `FULL` forms (not [`Linear::is_plain`]) take the
 /// negative side from its own origin and subtract the fix (`i8x16.swizzle` on the
 /// index with its top bit kept, so that an index from 128 gives 0 as `VPSHUFB`'s
-/// does): six more.
+/// does): six more. `NEG` forms ([`Linear::has_neg_fix`]) subtract the negative
+/// side's fix too: four more.
 #[derive(Clone, Copy)]
-pub struct LinearMap<const FULL: bool> {
+pub struct LinearMap<const FULL: bool, const NEG: bool> {
     shift: u32,
     zero_in: v128,
     zero_in_neg: v128,
@@ -80,12 +81,23 @@ pub struct LinearMap<const FULL: bool> {
     fix: v128,
     fix_from: v128,
     fix_shift: v128,
+    neg_fix: v128,
+    neg_fix_shift: v128,
 }
 
-impl<const FULL: bool> LinearMap<FULL> {
+/// A 16-byte pattern as a register.
+#[inline(always)]
+fn pattern(p: [u8; 16]) -> v128 {
+    u8x16(
+        p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[7], p[8], p[9], p[10], p[11], p[12], p[13],
+        p[14], p[15],
+    )
+}
+
+impl<const FULL: bool, const NEG: bool> LinearMap<FULL, NEG> {
     /// `l` in registers.
     #[inline(always)]
-    pub fn new(l: Linear) -> LinearMap<FULL> {
+    pub fn new(l: Linear) -> LinearMap<FULL, NEG> {
         LinearMap {
             shift: u32::from(l.shift),
             zero_in: i16x8_splat(l.zero_in),
@@ -93,13 +105,11 @@ impl<const FULL: bool> LinearMap<FULL> {
             zero_out: i16x8_splat(l.zero_out),
             slope: i16x8_splat(l.slope),
             neg_slope: i16x8_splat(l.neg_slope),
-            fix: u8x16(
-                l.fix[0], l.fix[1], l.fix[2], l.fix[3], l.fix[4], l.fix[5], l.fix[6], l.fix[7],
-                l.fix[8], l.fix[9], l.fix[10], l.fix[11], l.fix[12], l.fix[13], l.fix[14],
-                l.fix[15],
-            ),
+            fix: pattern(l.fix),
             fix_from: u8x16_splat(l.fix_from),
             fix_shift: u8x16_splat(l.fix_shift),
+            neg_fix: pattern(l.neg_fix),
+            neg_fix_shift: u8x16_splat(l.neg_fix_shift),
         }
     }
 
@@ -121,7 +131,7 @@ impl<const FULL: bool> LinearMap<FULL> {
     }
 }
 
-impl<const FULL: bool> ByteMap<U8x16> for LinearMap<FULL> {
+impl<const FULL: bool, const NEG: bool> ByteMap<U8x16> for LinearMap<FULL, NEG> {
     #[inline(always)]
     unsafe fn apply(self, x: U8x16) -> U8x16 {
         let lo = self.half(u16x8_extend_low_u8x16(x.0));
@@ -130,9 +140,14 @@ impl<const FULL: bool> ByteMap<U8x16> for LinearMap<FULL> {
         if !FULL {
             return U8x16(y);
         }
+        let top = u8x16_splat(0x8F);
         let i = u8x16_add_sat(u8x16_sub_sat(x.0, self.fix_from), self.fix_shift);
-        let f = i8x16_swizzle(self.fix, v128_and(i, u8x16_splat(0x8F)));
-        U8x16(i8x16_sub(y, f))
+        let y = i8x16_sub(y, i8x16_swizzle(self.fix, v128_and(i, top)));
+        if !NEG {
+            return U8x16(y);
+        }
+        let j = u8x16_add_sat(u8x16_sub_sat(self.fix_from, x.0), self.neg_fix_shift);
+        U8x16(i8x16_sub(y, i8x16_swizzle(self.neg_fix, v128_and(j, top))))
     }
 }
 
@@ -157,9 +172,14 @@ pub unsafe fn int8_lut(
         let t = crate::int8::lut_of(p);
         match t.linear() {
             Some(l) if l.is_plain() => {
-                crate::int8::byte_map(src, dst, len, LinearMap::<false>::new(l), stream)
+                crate::int8::byte_map(src, dst, len, LinearMap::<false, false>::new(l), stream)
             }
-            Some(l) => crate::int8::byte_map(src, dst, len, LinearMap::<true>::new(l), stream),
+            Some(l) if l.has_neg_fix() => {
+                crate::int8::byte_map(src, dst, len, LinearMap::<true, true>::new(l), stream)
+            }
+            Some(l) => {
+                crate::int8::byte_map(src, dst, len, LinearMap::<true, false>::new(l), stream)
+            }
             None => crate::oracle::scalar::u8::int8_lut(src, dst, len, p, stream),
         }
     }

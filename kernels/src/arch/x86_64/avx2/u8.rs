@@ -151,9 +151,10 @@ unsafe fn lookup_half(mut i: __m256i, d: &[__m256i], step: __m256i) -> __m256i {
 /// interleave the halves back into byte order within each 128-bit lane: 14
 /// instructions per register. `FULL` forms (not [`Linear::is_plain`]) take the
 /// negative side from its own origin (one `VPSUBW` per half) and subtract the fix
-/// (`VPSUBUSB`, `VPADDUSB`, `VPSHUFB`, `VPSUBB`): 20.
+/// (`VPSUBUSB`, `VPADDUSB`, `VPSHUFB`, `VPSUBB`): 20. `NEG` forms
+/// ([`Linear::has_neg_fix`]) subtract the negative side's fix too: 24.
 #[derive(Clone, Copy)]
-pub struct LinearMap<const FULL: bool> {
+pub struct LinearMap<const FULL: bool, const NEG: bool> {
     even: __m256i,
     odd: __m256i,
     zero_in: __m256i,
@@ -165,17 +166,19 @@ pub struct LinearMap<const FULL: bool> {
     fix: __m256i,
     fix_from: __m256i,
     fix_shift: __m256i,
+    neg_fix: __m256i,
+    neg_fix_shift: __m256i,
 }
 
-impl<const FULL: bool> LinearMap<FULL> {
+impl<const FULL: bool, const NEG: bool> LinearMap<FULL, NEG> {
     /// `l` in registers.
     ///
     /// # Safety
     /// AVX2 is available.
     #[inline(always)]
-    pub unsafe fn new(l: Linear) -> LinearMap<FULL> {
+    pub unsafe fn new(l: Linear) -> LinearMap<FULL, NEG> {
         let unit = 1i16 << l.shift; // at most 64: fits the i8 PMADDUBSW multiplies by
-        // SAFETY: AVX2 is the caller's promise; the fix pattern is 16 readable bytes.
+        // SAFETY: AVX2 is the caller's promise; the fix patterns are 16 readable bytes.
         unsafe {
             LinearMap {
                 even: _mm256_set1_epi16(unit),
@@ -192,6 +195,8 @@ impl<const FULL: bool> LinearMap<FULL> {
                 fix: _mm256_broadcastsi128_si256(_mm_loadu_si128(l.fix.as_ptr().cast())),
                 fix_from: _mm256_set1_epi8(l.fix_from as i8),
                 fix_shift: _mm256_set1_epi8(l.fix_shift as i8),
+                neg_fix: _mm256_broadcastsi128_si256(_mm_loadu_si128(l.neg_fix.as_ptr().cast())),
+                neg_fix_shift: _mm256_set1_epi8(l.neg_fix_shift as i8),
             }
         }
     }
@@ -216,7 +221,7 @@ impl<const FULL: bool> LinearMap<FULL> {
     }
 }
 
-impl<const FULL: bool> ByteMap<__m256i> for LinearMap<FULL> {
+impl<const FULL: bool, const NEG: bool> ByteMap<__m256i> for LinearMap<FULL, NEG> {
     #[inline(always)]
     unsafe fn apply(self, x: __m256i) -> __m256i {
         // SAFETY: AVX2 is the caller's promise; no memory is accessed. PMADDUBSW
@@ -233,7 +238,12 @@ impl<const FULL: bool> ByteMap<__m256i> for LinearMap<FULL> {
             // The fix's index; VPSHUFB gives 0 where its top bit is set, as
             // `Linear::eval` does.
             let i = _mm256_adds_epu8(_mm256_subs_epu8(x, self.fix_from), self.fix_shift);
-            _mm256_sub_epi8(y, _mm256_shuffle_epi8(self.fix, i))
+            let y = _mm256_sub_epi8(y, _mm256_shuffle_epi8(self.fix, i));
+            if !NEG {
+                return y;
+            }
+            let j = _mm256_adds_epu8(_mm256_subs_epu8(self.fix_from, x), self.neg_fix_shift);
+            _mm256_sub_epi8(y, _mm256_shuffle_epi8(self.neg_fix, j))
         }
     }
 }
@@ -259,9 +269,14 @@ pub unsafe fn int8_lut(
         let t = crate::int8::lut_of(p);
         match t.linear() {
             Some(l) if l.is_plain() => {
-                crate::int8::byte_map(src, dst, len, LinearMap::<false>::new(l), stream)
+                crate::int8::byte_map(src, dst, len, LinearMap::<false, false>::new(l), stream)
             }
-            Some(l) => crate::int8::byte_map(src, dst, len, LinearMap::<true>::new(l), stream),
+            Some(l) if l.has_neg_fix() => {
+                crate::int8::byte_map(src, dst, len, LinearMap::<true, true>::new(l), stream)
+            }
+            Some(l) => {
+                crate::int8::byte_map(src, dst, len, LinearMap::<true, false>::new(l), stream)
+            }
             None => crate::int8::int8_lut::<__m256i>(src, dst, len, t.table(), stream),
         }
     }
