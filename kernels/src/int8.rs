@@ -685,6 +685,26 @@ unsafe fn byte_body<V: ByteVector, M: ByteMap<V>, const NT: bool, const IN_PLACE
     }
 }
 
+/// Runs the [`Linear`] form `$l` over `[0, $len)` with the variant of the ISA's
+/// `$Map<FULL, NEG>` it needs (plain; with the fix above the zero point and the
+/// offset origin; with the fix below it too), in the module that defines `$Map`
+/// (a macro, not a generic function, so that each ISA's target features reach the
+/// code). Must be used inside an `unsafe` block meeting `byte_map`'s contract.
+#[macro_export]
+#[doc(hidden)]
+macro_rules! run_linear_form {
+    ($Map:ident, $l:expr, $src:expr, $dst:expr, $len:expr, $stream:expr) => {{
+        let l: $crate::int8::Linear = $l;
+        if l.is_plain() {
+            $crate::int8::byte_map($src, $dst, $len, $Map::<false, false>::new(l), $stream)
+        } else if l.has_neg_fix() {
+            $crate::int8::byte_map($src, $dst, $len, $Map::<true, true>::new(l), $stream)
+        } else {
+            $crate::int8::byte_map($src, $dst, $len, $Map::<true, false>::new(l), $stream)
+        }
+    }};
+}
+
 /// Generates the `#[target_feature]` u8 entry points for one ISA (`int8_relu`,
 /// `int8_lut`) and its `KERNELS` table ([`Int8Kernels`]). With `lut = path`, the
 /// table's lookup is that function instead (an ISA that picks its lookup at run

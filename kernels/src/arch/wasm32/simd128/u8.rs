@@ -171,15 +171,7 @@ pub unsafe fn int8_lut(
     unsafe {
         let t = crate::int8::lut_of(p);
         match t.linear() {
-            Some(l) if l.is_plain() => {
-                crate::int8::byte_map(src, dst, len, LinearMap::<false, false>::new(l), stream)
-            }
-            Some(l) if l.has_neg_fix() => {
-                crate::int8::byte_map(src, dst, len, LinearMap::<true, true>::new(l), stream)
-            }
-            Some(l) => {
-                crate::int8::byte_map(src, dst, len, LinearMap::<true, false>::new(l), stream)
-            }
+            Some(l) => crate::run_linear_form!(LinearMap, l, src, dst, len, stream),
             None => crate::oracle::scalar::u8::int8_lut(src, dst, len, p, stream),
         }
     }
