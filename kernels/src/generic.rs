@@ -258,7 +258,7 @@ fn walk_down<T>(dst: *const T, inputs: &[*const T]) -> bool {
     up < down
 }
 
-/// The boundary the out-of-place forward loops align the output to: a 64-byte cache
+/// The boundary the out-of-place loops align the output to: a 64-byte cache
 /// line, or a register where one is wider. With registers narrower than a line
 /// (SIMD128 and NEON: 16 bytes; AVX2: 32), each block of four registers then writes
 /// whole lines. Measured under wasmtime on the Sapphire Rapids host (f32, 1 MiB
