@@ -169,6 +169,30 @@ fn streaming_stores() {
             }
         }
     }
+    // The output a little above the input modulo 4 KiB (the streaming blocks walk
+    // down) and a little below (they walk up), in one allocation.
+    for isa in Isa::available() {
+        let len = 65_537;
+        let x: Vec<u8> = (0..len).map(|_| rng.next_u64() as u8).collect();
+        let zp = rng.next_u64() as u8;
+        let want = expect(&x, zp);
+        for d in [16usize, 48, 1040, 4080] {
+            let mut buf = vec![0x5Au8; 2 * len + 3 * 4096];
+            let s = (4096 - buf.as_ptr() as usize % 4096) % 4096;
+            // `y` starts `d` bytes past the first page boundary after `x`'s end.
+            let t = (s + len).next_multiple_of(4096) + d;
+            let (lo, hi) = buf.split_at_mut(t);
+            lo[s..s + len].copy_from_slice(&x);
+            int8_relu_with_isa(&lo[s..s + len], &mut hi[..len], zp, isa).unwrap();
+            assert_eq!(&buf[t..t + len], &want[..], "{isa} d {d}");
+            assert!(
+                buf[s + len..t]
+                    .iter()
+                    .chain(&buf[t + len..])
+                    .all(|&b| b == 0x5A)
+            );
+        }
+    }
     caffe2op_relu::tuning::set_stream_min_bytes(caffe2op_relu::tuning::DEFAULT_STREAM_MIN_BYTES);
 }
 

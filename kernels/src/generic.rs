@@ -107,7 +107,7 @@ pub(crate) const fn stream_page<E>() -> usize {
 
 /// The streaming main loops walk blocks of four 4 KiB pages, one register from each
 /// of the four in turn: this gives the four offsets `block + q * page + j` and
-/// prefetches each page's line 512 bytes ahead.
+/// prefetches each page's line 512 bytes ahead (above, walking up).
 ///
 /// One pass over a DRAM-sized buffer from one core is bound by how many cache lines it
 /// has in flight: reading four pages at once keeps four prefetch streams busy instead
@@ -118,27 +118,49 @@ pub(crate) const fn stream_page<E>() -> usize {
 /// SIMD calls then stay calls.
 #[inline(always)]
 pub(crate) fn page_offsets<E>(src: *const E, block: usize, j: usize) -> [usize; 4] {
+    let o = four_pages::<E>(block, j);
+    for &o in &o {
+        prefetch(src.wrapping_add(o + 512 / size_of::<E>()));
+    }
+    o
+}
+
+/// [`page_offsets`] for the loops that walk down: the same offsets, each page's line
+/// 512 bytes below prefetched.
+#[inline(always)]
+pub(crate) fn page_offsets_down<E>(src: *const E, block: usize, j: usize) -> [usize; 4] {
+    let o = four_pages::<E>(block, j);
+    for &o in &o {
+        prefetch(src.wrapping_add(o).wrapping_sub(512 / size_of::<E>()));
+    }
+    o
+}
+
+/// `block + q * page + j` for the four pages `q` of a streaming block.
+#[inline(always)]
+fn four_pages<E>(block: usize, j: usize) -> [usize; 4] {
     let page = stream_page::<E>();
-    let o = [
+    [
         block + j,
         block + page + j,
         block + 2 * page + j,
         block + 3 * page + j,
-    ];
+    ]
+}
+
+/// A software prefetch of the line at `p` into every cache level (x86_64 only; a
+/// no-op elsewhere). `p` need not be in bounds.
+#[inline(always)]
+fn prefetch<E>(p: *const E) {
+    // SAFETY: PREFETCHT0 (SSE, in every x86_64) is a hint: it changes nothing the
+    // program can observe and cannot fault; callers form `p` with `wrapping_*`
+    // without claiming it is in bounds.
     #[cfg(target_arch = "x86_64")]
-    for &o in &o {
-        // SAFETY: PREFETCHT0 (SSE, in every x86_64) is a hint: it changes nothing the
-        // program can observe and cannot fault; `wrapping_add` forms the address
-        // without claiming it is in bounds.
-        unsafe {
-            core::arch::x86_64::_mm_prefetch::<{ core::arch::x86_64::_MM_HINT_T0 }>(
-                src.wrapping_add(o + 512 / size_of::<E>()).cast(),
-            )
-        };
-    }
+    unsafe {
+        core::arch::x86_64::_mm_prefetch::<{ core::arch::x86_64::_MM_HINT_T0 }>(p.cast())
+    };
     #[cfg(not(target_arch = "x86_64"))]
-    let _ = src; // other targets: the offsets only, no software prefetch
-    o
+    let _ = p; // other targets: no software prefetch
 }
 
 /// A full-register store, streaming when `NT`.
@@ -167,10 +189,14 @@ pub unsafe fn unary<V: Vector, O: UnaryOp<V>>(
     unsafe {
         if core::ptr::eq(src, dst) {
             in_place_body::<V, O>(dst, len, op)
+        } else if len >= 4 * V::LANES && walk_down(dst, &[src]) {
+            if V::STREAMS && stream {
+                unary_down::<V, O, true>(src, dst, len, op)
+            } else {
+                unary_down::<V, O, false>(src, dst, len, op)
+            }
         } else if V::STREAMS && stream {
             unary_body::<V, O, true>(src, dst, len, op)
-        } else if len >= 4 * V::LANES && walk_down(dst, &[src]) {
-            unary_down::<V, O>(src, dst, len, op)
         } else {
             unary_body::<V, O, false>(src, dst, len, op)
         }
@@ -245,7 +271,7 @@ pub unsafe fn unary_split<W, N, OW, ON>(
 /// machine: 16 KiB buffers with `dst - src = 384 mod 4096` ran at 0.6x memcpy walking
 /// up, and at memcpy's speed walking down).
 #[inline(always)]
-fn walk_down<T>(dst: *const T, inputs: &[*const T]) -> bool {
+pub(crate) fn walk_down<T>(dst: *const T, inputs: &[*const T]) -> bool {
     const PAGE: usize = 4096;
     let (mut up, mut down) = (PAGE, PAGE);
     for &src in inputs {
@@ -291,10 +317,11 @@ fn top_to_line<V: Vector>(end: *const V::Elem) -> usize {
 
 /// `unary_body` walking down (see [`walk_down`]): full registers down from `len`
 /// over the part above the output's last line boundary ([`top_to_line`]), then
-/// line-aligned blocks of the output downwards, then one full register at 0. `dst`
-/// must not overlap `src`, and `len >= 4 * LANES`.
+/// line-aligned blocks of the output downwards (with `NT`, streaming, first in
+/// blocks of four pages as in [`page_offsets`], walked down), then one full
+/// register at 0. `dst` must not overlap `src`, and `len >= 4 * LANES`.
 #[inline(always)]
-unsafe fn unary_down<V: Vector, O: UnaryOp<V>>(
+unsafe fn unary_down<V: Vector, O: UnaryOp<V>, const NT: bool>(
     src: *const V::Elem,
     dst: *mut V::Elem,
     len: usize,
@@ -309,7 +336,10 @@ unsafe fn unary_down<V: Vector, O: UnaryOp<V>>(
     // only decreases and stays a multiple-of-LANES step above 0. So every access is
     // inside the caller's ranges; `dst` overlaps no input, so elements written twice
     // (the top and bottom registers overlap the blocks) get the same value both
-    // times.
+    // times. With NT, `dst + i` is line-aligned after the top (and so
+    // register-aligned, as `store_stream` requires) and every block below keeps it
+    // so (a page is a whole number of lines); a four-page block is only taken while
+    // it starts at or above 0. The top and the register at 0 use plain stores.
     unsafe {
         let mut i = len;
         let top = top_to_line::<V>(dst.add(len));
@@ -322,6 +352,28 @@ unsafe fn unary_down<V: Vector, O: UnaryOp<V>>(
             }
             i = len - top;
         }
+        if NT {
+            let page = stream_page::<V::Elem>();
+            while i >= 4 * page {
+                i -= 4 * page;
+                let mut j = page;
+                while j > 0 {
+                    j -= l;
+                    let o = page_offsets_down(src, i, j);
+                    let x = [
+                        V::load(src.add(o[0])),
+                        V::load(src.add(o[1])),
+                        V::load(src.add(o[2])),
+                        V::load(src.add(o[3])),
+                    ];
+                    let [a, b, c, d] = op.apply4(x);
+                    put::<V, NT>(a, dst.add(o[0]));
+                    put::<V, NT>(b, dst.add(o[1]));
+                    put::<V, NT>(c, dst.add(o[2]));
+                    put::<V, NT>(d, dst.add(o[3]));
+                }
+            }
+        }
         while i >= 4 * l {
             i -= 4 * l;
             let a = V::load(src.add(i));
@@ -329,17 +381,20 @@ unsafe fn unary_down<V: Vector, O: UnaryOp<V>>(
             let c = V::load(src.add(i + 2 * l));
             let d = V::load(src.add(i + 3 * l));
             let [a, b, c, d] = op.apply4([a, b, c, d]);
-            a.store(dst.add(i));
-            b.store(dst.add(i + l));
-            c.store(dst.add(i + 2 * l));
-            d.store(dst.add(i + 3 * l));
+            put::<V, NT>(a, dst.add(i));
+            put::<V, NT>(b, dst.add(i + l));
+            put::<V, NT>(c, dst.add(i + 2 * l));
+            put::<V, NT>(d, dst.add(i + 3 * l));
         }
         while i >= l {
             i -= l;
-            op.apply(V::load(src.add(i))).store(dst.add(i));
+            put::<V, NT>(op.apply(V::load(src.add(i))), dst.add(i));
         }
         if i > 0 {
             op.apply(V::load(src)).store(dst);
+        }
+        if NT {
+            V::stream_fence();
         }
     }
 }

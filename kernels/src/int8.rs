@@ -16,7 +16,9 @@ use core::mem::MaybeUninit;
 use core::ptr;
 
 use crate::UnaryFn;
-use crate::generic::{ALIGN_MIN_REGISTERS, page_offsets, stream_page};
+use crate::generic::{
+    ALIGN_MIN_REGISTERS, page_offsets, page_offsets_down, stream_page, walk_down,
+};
 
 /// The u8 kernels of one ISA (a table of its own: u8 has no gradient and none of the
 /// float ops).
@@ -613,7 +615,8 @@ unsafe fn byte_body<V: ByteVector, M: ByteMap<V>, const NT: bool, const IN_PLACE
     // with a block gets the same value twice (the map is a function of the input
     // byte alone). With NT the head (`h < LANES` bytes) makes `dst + h`
     // register-aligned, as `store_stream` requires, and the blocks of four pages
-    // (each a whole number of registers, taken while they end by `stop`) keep it so.
+    // (each a whole number of registers, `blocks` of them from `h`, all ending by
+    // `stop`, in either order) keep it so.
     // The ISA is the caller's promise.
     unsafe {
         if len < l {
@@ -640,11 +643,22 @@ unsafe fn byte_body<V: ByteVector, M: ByteMap<V>, const NT: bool, const IN_PLACE
         let stop = len - rem;
         let mut i = h;
         if NT {
+            // The blocks of four pages, walked down where the output sits a little
+            // above the input modulo 4 KiB (`walk_down`; the loads would otherwise
+            // wait on the stores' 4 KiB images).
             let page = stream_page::<u8>();
-            while i + 4 * page <= stop {
+            let blocks = (stop - i) / (4 * page);
+            let down = walk_down(dst, &[src]);
+            let mut b = 0;
+            while b < blocks {
+                let block = i + if down { blocks - 1 - b } else { b } * 4 * page;
                 let mut j = 0;
                 while j < page {
-                    let o = page_offsets(src, i, j);
+                    let o = if down {
+                        page_offsets_down(src, block, page - l - j)
+                    } else {
+                        page_offsets(src, block, j)
+                    };
                     let a = V::load(src.add(o[0]));
                     let b = V::load(src.add(o[1]));
                     let c = V::load(src.add(o[2]));
@@ -655,8 +669,9 @@ unsafe fn byte_body<V: ByteVector, M: ByteMap<V>, const NT: bool, const IN_PLACE
                     put::<V, M, NT, IN_PLACE>(m, d, dst.add(o[3]));
                     j += l;
                 }
-                i += 4 * page;
+                b += 1;
             }
+            i += blocks * 4 * page;
         }
         while i + 4 * l <= stop {
             let a = V::load(src.add(i));
