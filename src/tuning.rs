@@ -12,10 +12,22 @@ use caffe2op_relu_kernels::Tuning;
 use crate::isa::{self, Isa};
 
 /// The default of [`parallel_min_bytes`] on CPUs without a measured default of their
-/// own (AMD Zen 3 and Zen 4 among those measured): `Threads::Auto` goes parallel when
-/// one call touches at least this many bytes of its buffers (inputs + output; a buffer
-/// written in place counts once).
+/// own (AMD Zen 3 among those measured): `Threads::Auto` goes parallel when one call
+/// touches at least this many bytes of its buffers (inputs + output; a buffer written
+/// in place counts once).
 pub const PARALLEL_MIN_BYTES: usize = 8 << 20;
+
+/// The default of [`parallel_min_bytes`] on AMD Zen 4 (family 19h with AVX-512), 4 MiB:
+/// over six runs two of its cores ran f32 relu at 2 MiB per buffer 1.22-1.80x as fast
+/// as one, where relu_grad at 1 MiB per buffer (3 MiB of buffers) lost (0.72-0.93x)
+/// and at 1.5 MiB per buffer gained in four runs of six (`docs/PERFORMANCE.md`).
+pub const PARALLEL_MIN_BYTES_ZEN4: usize = 4 << 20;
+
+/// The default of [`parallel_min_bytes_in_place`] on AMD Zen 4, 16 MiB: f32 relu in
+/// place on values the calling thread had just written ran at 0.32-0.66x in two
+/// threads what it ran in one at 1-4 MiB and 0.65-1.30x at 8 MiB
+/// (`docs/PERFORMANCE.md`).
+pub const PARALLEL_MIN_BYTES_IN_PLACE_ZEN4: usize = 16 << 20;
 
 /// The default of [`parallel_min_bytes`] on Intel CPUs whose cores have at least 2 MiB
 /// of L2 each, 1.5 MiB (measured on a Sapphire Rapids-class server core): one core
@@ -81,11 +93,26 @@ fn large_intel_l2() -> bool {
     false
 }
 
+/// Whether this is an AMD Zen 4 CPU (family 19h with AVX-512F; Zen 3, the same
+/// family, has no AVX-512).
+fn zen4() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    if caffe2op_relu_kernels::arch::x86_64::amd_family_19h()
+        && std::arch::is_x86_feature_detected!("avx512f")
+    {
+        return true;
+    }
+    false
+}
+
 /// This CPU's default parallel threshold: [`PARALLEL_MIN_BYTES_LARGE_L2`] on an Intel
-/// CPU with at least 2 MiB of L2 per core, else [`PARALLEL_MIN_BYTES`].
+/// CPU with at least 2 MiB of L2 per core, [`PARALLEL_MIN_BYTES_ZEN4`] on AMD Zen 4,
+/// else [`PARALLEL_MIN_BYTES`].
 pub fn default_parallel_min_bytes() -> usize {
     if large_intel_l2() {
         PARALLEL_MIN_BYTES_LARGE_L2
+    } else if zen4() {
+        PARALLEL_MIN_BYTES_ZEN4
     } else {
         PARALLEL_MIN_BYTES
     }
@@ -93,10 +120,13 @@ pub fn default_parallel_min_bytes() -> usize {
 
 /// This CPU's default parallel threshold for in-place calls:
 /// [`PARALLEL_MIN_BYTES_IN_PLACE_LARGE_L2`] on an Intel CPU with at least 2 MiB of L2
-/// per core, else [`PARALLEL_MIN_BYTES`] (as out of place).
+/// per core, [`PARALLEL_MIN_BYTES_IN_PLACE_ZEN4`] on AMD Zen 4, else
+/// [`PARALLEL_MIN_BYTES`] (as out of place).
 pub fn default_parallel_min_bytes_in_place() -> usize {
     if large_intel_l2() {
         PARALLEL_MIN_BYTES_IN_PLACE_LARGE_L2
+    } else if zen4() {
+        PARALLEL_MIN_BYTES_IN_PLACE_ZEN4
     } else {
         PARALLEL_MIN_BYTES
     }

@@ -301,7 +301,8 @@ fn parallel_threshold_default_and_override() {
     assert!(
         [
             caffe2op_relu::tuning::PARALLEL_MIN_BYTES,
-            caffe2op_relu::tuning::PARALLEL_MIN_BYTES_LARGE_L2
+            caffe2op_relu::tuning::PARALLEL_MIN_BYTES_LARGE_L2,
+            caffe2op_relu::tuning::PARALLEL_MIN_BYTES_ZEN4
         ]
         .contains(&default)
     );
@@ -310,7 +311,8 @@ fn parallel_threshold_default_and_override() {
     assert!(
         [
             caffe2op_relu::tuning::PARALLEL_MIN_BYTES,
-            caffe2op_relu::tuning::PARALLEL_MIN_BYTES_IN_PLACE_LARGE_L2
+            caffe2op_relu::tuning::PARALLEL_MIN_BYTES_IN_PLACE_LARGE_L2,
+            caffe2op_relu::tuning::PARALLEL_MIN_BYTES_IN_PLACE_ZEN4
         ]
         .contains(&default_in_place)
     );
