@@ -343,23 +343,23 @@ mod arm {
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 mod wasm {
     use super::*;
-    use caffe2op_relu_kernels::arch::wasm32::simd128::half::{Bf16x8, F16x8};
+    use caffe2op_relu_kernels::arch::wasm32::simd128::half::{Bf16x16, F16x16};
 
     #[test]
     fn simd128_half_vector_ops() {
         // SAFETY: the build has SIMD128 (this module's cfg), so every engine that runs
         // the module has it.
         sweep::<F16>(
-            8,
+            16,
             rounds(),
-            |a, b| unsafe { run::<F16x8>(a, b, F16(0xFFFF)) },
+            |a, b| unsafe { run::<F16x16>(a, b, F16(0xFFFF)) },
             "simd128 f16",
         );
         // SAFETY: as above.
         sweep::<Bf16>(
-            8,
+            16,
             rounds(),
-            |a, b| unsafe { run::<Bf16x8>(a, b, Bf16(0xFFFF)) },
+            |a, b| unsafe { run::<Bf16x16>(a, b, Bf16(0xFFFF)) },
             "simd128 bf16",
         );
     }

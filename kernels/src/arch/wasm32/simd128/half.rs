@@ -1,5 +1,5 @@
-//! SIMD128 kernels for the 16-bit floats: [`F16x8`] and [`Bf16x8`], 8 lanes in a
-//! [`U16x8`]: the [`Lanes16`] operations of `i16x8`/`u16x8`, on which [`Half`] writes
+//! SIMD128 kernels for the 16-bit floats: [`F16x16`] and [`Bf16x16`], 16 lanes in a
+//! [`U16x16`] (two `v128`s): the [`Lanes16`] operations of `i16x8`/`u16x8`, on which [`Half`] writes
 //! the algorithm (see [`crate::half_lanes`]). WebAssembly has no half-float
 //! instructions, so the conversions are integer ones, as on NEON.
 //!
@@ -24,112 +24,129 @@ use core::arch::wasm32::*;
 use crate::half::{Bf16, F16};
 use crate::half_lanes::{Half, Lanes16};
 
-/// 8 lanes of 16 bits in a `v128`.
+/// 16 lanes of 16 bits in two `v128`s, the first holding the lower 8: one turn of
+/// the kernels' four-register loops then moves 128 bytes (as `F32x8` does for f32;
+/// see the [parent module](super)).
 #[derive(Clone, Copy)]
-#[repr(transparent)]
-pub struct U16x8(v128);
+pub struct U16x16(v128, v128);
 
-/// 8 binary16 values (bits) in a [`U16x8`].
-pub type F16x8 = Half<U16x8, F16>;
+/// 16 binary16 values (bits) in a [`U16x16`].
+pub type F16x16 = Half<U16x16, F16>;
 
-/// 8 bfloat16 values (bits) in a [`U16x8`].
-pub type Bf16x8 = Half<U16x8, Bf16>;
+/// 16 bfloat16 values (bits) in a [`U16x16`].
+pub type Bf16x16 = Half<U16x16, Bf16>;
 
-// SAFETY: `U16x8` is a transparent `v128`, a plain 16-byte register of 8 lanes of 16
-// bits. The build has SIMD128 (this module exists only then), so every method may be
+// SAFETY: `U16x16` is two `v128`s, plain 16-byte registers of 8 lanes of 16 bits
+// each. The build has SIMD128 (this module exists only then), so every method may be
 // called; the pointer methods' callers vouch for the accesses.
-unsafe impl Lanes16 for U16x8 {
-    type Mask = v128;
-    const LANES: usize = 8;
+unsafe impl Lanes16 for U16x16 {
+    type Mask = (v128, v128);
+    const LANES: usize = 16;
 
     #[inline(always)]
     unsafe fn splat(x: u16) -> Self {
-        U16x8(u16x8_splat(x))
+        U16x16(u16x8_splat(x), u16x8_splat(x))
     }
     #[inline(always)]
     unsafe fn zero() -> Self {
-        U16x8(i64x2_splat(0))
+        U16x16(i64x2_splat(0), i64x2_splat(0))
     }
     #[inline(always)]
     unsafe fn load(p: *const u16) -> Self {
-        // SAFETY: the caller guarantees 8 readable lanes (16 bytes) at p; `v128.load`
-        // needs no alignment.
-        U16x8(unsafe { v128_load(p.cast()) })
+        // SAFETY: the caller guarantees 16 readable lanes (32 bytes) at p;
+        // `v128.load` needs no alignment.
+        unsafe { U16x16(v128_load(p.cast()), v128_load(p.add(8).cast())) }
     }
     #[inline(always)]
     unsafe fn store(self, p: *mut u16) {
-        // SAFETY: the caller guarantees 8 writable lanes at p.
-        unsafe { v128_store(p.cast(), self.0) }
+        // SAFETY: the caller guarantees 16 writable lanes at p.
+        unsafe {
+            v128_store(p.cast(), self.0);
+            v128_store(p.add(8).cast(), self.1);
+        }
     }
     #[inline(always)]
     unsafe fn add(a: Self, b: Self) -> Self {
-        U16x8(i16x8_add(a.0, b.0))
+        U16x16(i16x8_add(a.0, b.0), i16x8_add(a.1, b.1))
     }
     #[inline(always)]
     unsafe fn sub(a: Self, b: Self) -> Self {
-        U16x8(i16x8_sub(a.0, b.0))
+        U16x16(i16x8_sub(a.0, b.0), i16x8_sub(a.1, b.1))
     }
     #[inline(always)]
     unsafe fn and(a: Self, b: Self) -> Self {
-        U16x8(v128_and(a.0, b.0))
+        U16x16(v128_and(a.0, b.0), v128_and(a.1, b.1))
     }
     #[inline(always)]
     unsafe fn min_i16(a: Self, b: Self) -> Self {
-        U16x8(i16x8_min(a.0, b.0))
+        U16x16(i16x8_min(a.0, b.0), i16x8_min(a.1, b.1))
     }
     #[inline(always)]
-    unsafe fn lt_i16(a: Self, b: Self) -> v128 {
-        i16x8_lt(a.0, b.0)
+    unsafe fn lt_i16(a: Self, b: Self) -> (v128, v128) {
+        (i16x8_lt(a.0, b.0), i16x8_lt(a.1, b.1))
     }
     #[inline(always)]
-    unsafe fn gt_i16(a: Self, b: Self) -> v128 {
-        i16x8_gt(a.0, b.0)
+    unsafe fn gt_i16(a: Self, b: Self) -> (v128, v128) {
+        (i16x8_gt(a.0, b.0), i16x8_gt(a.1, b.1))
     }
     #[inline(always)]
-    unsafe fn mask_and(a: v128, b: v128) -> v128 {
-        v128_and(a, b)
+    unsafe fn mask_and(a: (v128, v128), b: (v128, v128)) -> (v128, v128) {
+        (v128_and(a.0, b.0), v128_and(a.1, b.1))
     }
     #[inline(always)]
-    unsafe fn select(m: v128, t: Self, f: Self) -> Self {
+    unsafe fn select(m: (v128, v128), t: Self, f: Self) -> Self {
         // Bitwise: t's bits where m is set, f's elsewhere.
-        U16x8(v128_bitselect(t.0, f.0, m))
+        U16x16(v128_bitselect(t.0, f.0, m.0), v128_bitselect(t.1, f.1, m.1))
     }
     #[inline(always)]
-    unsafe fn clear(m: v128, v: Self) -> Self {
+    unsafe fn clear(m: (v128, v128), v: Self) -> Self {
         // `v & !m`.
-        U16x8(v128_andnot(v.0, m))
+        U16x16(v128_andnot(v.0, m.0), v128_andnot(v.1, m.1))
     }
     #[inline(always)]
-    unsafe fn keep(m: v128, v: Self) -> Self {
-        U16x8(v128_and(m, v.0))
+    unsafe fn keep(m: (v128, v128), v: Self) -> Self {
+        U16x16(v128_and(m.0, v.0), v128_and(m.1, v.1))
     }
     #[inline(always)]
-    unsafe fn all(m: v128) -> bool {
-        i16x8_all_true(m)
+    unsafe fn all(m: (v128, v128)) -> bool {
+        i16x8_all_true(v128_and(m.0, m.1))
     }
     /// binary16 product, formed in f32 and rounded once.
     #[inline(always)]
     unsafe fn mul_f16(a: Self, b: Self) -> Self {
-        let al = f16_to_f32(u32x4_extend_low_u16x8(a.0));
-        let ah = f16_to_f32(u32x4_extend_high_u16x8(a.0));
-        let bl = f16_to_f32(u32x4_extend_low_u16x8(b.0));
-        let bh = f16_to_f32(u32x4_extend_high_u16x8(b.0));
-        let lo = f32_to_f16(f32x4_mul(al, bl));
-        let hi = f32_to_f16(f32x4_mul(ah, bh));
-        // Every lane is at most 0xffff, so the saturating narrow keeps it.
-        U16x8(u16x8_narrow_i32x4(lo, hi))
+        U16x16(mul_f16(a.0, b.0), mul_f16(a.1, b.1))
     }
     /// bfloat16 product, formed in f32 and rounded once (integer rounding).
     #[inline(always)]
     unsafe fn mul_bf16(a: Self, b: Self) -> Self {
-        let al = u32x4_shl(u32x4_extend_low_u16x8(a.0), 16);
-        let ah = u32x4_shl(u32x4_extend_high_u16x8(a.0), 16);
-        let bl = u32x4_shl(u32x4_extend_low_u16x8(b.0), 16);
-        let bh = u32x4_shl(u32x4_extend_high_u16x8(b.0), 16);
-        let lo = u32x4_shr(round_bf16_product(f32x4_mul(al, bl)), 16);
-        let hi = u32x4_shr(round_bf16_product(f32x4_mul(ah, bh)), 16);
-        U16x8(u16x8_narrow_i32x4(lo, hi))
+        U16x16(mul_bf16(a.0, b.0), mul_bf16(a.1, b.1))
     }
+}
+
+/// The binary16 product of 8 lanes, formed in f32 and rounded once.
+#[inline(always)]
+fn mul_f16(a: v128, b: v128) -> v128 {
+    let al = f16_to_f32(u32x4_extend_low_u16x8(a));
+    let ah = f16_to_f32(u32x4_extend_high_u16x8(a));
+    let bl = f16_to_f32(u32x4_extend_low_u16x8(b));
+    let bh = f16_to_f32(u32x4_extend_high_u16x8(b));
+    let lo = f32_to_f16(f32x4_mul(al, bl));
+    let hi = f32_to_f16(f32x4_mul(ah, bh));
+    // Every lane is at most 0xffff, so the saturating narrow keeps it.
+    u16x8_narrow_i32x4(lo, hi)
+}
+
+/// The bfloat16 product of 8 lanes, formed in f32 and rounded once (integer
+/// rounding).
+#[inline(always)]
+fn mul_bf16(a: v128, b: v128) -> v128 {
+    let al = u32x4_shl(u32x4_extend_low_u16x8(a), 16);
+    let ah = u32x4_shl(u32x4_extend_high_u16x8(a), 16);
+    let bl = u32x4_shl(u32x4_extend_low_u16x8(b), 16);
+    let bh = u32x4_shl(u32x4_extend_high_u16x8(b), 16);
+    let lo = u32x4_shr(round_bf16_product(f32x4_mul(al, bl)), 16);
+    let hi = u32x4_shr(round_bf16_product(f32x4_mul(ah, bh)), 16);
+    u16x8_narrow_i32x4(lo, hi)
 }
 
 /// Exact binary16 -> f32 of four lanes (each zero-extended in a 32-bit lane).
@@ -188,14 +205,14 @@ fn round_bf16_product(p: v128) -> v128 {
 
 /// binary16 kernels on SIMD128.
 pub mod f16 {
-    use super::F16x8;
+    use super::F16x16;
     use crate::half::F16;
-    crate::kernel_entry_points!([target_feature(enable = "simd128")], F16x8, F16);
+    crate::kernel_entry_points!([target_feature(enable = "simd128")], F16x16, F16);
 }
 
 /// bfloat16 kernels on SIMD128.
 pub mod bf16 {
-    use super::Bf16x8;
+    use super::Bf16x16;
     use crate::half::Bf16;
-    crate::kernel_entry_points!([target_feature(enable = "simd128")], Bf16x8, Bf16);
+    crate::kernel_entry_points!([target_feature(enable = "simd128")], Bf16x16, Bf16);
 }

@@ -1,41 +1,45 @@
-//! SIMD128 Int8Relu: `u8x16.max_u` on 16 bytes; the tail goes through a stack copy of
-//! one register. Int8LeakyRelu's table: its [`Linear`] form where it has one
+//! SIMD128 Int8Relu: `u8x16.max_u` on 16 bytes, two `v128`s per register
+//! ([`U8x32`]); the tail goes through a stack copy of one register. Int8LeakyRelu's table: its [`Linear`] form where it has one
 //! ([`LinearMap`]), else the scalar table loop (sixteen `i8x16.swizzle`s per
-//! register, [`U8x16`]'s lookup, measured 0.44-0.49x that loop under wasmtime).
+//! 16 bytes, [`U8x32`]'s lookup, measured 0.44-0.49x that loop under wasmtime).
 
 use core::arch::wasm32::*;
 
 use crate::int8::{ByteMap, ByteVector, Linear};
 
-/// 16 unsigned bytes in a `v128`.
+/// 32 unsigned bytes in two `v128`s, the first holding the lower 16: one turn of the
+/// u8 walk's four-register loop then moves 128 bytes (as `F32x8` does for f32; see
+/// the [parent module](super)).
 #[derive(Clone, Copy)]
-#[repr(transparent)]
-pub struct U8x16(v128);
+pub struct U8x32(v128, v128);
 
-// SAFETY: `U8x16` is a transparent `v128`, a plain 16-byte register. The build has
-// SIMD128 (this module exists only then), so every method may be called; the pointer
-// methods' callers vouch for the accesses.
-unsafe impl ByteVector for U8x16 {
-    const LANES: usize = 16;
+// SAFETY: `U8x32` is two `v128`s, plain 16-byte registers. The build has SIMD128
+// (this module exists only then), so every method may be called; the pointer methods'
+// callers vouch for the accesses.
+unsafe impl ByteVector for U8x32 {
+    const LANES: usize = 32;
 
     #[inline(always)]
     unsafe fn splat(x: u8) -> Self {
-        U8x16(u8x16_splat(x))
+        U8x32(u8x16_splat(x), u8x16_splat(x))
     }
     #[inline(always)]
     unsafe fn load(p: *const u8) -> Self {
-        // SAFETY: the caller guarantees 16 readable bytes at p; `v128.load` needs no
+        // SAFETY: the caller guarantees 32 readable bytes at p; `v128.load` needs no
         // alignment.
-        U8x16(unsafe { v128_load(p.cast()) })
+        unsafe { U8x32(v128_load(p.cast()), v128_load(p.add(16).cast())) }
     }
     #[inline(always)]
     unsafe fn store(self, p: *mut u8) {
-        // SAFETY: the caller guarantees 16 writable bytes at p.
-        unsafe { v128_store(p.cast(), self.0) }
+        // SAFETY: the caller guarantees 32 writable bytes at p.
+        unsafe {
+            v128_store(p.cast(), self.0);
+            v128_store(p.add(16).cast(), self.1);
+        }
     }
     #[inline(always)]
     unsafe fn max(self, o: Self) -> Self {
-        U8x16(u8x16_max(self.0, o.0))
+        U8x32(u8x16_max(self.0, o.0), u8x16_max(self.1, o.1))
     }
     /// Sixteen 16-byte slices of the table.
     type Table = [v128; 16];
@@ -46,16 +50,22 @@ unsafe impl ByteVector for U8x16 {
     }
     #[inline(always)]
     unsafe fn lookup(self, t: &Self::Table) -> Self {
-        // `i8x16.swizzle` gives 0 for an index of 16 or more: slice k answers the
-        // lanes whose byte minus 16k (wrapping) is below 16, those in [16k, 16k + 16),
-        // and every lane is answered by exactly one slice.
-        let mut r = u8x16_swizzle(t[0], self.0);
-        for (k, s) in t.iter().enumerate().skip(1) {
-            let i = u8x16_sub(self.0, u8x16_splat(16 * k as u8));
-            r = v128_or(r, u8x16_swizzle(*s, i));
-        }
-        U8x16(r)
+        U8x32(lookup16(self.0, t), lookup16(self.1, t))
     }
+}
+
+/// `t[x]` for 16 bytes by sixteen `i8x16.swizzle`s: `i8x16.swizzle` gives 0 for an
+/// index of 16 or more, so slice k answers the lanes whose byte minus 16k (wrapping)
+/// is below 16, those in [16k, 16k + 16), and every lane is answered by exactly one
+/// slice.
+#[inline(always)]
+fn lookup16(x: v128, t: &[v128; 16]) -> v128 {
+    let mut r = u8x16_swizzle(t[0], x);
+    for (k, s) in t.iter().enumerate().skip(1) {
+        let i = u8x16_sub(x, u8x16_splat(16 * k as u8));
+        r = v128_or(r, u8x16_swizzle(*s, i));
+    }
+    r
 }
 
 /// A [`Linear`] form in registers, applied to 16 bytes at a time: each half widened
@@ -131,27 +141,35 @@ impl<const FULL: bool, const NEG: bool> LinearMap<FULL, NEG> {
     }
 }
 
-impl<const FULL: bool, const NEG: bool> ByteMap<U8x16> for LinearMap<FULL, NEG> {
+impl<const FULL: bool, const NEG: bool> LinearMap<FULL, NEG> {
+    /// The form on 16 bytes.
     #[inline(always)]
-    unsafe fn apply(self, x: U8x16) -> U8x16 {
-        let lo = self.half(u16x8_extend_low_u8x16(x.0));
-        let hi = self.half(u16x8_extend_high_u8x16(x.0));
+    fn apply16(self, x: v128) -> v128 {
+        let lo = self.half(u16x8_extend_low_u8x16(x));
+        let hi = self.half(u16x8_extend_high_u8x16(x));
         let y = u8x16_narrow_i16x8(lo, hi);
         if !FULL {
-            return U8x16(y);
+            return y;
         }
         let top = u8x16_splat(0x8F);
-        let i = u8x16_add_sat(u8x16_sub_sat(x.0, self.fix_from), self.fix_shift);
+        let i = u8x16_add_sat(u8x16_sub_sat(x, self.fix_from), self.fix_shift);
         let y = i8x16_sub(y, i8x16_swizzle(self.fix, v128_and(i, top)));
         if !NEG {
-            return U8x16(y);
+            return y;
         }
-        let j = u8x16_add_sat(u8x16_sub_sat(self.fix_from, x.0), self.neg_fix_shift);
-        U8x16(i8x16_sub(y, i8x16_swizzle(self.neg_fix, v128_and(j, top))))
+        let j = u8x16_add_sat(u8x16_sub_sat(self.fix_from, x), self.neg_fix_shift);
+        i8x16_sub(y, i8x16_swizzle(self.neg_fix, v128_and(j, top)))
     }
 }
 
-crate::int8_entry_points!([target_feature(enable = "simd128")], U8x16, lut = int8_lut);
+impl<const FULL: bool, const NEG: bool> ByteMap<U8x32> for LinearMap<FULL, NEG> {
+    #[inline(always)]
+    unsafe fn apply(self, x: U8x32) -> U8x32 {
+        U8x32(self.apply16(x.0), self.apply16(x.1))
+    }
+}
+
+crate::int8_entry_points!([target_feature(enable = "simd128")], U8x32, lut = int8_lut);
 
 /// The SIMD128 table kernel ([`Int8Kernels::int8_lut`](crate::int8::Int8Kernels::int8_lut)):
 /// the table's [`Linear`] form where it has one ([`LinearMap`]), else the scalar
