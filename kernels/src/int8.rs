@@ -245,6 +245,7 @@ pub unsafe fn lut_of(p: &crate::ops::Params<u8>) -> &LutTable {
 pub struct LutTable {
     table: ByteTable,
     linear: Option<Linear>,
+    corrected: Option<Corrected>,
 }
 
 impl LutTable {
@@ -253,11 +254,12 @@ impl LutTable {
         LutTable {
             table,
             linear: None,
+            corrected: None,
         }
     }
 
     /// `table`, with its [`Linear`] form if [`Linear::fit`] finds one for these
-    /// parameters.
+    /// parameters, else its [`Corrected`] form if [`Corrected::fit`] finds one.
     pub fn with_linear(
         table: ByteTable,
         x_zero_point: u8,
@@ -265,9 +267,15 @@ impl LutTable {
         slope: f64,
         neg_slope: f64,
     ) -> LutTable {
+        let linear = Linear::fit(&table, x_zero_point, y_zero_point, slope, neg_slope);
+        let corrected = match linear {
+            Some(_) => None,
+            None => Corrected::fit(&table, x_zero_point, y_zero_point, slope, neg_slope),
+        };
         LutTable {
-            linear: Linear::fit(&table, x_zero_point, y_zero_point, slope, neg_slope),
             table,
+            linear,
+            corrected,
         }
     }
 
@@ -280,6 +288,88 @@ impl LutTable {
     pub const fn linear(&self) -> Option<Linear> {
         self.linear
     }
+
+    /// The corrected form of a table without a [`LutTable::linear`] one, which gives
+    /// every entry exactly too.
+    pub const fn corrected(&self) -> Option<Corrected> {
+        self.corrected
+    }
+}
+
+/// A plain [`Linear`] form that is one too high at some inputs, and a map of those
+/// inputs: 256 bits, bit `x % 8` of byte `x / 8` set where the form's result for `x`
+/// is one above the table's. A table without a [`Linear`] form (ties in a pattern of
+/// more than 16 inputs, as a scale ratio of 17/16 makes) has one when the plain form
+/// rounds every tie up and the table rounds some of them down, and nothing else
+/// differs: every such table of a grid of 1952 short-ratio parameter sets did. A
+/// kernel pays for the map six instructions and three 16-byte shuffles per register
+/// (AVX2: `VPSHUFB` twice on the byte index `x >> 3`, once on the bit index `x & 7`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Corrected {
+    /// A plain form (no fix, no offset).
+    pub(crate) form: Linear,
+    /// The inputs where `form` is one too high.
+    pub(crate) bits: [u8; 32],
+}
+
+impl Corrected {
+    /// The output for input byte `x`: the scalar model of the SIMD evaluation.
+    pub fn eval(self, x: u8) -> u8 {
+        self.form
+            .eval(x)
+            .wrapping_sub((self.bits[usize::from(x >> 3)] >> (x & 7)) & 1)
+    }
+
+    /// A plain form whose results are the table's or one above, with the map of the
+    /// inputs where they are above, looked for near the real slopes (the multipliers
+    /// of [`Linear::fit`]'s plain forms, up to three steps either side on each side
+    /// of the zero point), or `None`. Every entry is checked with
+    /// [`Corrected::eval`].
+    pub fn fit(
+        table: &ByteTable,
+        x_zero_point: u8,
+        y_zero_point: u8,
+        slope: f64,
+        neg_slope: f64,
+    ) -> Option<Corrected> {
+        let (base, scale) = Linear::base(x_zero_point, y_zero_point, slope, neg_slope)?;
+        near(slope, scale, 32767, 3).find_map(|m| {
+            near(neg_slope, scale, m, 3).find_map(|n| {
+                let form = Linear {
+                    slope: m as i16,
+                    neg_slope: n as i16,
+                    ..base
+                };
+                let mut bits = [0u8; 32];
+                for x in 0..=255u8 {
+                    match form.eval(x).wrapping_sub(table[usize::from(x)]) {
+                        0 => {}
+                        1 => bits[usize::from(x >> 3)] |= 1 << (x & 7),
+                        _ => return None,
+                    }
+                }
+                let c = Corrected { form, bits };
+                (0..=255u8)
+                    .all(|x| c.eval(x) == table[usize::from(x)])
+                    .then_some(c)
+            })
+        })
+    }
+}
+
+/// The nearest integer to a nonnegative `v` (core has no `f64::round`; the values
+/// here stay below 2^24).
+fn nearest(v: f64) -> i32 {
+    (v + 0.5) as i32
+}
+
+/// Fixed-point multipliers near `real` (in units of `1 / scale`), nearest first, then
+/// one step either side, up to `k` steps, within `0..=max`.
+fn near(real: f64, scale: f64, max: i32, k: i32) -> impl Iterator<Item = i32> + Clone {
+    let m0 = nearest(real * scale);
+    (0..=2 * k)
+        .map(move |i| m0 + if i % 2 == 0 { i / 2 } else { -(i + 1) / 2 })
+        .filter(move |m| (0..=max).contains(m))
 }
 
 /// A two-slope byte map in 16-bit fixed point, which SIMD evaluates with a few
@@ -425,6 +515,37 @@ impl Linear {
         Some(fix.map(|f| f.unwrap_or(0)))
     }
 
+    /// The form's fixed parts for these zero points and slopes (multipliers 0, no
+    /// fix, no offset), and the scale of its multipliers (`2^(15 - shift)`), or
+    /// `None` for slopes outside `0 <= neg_slope <= slope < 2^8`. The shift is the
+    /// smallest that keeps the multiplier of `slope` within i16, so the multipliers
+    /// keep the most bits, and `|d| <= 255 << 6` stays within i16 too.
+    fn base(
+        x_zero_point: u8,
+        y_zero_point: u8,
+        slope: f64,
+        neg_slope: f64,
+    ) -> Option<(Linear, f64)> {
+        if !(0.0 <= neg_slope && neg_slope <= slope && slope < 256.0) {
+            return None;
+        }
+        let shift = (0..=6u8).find(|&s| nearest(slope * f64::from(1u32 << (15 - s))) <= 32767)?;
+        let l = Linear {
+            zero_in: i16::from(x_zero_point) << shift,
+            zero_out: i16::from(y_zero_point),
+            shift,
+            slope: 0,
+            neg_slope: 0,
+            zero_in_neg: i16::from(x_zero_point) << shift,
+            fix: [0; 16],
+            fix_from: x_zero_point,
+            fix_shift: 0,
+            neg_fix: [0; 16],
+            neg_fix_shift: 0,
+        };
+        Some((l, f64::from(1u32 << (15 - shift))))
+    }
+
     /// A linear form that gives every entry of `table`, looked for near the real
     /// slopes `slope` (above `x_zero_point`) and `neg_slope` (below it), or `None`
     /// if there is none nearby: slopes outside `0 <= neg_slope <= slope < 2^8`, or a
@@ -439,29 +560,7 @@ impl Linear {
         slope: f64,
         neg_slope: f64,
     ) -> Option<Linear> {
-        if !(0.0 <= neg_slope && neg_slope <= slope && slope < 256.0) {
-            return None;
-        }
-        // The smallest shift, so the multipliers keep the most bits (they stay
-        // within i16), and |d| <= 255 << 6 stays within i16 too.
-        // Nearest integer to a nonnegative `v` (core has no `f64::round`; the values
-        // here stay below 2^24).
-        let nearest = |v: f64| (v + 0.5) as i32;
-        let shift = (0..=6u8).find(|&s| nearest(slope * f64::from(1u32 << (15 - s))) <= 32767)?;
-        let scale = f64::from(1u32 << (15 - shift));
-        let mut l = Linear {
-            zero_in: i16::from(x_zero_point) << shift,
-            zero_out: i16::from(y_zero_point),
-            shift,
-            slope: 0,
-            neg_slope: 0,
-            zero_in_neg: i16::from(x_zero_point) << shift,
-            fix: [0; 16],
-            fix_from: x_zero_point,
-            fix_shift: 0,
-            neg_fix: [0; 16],
-            neg_fix_shift: 0,
-        };
+        let (mut l, scale) = Linear::base(x_zero_point, y_zero_point, slope, neg_slope)?;
         let matches = |l: Linear, below: bool| {
             (0..=255u8)
                 .filter(|&x| (x < x_zero_point) == below)
@@ -469,12 +568,7 @@ impl Linear {
         };
         // Nearest first: the multiplier closest to the real slope, then one step
         // either side, up to `k`.
-        let near = |real: f64, max: i32, k: i32| {
-            let m0 = nearest(real * scale);
-            (0..=2 * k)
-                .map(move |i| m0 + if i % 2 == 0 { i / 2 } else { -(i + 1) / 2 })
-                .filter(move |m| (0..=max).contains(m))
-        };
+        let near = |real: f64, max: i32, k: i32| near(real, scale, max, k);
         // Above the zero point only `slope` counts (`d >= 0`, `neg_slope <= slope`),
         // below it only `neg_slope`; each is fitted alone. Above it, a form without
         // a fix first, then with one (any shift: the first that works).
@@ -785,7 +879,7 @@ macro_rules! int8_entry_points {
 
 #[cfg(test)]
 mod tests {
-    use super::Linear;
+    use super::{Corrected, Linear};
     use crate::oracle::int8_leaky_relu_table;
 
     /// The form for `(alpha, x scale, x zero point, y scale, y zero point)`, fitted
@@ -847,5 +941,49 @@ mod tests {
     #[test]
     fn no_form_for_ties_with_a_long_period() {
         assert_eq!(fit(0.01, 1.0625, 128, 1.0, 128), None);
+    }
+
+    /// Ratio 17/16 has no linear form but a corrected one: the plain form rounds the
+    /// ties at `d = 8 + 16k` (`d * 17/16 = 8.5 + 17k`) up, the table to even, which
+    /// is down for every other one of them (8.5 -> 8, 25.5 -> 26, 42.5 -> 42, ...).
+    #[test]
+    fn corrected_form_for_ties_with_a_long_period() {
+        let table = int8_leaky_relu_table(0.01, 1.0625, 128, 1.0, 128);
+        let c = Corrected::fit(&table, 128, 128, 1.0625, 0.010625).unwrap();
+        for x in 0..=255u8 {
+            assert_eq!(c.eval(x), table[usize::from(x)], "x = {x}");
+        }
+        // By hand: x = 136 is d = 8, 8.5 rounds to 8 (136); x = 152 is d = 24,
+        // 25.5 rounds to 26 (154); x = 168 is d = 40, 42.5 to 42 (170).
+        assert_eq!((table[136], table[152], table[168]), (136, 154, 170));
+        let bit = |x: u8| (c.bits[usize::from(x >> 3)] >> (x & 7)) & 1;
+        assert_eq!((bit(136), bit(152), bit(168)), (1, 0, 1));
+    }
+
+    /// Every set of a grid of short scale ratios (k/16, 0.25 to 4), alphas and zero
+    /// points has a linear or a corrected form, and each gives its table.
+    #[test]
+    fn short_ratios_have_a_form() {
+        let (mut linear, mut corrected) = (0, 0);
+        for k in 4..=64u8 {
+            let ratio = f32::from(k) / 16.0;
+            for alpha in [0.01f32, 0.1, 0.125, 0.2, 0.25, 0.3, 0.5, 1.0] {
+                for (zx, zy) in [(128u8, 128u8), (120, 100), (0, 0), (10, 200)] {
+                    let table = int8_leaky_relu_table(alpha, ratio, zx, 1.0, zy);
+                    let slope = f64::from(ratio);
+                    let neg = slope * f64::from(alpha);
+                    if let Some(l) = Linear::fit(&table, zx, zy, slope, neg) {
+                        assert!((0..=255u8).all(|x| l.eval(x) == table[usize::from(x)]));
+                        linear += 1;
+                    } else {
+                        let c = Corrected::fit(&table, zx, zy, slope, neg)
+                            .unwrap_or_else(|| panic!("{ratio} {alpha} {zx} {zy}"));
+                        assert!((0..=255u8).all(|x| c.eval(x) == table[usize::from(x)]));
+                        corrected += 1;
+                    }
+                }
+            }
+        }
+        assert!(linear > 0 && corrected > 0, "{linear} {corrected}");
     }
 }

@@ -1,11 +1,13 @@
 //! SIMD128 Int8Relu: `u8x16.max_u` on 16 bytes, two `v128`s per register
-//! ([`U8x32`]); the tail goes through a stack copy of one register. Int8LeakyRelu's table: its [`Linear`] form where it has one
-//! ([`LinearMap`]), else the scalar table loop (sixteen `i8x16.swizzle`s per
-//! 16 bytes, [`U8x32`]'s lookup, measured 0.44-0.49x that loop under wasmtime).
+//! ([`U8x32`]); the tail goes through a stack copy of one register. Int8LeakyRelu's
+//! table: its [`Linear`] form where it has one ([`LinearMap`]), else its
+//! [`Corrected`] form ([`CorrectedMap`]), else the scalar table loop (sixteen
+//! `i8x16.swizzle`s per 16 bytes, [`U8x32`]'s lookup, measured 0.44-0.49x that loop
+//! under wasmtime).
 
 use core::arch::wasm32::*;
 
-use crate::int8::{ByteMap, ByteVector, Linear};
+use crate::int8::{ByteMap, ByteVector, Corrected, Linear};
 
 /// 32 unsigned bytes in two `v128`s, the first holding the lower 16: one turn of the
 /// u8 walk's four-register loop then moves 128 bytes (as `F32x8` does for f32; see
@@ -169,11 +171,63 @@ impl<const FULL: bool, const NEG: bool> ByteMap<U8x32> for LinearMap<FULL, NEG> 
     }
 }
 
+/// A [`Corrected`] form in registers: the plain [`LinearMap`], then one subtracted
+/// where the form's map has the input's bit. The map's byte `x >> 3` is the OR of two
+/// `i8x16.swizzle`s, one per 16-byte half of the map (a swizzle gives 0 for an index
+/// from 16, so each half answers only its own inputs), the bit `1 << (x & 7)` a
+/// third; `v128.and` and `i8x16.eq` turn it into 0 or -1, which `i8x16.add` adds.
+#[derive(Clone, Copy)]
+pub struct CorrectedMap {
+    form: LinearMap<false, false>,
+    low: v128,
+    high: v128,
+    powers: v128,
+}
+
+impl CorrectedMap {
+    /// `c` in registers.
+    #[inline(always)]
+    pub fn new(c: Corrected) -> CorrectedMap {
+        let mut low = [0u8; 16];
+        let mut high = [0u8; 16];
+        low.copy_from_slice(&c.bits[..16]);
+        high.copy_from_slice(&c.bits[16..]);
+        CorrectedMap {
+            form: LinearMap::new(c.form),
+            low: pattern(low),
+            high: pattern(high),
+            powers: pattern([1, 2, 4, 8, 16, 32, 64, 128, 0, 0, 0, 0, 0, 0, 0, 0]),
+        }
+    }
+
+    /// The form on 16 bytes.
+    #[inline(always)]
+    fn apply16(self, x: v128) -> v128 {
+        let y = self.form.apply16(x);
+        let byte_index = u8x16_shr(x, 3);
+        let byte = v128_or(
+            u8x16_swizzle(self.low, byte_index),
+            u8x16_swizzle(self.high, u8x16_sub(byte_index, u8x16_splat(16))),
+        );
+        let bit = u8x16_swizzle(self.powers, v128_and(x, u8x16_splat(7)));
+        let set = i8x16_eq(v128_and(byte, bit), bit);
+        i8x16_add(y, set)
+    }
+}
+
+impl ByteMap<U8x32> for CorrectedMap {
+    #[inline(always)]
+    unsafe fn apply(self, x: U8x32) -> U8x32 {
+        U8x32(self.apply16(x.0), self.apply16(x.1))
+    }
+}
+
 crate::int8_entry_points!([target_feature(enable = "simd128")], U8x32, lut = int8_lut);
 
 /// The SIMD128 table kernel ([`Int8Kernels::int8_lut`](crate::int8::Int8Kernels::int8_lut)):
-/// the table's [`Linear`] form where it has one ([`LinearMap`]), else the scalar
-/// table loop, which beats sixteen swizzles per register here (module docs).
+/// the table's [`Linear`] form where it has one ([`LinearMap`]), else its
+/// [`Corrected`] form ([`CorrectedMap`]), else the scalar table loop, which beats
+/// sixteen swizzles per register here (module docs).
 ///
 /// # Safety
 /// The contract of [`crate::UnaryFn`] and of `int8_lut`.
@@ -188,9 +242,10 @@ pub unsafe fn int8_lut(
     // SAFETY: forwarded from the caller (the `LutTable` at `p.channel.values`).
     unsafe {
         let t = crate::int8::lut_of(p);
-        match t.linear() {
-            Some(l) => crate::run_linear_form!(LinearMap, l, src, dst, len, stream),
-            None => crate::oracle::scalar::u8::int8_lut(src, dst, len, p, stream),
+        match (t.linear(), t.corrected()) {
+            (Some(l), _) => crate::run_linear_form!(LinearMap, l, src, dst, len, stream),
+            (None, Some(c)) => crate::int8::byte_map(src, dst, len, CorrectedMap::new(c), stream),
+            (None, None) => crate::oracle::scalar::u8::int8_lut(src, dst, len, p, stream),
         }
     }
 }
