@@ -344,16 +344,21 @@ pub use quantized::{
     int8_relu_in_place_with_isa, int8_relu_oracle, int8_relu_with, int8_relu_with_isa,
 };
 
+/// The kernel of [`relu`] and its relatives, a constant: a call passes the kernel
+/// path a reference to it, where a kernel built in the call would be written to the
+/// stack on every call, short ones included.
+const RELU: Kernel = Kernel::new(Activation::relu());
+
 /// `y = relu(x)` on the default ISA.
 #[inline]
 pub fn relu<T: Element>(x: &[T], y: &mut [T]) -> Result<(), Error> {
-    Kernel::new(Activation::relu()).forward(x, y)
+    RELU.forward(x, y)
 }
 
 /// `x = relu(x)` on the default ISA (cannot fail: relu has no parameter).
 #[inline]
 pub fn relu_in_place<T: Element>(x: &mut [T]) {
-    let _infallible = Kernel::new(Activation::relu()).forward_in_place(x);
+    let _infallible = RELU.forward_in_place(x);
 }
 
 /// `y = relu_n(x; n)`.
@@ -383,13 +388,13 @@ pub fn leaky_relu_in_place<T: Element>(x: &mut [T], alpha: f64) -> Result<(), Er
 /// `dx = relu'(y) * dy`, from the forward output `y`.
 #[inline]
 pub fn relu_grad<T: Element>(y: &[T], dy: &[T], dx: &mut [T]) -> Result<(), Error> {
-    Kernel::new(Activation::relu()).backward(y, dy, dx)
+    RELU.backward(y, dy, dx)
 }
 
 /// `dy = relu'(y) * dy`.
 #[inline]
 pub fn relu_grad_in_place<T: Element>(y: &[T], dy: &mut [T]) -> Result<(), Error> {
-    Kernel::new(Activation::relu()).backward_in_place(y, dy)
+    RELU.backward_in_place(y, dy)
 }
 
 /// `dx = relu_n'(y) * dy`.
