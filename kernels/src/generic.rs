@@ -173,6 +173,35 @@ unsafe fn put<V: Vector, const NT: bool>(v: V, p: *mut V::Elem) {
     unsafe { if NT { v.store_stream(p) } else { v.store(p) } }
 }
 
+/// One register at each of the four offsets `o` (a step of the streaming loops' page
+/// blocks): four loads, [`UnaryOp::apply4`], four stores.
+///
+/// # Safety
+/// `src` and `dst` are valid for `LANES` reads and writes at each offset (`dst`
+/// register-aligned there when `NT`); `V`'s ISA is available.
+#[inline(always)]
+unsafe fn four_registers<V: Vector, O: UnaryOp<V>, const NT: bool>(
+    src: *const V::Elem,
+    dst: *mut V::Elem,
+    o: [usize; 4],
+    op: O,
+) {
+    // SAFETY: forwarded from the caller.
+    unsafe {
+        let x = [
+            V::load(src.add(o[0])),
+            V::load(src.add(o[1])),
+            V::load(src.add(o[2])),
+            V::load(src.add(o[3])),
+        ];
+        let [a, b, c, d] = op.apply4(x);
+        put::<V, NT>(a, dst.add(o[0]));
+        put::<V, NT>(b, dst.add(o[1]));
+        put::<V, NT>(c, dst.add(o[2]));
+        put::<V, NT>(d, dst.add(o[3]));
+    }
+}
+
 /// `dst[i] = op(src[i])` for `i < len`.
 ///
 /// # Safety
@@ -359,18 +388,7 @@ unsafe fn unary_down<V: Vector, O: UnaryOp<V>, const NT: bool>(
                 let mut j = page;
                 while j > 0 {
                     j -= l;
-                    let o = page_offsets_down(src, i, j);
-                    let x = [
-                        V::load(src.add(o[0])),
-                        V::load(src.add(o[1])),
-                        V::load(src.add(o[2])),
-                        V::load(src.add(o[3])),
-                    ];
-                    let [a, b, c, d] = op.apply4(x);
-                    put::<V, NT>(a, dst.add(o[0]));
-                    put::<V, NT>(b, dst.add(o[1]));
-                    put::<V, NT>(c, dst.add(o[2]));
-                    put::<V, NT>(d, dst.add(o[3]));
+                    four_registers::<V, O, NT>(src, dst, page_offsets_down(src, i, j), op);
                 }
             }
         }
@@ -453,18 +471,7 @@ unsafe fn unary_body<V: Vector, O: UnaryOp<V>, const NT: bool>(
             while i + 4 * page <= len {
                 let mut j = 0;
                 while j < page {
-                    let o = page_offsets(src, i, j);
-                    let x = [
-                        V::load(src.add(o[0])),
-                        V::load(src.add(o[1])),
-                        V::load(src.add(o[2])),
-                        V::load(src.add(o[3])),
-                    ];
-                    let [a, b, c, d] = op.apply4(x);
-                    put::<V, NT>(a, dst.add(o[0]));
-                    put::<V, NT>(b, dst.add(o[1]));
-                    put::<V, NT>(c, dst.add(o[2]));
-                    put::<V, NT>(d, dst.add(o[3]));
+                    four_registers::<V, O, NT>(src, dst, page_offsets(src, i, j), op);
                     j += l;
                 }
                 i += 4 * page;
