@@ -150,8 +150,8 @@ impl Kernel {
     // Always inlined so that a short call with a constant activation (the one-liners)
     // is a plain loop at the call site; the kernel path is out of line, and never
     // inlined: inlined, its frame (six saved registers, 248 bytes of stack on x86_64)
-    // was set up on every call, short ones included (f32 relu of one element 1.8x a
-    // plain loop's time on Zen 4).
+    // would be set up on every call, short ones included (f32 relu of one element
+    // measured 1.8x a plain loop's time that way on Zen 4).
     #[inline(always)]
     pub fn forward<T: Element>(&self, x: &[T], y: &mut [T]) -> Result<(), Error> {
         if self.inline::<T>(x.len()) && x.len() == y.len() {
