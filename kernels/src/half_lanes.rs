@@ -285,6 +285,11 @@ pub trait Format16<L: Lanes16>: 'static {
         unsafe { clip_below(x, n, Self::Elem::INFINITY_BITS) }
     }
 
+    /// Whether the clip bounds take the integer forms of [`Vector::clip_forms`] (the
+    /// default `clip_above` and `clip_below`, which test the bound in every
+    /// register). A format whose bounds are single instructions sets it false.
+    const CLIP_FORMS: bool = true;
+
     /// [`Format16::leaky_parts`] of four registers ([`Vector::leaky_parts4`]).
     #[inline(always)]
     unsafe fn leaky_parts4(x: [L; 4], a: L) -> [(L::Mask, L); 4] {
@@ -455,12 +460,28 @@ unsafe fn clip_above<L: Lanes16>(x: L, n: L, inf: u16) -> L {
     // SAFETY: forwarded from the caller (ISA available).
     unsafe {
         if all_non_negative(n, inf) {
-            let positive_nan = L::gt_i16(x, L::splat(inf));
-            L::select(positive_nan, x, L::min_i16(x, n))
+            clip_above_min(x, n, inf)
         } else {
-            L::select(less(n, x, inf), n, x)
+            clip_above_general(x, n, inf)
         }
     }
+}
+
+/// [`clip_above`] for an `n` in `+0..=+inf` in every lane: the signed minimum.
+#[inline(always)]
+unsafe fn clip_above_min<L: Lanes16>(x: L, n: L, inf: u16) -> L {
+    // SAFETY: forwarded from the caller (ISA available).
+    unsafe {
+        let positive_nan = L::gt_i16(x, L::splat(inf));
+        L::select(positive_nan, x, L::min_i16(x, n))
+    }
+}
+
+/// [`clip_above`] for any `n`: a select on [`less`].
+#[inline(always)]
+unsafe fn clip_above_general<L: Lanes16>(x: L, n: L, inf: u16) -> L {
+    // SAFETY: forwarded from the caller (ISA available).
+    unsafe { L::select(less(n, x, inf), n, x) }
 }
 
 /// `x < n ? n : x` per lane. When every lane of `n` is a zero or a negative number
@@ -475,21 +496,47 @@ unsafe fn clip_above<L: Lanes16>(x: L, n: L, inf: u16) -> L {
 unsafe fn clip_below<L: Lanes16>(x: L, n: L, inf: u16) -> L {
     // SAFETY: forwarded from the caller (ISA available).
     unsafe {
-        let zero = L::mask_and(L::lt_i16(n, L::splat(1)), L::gt_i16(n, L::splat(0xFFFF)));
-        let signed = L::select(zero, L::splat(0x8000), n);
+        let signed = zero_as_negative(n);
         let negative_or_zero = L::mask_and(L::lt_i16(signed, L::zero()), ordered(signed, inf));
         if L::all(negative_or_zero) {
-            // The range `lo..=hi`, `lo = bits + 1`, `hi = 0x8000 | inf`, moved so that
-            // `lo` is `i16::MIN`; at most `0x7f7f` wide.
-            let lo = L::add(signed, L::splat(1));
-            let bias = L::sub(L::splat(0x8000), lo);
-            let above = L::sub(L::splat(inf.wrapping_add(1)), lo);
-            let below = L::lt_i16(L::add(x, bias), above);
-            L::select(below, n, x)
+            clip_below_range(x, n, inf)
         } else {
-            L::select(less(x, n, inf), n, x)
+            clip_below_general(x, n, inf)
         }
     }
+}
+
+/// `n` with a +0 lane taken as -0 (bits `0x8000`).
+#[inline(always)]
+unsafe fn zero_as_negative<L: Lanes16>(n: L) -> L {
+    // SAFETY: forwarded from the caller (ISA available).
+    unsafe {
+        let zero = L::mask_and(L::lt_i16(n, L::splat(1)), L::gt_i16(n, L::splat(0xFFFF)));
+        L::select(zero, L::splat(0x8000), n)
+    }
+}
+
+/// [`clip_below`] for an `n` that is a zero or a negative number in every lane: one
+/// range of the bits.
+#[inline(always)]
+unsafe fn clip_below_range<L: Lanes16>(x: L, n: L, inf: u16) -> L {
+    // SAFETY: forwarded from the caller (ISA available).
+    unsafe {
+        // The range `lo..=hi`, `lo = bits + 1`, `hi = 0x8000 | inf`, moved so that
+        // `lo` is `i16::MIN`; at most `0x7f7f` wide.
+        let lo = L::add(zero_as_negative(n), L::splat(1));
+        let bias = L::sub(L::splat(0x8000), lo);
+        let above = L::sub(L::splat(inf.wrapping_add(1)), lo);
+        let below = L::lt_i16(L::add(x, bias), above);
+        L::select(below, n, x)
+    }
+}
+
+/// [`clip_below`] for any `n`: a select on [`less`].
+#[inline(always)]
+unsafe fn clip_below_general<L: Lanes16>(x: L, n: L, inf: u16) -> L {
+    // SAFETY: forwarded from the caller (ISA available).
+    unsafe { L::select(less(x, n, inf), n, x) }
 }
 
 /// `0 < y < n` per lane, for any `n`, branch-free: the bits of `y` in `1..n` when `n`
@@ -637,6 +684,47 @@ unsafe impl<L: Lanes16, F: Format16<L>> Vector for Half<L, F> {
     unsafe fn clip_below(self, n: Self) -> Self {
         // SAFETY: forwarded from the caller (ISA available).
         Self::new(unsafe { F::clip_below(self.0, n.0) })
+    }
+    const CLIP_FORMS: bool = F::CLIP_FORMS;
+    /// A lower bound of +0 counts as -0 (`x < +0` and `x < -0` hold for the same
+    /// `x`), so it has the range form.
+    fn clip_forms(min: F::Elem, max: F::Elem) -> (bool, bool) {
+        let low = match min.bits() {
+            0 => 0x8000,
+            b => b,
+        };
+        (
+            (0x8000..=0x8000 | Self::INF).contains(&low),
+            max.bits() <= Self::INF,
+        )
+    }
+    #[inline(always)]
+    unsafe fn clip_below_as<const LOW: bool>(self, n: Self) -> Self {
+        // SAFETY: forwarded from the caller (ISA available); with `LOW` every lane of
+        // `n` is a zero or a negative number, which the range form needs.
+        unsafe {
+            if !F::CLIP_FORMS {
+                self.clip_below(n)
+            } else if LOW {
+                Self::new(clip_below_range(self.0, n.0, Self::INF))
+            } else {
+                Self::new(clip_below_general(self.0, n.0, Self::INF))
+            }
+        }
+    }
+    #[inline(always)]
+    unsafe fn clip_above_as<const HIGH: bool>(self, n: Self) -> Self {
+        // SAFETY: forwarded from the caller (ISA available); with `HIGH` every lane
+        // of `n` is in `+0..=+inf`, which the minimum form needs.
+        unsafe {
+            if !F::CLIP_FORMS {
+                self.clip_above(n)
+            } else if HIGH {
+                Self::new(clip_above_min(self.0, n.0, Self::INF))
+            } else {
+                Self::new(clip_above_general(self.0, n.0, Self::INF))
+            }
+        }
     }
     /// Fused where every lane of `n` is in `+0..=+inf`, else relu then the clip. The
     /// relu_n kernels test their parameter once per call instead

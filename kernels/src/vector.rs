@@ -258,6 +258,36 @@ pub unsafe trait Vector: Copy {
         // SAFETY: forwarded from the caller (ISA available).
         unsafe { Self::and(self.gt(Self::zero()), self.lt(n)) }
     }
+
+    /// Whether [`Vector::clip_below_as`] and [`Vector::clip_above_as`] have forms that
+    /// depend on the bounds, which a clip call picks once ([`Vector::clip_forms`]) and
+    /// runs a loop of its own for, rather than testing the bounds in every register
+    /// (a test the compiler may leave inside the loop). Default: false.
+    const CLIP_FORMS: bool = false;
+
+    /// For clip's splatted bounds: whether `min` is a zero or negative number, and
+    /// whether `max` is a zero or positive one (neither NaN), the cases with cheaper
+    /// forms. Default: `(false, false)`.
+    fn clip_forms(min: Self::Elem, max: Self::Elem) -> (bool, bool) {
+        let _ = (min, max);
+        (false, false)
+    }
+
+    /// [`Vector::clip_below`] where `LOW` is the first of [`Vector::clip_forms`] for
+    /// every lane of `n`. Default: [`Vector::clip_below`].
+    #[inline(always)]
+    unsafe fn clip_below_as<const LOW: bool>(self, n: Self) -> Self {
+        // SAFETY: forwarded from the caller (ISA available).
+        unsafe { self.clip_below(n) }
+    }
+
+    /// [`Vector::clip_above`] where `HIGH` is the second of [`Vector::clip_forms`] for
+    /// every lane of `n`. Default: [`Vector::clip_above`].
+    #[inline(always)]
+    unsafe fn clip_above_as<const HIGH: bool>(self, n: Self) -> Self {
+        // SAFETY: forwarded from the caller (ISA available).
+        unsafe { self.clip_above(n) }
+    }
 }
 
 /// How a float type forms leaky_relu, `x < 0 ? a * x : x`, for one parameter `a`.

@@ -511,6 +511,7 @@ impl Format16<__m512i> for F16Ph {
         // NaN or equal to n.
         unsafe { ph::binary::<{ ph::MAX }>(n, x) }
     }
+    const CLIP_FORMS: bool = false;
 }
 
 /// The AVX512-FP16 instructions of [`F16Ph`], one `asm!` each (pure: the optimiser
