@@ -302,8 +302,9 @@ impl LutTable {
 /// more than 16 inputs, as a scale ratio of 17/16 makes) has one when the plain form
 /// rounds every tie up and the table rounds some of them down, and nothing else
 /// differs: every such table of a grid of 1952 short-ratio parameter sets did. A
-/// kernel pays for the map six instructions and three 16-byte shuffles per register
-/// (AVX2: `VPSHUFB` twice on the byte index `x >> 3`, once on the bit index `x & 7`).
+/// kernel pays for the map ten instructions per register on AVX2, three of them
+/// 16-byte shuffles (`VPSHUFB` twice on the byte index `x >> 3`, once on the bit
+/// index `x & 7`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Corrected {
     /// A plain form (no fix, no offset).
