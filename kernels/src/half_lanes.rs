@@ -285,8 +285,8 @@ pub trait Format16<L: Lanes16>: 'static {
         unsafe { clip_below(x, n, Self::Elem::INFINITY_BITS) }
     }
 
-    /// Whether the clip bounds take the integer forms of [`Vector::clip_forms`] (the
-    /// default `clip_above` and `clip_below`, which test the bound in every
+    /// Whether the clip bounds take the integer forms of [`Vector::clip_forms`] (those
+    /// of the default `clip_above` and `clip_below`, which test the bound in every
     /// register). A format whose bounds are single instructions sets it false.
     const CLIP_FORMS: bool = true;
 
@@ -685,10 +685,13 @@ unsafe impl<L: Lanes16, F: Format16<L>> Vector for Half<L, F> {
         // SAFETY: forwarded from the caller (ISA available).
         Self::new(unsafe { F::clip_below(self.0, n.0) })
     }
-    const CLIP_FORMS: bool = F::CLIP_FORMS;
     /// A lower bound of +0 counts as -0 (`x < +0` and `x < -0` hold for the same
-    /// `x`), so it has the range form.
+    /// `x`), so it has the range form. A format without the integer forms
+    /// ([`Format16::CLIP_FORMS`] false) answers `(false, false)`.
     fn clip_forms(min: F::Elem, max: F::Elem) -> (bool, bool) {
+        if !F::CLIP_FORMS {
+            return (false, false);
+        }
         let low = match min.bits() {
             0 => 0x8000,
             b => b,

@@ -259,15 +259,12 @@ pub unsafe trait Vector: Copy {
         unsafe { Self::and(self.gt(Self::zero()), self.lt(n)) }
     }
 
-    /// Whether [`Vector::clip_below_as`] and [`Vector::clip_above_as`] have forms that
-    /// depend on the bounds, which a clip call picks once ([`Vector::clip_forms`]) and
-    /// runs a loop of its own for, rather than testing the bounds in every register
-    /// (a test the compiler may leave inside the loop). Default: false.
-    const CLIP_FORMS: bool = false;
-
     /// For clip's splatted bounds: whether `min` is a zero or negative number, and
-    /// whether `max` is a zero or positive one (neither NaN), the cases with cheaper
-    /// forms. Default: `(false, false)`.
+    /// whether `max` is a zero or positive one (neither NaN), where the type has
+    /// cheaper forms of [`Vector::clip_below_as`] and [`Vector::clip_above_as`]. A
+    /// clip call asks once and runs a loop per answer, rather than testing the
+    /// bounds in every register (a test the compiler may leave inside the loop).
+    /// Default: `(false, false)` (no forms).
     fn clip_forms(min: Self::Elem, max: Self::Elem) -> (bool, bool) {
         let _ = (min, max);
         (false, false)

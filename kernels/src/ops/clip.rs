@@ -65,11 +65,12 @@ impl ForwardOp for Clip {
         unsafe { Formula(V::splat(p.scalars[0]), V::splat(p.scalars[1])) }
     }
 
-    /// With [`Vector::CLIP_FORMS`], one loop per pair of bound forms, picked once
-    /// per call: the 16-bit floats test their bounds in integers, in a form that
-    /// depends on the bounds' signs; tested in every register, the test stayed in
-    /// the loop under WebAssembly (f16 clip at 20-22 GB/s, 38-42 with the forms
-    /// fixed per call, wasmtime on Zen 4).
+    /// One loop per pair of bound forms ([`Vector::clip_forms`]), picked once per
+    /// call: the 16-bit floats test their bounds in integers, in a form that depends
+    /// on the bounds' signs; tested in every register, the test stayed in the loop
+    /// under WebAssembly (f16 clip at 20-22 GB/s, 38-42 with the forms fixed per
+    /// call, wasmtime on Zen 4). A type without forms answers `(false, false)`, a
+    /// constant, so it compiles the one loop.
     #[inline(always)]
     unsafe fn run<W: Vector, N: Vector<Elem = W::Elem>>(
         src: *const W::Elem,
@@ -78,46 +79,38 @@ impl ForwardOp for Clip {
         p: &Params<W::Elem>,
         stream: bool,
     ) {
-        let [min, max] = p.scalars;
         // SAFETY: forwarded from the caller (contract of `UnaryFn`, ISA available);
         // `clip_forms` says which forms hold for these bounds.
         unsafe {
-            let (w0, w1, n0, n1) = (W::splat(min), W::splat(max), N::splat(min), N::splat(max));
-            if !W::CLIP_FORMS {
-                let (w, n) = (Formula::<W>(w0, w1), Formula::<N>(n0, n1));
-                return unary_split::<W, N, _, _>(src, dst, len, w, n, stream);
-            }
-            match W::clip_forms(min, max) {
-                (true, true) => {
-                    let (w, n) = (
-                        Formula::<W, true, true>(w0, w1),
-                        Formula::<N, true, true>(n0, n1),
-                    );
-                    unary_split::<W, N, _, _>(src, dst, len, w, n, stream)
-                }
-                (true, false) => {
-                    let (w, n) = (
-                        Formula::<W, true, false>(w0, w1),
-                        Formula::<N, true, false>(n0, n1),
-                    );
-                    unary_split::<W, N, _, _>(src, dst, len, w, n, stream)
-                }
-                (false, true) => {
-                    let (w, n) = (
-                        Formula::<W, false, true>(w0, w1),
-                        Formula::<N, false, true>(n0, n1),
-                    );
-                    unary_split::<W, N, _, _>(src, dst, len, w, n, stream)
-                }
-                (false, false) => {
-                    let (w, n) = (
-                        Formula::<W, false, false>(w0, w1),
-                        Formula::<N, false, false>(n0, n1),
-                    );
-                    unary_split::<W, N, _, _>(src, dst, len, w, n, stream)
-                }
+            match W::clip_forms(p.scalars[0], p.scalars[1]) {
+                (true, true) => run_forms::<W, N, true, true>(src, dst, len, p, stream),
+                (true, false) => run_forms::<W, N, true, false>(src, dst, len, p, stream),
+                (false, true) => run_forms::<W, N, false, true>(src, dst, len, p, stream),
+                (false, false) => run_forms::<W, N, false, false>(src, dst, len, p, stream),
             }
         }
+    }
+}
+
+/// A clip call with its bounds' forms fixed ([`Vector::clip_forms`]).
+///
+/// # Safety
+/// The contract of [`crate::UnaryFn`], with the ISA of `W` and `N` available, and
+/// `LOW`, `HIGH` what `W::clip_forms` says of the bounds.
+#[inline(always)]
+unsafe fn run_forms<W: Vector, N: Vector<Elem = W::Elem>, const LOW: bool, const HIGH: bool>(
+    src: *const W::Elem,
+    dst: *mut W::Elem,
+    len: usize,
+    p: &Params<W::Elem>,
+    stream: bool,
+) {
+    let [min, max] = p.scalars;
+    // SAFETY: forwarded from the caller.
+    unsafe {
+        let w = Formula::<W, LOW, HIGH>(W::splat(min), W::splat(max));
+        let n = Formula::<N, LOW, HIGH>(N::splat(min), N::splat(max));
+        unary_split::<W, N, _, _>(src, dst, len, w, n, stream)
     }
 }
 
@@ -129,16 +122,10 @@ impl<V: Vector, const LOW: bool, const HIGH: bool> UnaryOp<V> for Formula<V, LOW
         // which is not above max (`min <= max`, the op's rule), so the second test
         // leaves it; elsewhere both tests are the oracle's, on x itself. Two
         // instructions on x86 (`max`, then `min`), where a select on x's own test
-        // was three. Without forms (`V::CLIP_FORMS` false) both consts are false and
-        // the `_as` methods are `clip_below` and `clip_above`; with them, `run` set
-        // the consts from `clip_forms` of these bounds.
-        unsafe {
-            if V::CLIP_FORMS {
-                x.clip_below_as::<LOW>(self.0).clip_above_as::<HIGH>(self.1)
-            } else {
-                x.clip_below(self.0).clip_above(self.1)
-            }
-        }
+        // was three. For a type without forms the `_as` methods are `clip_below`
+        // and `clip_above`; with them, `run` set the consts from `clip_forms` of
+        // these bounds (both false, the general forms, from `formula`).
+        unsafe { x.clip_below_as::<LOW>(self.0).clip_above_as::<HIGH>(self.1) }
     }
 }
 
