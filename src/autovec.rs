@@ -22,7 +22,7 @@ pub fn forward<T: Element>(isa: Isa, act: Activation, x: &[T], y: &mut [T]) -> R
     let r = Unary::slices(x, y)?;
     let p = act.params_as::<T>()?;
     let t = Runnable::autovec(isa)?;
-    exec::forward(t, act.op().forward(), r, &p, Threads::Serial);
+    exec::forward(t, act.op().forward(), r, &p, Threads::Serial.into());
     Ok(())
 }
 
@@ -35,7 +35,7 @@ pub fn forward_in_place<T: Element>(isa: Isa, act: Activation, x: &mut [T]) -> R
         act.op().forward(),
         Unary::in_place(x),
         &p,
-        Threads::Serial,
+        Threads::Serial.into(),
     );
     Ok(())
 }
@@ -51,7 +51,7 @@ pub fn backward<T: Element>(
     let r = Binary::slices(y, dy, dx)?;
     let p = act.params_as::<T>()?;
     let t = Runnable::autovec(isa)?;
-    exec::backward(t, act.op().backward(), r, &p, Threads::Serial);
+    exec::backward(t, act.op().backward(), r, &p, Threads::Serial.into());
     Ok(())
 }
 

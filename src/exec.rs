@@ -294,7 +294,7 @@ pub(crate) fn forward<T: Element>(
     op: Forward,
     r: Unary<'_, T>,
     p: &Params<T::Kernel>,
-    threads: Threads,
+    exec: Exec,
 ) {
     let f = T::table(t.0).forward(op);
     // SAFETY: `f` belongs to the tables of an ISA this CPU runs (`Runnable`); `r`
@@ -302,7 +302,7 @@ pub(crate) fn forward<T: Element>(
     // layout (`Element::Kernel`), so the cast ranges meet it too. The parameters'
     // per-channel slot is only read by ops that take one, and `Params` from an
     // `Activation` has none.
-    unsafe { run_unary(f, r.src.cast(), r.dst.cast(), r.len, p, threads) }
+    unsafe { run_unary(f, r.src.cast(), r.dst.cast(), r.len, p, exec) }
 }
 
 /// Runs the backward kernel of `op` for `T` from `t` over `r`.
@@ -312,19 +312,19 @@ pub(crate) fn backward<T: Element>(
     op: Backward,
     r: Binary<'_, T>,
     p: &Params<T::Kernel>,
-    threads: Threads,
+    exec: Exec,
 ) {
     let f = T::table(t.0).backward(op);
     // SAFETY: as in `forward`.
-    unsafe { run_binary(f, r.y.cast(), r.dy.cast(), r.dx.cast(), r.len, p, threads) }
+    unsafe { run_binary(f, r.y.cast(), r.dy.cast(), r.dx.cast(), r.len, p, exec) }
 }
 
 /// Runs Int8Relu from `t` over `r`.
-pub(crate) fn int8_relu(t: Runnable, r: Unary<'_, u8>, zero_point: u8, threads: Threads) {
+pub(crate) fn int8_relu(t: Runnable, r: Unary<'_, u8>, zero_point: u8, exec: Exec) {
     let f = t.0.u8.int8_relu;
     let p = Params::scalar(zero_point);
     // SAFETY: as in `forward` (the zero point is its one scalar parameter).
-    unsafe { run_unary(f, r.src, r.dst, r.len, &p, threads) }
+    unsafe { run_unary(f, r.src, r.dst, r.len, &p, exec) }
 }
 
 /// PRelu's slopes, checked for a call: `values` holds `shape.count` values, and the
@@ -368,15 +368,15 @@ fn split(
     len: usize,
     elem_size: usize,
     buffers: Buffers,
-    threads: Threads,
+    exec: Exec,
     piece: impl Fn(usize, usize) + Sync,
 ) {
-    let (chunk, chunks) = plan(len, elem_size, buffers, threads);
+    let (chunk, chunks) = plan(len, elem_size, buffers, exec);
     if chunks <= 1 {
         piece(0, len);
         return;
     }
-    for_each_piece(chunks, |c| {
+    for_each_piece(exec.pool, chunks, |c| {
         let start = c * chunk;
         piece(start, chunk.min(len - start));
     });
@@ -388,11 +388,11 @@ pub(crate) fn prelu_forward<T: Element>(
     t: Runnable,
     r: Unary<'_, T>,
     s: &Slopes<'_, T>,
-    threads: Threads,
+    exec: Exec,
 ) {
     let f = T::table(t.0).prelu.forward;
     let (x, y) = (SendPtr(r.src.cast_mut()), SendPtr(r.dst));
-    split(r.len, size_of::<T>(), r.buffers(), threads, |start, n| {
+    split(r.len, size_of::<T>(), r.buffers(), exec, |start, n| {
         let (x, y) = (x, y);
         let ch = s.channel::<T::Kernel>(start);
         // SAFETY: `f` belongs to the tables of an ISA this CPU runs; `[start, start + n)`
@@ -409,7 +409,7 @@ pub(crate) fn prelu_backward<T: Element>(
     t: Runnable,
     r: Binary<'_, T>,
     s: &Slopes<'_, T>,
-    threads: Threads,
+    exec: Exec,
 ) {
     let f = T::table(t.0).prelu.backward;
     let (x, dy, dx) = (
@@ -417,7 +417,7 @@ pub(crate) fn prelu_backward<T: Element>(
         SendPtr(r.dy.cast_mut()),
         SendPtr(r.dx),
     );
-    split(r.len, size_of::<T>(), r.buffers(), threads, |start, n| {
+    split(r.len, size_of::<T>(), r.buffers(), exec, |start, n| {
         let (x, dy, dx) = (x, dy, dx);
         let ch = s.channel::<T::Kernel>(start);
         // SAFETY: as in `prelu_forward`; exact aliasing of `dx` with `x` or `dy` is kept
@@ -444,7 +444,7 @@ pub(crate) fn prelu_dw<T: Element>(
     dy: &[T],
     s: &Slopes<'_, T>,
     dw: &mut [T],
-    threads: Threads,
+    exec: Exec,
 ) {
     let f = T::table(t.0).prelu.dw;
     let shape = s.shape;
@@ -454,7 +454,7 @@ pub(crate) fn prelu_dw<T: Element>(
     let mut sums = vec![0.0f64; shape.count * nb];
     let units = shape.dw_units();
     // Split the units as a call on the elements would be split.
-    let (_, chunks) = plan(len, size_of::<T>(), Buffers::separate(2), threads);
+    let (_, chunks) = plan(len, size_of::<T>(), Buffers::separate(2), exec);
     let per = units.div_ceil(chunks.max(1)).max(1);
     let pieces = units.div_ceil(per);
     let out = SendPtr(sums.as_mut_ptr());
@@ -474,7 +474,7 @@ pub(crate) fn prelu_dw<T: Element>(
     if pieces <= 1 {
         piece(0);
     } else {
-        for_each_piece(pieces, piece);
+        for_each_piece(exec.pool, pieces, piece);
     }
     for (c, w) in dw.iter_mut().enumerate() {
         *w = T::from_kernel(dw_finish::<T::Kernel>(&mut sums[c * nb..(c + 1) * nb]));
@@ -486,7 +486,7 @@ pub(crate) fn int8_lut(
     t: Runnable,
     r: Unary<'_, u8>,
     table: &caffe2op_relu_kernels::int8::LutTable,
-    threads: Threads,
+    exec: Exec,
 ) {
     let f = t.0.u8.int8_lut;
     let p = Params {
@@ -500,7 +500,7 @@ pub(crate) fn int8_lut(
     };
     // SAFETY: as in `forward`; the table (the kernel's per-channel parameter, read by
     // value, not by position) is borrowed for the whole call, every piece included.
-    unsafe { run_unary(f, r.src, r.dst, r.len, &p, threads) }
+    unsafe { run_unary(f, r.src, r.dst, r.len, &p, exec) }
 }
 
 /// Whether large calls may use several threads.
@@ -512,15 +512,18 @@ pub(crate) fn int8_lut(
 pub enum Threads {
     /// Split calls that move at least [`crate::tuning::parallel_min_bytes`] across the current rayon
     /// pool (so `pool.install(..)` controls it); smaller calls run on the caller's
-    /// thread and never touch rayon. Serial on WebAssembly without threads.
+    /// thread and never touch rayon. Serial on WebAssembly without threads. Calls on
+    /// candle tensors (feature `candle`) split across candle's pool instead, as the
+    /// `candle` module says.
     #[default]
     Auto,
     /// Always run on the caller's thread.
     Serial,
 }
 
-/// Whether a call on `len` elements of `elem_size` bytes over `streams` buffers (inputs +
-/// output), run as `chunks` pieces, should use streaming stores: from
+/// Whether a call on `len` elements of `elem_size` bytes over `buffers` (inputs +
+/// output), run as `chunks` pieces, should use streaming stores: never in place or into
+/// an output allocated for the call ([`Exec::fresh`]); otherwise from
 /// [`stream_min_bytes`] on one thread; when split, from 5/4 of it for one input (forward)
 /// and from the threshold itself for two (backward). Measured on the Zen 4 machine of
 /// `docs/PERFORMANCE.md`, f32 and f64 on AVX-512 with 2 threads, in the report's shuffled
@@ -528,6 +531,13 @@ pub enum Threads {
 /// against 46-53 streaming; the gradients at 8 MiB at 38-88 plain (the L3 is shared with
 /// other tenants) against 60-80 streaming. Streaming moves about three times the rate
 /// DRAM takes the output at when there are two inputs, twice with one.
+#[inline]
+fn non_temporal(exec: Exec, buffers: Buffers, len: usize, elem_size: usize, chunks: usize) -> bool {
+    !buffers.in_place && !exec.fresh && stream(len, elem_size, buffers.count, chunks)
+}
+
+/// Whether a call out of place on `len` elements of `elem_size` bytes over `streams`
+/// buffers should stream, as [`non_temporal`] says.
 #[inline]
 fn stream(len: usize, elem_size: usize, streams: usize, chunks: usize) -> bool {
     let bytes = len.saturating_mul(elem_size).saturating_mul(streams);
@@ -574,7 +584,15 @@ unsafe impl<T> Sync for SendPtr<T> {}
 /// in place on values the caller had just written, two threads, ran at 0.76-1.03x a
 /// rayon loop over the same two halves at 4-16 MiB with the caller on the first piece
 /// and 0.98-1.02x on the last (`docs/PERFORMANCE.md`).
-fn for_each_piece(chunks: usize, piece: impl Fn(usize) + Sync) {
+fn for_each_piece(pool: Pool, chunks: usize, piece: impl Fn(usize) + Sync) {
+    #[cfg(feature = "candle")]
+    if pool == Pool::Candle {
+        // candle's pool hands the pieces out one at a time to its workers and the
+        // caller; called from one of its own workers, it runs them all there.
+        candle_core::utils::barrier_pool().execute_chunked(chunks, |r| r.for_each(&piece));
+        return;
+    }
+    let _ = pool;
     let piece = &piece;
     rayon::in_place_scope(|s| {
         for c in 0..chunks - 1 {
@@ -591,31 +609,106 @@ const NO_THREADS: bool = cfg!(all(target_family = "wasm", not(target_feature = "
 
 /// Splits `len` elements into `(chunk_len, chunks)`; `chunks == 1` means serial.
 #[inline]
-pub(crate) fn plan(
-    len: usize,
-    elem_size: usize,
-    buffers: Buffers,
-    threads: Threads,
-) -> (usize, usize) {
+pub(crate) fn plan(len: usize, elem_size: usize, buffers: Buffers, exec: Exec) -> (usize, usize) {
     let bytes = len.saturating_mul(elem_size).saturating_mul(buffers.count);
-    let min = if buffers.in_place {
-        parallel_min_bytes_in_place()
-    } else {
-        parallel_min_bytes()
+    let (min, min_chunk) = match exec.pool {
+        Pool::Rayon if buffers.in_place => (parallel_min_bytes_in_place(), MIN_CHUNK_BYTES),
+        Pool::Rayon => (parallel_min_bytes(), MIN_CHUNK_BYTES),
+        #[cfg(feature = "candle")]
+        Pool::Candle => candle_min_bytes(elem_size, buffers),
     };
-    if NO_THREADS || threads == Threads::Serial || len == 0 || bytes < min {
+    if NO_THREADS || exec.threads == Threads::Serial || len == 0 || bytes < min {
         return (len, 1);
     }
-    let workers = rayon::current_num_threads();
+    let workers = exec.pool.workers();
     if workers < 2 {
         return (len, 1);
     }
-    let pieces = (bytes / MIN_CHUNK_BYTES).clamp(1, workers * PIECES_PER_WORKER);
+    let pieces = (bytes / min_chunk).clamp(1, workers * PIECES_PER_WORKER);
     // Chunk lengths are whole cache lines (64 bytes) so threads never share one.
     let line = (64 / elem_size).max(1);
     let chunk = len.div_ceil(pieces).div_ceil(line) * line;
     (chunk, len.div_ceil(chunk))
 }
+
+/// Whose threads run the pieces of a split call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) enum Pool {
+    /// The current rayon pool ([`Threads::Auto`]).
+    #[default]
+    Rayon,
+    /// candle's CPU pool (`candle_core::utils::barrier_pool`, sized by
+    /// `CANDLE_NUM_THREADS`): calls on candle tensors.
+    #[cfg(feature = "candle")]
+    Candle,
+}
+
+impl Pool {
+    /// The threads a split call may use, the caller's included.
+    fn workers(self) -> usize {
+        match self {
+            Pool::Rayon => rayon::current_num_threads(),
+            #[cfg(feature = "candle")]
+            Pool::Candle => candle_core::utils::barrier_pool().n_workers() + 1,
+        }
+    }
+}
+
+/// How one call runs: its threading policy, whose threads split it, and whether its
+/// output is memory allocated for the call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Exec {
+    pub(crate) threads: Threads,
+    pub(crate) pool: Pool,
+    /// The output was allocated for this call, so it is written with plain stores
+    /// whatever its size: memory the OS has just handed over was zeroed by the page
+    /// fault and sits in the cache, and memory the allocator hands back was freed
+    /// by a recent call; a streaming store would write each line to DRAM a second
+    /// time instead of overwriting it in the cache.
+    pub(crate) fresh: bool,
+}
+
+impl From<Threads> for Exec {
+    #[inline]
+    fn from(threads: Threads) -> Exec {
+        Exec {
+            threads,
+            pool: Pool::Rayon,
+            fresh: false,
+        }
+    }
+}
+
+/// candle's pool: the thread threshold (bytes moved) and the smallest piece of a call
+/// on `buffers` of `elem_size`-byte elements. Out of place a call splits where candle's
+/// own elementwise ops split, from [`CANDLE_PARALLEL_MIN_ELEMENTS`]: candle's workers
+/// wait spinning for a while after a call, so a split right after another costs far
+/// less than on rayon's pool, but a split after the workers have gone to sleep waits
+/// for the OS to wake them (0.65 ms on the Zen 4 VM of `docs/PERFORMANCE.md`, for
+/// candle's own relu as for this crate), and splitting no smaller call than candle
+/// does keeps that cost where candle's ops pay it too. In place from a buffer of
+/// [`CANDLE_PARALLEL_MIN_BYTES_IN_PLACE`] as well: values the caller has just written
+/// sit in its own cache, and the other core gains less.
+#[cfg(feature = "candle")]
+fn candle_min_bytes(elem_size: usize, buffers: Buffers) -> (usize, usize) {
+    let min = CANDLE_PARALLEL_MIN_ELEMENTS
+        .saturating_mul(elem_size)
+        .saturating_mul(buffers.count);
+    let min = if buffers.in_place {
+        min.max(CANDLE_PARALLEL_MIN_BYTES_IN_PLACE)
+    } else {
+        min
+    };
+    (min, min / 2)
+}
+
+/// Calls on candle's pool split from this many elements (candle-core 0.11's
+/// `PAR_ELEMWISE_MIN`, the length from which its elementwise ops use the same pool).
+#[cfg(feature = "candle")]
+const CANDLE_PARALLEL_MIN_ELEMENTS: usize = 64 << 10;
+/// Calls in place on candle's pool split from a buffer this large.
+#[cfg(feature = "candle")]
+const CANDLE_PARALLEL_MIN_BYTES_IN_PLACE: usize = 1 << 20;
 
 /// The distinct buffers a call touches, for the thread threshold, and whether it
 /// writes one of them in place (which has a threshold of its own,
@@ -681,11 +774,11 @@ unsafe fn run_unary<T: Send + Sync + Copy>(
     dst: *mut T,
     len: usize,
     params: &Params<T>,
-    threads: Threads,
+    exec: Exec,
 ) {
     let buffers = unary_buffers(src, dst);
-    let (chunk, chunks) = plan(len, size_of::<T>(), buffers, threads);
-    let nt = !buffers.in_place && stream(len, size_of::<T>(), 2, chunks);
+    let (chunk, chunks) = plan(len, size_of::<T>(), buffers, exec);
+    let nt = non_temporal(exec, buffers, len, size_of::<T>(), chunks);
     if chunks <= 1 {
         // SAFETY: forwarded from the caller.
         unsafe { f(src, dst, len, params, nt) };
@@ -693,7 +786,7 @@ unsafe fn run_unary<T: Send + Sync + Copy>(
     }
     let params = *params;
     let (s, d) = (SendPtr(src.cast_mut()), SendPtr(dst));
-    for_each_piece(chunks, move |c| {
+    for_each_piece(exec.pool, chunks, move |c| {
         let (s, d) = (s, d);
         let start = c * chunk;
         let n = chunk.min(len - start);
@@ -715,11 +808,11 @@ unsafe fn run_binary<T: Send + Sync + Copy>(
     dx: *mut T,
     len: usize,
     params: &Params<T>,
-    threads: Threads,
+    exec: Exec,
 ) {
     let buffers = binary_buffers(y, dy, dx);
-    let (chunk, chunks) = plan(len, size_of::<T>(), buffers, threads);
-    let nt = !buffers.in_place && stream(len, size_of::<T>(), 3, chunks);
+    let (chunk, chunks) = plan(len, size_of::<T>(), buffers, exec);
+    let nt = non_temporal(exec, buffers, len, size_of::<T>(), chunks);
     if chunks <= 1 {
         // SAFETY: forwarded from the caller.
         unsafe { f(y, dy, dx, len, params, nt) };
@@ -727,7 +820,7 @@ unsafe fn run_binary<T: Send + Sync + Copy>(
     }
     let params = *params;
     let (y, dy, dx) = (SendPtr(y.cast_mut()), SendPtr(dy.cast_mut()), SendPtr(dx));
-    for_each_piece(chunks, move |c| {
+    for_each_piece(exec.pool, chunks, move |c| {
         let (y, dy, dx) = (y, dy, dx);
         let start = c * chunk;
         let n = chunk.min(len - start);
@@ -819,12 +912,15 @@ mod tests {
     #[test]
     fn plan_covers_everything_in_whole_lines() {
         for len in [0usize, 1, 15, 16, 17, 1 << 20, (1 << 22) + 3, 10_000_019] {
-            let (chunk, chunks) = plan(len, 4, Buffers::separate(2), Threads::Auto);
+            let (chunk, chunks) = plan(len, 4, Buffers::separate(2), Threads::Auto.into());
             assert!(chunks == 1 || chunk % 16 == 0);
             assert!(chunk * chunks >= len);
             assert!(chunks == 1 || chunk * (chunks - 1) < len);
         }
-        assert_eq!(plan(1 << 24, 4, Buffers::separate(2), Threads::Serial).1, 1);
+        assert_eq!(
+            plan(1 << 24, 4, Buffers::separate(2), Threads::Serial.into()).1,
+            1
+        );
     }
 
     /// The thread threshold counts the buffers a call touches: an in-place buffer once.
@@ -868,11 +964,14 @@ mod tests {
             in_place: true,
         };
         let len = min_in_place / 4;
-        assert_eq!(plan(len - 16, 4, one, Threads::Auto).1, 1);
-        assert!(plan(len, 4, one, Threads::Auto).1 > 1);
+        assert_eq!(plan(len - 16, 4, one, Threads::Auto.into()).1, 1);
+        assert!(plan(len, 4, one, Threads::Auto.into()).1 > 1);
         let len = min / 8;
-        assert_eq!(plan(len - 16, 4, Buffers::separate(2), Threads::Auto).1, 1);
-        assert!(plan(len, 4, Buffers::separate(2), Threads::Auto).1 > 1);
+        assert_eq!(
+            plan(len - 16, 4, Buffers::separate(2), Threads::Auto.into()).1,
+            1
+        );
+        assert!(plan(len, 4, Buffers::separate(2), Threads::Auto.into()).1 > 1);
     }
 
     /// Without threads a call above the threshold stays whole, and so runs serially.
@@ -881,7 +980,10 @@ mod tests {
     fn auto_is_serial_without_threads() {
         let len = 1 << 24;
         assert!(len * 8 >= parallel_min_bytes());
-        assert_eq!(plan(len, 4, Buffers::separate(2), Threads::Auto), (len, 1));
+        assert_eq!(
+            plan(len, 4, Buffers::separate(2), Threads::Auto.into()),
+            (len, 1)
+        );
     }
 
     #[test]
@@ -911,5 +1013,55 @@ mod tests {
             assert!(stream(at(min), 8, 3, chunks));
             assert!(!stream(at(min) - 1, 8, 3, chunks));
         }
+    }
+
+    /// An output allocated for the call is written with plain stores at any size, out
+    /// of place forward and backward, split or not; other outputs still stream.
+    #[test]
+    fn fresh_outputs_never_stream() {
+        let fresh = Exec {
+            fresh: true,
+            ..Threads::Auto.into()
+        };
+        let big = DEFAULT_STREAM_MIN_BYTES;
+        for buffers in [Buffers::separate(2), Buffers::separate(3)] {
+            for chunks in [1, 2, 8] {
+                assert!(!non_temporal(fresh, buffers, big, 8, chunks));
+                assert!(non_temporal(Threads::Auto.into(), buffers, big, 8, chunks));
+            }
+        }
+    }
+
+    /// On candle's pool a call splits where candle's elementwise ops do (64 Ki elements,
+    /// whatever the type), in place from a 1 MiB buffer as well; `Threads::Serial` stays
+    /// whole.
+    #[cfg(feature = "candle")]
+    #[test]
+    fn candle_pool_splits_where_candle_does() {
+        let on = |threads| Exec {
+            threads,
+            pool: Pool::Candle,
+            fresh: true,
+        };
+        let auto = on(Threads::Auto);
+        if NO_THREADS || Pool::Candle.workers() < 2 {
+            assert_eq!(plan(1 << 24, 4, Buffers::separate(2), auto).1, 1);
+            return;
+        }
+        let min = CANDLE_PARALLEL_MIN_ELEMENTS;
+        for elem in [2, 4, 8] {
+            for buffers in [Buffers::separate(2), Buffers::separate(3)] {
+                assert_eq!(plan(min - 1, elem, buffers, auto).1, 1);
+                assert!(plan(min, elem, buffers, auto).1 > 1);
+                assert_eq!(plan(min, elem, buffers, on(Threads::Serial)).1, 1);
+            }
+        }
+        let one = Buffers {
+            count: 1,
+            in_place: true,
+        };
+        let len = CANDLE_PARALLEL_MIN_BYTES_IN_PLACE / 4;
+        assert_eq!(plan(len - 1, 4, one, auto).1, 1);
+        assert!(plan(len, 4, one, auto).1 > 1);
     }
 }

@@ -11,7 +11,7 @@ use caffe2op_relu_kernels::ops::{
 use crate::activation::Activation;
 use crate::element::Element;
 use crate::error::Error;
-use crate::exec::{self, Binary, Runnable, Threads, Unary};
+use crate::exec::{self, Binary, Exec, Pool, Runnable, Threads, Unary};
 use crate::isa::Isa;
 
 /// An activation bound to an ISA choice and a threading policy.
@@ -23,6 +23,8 @@ pub struct Kernel {
     act: Activation,
     isa: Option<Isa>,
     threads: Threads,
+    /// Whose threads split a call: rayon's, or candle's for calls on its tensors.
+    pool: Pool,
 }
 
 /// The oracle's loops for the calls short enough to run inline: one loop per op (a
@@ -81,6 +83,7 @@ impl Kernel {
             act,
             isa: None,
             threads: Threads::Auto,
+            pool: Pool::Rayon,
         }
     }
 
@@ -123,7 +126,7 @@ impl Kernel {
             len,
             size_of::<T>(),
             exec::Buffers::separate(2),
-            self.threads,
+            self.exec(false),
         )
         .1
     }
@@ -282,7 +285,7 @@ impl Kernel {
         }
         let mut v = Vec::with_capacity(n);
         crate::candle::advise_huge_pages(&mut v.spare_capacity_mut()[..n]);
-        self.run_forward(Unary::uninit(x, &mut v.spare_capacity_mut()[..n])?)?;
+        self.run_forward_into(Unary::uninit(x, &mut v.spare_capacity_mut()[..n])?, true)?;
         // SAFETY: the capacity is at least `n`, and the kernel has stored all `n`
         // elements (a forward kernel writes `dst[i]` for every `i < len`; the call
         // returned `Ok`, so it ran).
@@ -301,7 +304,10 @@ impl Kernel {
         }
         let mut v = Vec::with_capacity(n);
         crate::candle::advise_huge_pages(&mut v.spare_capacity_mut()[..n]);
-        self.run_backward(Binary::uninit(y, dy, &mut v.spare_capacity_mut()[..n])?)?;
+        self.run_backward_into(
+            Binary::uninit(y, dy, &mut v.spare_capacity_mut()[..n])?,
+            true,
+        )?;
         // SAFETY: as in `forward_vec` (a backward kernel writes `dx[i]` for every
         // `i < len`).
         unsafe { v.set_len(n) };
@@ -312,18 +318,50 @@ impl Kernel {
     /// `T`) before anything is written.
     #[inline]
     fn run_forward<T: Element>(&self, r: Unary<'_, T>) -> Result<(), Error> {
+        self.run_forward_into(r, false)
+    }
+
+    /// [`Kernel::run_forward`] into an output allocated for the call (`fresh`) or not.
+    #[inline]
+    fn run_forward_into<T: Element>(&self, r: Unary<'_, T>, fresh: bool) -> Result<(), Error> {
         let p = self.act.params_as::<T>()?;
         let t = self.tables();
-        exec::forward(t, self.act.op().forward(), r, &p, self.threads);
+        exec::forward(t, self.act.op().forward(), r, &p, self.exec(fresh));
         Ok(())
+    }
+
+    /// How a call runs, its output allocated for it (`fresh`) or not.
+    #[inline]
+    fn exec(&self, fresh: bool) -> Exec {
+        Exec {
+            threads: self.threads,
+            pool: self.pool,
+            fresh,
+        }
+    }
+
+    /// This kernel with its calls split across candle's CPU pool rather than rayon's
+    /// (the calls on candle tensors).
+    #[cfg(feature = "candle")]
+    pub(crate) const fn on_candle_pool(self) -> Kernel {
+        Kernel {
+            pool: Pool::Candle,
+            ..self
+        }
     }
 
     /// The backward kernel over checked ranges.
     #[inline]
     fn run_backward<T: Element>(&self, r: Binary<'_, T>) -> Result<(), Error> {
+        self.run_backward_into(r, false)
+    }
+
+    /// [`Kernel::run_backward`] into an output allocated for the call (`fresh`) or not.
+    #[inline]
+    fn run_backward_into<T: Element>(&self, r: Binary<'_, T>, fresh: bool) -> Result<(), Error> {
         let p = self.act.params_as::<T>()?;
         let t = self.tables();
-        exec::backward(t, self.act.op().backward(), r, &p, self.threads);
+        exec::backward(t, self.act.op().backward(), r, &p, self.exec(fresh));
         Ok(())
     }
 }

@@ -18,7 +18,7 @@ use caffe2op_relu_kernels::prelu::Shape;
 
 use crate::element::Element;
 use crate::error::Error;
-use crate::exec::{self, Binary, Runnable, Slopes, Threads, Unary, check_len};
+use crate::exec::{self, Binary, Exec, Pool, Runnable, Slopes, Threads, Unary, check_len};
 use crate::isa::Isa;
 
 /// Where the channel dimension is (Caffe2's `order` argument).
@@ -139,6 +139,8 @@ pub struct Prelu {
     order: Order,
     isa: Option<Isa>,
     threads: Threads,
+    /// Whose threads split a call: rayon's, or candle's for calls on its tensors.
+    pool: Pool,
 }
 
 impl Prelu {
@@ -148,6 +150,7 @@ impl Prelu {
             order,
             isa: None,
             threads: Threads::Auto,
+            pool: Pool::Rayon,
         }
     }
 
@@ -177,6 +180,25 @@ impl Prelu {
     /// The threading policy.
     pub const fn threads(&self) -> Threads {
         self.threads
+    }
+
+    /// How a call runs (its output is never one allocated by the call's kernel).
+    fn exec(&self) -> Exec {
+        Exec {
+            threads: self.threads,
+            pool: self.pool,
+            fresh: false,
+        }
+    }
+
+    /// This PRelu with its calls split across candle's CPU pool rather than rayon's
+    /// (the calls on candle tensors).
+    #[cfg(feature = "candle")]
+    pub(crate) const fn on_candle_pool(self) -> Prelu {
+        Prelu {
+            pool: Pool::Candle,
+            ..self
+        }
     }
 
     fn tables(&self) -> Runnable {
@@ -313,7 +335,7 @@ impl Prelu {
         let shape = self.check(dims, slope, total)?;
         let Some(shape) = shape else { return Ok(()) };
         let s = Slopes::new(slope, shape).expect("checked shape").at(base);
-        exec::prelu_forward(self.tables(), r, &s, self.threads);
+        exec::prelu_forward(self.tables(), r, &s, self.exec());
         Ok(())
     }
 
@@ -353,7 +375,7 @@ impl Prelu {
     fn run_forward<T: Element>(&self, r: Unary<'_, T>, slope: &[T], shape: Option<Shape>) {
         let Some(shape) = shape else { return };
         let s = Slopes::new(slope, shape).expect("checked shape");
-        exec::prelu_forward(self.tables(), r, &s, self.threads);
+        exec::prelu_forward(self.tables(), r, &s, self.exec());
     }
 
     /// The slope gradient (no element: zeros).
@@ -370,14 +392,14 @@ impl Prelu {
             return;
         };
         let s = Slopes::new(slope, shape).expect("checked shape");
-        exec::prelu_dw(self.tables(), x, dy, &s, dw, self.threads);
+        exec::prelu_dw(self.tables(), x, dy, &s, dw, self.exec());
     }
 
     /// The input gradient.
     fn run_dx<T: Element>(&self, r: Binary<'_, T>, slope: &[T], shape: Option<Shape>) {
         let Some(shape) = shape else { return };
         let s = Slopes::new(slope, shape).expect("checked shape");
-        exec::prelu_backward(self.tables(), r, &s, self.threads);
+        exec::prelu_backward(self.tables(), r, &s, self.exec());
     }
 }
 

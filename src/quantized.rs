@@ -40,7 +40,7 @@ pub fn int8_relu(x: &[u8], y: &mut [u8], zero_point: u8) -> Result<(), Error> {
 /// In-place Int8Relu on the default ISA.
 pub fn int8_relu_in_place(x: &mut [u8], zero_point: u8) {
     let t = Runnable::dispatched();
-    exec::int8_relu(t, Unary::in_place(x), zero_point, Threads::Auto)
+    exec::int8_relu(t, Unary::in_place(x), zero_point, Threads::Auto.into())
 }
 
 /// [`int8_relu`] on a forced ISA ([`Error::IsaUnavailable`] if this CPU cannot run it),
@@ -58,7 +58,7 @@ pub fn int8_relu_with(
     threads: Threads,
 ) -> Result<(), Error> {
     let t = Runnable::of(isa)?;
-    exec::int8_relu(t, Unary::slices(x, y)?, zero_point, threads);
+    exec::int8_relu(t, Unary::slices(x, y)?, zero_point, threads.into());
     Ok(())
 }
 
@@ -75,7 +75,7 @@ pub fn int8_relu_in_place_with(
     threads: Threads,
 ) -> Result<(), Error> {
     let t = Runnable::of(isa)?;
-    exec::int8_relu(t, Unary::in_place(x), zero_point, threads);
+    exec::int8_relu(t, Unary::in_place(x), zero_point, threads.into());
     Ok(())
 }
 
@@ -210,7 +210,7 @@ impl Int8LeakyRelu {
             Runnable::dispatched(),
             Unary::in_place(x),
             &self.lut,
-            Threads::Auto,
+            Threads::Auto.into(),
         )
     }
 
@@ -224,7 +224,7 @@ impl Int8LeakyRelu {
         threads: Threads,
     ) -> Result<(), Error> {
         let t = Runnable::of(isa)?;
-        exec::int8_lut(t, Unary::slices(x, y)?, &self.lut, threads);
+        exec::int8_lut(t, Unary::slices(x, y)?, &self.lut, threads.into());
         Ok(())
     }
 
@@ -236,7 +236,7 @@ impl Int8LeakyRelu {
         threads: Threads,
     ) -> Result<(), Error> {
         let t = Runnable::of(isa)?;
-        exec::int8_lut(t, Unary::in_place(x), &self.lut, threads);
+        exec::int8_lut(t, Unary::in_place(x), &self.lut, threads.into());
         Ok(())
     }
 }

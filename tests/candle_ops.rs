@@ -15,7 +15,7 @@ mod common;
 use caffe2op_relu::candle::{self as cr, candle_core};
 use caffe2op_relu::{Activation, Element, Kernel, Op};
 use candle_core::{DType, Device, Module, Tensor, Var, WithDType};
-use common::{Rng, TestElem, activations, assert_bits, in_pool, kernels_for, values};
+use common::{Rng, TestElem, activations, assert_bits, kernels_for, values};
 
 /// Element types under test: the crate's and candle's at once.
 trait Elem: TestElem + WithDType {}
@@ -455,32 +455,42 @@ fn free_functions_and_module() {
     }
 }
 
-/// A call large enough to be split across threads gives the oracle's bits.
+/// Calls large enough to be split across candle's pool (from 64 Ki elements out of
+/// place, from a 1 MiB buffer in place) give the oracle's bits, just below and above
+/// those lengths and far above them.
 #[test]
 fn threaded_calls() {
     let mut rng = Rng(0x7e);
-    let n = 3 << 20; // 12 MiB of f32 each way: above the default parallel threshold
-    let x: Vec<f32> = values(&mut rng, n, 0.5);
-    let dy: Vec<f32> = values(&mut rng, n, 1.0);
     let act = Activation::leaky_relu(0.5).unwrap();
     let k = Kernel::new(act);
-    let want: Vec<f32> = x.iter().map(|&v| act.oracle_forward(v).unwrap()).collect();
-    let wantg: Vec<f32> = want
-        .iter()
-        .zip(&dy)
-        .map(|(&a, &g)| act.oracle_backward(a, g).unwrap())
-        .collect();
-    in_pool(2, || {
-        assert!(k.pieces::<f32>(n) > 1 || !common::HAS_THREADS);
+    for n in [
+        (64 << 10) - 1,
+        64 << 10,
+        (64 << 10) + 17,
+        (1 << 18) + 5,
+        3 << 20,
+    ] {
+        let x: Vec<f32> = values(&mut rng, n, 0.5);
+        let dy: Vec<f32> = values(&mut rng, n, 1.0);
+        let want: Vec<f32> = x.iter().map(|&v| act.oracle_forward(v).unwrap()).collect();
+        let wantg: Vec<f32> = want
+            .iter()
+            .zip(&dy)
+            .map(|(&a, &g)| act.oracle_backward(a, g).unwrap())
+            .collect();
         let t = Tensor::from_vec(x.clone(), n, &Device::Cpu).unwrap();
         let y = k.forward_tensor(&t).unwrap();
-        assert_bits(&elems::<f32>(&y), &want, "threaded forward");
+        assert_bits(&elems::<f32>(&y), &want, &format!("threaded forward, {n}"));
         let dyt = Tensor::from_vec(dy.clone(), n, &Device::Cpu).unwrap();
         let dx = k.backward_tensor(&y, &dyt).unwrap();
-        assert_bits(&elems::<f32>(&dx), &wantg, "threaded backward");
+        assert_bits(
+            &elems::<f32>(&dx),
+            &wantg,
+            &format!("threaded backward, {n}"),
+        );
         k.forward_tensor_in_place(&t).unwrap();
-        assert_bits(&elems::<f32>(&t), &want, "threaded in place");
-    });
+        assert_bits(&elems::<f32>(&t), &want, &format!("threaded in place, {n}"));
+    }
 }
 
 /// Every refusal names what was wrong, and a refused call writes nothing.

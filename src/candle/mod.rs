@@ -33,8 +33,20 @@
 //! # Layouts
 //!
 //! - A contiguous tensor (any start offset in its storage) goes to the slice kernels in
-//!   one call, split across threads like a slice call ([`Threads`](crate::Threads));
-//!   the allocating forms write the new storage once (it is not zeroed first).
+//!   one call; the allocating forms write the new storage once (it is not zeroed
+//!   first), with plain stores whatever its size (streaming stores would send the
+//!   lines of memory just handed over, which sit in the cache, to DRAM twice).
+//!
+//! # Threads
+//!
+//! With [`Threads::Auto`](crate::Threads::Auto) a call on a candle tensor is split
+//! across **candle's own CPU pool**, the one its elementwise ops use (sized by
+//! `CANDLE_NUM_THREADS`, else `RAYON_NUM_THREADS`, else the physical cores), not
+//! rayon's: from 64 Ki elements, where candle's own ops split, and in place from a
+//! 1 MiB buffer as well. candle's workers wait spinning for a while after each call,
+//! so a split right after another op costs little; after they have gone to sleep, the
+//! first split waits for the OS to wake them, as candle's own ops do.
+//! [`Threads::Serial`](crate::Threads::Serial) keeps every call on the caller's thread.
 //! - A strided view (a transposed, narrowed or broadcast tensor) is walked block by
 //!   block: the trailing dimensions that are contiguous in every argument form one
 //!   kernel call each (a narrowed matrix runs one call per row); when the innermost
@@ -207,11 +219,11 @@ impl Kernel {
         let op = self.activation().op();
         check(op, "x", x)?;
         if x.track_op() {
-            x.apply_op1(Forward(*self))
+            x.apply_op1(Forward(self.on_candle_pool()))
         } else {
             // No graph to record: the same op without the shared box that
             // `apply_op1` allocates for the backward pass.
-            x.apply_op1_no_bwd(&Forward(*self))
+            x.apply_op1_no_bwd(&Forward(self.on_candle_pool()))
         }
     }
 
@@ -221,7 +233,7 @@ impl Kernel {
     pub fn forward_tensor_in_place(&self, x: &Tensor) -> candle_core::Result<()> {
         let op = self.activation().op();
         check(op, "x", x)?;
-        x.inplace_op1(&InPlace(*self))
+        x.inplace_op1(&InPlace(self.on_candle_pool()))
     }
 
     /// `dx = act'(y) * dy` from the forward **output** `y` into a new contiguous tensor
@@ -252,7 +264,7 @@ impl Kernel {
                 ),
             ));
         }
-        y.apply_op2_no_bwd(dy, &Backward(*self))
+        y.apply_op2_no_bwd(dy, &Backward(self.on_candle_pool()))
     }
 }
 
@@ -480,16 +492,18 @@ fn forward_in_place<T: Element>(k: &Kernel, v: &mut [T], l: &Layout) -> candle_c
         .activation()
         .params_in::<T>()
         .map_err(|e| refused(op, &e))?;
+    // A contiguous layout reaches every element once; the overlap test (which
+    // allocates, and which candle's `inplace_op1` has made already) is for the others.
+    if let Some((a, b)) = l.contiguous_offsets() {
+        let len = v.len();
+        let x = v.get_mut(a..b).ok_or_else(|| out_of_range(op, a, b, len))?;
+        return k.forward_in_place(x).map_err(|e| refused(op, &e));
+    }
     if l.has_internal_overlap() {
         return Err(msg(
             op,
             format_args!("the layout reaches an element twice (a broadcast); not in place"),
         ));
-    }
-    if let Some((a, b)) = l.contiguous_offsets() {
-        let len = v.len();
-        let x = v.get_mut(a..b).ok_or_else(|| out_of_range(op, a, b, len))?;
-        return k.forward_in_place(x).map_err(|e| refused(op, &e));
     }
     let len = v.len();
     walk(

@@ -55,9 +55,9 @@ impl Prelu {
     pub fn forward_tensor(&self, x: &Tensor, slope: &Tensor) -> candle_core::Result<Tensor> {
         check_args(x, slope)?;
         if x.track_op() || slope.track_op() {
-            x.apply_op2(slope, Forward(*self))
+            x.apply_op2(slope, Forward(self.on_candle_pool()))
         } else {
-            x.apply_op2_no_bwd(slope, &Forward(*self))
+            x.apply_op2_no_bwd(slope, &Forward(self.on_candle_pool()))
         }
     }
 
@@ -65,7 +65,7 @@ impl Prelu {
     /// Records no gradient. A layout that reaches one element twice is refused.
     pub fn forward_tensor_in_place(&self, x: &Tensor, slope: &Tensor) -> candle_core::Result<()> {
         check_args(x, slope)?;
-        x.inplace_op2(slope, &InPlace(*self))
+        x.inplace_op2(slope, &InPlace(self.on_candle_pool()))
     }
 
     /// The gradients from the forward **input** `x` (feature `candle`):
@@ -95,8 +95,8 @@ impl Prelu {
             ));
         }
         let (x, dy) = (x.contiguous()?, dy.contiguous()?);
-        let dx = x.apply_op3_no_bwd(&dy, slope, &Grad(*self, Part::Dx))?;
-        let dw = x.apply_op3_no_bwd(&dy, slope, &Grad(*self, Part::Dw))?;
+        let dx = x.apply_op3_no_bwd(&dy, slope, &Grad(self.on_candle_pool(), Part::Dx))?;
+        let dw = x.apply_op3_no_bwd(&dy, slope, &Grad(self.on_candle_pool(), Part::Dw))?;
         Ok((dx, dw))
     }
 }
