@@ -117,6 +117,8 @@ pub unsafe trait Lanes16: Copy {
     unsafe fn and(a: Self, b: Self) -> Self;
     /// Lane-wise minimum of the lanes read as `i16`.
     unsafe fn min_i16(a: Self, b: Self) -> Self;
+    /// Lane-wise minimum of the lanes read as `u16`.
+    unsafe fn min_u16(a: Self, b: Self) -> Self;
     /// Lane-wise `a < b` of the lanes read as `i16`.
     unsafe fn lt_i16(a: Self, b: Self) -> Self::Mask;
     /// Lane-wise `a > b` of the lanes read as `i16`.
@@ -432,6 +434,31 @@ unsafe fn order_key<L: Lanes16>(x: L) -> L {
     }
 }
 
+/// The open interval of order keys ([`order_key`]) strictly between the keys of the
+/// bit patterns `min` and `max` (not NaN), as `(bias, limit)`: a lane's key `k` lies
+/// in it exactly when `k + bias < limit` as `i16`. The keys of the two zeros are equal
+/// and those of NaNs lie beyond both infinities', so the interval is IEEE's
+/// `min < y < max`: one wrapping add and one signed compare per register, where two
+/// general compares take a dozen instructions. `bias` moves the first key inside,
+/// `key(min) + 1`, to `i16::MIN`; the interval is at most `2 * inf - 1` keys wide, so
+/// its end, `i16::MIN + width`, is an `i16` (`i16::MIN` itself when it is empty).
+fn key_range(min: u16, max: u16) -> (u16, u16) {
+    let key = |b: u16| -> i32 {
+        if b & 0x8000 != 0 {
+            -i32::from(b & 0x7FFF)
+        } else {
+            i32::from(b)
+        }
+    };
+    let (lo, hi) = (key(min), key(max));
+    let width = (hi - lo - 1).max(0);
+    // Both wrap to 16 bits on purpose: `bias` as a wrapping addend, `limit` as the
+    // `i16` `i16::MIN + width`.
+    let bias = (0x8000 - (lo + 1)) as u16;
+    let limit = (0x8000 + width) as u16;
+    (bias, limit)
+}
+
 /// Where `x` is not NaN (`|x| <= inf`; both sides of the compare are non-negative
 /// `i16`s).
 #[inline(always)]
@@ -529,6 +556,29 @@ unsafe fn clip_below_range<L: Lanes16>(x: L, n: L, inf: u16) -> L {
         let above = L::sub(L::splat(inf.wrapping_add(1)), lo);
         let below = L::lt_i16(L::add(x, bias), above);
         L::select(below, n, x)
+    }
+}
+
+/// `x` clipped to `[min, max]` for a `min` in `-inf..=-0` and a `max` in `+0..=+inf`
+/// (every lane), in four instructions. Subtracting `inf + 1` (wrapping) moves the bit
+/// patterns so that, read as `i16`, the negative numbers are the largest values, in
+/// order of magnitude (`-0` the least), above the positive NaNs, the positive numbers
+/// and the negative NaNs; and, read as `u16`, the positive numbers are the largest, in
+/// order (`+0` the least), above everything else. So the signed minimum with the moved
+/// `min` replaces exactly the negatives of larger magnitude than `min` (`x < min`),
+/// the unsigned minimum with the moved `max` exactly the positives above `max`
+/// (`x > max`), and moving back gives the oracle's bits; NaNs and zeros that are not
+/// strictly outside pass unchanged. A `+0` lower bound is not of this form: its
+/// replaced lanes are the negatives below `-0`, which a minimum would set to `-0`.
+#[inline(always)]
+unsafe fn clip_both<L: Lanes16>(x: L, min: L, max: L, inf: u16) -> L {
+    // SAFETY: forwarded from the caller (ISA available).
+    unsafe {
+        let shift = L::splat(inf.wrapping_add(1));
+        let moved = L::sub(x, shift);
+        let above_min = L::min_i16(moved, L::sub(min, shift));
+        let inside = L::min_u16(above_min, L::sub(max, shift));
+        L::add(inside, shift)
     }
 }
 
@@ -700,6 +750,40 @@ unsafe impl<L: Lanes16, F: Format16<L>> Vector for Half<L, F> {
             (0x8000..=0x8000 | Self::INF).contains(&low),
             max.bits() <= Self::INF,
         )
+    }
+    #[inline(always)]
+    unsafe fn clip_pass_bounds(min: F::Elem, max: F::Elem) -> (Self, Self) {
+        // SAFETY: forwarded from the caller (ISA available).
+        unsafe {
+            if !F::CLIP_FORMS {
+                return (Self::splat(min), Self::splat(max));
+            }
+            let (bias, limit) = key_range(min.bits(), max.bits());
+            (Self::new(L::splat(bias)), Self::new(L::splat(limit)))
+        }
+    }
+    #[inline(always)]
+    unsafe fn clip_pass(self, bounds: (Self, Self)) -> L::Mask {
+        // SAFETY: forwarded from the caller (ISA available); with `CLIP_FORMS` the
+        // bounds are `key_range`'s.
+        unsafe {
+            if !F::CLIP_FORMS {
+                return L::mask_and(self.gt(bounds.0), self.lt(bounds.1));
+            }
+            let moved = L::add(order_key(self.0), bounds.0.0);
+            L::lt_i16(moved, bounds.1.0)
+        }
+    }
+    fn clip_fuses(min: F::Elem, max: F::Elem) -> bool {
+        F::CLIP_FORMS
+            && (0x8000..=0x8000 | Self::INF).contains(&min.bits())
+            && max.bits() <= Self::INF
+    }
+    #[inline(always)]
+    unsafe fn clip_fused(self, min: Self, max: Self) -> Self {
+        // SAFETY: forwarded from the caller (ISA available); `clip_fuses` held for
+        // the bounds, which `clip_both` needs.
+        unsafe { Self::new(clip_both(self.0, min.0, max.0, Self::INF)) }
     }
     #[inline(always)]
     unsafe fn clip_below_as<const LOW: bool>(self, n: Self) -> Self {

@@ -259,6 +259,22 @@ pub unsafe trait Vector: Copy {
         unsafe { Self::and(self.gt(Self::zero()), self.lt(n)) }
     }
 
+    /// clip's gradient bounds as [`Vector::clip_pass`] takes them, built once per call.
+    /// Default: `min` and `max` splatted.
+    #[inline(always)]
+    unsafe fn clip_pass_bounds(min: Self::Elem, max: Self::Elem) -> (Self, Self) {
+        // SAFETY: forwarded from the caller (ISA available).
+        unsafe { (Self::splat(min), Self::splat(max)) }
+    }
+
+    /// Lane-wise `min < self && self < max` (false where any is NaN), with the bounds
+    /// from [`Vector::clip_pass_bounds`]. Default: two compares.
+    #[inline(always)]
+    unsafe fn clip_pass(self, bounds: (Self, Self)) -> Self::Mask {
+        // SAFETY: forwarded from the caller (ISA available).
+        unsafe { Self::and(self.gt(bounds.0), self.lt(bounds.1)) }
+    }
+
     /// For clip's splatted bounds: whether `min` is a zero or negative number, and
     /// whether `max` is a zero or positive one (neither NaN), where the type has
     /// cheaper forms of [`Vector::clip_below_as`] and [`Vector::clip_above_as`]. A
@@ -268,6 +284,21 @@ pub unsafe trait Vector: Copy {
     fn clip_forms(min: Self::Elem, max: Self::Elem) -> (bool, bool) {
         let _ = (min, max);
         (false, false)
+    }
+
+    /// Whether clip's splatted bounds have the type's one-pass form
+    /// ([`Vector::clip_fused`]). Default: `false`.
+    fn clip_fuses(min: Self::Elem, max: Self::Elem) -> bool {
+        let _ = (min, max);
+        false
+    }
+
+    /// `x` clipped to `[min, max]` where [`Vector::clip_fuses`] holds for every lane
+    /// of the bounds. Default: [`Vector::clip_below`], then [`Vector::clip_above`].
+    #[inline(always)]
+    unsafe fn clip_fused(self, min: Self, max: Self) -> Self {
+        // SAFETY: forwarded from the caller (ISA available).
+        unsafe { self.clip_below(min).clip_above(max) }
     }
 
     /// [`Vector::clip_below`] where `LOW` is the first of [`Vector::clip_forms`] for

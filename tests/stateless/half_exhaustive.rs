@@ -24,8 +24,10 @@ fn acts<T: Element>(op: Op) -> Vec<Activation> {
         return v[..n].iter().map(|&p| act(op, p)).collect();
     }
     // Two bounds: the defaults (the type's extremes), hardtanh, zeros of both signs,
-    // a subnormal against an extreme, equal bounds. (clip(+0, n) is relu_n, whose
-    // sweep is above; `clip.rs` checks the two agree.)
+    // a subnormal against an extreme, equal bounds, infinite bounds, a negative
+    // subnormal against `+0`, and a `-0` lower bound (the one-pass form of the 16-bit
+    // floats takes the pairs with a `min` in `-inf..=-0` and a `max` in `+0..=+inf`).
+    // (clip(+0, n) is relu_n, whose sweep is above; `clip.rs` checks the two agree.)
     let tiny = if f16 { 1e-7 } else { 1e-39 };
     let huge = if f16 { 65504.0 } else { 3e38 };
     let pairs = [
@@ -34,6 +36,9 @@ fn acts<T: Element>(op: Op) -> Vec<Activation> {
         (-0.0, 0.0),
         (-huge, tiny),
         (tiny, tiny),
+        (f64::NEG_INFINITY, f64::INFINITY),
+        (-tiny, 0.0),
+        (-0.0, 6.0),
     ];
     let n = if full { pairs.len() } else { 3 };
     pairs[..n]

@@ -41,7 +41,13 @@ pub struct ClipGrad;
 #[derive(Clone, Copy, Debug)]
 pub struct Formula<V, const LOW: bool = false, const HIGH: bool = false>(V, V);
 
-/// clip's gradient on registers, holding `min` and `max` splatted.
+/// clip on registers in the type's one-pass form ([`Vector::clip_fused`]), holding
+/// `min` and `max` splatted, for bounds of which [`Vector::clip_fuses`] holds.
+#[derive(Clone, Copy, Debug)]
+pub struct Fused<V>(V, V);
+
+/// clip's gradient on registers, holding the bounds as [`Vector::clip_pass_bounds`]
+/// builds them (for most types `min` and `max` splatted).
 #[derive(Clone, Copy, Debug)]
 pub struct GradFormula<V>(V, V);
 
@@ -70,7 +76,9 @@ impl ForwardOp for Clip {
     /// on the bounds' signs; tested in every register, the test stayed in the loop
     /// under WebAssembly (f16 clip at 20-22 GB/s, 38-42 with the forms fixed per
     /// call, wasmtime on Zen 4). A type without forms answers `(false, false)`, a
-    /// constant, so it compiles the one loop.
+    /// constant, so it compiles the one loop. Bounds with the type's one-pass form
+    /// ([`Vector::clip_fuses`]: for the 16-bit floats a negative or `-0` `min` and a
+    /// non-negative `max`) take a loop of their own.
     #[inline(always)]
     unsafe fn run<W: Vector, N: Vector<Elem = W::Elem>>(
         src: *const W::Elem,
@@ -80,9 +88,15 @@ impl ForwardOp for Clip {
         stream: bool,
     ) {
         // SAFETY: forwarded from the caller (contract of `UnaryFn`, ISA available);
-        // `clip_forms` says which forms hold for these bounds.
+        // `clip_fuses` and `clip_forms` say which forms hold for these bounds.
         unsafe {
-            match W::clip_forms(p.scalars[0], p.scalars[1]) {
+            let [min, max] = p.scalars;
+            if W::clip_fuses(min, max) {
+                let w = Fused(W::splat(min), W::splat(max));
+                let n = Fused(N::splat(min), N::splat(max));
+                return unary_split::<W, N, _, _>(src, dst, len, w, n, stream);
+            }
+            match W::clip_forms(min, max) {
                 (true, true) => run_forms::<W, N, true, true>(src, dst, len, p, stream),
                 (true, false) => run_forms::<W, N, true, false>(src, dst, len, p, stream),
                 (false, true) => run_forms::<W, N, false, true>(src, dst, len, p, stream),
@@ -129,6 +143,15 @@ impl<V: Vector, const LOW: bool, const HIGH: bool> UnaryOp<V> for Formula<V, LOW
     }
 }
 
+impl<V: Vector> UnaryOp<V> for Fused<V> {
+    #[inline(always)]
+    unsafe fn apply(self, x: V) -> V {
+        // SAFETY: forwarded from the caller; `run` built this formula only for bounds
+        // of which `clip_fuses` holds.
+        unsafe { x.clip_fused(self.0, self.1) }
+    }
+}
+
 impl BackwardOp for ClipGrad {
     const OP: Backward = Backward::ClipGrad;
 
@@ -145,7 +168,10 @@ impl BackwardOp for ClipGrad {
     #[inline(always)]
     unsafe fn formula<V: Vector>(p: &Params<V::Elem>) -> GradFormula<V> {
         // SAFETY: forwarded from the caller (ISA available).
-        unsafe { GradFormula(V::splat(p.scalars[0]), V::splat(p.scalars[1])) }
+        unsafe {
+            let (lo, hi) = V::clip_pass_bounds(p.scalars[0], p.scalars[1]);
+            GradFormula(lo, hi)
+        }
     }
 }
 
@@ -153,6 +179,6 @@ impl<V: Vector> BinaryOp<V> for GradFormula<V> {
     #[inline(always)]
     unsafe fn apply(self, y: V, dy: V) -> V {
         // SAFETY: forwarded from the caller.
-        unsafe { V::keep(V::and(y.gt(self.0), y.lt(self.1)), dy) }
+        unsafe { V::keep(y.clip_pass((self.0, self.1)), dy) }
     }
 }

@@ -57,6 +57,10 @@ unsafe impl Lanes16 for u16x8 {
         a & b
     }
     #[inline(always)]
+    unsafe fn min_u16(a: Self, b: Self) -> Self {
+        a.min(b)
+    }
+    #[inline(always)]
     unsafe fn min_i16(a: Self, b: Self) -> Self {
         a.cast_signed().min(b.cast_signed()).cast_unsigned()
     }
