@@ -126,6 +126,33 @@ pub unsafe trait Vector: Copy {
         unsafe { Self::select(self.negative(), Self::zero(), self) }
     }
 
+    /// The zero register that the relu and relu_n formulas hold, made once per call
+    /// and handed to [`Vector::relu_with`] and [`Vector::relu_n_with`]. Default:
+    /// [`Vector::zero`]. A type whose relu is a maximum against zero makes it
+    /// opaque, where the optimiser would rewrite a maximum against a known zero into
+    /// a compare and a mask.
+    #[inline(always)]
+    unsafe fn relu_zero() -> Self {
+        // SAFETY: forwarded from the caller (ISA available).
+        unsafe { Self::zero() }
+    }
+
+    /// [`Vector::relu`], given [`Vector::relu_zero`]. Default: [`Vector::relu`].
+    #[inline(always)]
+    unsafe fn relu_with(self, zero: Self) -> Self {
+        let _ = zero;
+        // SAFETY: forwarded from the caller (ISA available).
+        unsafe { self.relu() }
+    }
+
+    /// [`Vector::relu_n`], given [`Vector::relu_zero`]. Default: [`Vector::relu_n`].
+    #[inline(always)]
+    unsafe fn relu_n_with(self, n: Self, zero: Self) -> Self {
+        let _ = zero;
+        // SAFETY: forwarded from the caller (ISA available).
+        unsafe { self.relu_n(n) }
+    }
+
     /// `self > n ? n : self` (NaN passes through unchanged).
     #[inline(always)]
     unsafe fn clip_above(self, n: Self) -> Self {

@@ -18,6 +18,10 @@ pub(super) const DEF: OpDef = OpDef {
 #[derive(Clone, Copy, Debug)]
 pub struct Relu;
 
+/// relu on registers, holding the zero of [`Vector::relu_zero`].
+#[derive(Clone, Copy, Debug)]
+pub struct Formula<V>(V);
+
 /// relu's gradient: `y > 0 ? dy : +0`.
 #[derive(Clone, Copy, Debug)]
 pub struct ReluGrad;
@@ -30,19 +34,20 @@ impl ForwardOp for Relu {
         if x.is_negative() { T::ZERO } else { x }
     }
 
-    type Formula<V: Vector> = Relu;
+    type Formula<V: Vector> = Formula<V>;
 
     #[inline(always)]
-    unsafe fn formula<V: Vector>(_p: &Params<V::Elem>) -> Relu {
-        Relu
+    unsafe fn formula<V: Vector>(_p: &Params<V::Elem>) -> Formula<V> {
+        // SAFETY: forwarded from the caller (ISA available).
+        Formula(unsafe { V::relu_zero() })
     }
 }
 
-impl<V: Vector> UnaryOp<V> for Relu {
+impl<V: Vector> UnaryOp<V> for Formula<V> {
     #[inline(always)]
     unsafe fn apply(self, x: V) -> V {
         // SAFETY: forwarded from the caller.
-        unsafe { x.relu() }
+        unsafe { x.relu_with(self.0) }
     }
     #[inline(always)]
     unsafe fn apply_in_place(self, x: V, p: *mut V::Elem) {
@@ -51,7 +56,7 @@ impl<V: Vector> UnaryOp<V> for Relu {
             if V::MASKED_STORE {
                 V::zero().store_masked(p, x.negative())
             } else {
-                x.relu().store(p)
+                x.relu_with(self.0).store(p)
             }
         }
     }

@@ -23,9 +23,9 @@ pub struct ReluN;
 #[derive(Clone, Copy, Debug)]
 pub struct ReluNGrad;
 
-/// relu_n on registers, holding `n` splatted.
+/// relu_n on registers, holding `n` splatted and the zero of [`Vector::relu_zero`].
 #[derive(Clone, Copy, Debug)]
-pub struct Formula<V>(V);
+pub struct Formula<V>(V, V);
 
 /// relu_n on registers for an `n` in `+0..=+inf` ([`Vector::relu_n_fused`]),
 /// holding `n` splatted.
@@ -54,7 +54,7 @@ impl ForwardOp for ReluN {
     #[inline(always)]
     unsafe fn formula<V: Vector>(p: &Params<V::Elem>) -> Formula<V> {
         // SAFETY: forwarded from the caller (ISA available).
-        Formula(unsafe { V::splat(p.scalars[0]) })
+        unsafe { Formula(V::splat(p.scalars[0]), V::relu_zero()) }
     }
 
     /// The fused formula (`relu_n_fused` per register) where the type has one for this
@@ -89,7 +89,7 @@ impl<V: Vector> UnaryOp<V> for Formula<V> {
     unsafe fn apply(self, x: V) -> V {
         // SAFETY: forwarded from the caller. relu first, then the clip: NaN passes
         // both; n > 0 so a clipped value is never -0.0.
-        unsafe { x.relu_n(self.0) }
+        unsafe { x.relu_n_with(self.0, self.1) }
     }
 }
 

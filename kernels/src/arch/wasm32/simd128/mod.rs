@@ -26,7 +26,9 @@
 //! engine as one. LLVM keeps the f64x2 ones; for f32x4 it usually moves the select onto
 //! the integer lanes of `v128` (its type in Rust) and emits a compare and
 //! `v128.bitselect` instead, the same bits at the cost of one more instruction. relu
-//! against the constant zero becomes a compare and `v128.andnot` for both types.
+//! against the constant zero would become a compare and `v128.andnot` for both types,
+//! so the relu and relu_n formulas hold a zero made opaque once per call
+//! ([`Vector::relu_zero`]) and take the maximum against it.
 //!
 //! A call shorter than one register goes through a stack copy of one register (the
 //! default in [`Vector`]). The intrinsics are safe functions in a build with
@@ -135,6 +137,27 @@ macro_rules! float_vector {
                 // `x < +0 ? +0 : x` (module docs): NaN and -0.0 keep their bits.
                 let z = i64x2_splat(0);
                 $name($pmax(self.0, z), $pmax(self.1, z))
+            }
+            #[inline(always)]
+            unsafe fn relu_zero() -> Self {
+                // A zero the optimiser cannot see through (one stack round trip per
+                // call), so that `relu_with` stays one `pmax` per `v128`.
+                let z: $T = core::hint::black_box(0.0);
+                $name($splat(z), $splat(z))
+            }
+            #[inline(always)]
+            unsafe fn relu_with(self, zero: Self) -> Self {
+                // As `relu`, against the opaque zero of `relu_zero`.
+                $name($pmax(self.0, zero.0), $pmax(self.1, zero.1))
+            }
+            #[inline(always)]
+            unsafe fn relu_n_with(self, n: Self, zero: Self) -> Self {
+                // relu, then the clip at `n` (`n > 0`, so a clipped lane is never
+                // -0.0): two pseudo-min/max per `v128`.
+                $name(
+                    $pmin($pmax(self.0, zero.0), n.0),
+                    $pmin($pmax(self.1, zero.1), n.1),
+                )
             }
             #[inline(always)]
             unsafe fn clip_above(self, n: Self) -> Self {
