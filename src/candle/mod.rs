@@ -36,6 +36,11 @@
 //!   one call; the allocating forms write the new storage once (it is not zeroed
 //!   first), with plain stores whatever its size (streaming stores would send the
 //!   lines of memory just handed over, which sit in the cache, to DRAM twice).
+//! - A strided view (a transposed, narrowed or broadcast tensor) is walked block by
+//!   block: the trailing dimensions that are contiguous in every argument form one
+//!   kernel call each (a narrowed matrix runs one call per row); when the innermost
+//!   dimension itself is strided, element by element with the oracle. Nothing is copied
+//!   into a temporary tensor. The output of an allocating form is contiguous.
 //!
 //! # Threads
 //!
@@ -47,11 +52,6 @@
 //! so a split right after another op costs little; after they have gone to sleep, the
 //! first split waits for the OS to wake them, as candle's own ops do.
 //! [`Threads::Serial`](crate::Threads::Serial) keeps every call on the caller's thread.
-//! - A strided view (a transposed, narrowed or broadcast tensor) is walked block by
-//!   block: the trailing dimensions that are contiguous in every argument form one
-//!   kernel call each (a narrowed matrix runs one call per row); when the innermost
-//!   dimension itself is strided, element by element with the oracle. Nothing is copied
-//!   into a temporary tensor. The output of an allocating form is contiguous.
 //!
 //! # Refusals
 //!
