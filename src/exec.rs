@@ -11,6 +11,8 @@ use std::cell::Cell;
 use std::marker::PhantomData;
 #[cfg(feature = "candle")]
 use std::mem::MaybeUninit;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 use caffe2op_relu_kernels::ops::Channel;
 use caffe2op_relu_kernels::prelu::{Shape, dw_finish};
@@ -363,7 +365,7 @@ impl<'a, T> Slopes<'a, T> {
 }
 
 /// Runs `piece(start, n)` over `[0, len)` split as [`plan`] says for `buffers` of
-/// `elem_size`-byte elements: serially, or one piece per thread of the current pool.
+/// `elem_size`-byte elements: serially, or in pieces across the current pool.
 fn split(
     len: usize,
     elem_size: usize,
@@ -550,19 +552,20 @@ fn stream(len: usize, elem_size: usize, streams: usize, chunks: usize) -> bool {
     bytes >= min
 }
 
-/// The smallest piece of work (bytes moved) handed to one thread: about 7 µs at L2
-/// speed, so rayon's per-task cost (about 1 µs) stays small, and at most half of the
-/// smallest default threshold ([`crate::tuning::PARALLEL_MIN_BYTES_LARGE_L2`]), so a
-/// call at that threshold splits in two. Under Miri, 1 KiB,
-/// so that the boundary tests split calls small enough to interpret (the splitting
-/// code is the same).
-const MIN_CHUNK_BYTES: usize = if cfg!(miri) { 1 << 10 } else { 512 << 10 };
+/// The smallest piece of work (bytes moved) of a split call: about 0.3 µs at L2 speed,
+/// against a few tens of nanoseconds to take a piece and enter the kernel, and at most
+/// a sixteenth of the smallest default threshold
+/// ([`crate::tuning::PARALLEL_MIN_BYTES_ZEN4`]), so a call at that threshold still
+/// splits into several pieces per worker. Under Miri, 1 KiB, so that the boundary
+/// tests split calls small enough to interpret (the splitting code is the same).
+const MIN_CHUNK_BYTES: usize = if cfg!(miri) { 1 << 10 } else { 32 << 10 };
 
-/// Pieces per worker: one. Measured on the Zen 4 machine (`docs/PERFORMANCE.md`), one
-/// piece per core with the caller taking the first beats finer pieces handed out by work
-/// stealing: which core gets which piece then changes from call to call, and the data a
-/// core has in its own L2 from the last call goes unused.
-const PIECES_PER_WORKER: usize = 1;
+/// Pieces per worker: eight. The caller takes pieces from the top and the workers from
+/// the bottom ([`on_rayon`]), so in the steady state each core gets the same pieces
+/// from call to call (its L2 keeps them), and a worker that starts late (woken from
+/// sleep) finds most of its share already done by the caller instead of making the
+/// caller wait for a whole half.
+const PIECES_PER_WORKER: usize = 8;
 
 /// A pointer that may cross threads. Each thread touches a disjoint sub-range of it.
 #[derive(Clone, Copy)]
@@ -593,14 +596,135 @@ fn for_each_piece(pool: Pool, chunks: usize, piece: impl Fn(usize) + Sync) {
         return;
     }
     let _ = pool;
-    let piece = &piece;
-    rayon::in_place_scope(|s| {
-        for c in 0..chunks - 1 {
-            s.spawn(move |_| piece(c));
-        }
-        piece(chunks - 1);
-    });
+    on_rayon(chunks, &piece);
 }
+
+/// The pieces of a call split on rayon's pool not taken yet, `lo..hi` (packed in one
+/// word, `hi` in the upper half), shared by the caller and the jobs it spawns; and the
+/// count of pieces finished.
+struct Shared {
+    ends: AtomicU64,
+    done: AtomicUsize,
+}
+
+impl Shared {
+    /// Takes the lowest piece left (the workers' end), if any.
+    fn take_low(&self) -> Option<usize> {
+        self.take(|lo, hi| (lo, pack(lo + 1, hi)))
+    }
+
+    /// Takes the highest piece left (the caller's end), if any.
+    fn take_high(&self) -> Option<usize> {
+        self.take(|lo, hi| (hi - 1, pack(lo, hi - 1)))
+    }
+
+    /// Takes the piece `pick` chooses from a non-empty `lo..hi`, and leaves the rest.
+    fn take(&self, pick: impl Fn(u64, u64) -> (u64, u64)) -> Option<usize> {
+        let mut cur = self.ends.load(Ordering::Relaxed);
+        loop {
+            let (lo, hi) = (cur & u64::from(u32::MAX), cur >> 32);
+            if lo >= hi {
+                return None;
+            }
+            let (c, next) = pick(lo, hi);
+            match self
+                .ends
+                .compare_exchange_weak(cur, next, Ordering::Relaxed, Ordering::Relaxed)
+            {
+                // `c < hi <= u32::MAX`: a piece index.
+                Ok(_) => return Some(c as usize),
+                Err(seen) => cur = seen,
+            }
+        }
+    }
+}
+
+/// `lo..hi` as one word.
+fn pack(lo: u64, hi: u64) -> u64 {
+    lo | hi << 32
+}
+
+/// A piece function with its lifetime erased, for jobs that may start after the
+/// call has returned. Only dereferenced for a piece taken from [`Shared`], which the
+/// call waits for (see [`on_rayon`]).
+#[derive(Clone, Copy)]
+struct PieceFn(*const (dyn Fn(usize) + Sync));
+// SAFETY: the function it points to is `Sync`, and it is only called while the call
+// that owns it waits for the piece to finish.
+unsafe impl Send for PieceFn {}
+
+/// Aborts the process if dropped while its thread unwinds: a piece of a split call
+/// must not unwind past the call while other threads may still run its pieces. The
+/// pieces are kernel calls, which do not panic.
+struct AbortOnUnwind;
+
+impl Drop for AbortOnUnwind {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            std::process::abort();
+        }
+    }
+}
+
+/// [`for_each_piece`] on the current rayon pool. The caller spawns one job per other
+/// worker (`rayon::spawn`, so `pool.install(..)` decides the pool), then takes pieces
+/// from the top while the jobs take them from the bottom, and spins until the pieces
+/// the jobs took are done; jobs that start after every piece is taken return without
+/// touching anything. It never sleeps on a latch: a scope's join blocks the caller in
+/// the kernel until a worker wakes it, which on the Zen 4 VM cost more than the split
+/// saved below 2 MiB buffers (f32 relu, over serial: 0.29-0.30x at 256 KiB and
+/// 0.88-0.90x at 1 MiB with `in_place_scope`; `docs/PERFORMANCE.md`). Called from a
+/// worker of the pool, it runs every piece the other workers do not take.
+fn on_rayon(chunks: usize, piece: &(dyn Fn(usize) + Sync)) {
+    // `plan` makes at most `workers * PIECES_PER_WORKER` pieces.
+    let shared = Arc::new(Shared {
+        ends: AtomicU64::new(pack(0, chunks as u64)),
+        done: AtomicUsize::new(0),
+    });
+    // SAFETY: only the lifetime changes (the same fat pointer). A job dereferences it
+    // only for a piece it took from `shared`, and this function returns only once
+    // `shared.done` counts every piece, so never after `piece` is gone.
+    let f = PieceFn(unsafe {
+        core::mem::transmute::<
+            *const (dyn Fn(usize) + Sync + '_),
+            *const (dyn Fn(usize) + Sync + 'static),
+        >(piece)
+    });
+    let helpers = rayon::current_num_threads().min(chunks) - 1;
+    for _ in 0..helpers {
+        let shared = Arc::clone(&shared);
+        rayon::spawn(move || {
+            // The whole `PieceFn` (a closure would capture only its pointer field).
+            let f = f;
+            let _abort = AbortOnUnwind;
+            while let Some(c) = shared.take_low() {
+                // SAFETY: piece `c` was taken by this job alone, and the call that
+                // owns the function does not return before `done` counts it.
+                unsafe { (*f.0)(c) };
+                shared.done.fetch_add(1, Ordering::Release);
+            }
+        });
+    }
+    let _abort = AbortOnUnwind;
+    while let Some(c) = shared.take_high() {
+        piece(c);
+        shared.done.fetch_add(1, Ordering::Release);
+    }
+    let mut spins = 0u32;
+    while shared.done.load(Ordering::Acquire) < chunks {
+        if spins < SPINS_BEFORE_YIELD {
+            spins += 1;
+            core::hint::spin_loop();
+        } else {
+            std::thread::yield_now();
+        }
+    }
+}
+
+/// Spins of the caller of a split call waiting for a worker's last piece before it
+/// yields its core between checks: the worker is already running it, and a piece
+/// takes well under a millisecond.
+const SPINS_BEFORE_YIELD: u32 = 1 << 14;
 
 /// Whether this target has no threads at all: WebAssembly without the `atomics`
 /// feature (`wasm32-wasip1`, `wasm32-unknown-unknown`), where spawning one fails. rayon

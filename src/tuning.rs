@@ -17,11 +17,15 @@ use crate::isa::{self, Isa};
 /// in place counts once).
 pub const PARALLEL_MIN_BYTES: usize = 8 << 20;
 
-/// The default of [`parallel_min_bytes`] on AMD Zen 4 (family 19h with AVX-512), 4 MiB:
-/// over six runs two of its cores ran f32 relu at 2 MiB per buffer 1.22-1.80x as fast
-/// as one, where relu_grad at 1 MiB per buffer (3 MiB of buffers) lost (0.72-0.93x)
-/// and at 1.5 MiB per buffer gained in four runs of six (`docs/PERFORMANCE.md`).
-pub const PARALLEL_MIN_BYTES_ZEN4: usize = 4 << 20;
+/// The default of [`parallel_min_bytes`] on AMD Zen 4 (family 19h with AVX-512), 2 MiB:
+/// with the split of `exec::on_rayon`, in the report's back-to-back calls two of its
+/// cores ran f32 relu at 1-4 MiB per buffer 1.72-2.12x as fast as one and relu_grad
+/// at 512 KiB-4 MiB 1.57-2.25x, where relu at 512-768 KiB went from 0.95x to 1.47x
+/// between runs. A call made after the pool has gone idle pays for waking a worker
+/// (about 12 µs of the caller's time on the 2-vCPU VM, the worker starting about
+/// 30 µs later): 1 MiB per buffer then took 1.7x the serial time and 256 KiB 3.5x, so
+/// shorter calls stay serial (`docs/PERFORMANCE.md`).
+pub const PARALLEL_MIN_BYTES_ZEN4: usize = 2 << 20;
 
 /// The default of [`parallel_min_bytes_in_place`] on AMD Zen 4, 16 MiB: f32 relu in
 /// place on values the calling thread had just written ran at 0.32-0.66x in two
