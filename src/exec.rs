@@ -553,10 +553,9 @@ fn stream(len: usize, elem_size: usize, streams: usize, chunks: usize) -> bool {
 }
 
 /// The smallest piece of work (bytes moved) of a split call: about 0.3 µs at L2 speed,
-/// against a few tens of nanoseconds to take a piece and enter the kernel, and at most
-/// a sixteenth of the smallest default threshold
-/// ([`crate::tuning::PARALLEL_MIN_BYTES_ZEN4`]), so a call at that threshold still
-/// splits into several pieces per worker. Under Miri, 1 KiB, so that the boundary
+/// against one compare-and-swap and a kernel entry per piece, and a small fraction of
+/// the smallest default threshold ([`crate::tuning::PARALLEL_MIN_BYTES_LARGE_L2`],
+/// 1.5 MiB), so a call at any default threshold splits into several pieces per worker. Under Miri, 1 KiB, so that the boundary
 /// tests split calls small enough to interpret (the splitting code is the same).
 const MIN_CHUNK_BYTES: usize = if cfg!(miri) { 1 << 10 } else { 32 << 10 };
 
@@ -722,8 +721,7 @@ fn on_rayon(chunks: usize, piece: &(dyn Fn(usize) + Sync)) {
 }
 
 /// Spins of the caller of a split call waiting for a worker's last piece before it
-/// yields its core between checks: the worker is already running it, and a piece
-/// takes well under a millisecond.
+/// yields its core between checks: the worker is already running that piece.
 const SPINS_BEFORE_YIELD: u32 = 1 << 14;
 
 /// Whether this target has no threads at all: WebAssembly without the `atomics`
