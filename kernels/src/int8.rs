@@ -17,7 +17,7 @@ use core::ptr;
 
 use crate::UnaryFn;
 use crate::generic::{
-    ALIGN_MIN_REGISTERS, page_offsets, page_offsets_down, stream_page, walk_down,
+    ALIGN_MIN_REGISTERS, loop_index, page_offsets, page_offsets_down, stream_page, walk_down,
 };
 
 /// The u8 kernels of one ISA (a table of its own: u8 has no gradient and none of the
@@ -769,14 +769,16 @@ unsafe fn byte_body<V: ByteVector, M: ByteMap<V>, const NT: bool, const IN_PLACE
             i += blocks * 4 * page;
         }
         while i + 4 * l <= stop {
-            let a = V::load(src.add(i));
-            let b = V::load(src.add(i + l));
-            let c = V::load(src.add(i + 2 * l));
-            let d = V::load(src.add(i + 3 * l));
-            put::<V, M, NT, IN_PLACE>(m, a, dst.add(i));
-            put::<V, M, NT, IN_PLACE>(m, b, dst.add(i + l));
-            put::<V, M, NT, IN_PLACE>(m, c, dst.add(i + 2 * l));
-            put::<V, M, NT, IN_PLACE>(m, d, dst.add(i + 3 * l));
+            i = loop_index(i);
+            let (s, t) = (src.add(i), dst.add(i));
+            let a = V::load(s);
+            let b = V::load(s.add(l));
+            let c = V::load(s.add(2 * l));
+            let d = V::load(s.add(3 * l));
+            put::<V, M, NT, IN_PLACE>(m, a, t);
+            put::<V, M, NT, IN_PLACE>(m, b, t.add(l));
+            put::<V, M, NT, IN_PLACE>(m, c, t.add(2 * l));
+            put::<V, M, NT, IN_PLACE>(m, d, t.add(3 * l));
             i += 4 * l;
         }
         while i < stop {
