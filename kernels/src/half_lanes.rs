@@ -151,21 +151,44 @@ pub unsafe trait Lanes16: Copy {
     /// relu then the clip at `n`, for `n` in `+0..=+inf` in every lane (bits
     /// `0..=inf`), `inf` the format's infinity.
     ///
-    /// Adding `c = 0x7fff - inf` (wrapping) moves `+0..=+inf` to `c..=i16::MAX` and the
-    /// positive NaNs and -0.0 to negative `i16`s, and the negative NaNs to `0..c`, so
-    /// one signed minimum with `n + c` clips exactly the values above `n` and keeps
-    /// NaN and -0.0; subtracting `c` undoes the shift, and the lanes where `x < 0` are
-    /// cleared. Six instructions (`n + c` is loop-invariant), as many as relu and the
-    /// clip, but without the clip's blend.
+    /// Subtracting `inf + 1` (wrapping), as [`clip_both`] does, moves the bits so
+    /// that, read as `u16`, `+0..=+inf` are the largest values, in order, above every
+    /// NaN and negative, and, read as `i16`, the numbers below `-0` are exactly the
+    /// values above `-0`'s moved bits (`0x7fff - inf`; the positive NaNs lie below,
+    /// the positive numbers and negative NaNs are negative). So one unsigned minimum
+    /// with the moved `n` clips exactly the values above `n`, one signed compare
+    /// finds exactly the lanes where `x < 0`, and the sum that moves back is cleared
+    /// there: five instructions (the moved `n` is loop-invariant), where relu and
+    /// the clip each take three. (A minimum cannot write relu's `+0` itself: the
+    /// positive NaNs sit between `+0` and the negatives in every rotation of the bits.)
     #[inline(always)]
     unsafe fn relu_n_fused(x: Self, n: Self, inf: u16) -> Self {
         // SAFETY: forwarded from the caller (ISA available).
         unsafe {
-            let c = Self::splat(0x7FFF - inf);
-            let t = Self::add(x, c);
-            let clipped = Self::sub(Self::min_i16(t, Self::add(n, c)), c);
-            Self::clear(negative(x, inf), clipped)
+            let shift = Self::splat(inf.wrapping_add(1));
+            let moved = Self::sub(x, shift);
+            let negative = Self::gt_i16(moved, Self::splat(0x7FFF - inf));
+            let clipped = Self::min_u16(moved, Self::sub(n, shift));
+            Self::clear(negative, Self::add(clipped, shift))
         }
+    }
+}
+
+/// [`Lanes16::relu_n_fused`] with a signed minimum, for registers whose unsigned
+/// 16-bit minimum is not one instruction (SSE2, the portable build's x86-64 baseline):
+/// adding `c = 0x7fff - inf` (wrapping) moves `+0..=+inf` to `c..=i16::MAX` and the
+/// positive NaNs and -0.0 to negative `i16`s, the negative NaNs to `0..c`, so a signed
+/// minimum with `n + c` clips exactly the values above `n`; subtracting `c` moves
+/// back, and the lanes where `x < 0` are cleared. Six instructions.
+#[cfg(all(target_arch = "x86_64", not(target_feature = "sse4.1")))]
+#[inline(always)]
+pub(crate) unsafe fn relu_n_signed_min<L: Lanes16>(x: L, n: L, inf: u16) -> L {
+    // SAFETY: forwarded from the caller (ISA available).
+    unsafe {
+        let c = L::splat(0x7FFF - inf);
+        let t = L::add(x, c);
+        let clipped = L::sub(L::min_i16(t, L::add(n, c)), c);
+        L::clear(negative(x, inf), clipped)
     }
 }
 

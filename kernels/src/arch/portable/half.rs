@@ -60,6 +60,15 @@ unsafe impl Lanes16 for u16x8 {
     unsafe fn min_u16(a: Self, b: Self) -> Self {
         a.min(b)
     }
+    /// The signed-minimum form where the unsigned minimum is not one instruction
+    /// (x86-64's SSE2 baseline has `PMINSW` only): measured on Zen 4, f16 relu_n at
+    /// 64 KiB ran at 58 GB/s with the default form, 66 with this one.
+    #[cfg(all(target_arch = "x86_64", not(target_feature = "sse4.1")))]
+    #[inline(always)]
+    unsafe fn relu_n_fused(x: Self, n: Self, inf: u16) -> Self {
+        // SAFETY: no feature beyond the baseline is needed.
+        unsafe { crate::half_lanes::relu_n_signed_min(x, n, inf) }
+    }
     #[inline(always)]
     unsafe fn min_i16(a: Self, b: Self) -> Self {
         a.cast_signed().min(b.cast_signed()).cast_unsigned()
