@@ -7,13 +7,11 @@
 # Which test binaries (TESTS, TESTS_SIMD128 below): the library's unit tests, and
 # those that compare every available ISA with the oracle or check the safe API's
 # refusals and ISA choice. Not run here: the operator/protobuf layer (tests/ops:
-# no kernel code of its own, target-independent), the
-# exhaustive 16-bit sweeps (the `half_exhaustive` module of tests/stateless, skipped
-# by name: minutes under a runtime; half_oracle_match covers the same kernels),
-# concurrency (threads and child processes, cut by cfg on wasm anyway),
-# hostile_alloc, the ndarray modules (the feature is off here), `half_conversions`
-# (skipped by name: scalar conversions, target-independent), asan_tails, and the
-# x86-only ones (avx512_ymm, avx512_variants, env_cap).
+# no kernel code of its own, target-independent), concurrency (threads and child
+# processes, cut by cfg on wasm anyway), hostile_alloc, the ndarray modules (the
+# feature is off here), asan_tails, and the x86-only ones (avx512_ymm,
+# avx512_variants, env_cap). tests/stateless runs whole, its exhaustive 16-bit
+# sweeps included (under a second each with simd128).
 #
 # Fallback: when the rustup target or the runtime cannot be fetched (no network),
 # a warning and exit 0.
@@ -44,8 +42,6 @@ TESTS_SIMD128=(
     --test hostile_api
     --test streaming
 )
-# Test-name filters for the simd128 run (libtest's --skip: a substring of the name).
-SKIP_SIMD128=(--skip half_exhaustive:: --skip half_conversions::)
 
 skip() {
     echo "warning: wasm: $*; the WebAssembly tests are SKIPPED"
@@ -76,7 +72,7 @@ export CARGO_TARGET_DIR="$TDIR/wasm"
 
 echo "=== wasm: tests under wasmtime, target features: simd128"
 CARGO_TARGET_WASM32_WASIP1_RUSTFLAGS="-C target-feature=+simd128" \
-    cargo test --target "$TARGET" "${TESTS_SIMD128[@]}" -- "${SKIP_SIMD128[@]}"
+    cargo test --target "$TARGET" "${TESTS_SIMD128[@]}"
 
 echo "=== wasm: tests under wasmtime, target features: none"
 CARGO_TARGET_WASM32_WASIP1_RUSTFLAGS="" cargo test --target "$TARGET" "${TESTS[@]}"

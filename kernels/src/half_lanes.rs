@@ -148,6 +148,15 @@ pub unsafe trait Lanes16: Copy {
     /// magnitude is `0x7f80_0000`.)
     unsafe fn mul_bf16(a: Self, b: Self) -> Self;
 
+    /// leaky_relu's parts for binary16 ([`Format16::leaky_parts`] of [`F16`]): the
+    /// lanes where `x < 0`, and `a * x` wherever they hold (other lanes may hold
+    /// anything). Default: every lane's [`Lanes16::mul_f16`].
+    #[inline(always)]
+    unsafe fn leaky_parts_f16(x: Self, a: Self) -> (Self::Mask, Self) {
+        // SAFETY: forwarded from the caller (ISA available).
+        unsafe { (negative(x, F16::INFINITY_BITS), Self::mul_f16(a, x)) }
+    }
+
     /// relu then the clip at `n`, for `n` in `+0..=+inf` in every lane (bits
     /// `0..=inf`), `inf` the format's infinity.
     ///
@@ -353,6 +362,11 @@ impl<L: Lanes16> Format16<L> for F16 {
     unsafe fn mul(a: L, b: L) -> L {
         // SAFETY: forwarded from the caller (ISA available).
         unsafe { L::mul_f16(a, b) }
+    }
+    #[inline(always)]
+    unsafe fn leaky_parts(x: L, a: L) -> (L::Mask, L) {
+        // SAFETY: forwarded from the caller (ISA available).
+        unsafe { L::leaky_parts_f16(x, a) }
     }
 }
 

@@ -115,10 +115,51 @@ unsafe impl Lanes16 for U16x16 {
     unsafe fn all(m: (v128, v128)) -> bool {
         i16x8_all_true(v128_and(m.0, m.1))
     }
-    /// binary16 product, formed in f32 and rounded once.
+    /// binary16 product, formed in f32 and rounded once: [`product_f16`] where every
+    /// lane is in its domain ([`Domain`]), else the general conversions of
+    /// [`mul_f16`].
     #[inline(always)]
     unsafe fn mul_f16(a: Self, b: Self) -> Self {
-        U16x16(mul_f16(a.0, b.0), mul_f16(a.1, b.1))
+        let (d0, d1) = (Domain::of(a.0), Domain::of(a.1));
+        let mask = u16x8_splat(0x7FFF);
+        let (m0, m1) = (v128_and(b.0, mask), v128_and(b.1, mask));
+        let outside = v128_or(d0.outside(m0), d1.outside(m1));
+        if v128_any_true(v128_or(d0.empty, d1.empty)) || v128_any_true(outside) {
+            return mul_f16_general(a, b);
+        }
+        let (s0, s1) = (
+            v128_and(v128_xor(a.0, b.0), u16x8_splat(0x8000)),
+            v128_and(v128_xor(a.1, b.1), u16x8_splat(0x8000)),
+        );
+        U16x16(product_f16(d0.a, m0, s0), product_f16(d1.a, m1, s1))
+    }
+    /// As the default, with [`product_f16`] unless a negative lane of `x` is outside
+    /// its domain (the other lanes' products are not used). The negative lanes in
+    /// the domain are one range of the bits, so one add and one compare find them,
+    /// and they are all of `x`'s negative lanes exactly when the two masks agree.
+    #[inline(always)]
+    unsafe fn leaky_parts_f16(x: Self, a: Self) -> ((v128, v128), Self) {
+        // SAFETY: the build has SIMD128 (this module exists only then).
+        let negative = unsafe { crate::half_lanes::negative(x, F16::INFINITY_BITS) };
+        let (d0, d1) = (Domain::of(a.0), Domain::of(a.1));
+        let outside = v128_or(
+            v128_xor(negative.0, d0.negative_inside(x.0)),
+            v128_xor(negative.1, d1.negative_inside(x.1)),
+        );
+        if v128_any_true(v128_or(d0.empty, d1.empty)) || v128_any_true(outside) {
+            return (negative, mul_f16_general(a, x));
+        }
+        // The product's sign on a negative lane: set, unless `a` is negative.
+        let mask = u16x8_splat(0x7FFF);
+        let (s0, s1) = (
+            v128_andnot(u16x8_splat(0x8000), a.0),
+            v128_andnot(u16x8_splat(0x8000), a.1),
+        );
+        let product = U16x16(
+            product_f16(d0.a, v128_and(x.0, mask), s0),
+            product_f16(d1.a, v128_and(x.1, mask), s1),
+        );
+        (negative, product)
     }
     /// bfloat16 product, formed in f32 and rounded once (integer rounding).
     #[inline(always)]
@@ -138,6 +179,114 @@ fn mul_f16(a: v128, b: v128) -> v128 {
     let hi = f32_to_f16(f32x4_mul(ah, bh));
     // Every lane is at most 0xffff, so the saturating narrow keeps it.
     u16x8_narrow_i32x4(lo, hi)
+}
+
+/// Per lane of a binary16 `a`: the magnitudes `lo..=hi` (bits) of the normal `b`
+/// for which [`product_f16`] is exact, as a bias and a limit that find them with one
+/// add and one signed compare, and `a`'s magnitude widened to f32. With `a`'s biased
+/// exponent `e` in `1..=30` and `b`'s `e_b`, `|a * b|` lies in
+/// `2^(e + e_b - 30)..2^(e + e_b - 28)`: a normal f16 (at least `2^-14`) when
+/// `e_b >= 16 - e`, and below `2^16` (where the integer rounding gives a normal
+/// result or, by its carry, infinity) when `e_b <= 44 - e`. `empty` marks the lanes
+/// where `a` is zero, subnormal, infinite or NaN. Everything here depends on `a`
+/// alone: loop-invariant where `a` is (leaky_relu's slope, outside the loop).
+#[derive(Clone, Copy)]
+struct Domain {
+    /// `0x8000 - lo`: moves `lo` to `i16::MIN`.
+    bias: v128,
+    /// `i16::MIN + (hi - lo) + 1`: the moved magnitudes below it are inside.
+    limit: v128,
+    /// All ones where `a` has no domain.
+    empty: v128,
+    /// `|a|` as f32 bits in each 32-bit lane (low four lanes, high four lanes).
+    a: (v128, v128),
+}
+
+impl Domain {
+    #[inline(always)]
+    fn of(a: v128) -> Domain {
+        let m = v128_and(a, u16x8_splat(0x7FFF));
+        let e = u16x8_shr(m, 10);
+        let lo = i16x8_shl(i16x8_max(i16x8_sub(i16x8_splat(16), e), i16x8_splat(1)), 10);
+        let top = i16x8_min(i16x8_sub(i16x8_splat(44), e), i16x8_splat(30));
+        let hi = v128_or(i16x8_shl(top, 10), i16x8_splat(0x3FF));
+        let normal = v128_and(i16x8_gt(e, i16x8_splat(0)), i16x8_lt(e, i16x8_splat(31)));
+        Domain {
+            bias: i16x8_sub(u16x8_splat(0x8000), lo),
+            limit: i16x8_add(i16x8_sub(hi, lo), u16x8_splat(0x8001)),
+            empty: v128_not(normal),
+            a: (
+                widen_normal(u32x4_extend_low_u16x8(m)),
+                widen_normal(u32x4_extend_high_u16x8(m)),
+            ),
+        }
+    }
+
+    /// The lanes whose magnitude bits `m` are outside `lo..=hi`.
+    #[inline(always)]
+    fn outside(self, m: v128) -> v128 {
+        // `!(t < limit)` as `t > limit - 1`: one compare.
+        i16x8_gt(
+            i16x8_add(m, self.bias),
+            i16x8_sub(self.limit, i16x8_splat(1)),
+        )
+    }
+
+    /// The lanes of `x` that are negative with magnitude in `lo..=hi`: the bits
+    /// `0x8000 | lo..=0x8000 | hi`, moved by the same bias (`0x8000` wraps away).
+    #[inline(always)]
+    fn negative_inside(self, x: v128) -> v128 {
+        i16x8_lt(
+            i16x8_add(x, i16x8_add(self.bias, u16x8_splat(0x8000))),
+            self.limit,
+        )
+    }
+}
+
+/// [`mul_f16`] of both halves, out of line: the registers that leave
+/// [`product_f16`]'s domain are rare in most data, and the loop stays short without
+/// this code.
+#[inline(always)]
+fn mul_f16_general(a: U16x16, b: U16x16) -> U16x16 {
+    U16x16(mul_f16_cold(a.0, b.0), mul_f16_cold(a.1, b.1))
+}
+
+/// [`mul_f16`] out of line, on single `v128`s: WebAssembly passes and returns those
+/// as values, where a [`U16x16`] would go through the stack in memory, stored on
+/// every turn of the loop that might call.
+#[cold]
+#[inline(never)]
+fn mul_f16_cold(a: v128, b: v128) -> v128 {
+    mul_f16(a, b)
+}
+
+/// The binary16 product of `a` (its magnitude widened, [`Domain::a`]) and the
+/// magnitudes `m` (bits, inside `a`'s [`Domain`]), with the sign bits `sign`. Both
+/// factors are normal, so they widen by a shift and a rebias; their product, 22
+/// significant bits, is exact in f32, so the one rounding is the narrowing's:
+/// integer round-to-nearest-even of a value in `2^-14..2^16`, whose carry may reach
+/// infinity, correctly.
+#[inline(always)]
+fn product_f16(a: (v128, v128), m: v128, sign: v128) -> v128 {
+    let lo = narrow_product(f32x4_mul(a.0, widen_normal(u32x4_extend_low_u16x8(m))));
+    let hi = narrow_product(f32x4_mul(a.1, widen_normal(u32x4_extend_high_u16x8(m))));
+    // Every lane is at most 0x7c00, so the signed saturating narrow keeps it.
+    v128_or(i16x8_narrow_i32x4(lo, hi), sign)
+}
+
+/// A normal binary16 magnitude (zero-extended in a 32-bit lane) as f32 bits.
+#[inline(always)]
+fn widen_normal(m: v128) -> v128 {
+    i32x4_add(u32x4_shl(m, 13), u32x4_splat((127 - 15) << 23))
+}
+
+/// A positive f32 in `2^-14..2^16` rounded to binary16 bits (nearest even), in the
+/// low half of each 32-bit lane ([`product_f16`]).
+#[inline(always)]
+fn narrow_product(p: v128) -> v128 {
+    let odd = v128_and(u32x4_shr(p, 13), u32x4_splat(1));
+    let rebias = u32x4_splat((((15 - 127) << 23) as u32).wrapping_add(0xFFF));
+    u32x4_shr(i32x4_add(i32x4_add(p, rebias), odd), 13)
 }
 
 /// The bfloat16 product of 8 lanes, formed in f32 and rounded once (integer
