@@ -160,7 +160,7 @@ pub unsafe trait Lanes16: Copy {
     /// relu then the clip at `n`, for `n` in `+0..=+inf` in every lane (bits
     /// `0..=inf`), `inf` the format's infinity.
     ///
-    /// Subtracting `inf + 1` (wrapping), as [`clip_both`] does, moves the bits so
+    /// Subtracting `inf + 1` (wrapping), as the one-pass clip does (`clip_both`), moves the bits so
     /// that, read as `u16`, `+0..=+inf` are the largest values, in order, above every
     /// NaN and negative, and, read as `i16`, the numbers below `-0` are exactly the
     /// values above `-0`'s moved bits (`0x7fff - inf`; the positive NaNs lie below,

@@ -13,9 +13,10 @@
 //!     and for f16 subnormals one `f32x4.add` of 0.5, whose ulp (2^-24) is the f16
 //!     subnormal quantum, so the addition rounds to nearest even at exactly the right
 //!     place; NaN becomes `sign | 0x7e00 | payload >> 13`, overflow infinity.
-//!   - bf16: a 16-bit shift left to widen, integer round-to-nearest-even, a 16-bit
-//!     shift right and `u16x8.narrow_i32x4_u` to narrow (a NaN product needs no path of
-//!     its own, see [`Lanes16::mul_bf16`]).
+//!   - bf16: each 32-bit lane as two f32s, the even word widened by a 16-bit shift
+//!     left and the odd by masking the low half; integer round-to-nearest-even, then a
+//!     16-bit shift right and a mask put the words back (a NaN product needs no path
+//!     of its own, see [`Lanes16::mul_bf16`]).
 //! - A call shorter than one register goes through a stack copy of one register (the
 //!   default in [`Lanes16`]).
 
@@ -290,16 +291,19 @@ fn narrow_product(p: v128) -> v128 {
 }
 
 /// The bfloat16 product of 8 lanes, formed in f32 and rounded once (integer
-/// rounding).
+/// rounding). Each 32-bit lane holds two bf16 values and is its own pair of f32s:
+/// the even (low) word widens by a shift left, the odd (high) word by masking the
+/// low half, and the rounded products go back by a shift right and a mask, so
+/// nothing is extended, narrowed or shuffled.
 #[inline(always)]
 fn mul_bf16(a: v128, b: v128) -> v128 {
-    let al = u32x4_shl(u32x4_extend_low_u16x8(a), 16);
-    let ah = u32x4_shl(u32x4_extend_high_u16x8(a), 16);
-    let bl = u32x4_shl(u32x4_extend_low_u16x8(b), 16);
-    let bh = u32x4_shl(u32x4_extend_high_u16x8(b), 16);
-    let lo = u32x4_shr(round_bf16_product(f32x4_mul(al, bl)), 16);
-    let hi = u32x4_shr(round_bf16_product(f32x4_mul(ah, bh)), 16);
-    u16x8_narrow_i32x4(lo, hi)
+    let high = u32x4_splat(0xFFFF_0000);
+    let even = f32x4_mul(u32x4_shl(a, 16), u32x4_shl(b, 16));
+    let odd = f32x4_mul(v128_and(a, high), v128_and(b, high));
+    v128_or(
+        u32x4_shr(round_bf16_product(even), 16),
+        v128_and(round_bf16_product(odd), high),
+    )
 }
 
 /// Exact binary16 -> f32 of four lanes (each zero-extended in a 32-bit lane).
