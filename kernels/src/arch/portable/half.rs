@@ -57,6 +57,10 @@ unsafe impl Lanes16 for u16x8 {
         a & b
     }
     #[inline(always)]
+    unsafe fn xor(a: Self, b: Self) -> Self {
+        a ^ b
+    }
+    #[inline(always)]
     unsafe fn min_u16(a: Self, b: Self) -> Self {
         a.min(b)
     }

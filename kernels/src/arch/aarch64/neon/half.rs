@@ -72,6 +72,11 @@ unsafe impl Lanes16 for uint16x8_t {
         unsafe { vandq_u16(a, b) }
     }
     #[inline(always)]
+    unsafe fn xor(a: Self, b: Self) -> Self {
+        // SAFETY: caller guarantees NEON.
+        unsafe { veorq_u16(a, b) }
+    }
+    #[inline(always)]
     unsafe fn min_u16(a: Self, b: Self) -> Self {
         // SAFETY: caller guarantees NEON.
         unsafe { vminq_u16(a, b) }

@@ -79,6 +79,10 @@ unsafe impl Lanes16 for U16x16 {
         U16x16(v128_and(a.0, b.0), v128_and(a.1, b.1))
     }
     #[inline(always)]
+    unsafe fn xor(a: Self, b: Self) -> Self {
+        U16x16(v128_xor(a.0, b.0), v128_xor(a.1, b.1))
+    }
+    #[inline(always)]
     unsafe fn min_u16(a: Self, b: Self) -> Self {
         U16x16(u16x8_min(a.0, b.0), u16x8_min(a.1, b.1))
     }

@@ -82,6 +82,11 @@ unsafe impl Lanes16 for __m256i {
         unsafe { _mm256_and_si256(a, b) }
     }
     #[inline(always)]
+    unsafe fn xor(a: Self, b: Self) -> Self {
+        // SAFETY: caller guarantees AVX2.
+        unsafe { _mm256_xor_si256(a, b) }
+    }
+    #[inline(always)]
     unsafe fn min_u16(a: Self, b: Self) -> Self {
         // SAFETY: caller guarantees AVX2.
         unsafe { _mm256_min_epu16(a, b) }

@@ -117,6 +117,11 @@ unsafe impl Lanes16 for __m512i {
         unsafe { _mm512_and_si512(a, b) }
     }
     #[inline(always)]
+    unsafe fn xor(a: Self, b: Self) -> Self {
+        // SAFETY: caller guarantees AVX512F.
+        unsafe { _mm512_xor_si512(a, b) }
+    }
+    #[inline(always)]
     unsafe fn min_u16(a: Self, b: Self) -> Self {
         // SAFETY: caller guarantees AVX512BW.
         unsafe { _mm512_min_epu16(a, b) }
