@@ -71,8 +71,8 @@ fn lookup16(x: v128, t: &[v128; 16]) -> v128 {
 }
 
 /// A [`Linear`] form in registers, applied to 16 bytes at a time: each half widened
-/// to 16 bits (`u16x8.extend_*_u8x16`) and shifted, then [`Linear::eval`]'s steps
-/// lane for lane (`i16x8.sub`, two `i16x8.q15mulr_sat_s`, `i16x8.max_s`,
+/// to 16 bits (`u16x8.extend_*_u8x16`) and shifted (multiplied by `1 << shift`),
+/// then [`Linear::eval`]'s steps lane for lane (`i16x8.sub`, two `i16x8.q15mulr_sat_s`, `i16x8.max_s`,
 /// `i16x8.add_sat_s`), and `u8x16.narrow_i16x8_u` (which saturates to u8) puts the
 /// halves back in order. `q15mulr_sat_s` is `(a * b + 2^14) >> 15`, `PMULHRSW`'s
 /// rounding, saturated only for `-2^15 * -2^15`, which cannot occur: `x << shift`
@@ -84,7 +84,10 @@ fn lookup16(x: v128, t: &[v128; 16]) -> v128 {
 /// side's fix too: four more.
 #[derive(Clone, Copy)]
 pub struct LinearMap<const FULL: bool, const NEG: bool> {
-    shift: u32,
+    /// `1 << shift` in every lane: the shift as a multiplication, whose operand is a
+    /// register (a shift by a run-time count cost wasmtime a mask and a move into a
+    /// vector register before every `PSLLW`).
+    scale: v128,
     zero_in: v128,
     zero_in_neg: v128,
     zero_out: v128,
@@ -111,7 +114,7 @@ impl<const FULL: bool, const NEG: bool> LinearMap<FULL, NEG> {
     #[inline(always)]
     pub fn new(l: Linear) -> LinearMap<FULL, NEG> {
         LinearMap {
-            shift: u32::from(l.shift),
+            scale: i16x8_splat(1 << l.shift),
             zero_in: i16x8_splat(l.zero_in),
             zero_in_neg: i16x8_splat(l.zero_in_neg),
             zero_out: i16x8_splat(l.zero_out),
@@ -128,7 +131,8 @@ impl<const FULL: bool, const NEG: bool> LinearMap<FULL, NEG> {
     /// [`Linear::eval`] without the fix on eight 16-bit lanes holding `x`.
     #[inline(always)]
     fn half(self, w: v128) -> v128 {
-        let w = i16x8_shl(w, self.shift);
+        // `x << shift` (at most 255 << 6, no overflow).
+        let w = i16x8_mul(w, self.scale);
         let d = i16x8_sub(w, self.zero_in);
         let e = if FULL {
             i16x8_sub(w, self.zero_in_neg)
