@@ -179,16 +179,17 @@ pub unsafe trait Lanes16: Copy {
     /// relu then the clip at `n`, for `n` in `+0..=+inf` in every lane (bits
     /// `0..=inf`), `inf` the format's infinity.
     ///
-    /// Subtracting `inf + 1` (wrapping), as the one-pass clip does (`clip_both`), moves the bits so
-    /// that, read as `u16`, `+0..=+inf` are the largest values, in order, above every
-    /// NaN and negative, and, read as `i16`, the numbers below `-0` are exactly the
-    /// values above `-0`'s moved bits (`0x7fff - inf`; the positive NaNs lie below,
-    /// the positive numbers and negative NaNs are negative). So one unsigned minimum
-    /// with the moved `n` clips exactly the values above `n`, one signed compare
-    /// finds exactly the lanes where `x < 0`, and the sum that moves back is cleared
-    /// there: five instructions (the moved `n` is loop-invariant), where relu and
-    /// the clip each take three. (A minimum cannot write relu's `+0` itself: the
-    /// positive NaNs sit between `+0` and the negatives in every rotation of the bits.)
+    /// Subtracting `inf + 1` (wrapping), as the one-pass clip does (`clip_both`),
+    /// moves the bits so that, read as `u16`, `+0..=+inf` are the largest values, in
+    /// order, above every NaN and negative, and, read as `i16`, the numbers below `-0`
+    /// are exactly the values above `-0`'s moved bits (`0x7fff - inf`; the positive
+    /// NaNs lie below, the positive numbers and negative NaNs are negative). So one
+    /// unsigned minimum with the moved `n` clips exactly the values above `n`, one
+    /// signed compare finds exactly the lanes where `x < 0`, and the sum that moves
+    /// back is cleared there: five instructions (the moved `n` is loop-invariant),
+    /// where relu and the clip each take three. (A minimum cannot write relu's `+0`
+    /// itself: the positive NaNs sit between `+0` and the negatives in every
+    /// rotation of the bits.)
     #[inline(always)]
     unsafe fn relu_n_fused(x: Self, n: Self, inf: u16) -> Self {
         // SAFETY: forwarded from the caller (ISA available).
@@ -490,9 +491,9 @@ unsafe fn order_key<L: Lanes16>(x: L) -> L {
     }
 }
 
-/// The open interval of sign-split keys ([`Lanes16::split_key`]) that holds exactly the `y`
-/// with IEEE's `min < y < max` (bit patterns, not NaN), as `(bias, limit)`: a lane's
-/// key `k` is inside exactly when `k + bias < limit` as `i16`. The keys order numbers
+/// The open interval of sign-split keys ([`Lanes16::split_key`]) that holds exactly
+/// the `y` with IEEE's `min < y < max` (bit patterns, not NaN), as `(bias, limit)`: a
+/// lane's key `k` is inside exactly when `k + bias < limit` as `i16`. The keys order numbers
 /// as IEEE does, and NaNs lie beyond both infinities; only the zeros differ (`-0`
 /// below `+0`), so a zero bound takes the key that leaves both zeros out: `+0`'s as
 /// the lower bound, `-0`'s as the upper. One wrapping add and one signed compare per

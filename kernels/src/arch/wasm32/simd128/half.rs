@@ -13,6 +13,10 @@
 //!     and for f16 subnormals one `f32x4.add` of 0.5, whose ulp (2^-24) is the f16
 //!     subnormal quantum, so the addition rounds to nearest even at exactly the right
 //!     place; NaN becomes `sign | 0x7e00 | payload >> 13`, overflow infinity.
+//!   - f16 products of normal factors with a normal f16 product below 2^16 (most,
+//!     in most data) take a short path: widened by a shift and a rebias, the exact
+//!     f32 product narrowed by one integer rounding ([`Domain`], [`product_f16`]);
+//!     a register with a lane outside takes the conversions above, out of line.
 //!   - bf16: each 32-bit lane as two f32s, the even word widened by a 16-bit shift
 //!     left and the odd by masking the low half; integer round-to-nearest-even, then a
 //!     16-bit shift right and a mask put the words back (a NaN product needs no path
