@@ -133,7 +133,7 @@ unsafe impl Lanes16 for U16x16 {
         let mask = u16x8_splat(0x7FFF);
         let (m0, m1) = (v128_and(b.0, mask), v128_and(b.1, mask));
         let outside = v128_or(d0.outside(m0), d1.outside(m1));
-        if v128_any_true(v128_or(d0.empty, d1.empty)) || v128_any_true(outside) {
+        if v128_any_true(outside) {
             return mul_f16_general(a, b);
         }
         let (s0, s1) = (
@@ -155,7 +155,7 @@ unsafe impl Lanes16 for U16x16 {
             v128_xor(negative.0, d0.negative_inside(x.0)),
             v128_xor(negative.1, d1.negative_inside(x.1)),
         );
-        if v128_any_true(v128_or(d0.empty, d1.empty)) || v128_any_true(outside) {
+        if v128_any_true(outside) {
             return (negative, mul_f16_general(a, x));
         }
         // The product's sign on a negative lane: set, unless `a` is negative.
@@ -196,17 +196,21 @@ fn mul_f16(a: v128, b: v128) -> v128 {
 /// exponent `e` in `1..=30` and `b`'s `e_b`, `|a * b|` lies in
 /// `2^(e + e_b - 30)..2^(e + e_b - 28)`: a normal f16 (at least `2^-14`) when
 /// `e_b >= 16 - e`, and below `2^16` (where the integer rounding gives a normal
-/// result or, by its carry, infinity) when `e_b <= 44 - e`. `empty` marks the lanes
-/// where `a` is zero, subnormal, infinite or NaN. Everything here depends on `a`
-/// alone: loop-invariant where `a` is (leaky_relu's slope, outside the loop).
+/// result or, by its carry, infinity) when `e_b <= 44 - e`. Where `a` is zero,
+/// subnormal, infinite or NaN the range is empty: the bias and limits there put every
+/// magnitude outside and no negative `x` inside, so no separate test of `a` runs
+/// per register. Everything here depends on `a` alone: loop-invariant where `a` is
+/// (leaky_relu's slope, outside the loop).
 #[derive(Clone, Copy)]
 struct Domain {
-    /// `0x8000 - lo`: moves `lo` to `i16::MIN`.
+    /// `0x8000 - lo`: moves `lo` to `i16::MIN` (0 where the range is empty).
     bias: v128,
-    /// `i16::MIN + (hi - lo) + 1`: the moved magnitudes below it are inside.
+    /// `i16::MIN + (hi - lo) + 1`: the moved magnitudes below it are inside
+    /// (`i16::MIN` where the range is empty).
     limit: v128,
-    /// All ones where `a` has no domain.
-    empty: v128,
+    /// `limit - 1`: the moved magnitudes above it are outside (-1 where the range is
+    /// empty, which every moved magnitude, `0..=0x7fff`, is above).
+    above: v128,
     /// `|a|` as f32 bits in each 32-bit lane (low four lanes, high four lanes).
     a: (v128, v128),
 }
@@ -220,10 +224,11 @@ impl Domain {
         let top = i16x8_min(i16x8_sub(i16x8_splat(44), e), i16x8_splat(30));
         let hi = v128_or(i16x8_shl(top, 10), i16x8_splat(0x3FF));
         let normal = v128_and(i16x8_gt(e, i16x8_splat(0)), i16x8_lt(e, i16x8_splat(31)));
+        let limit = i16x8_add(i16x8_sub(hi, lo), u16x8_splat(0x8001));
         Domain {
-            bias: i16x8_sub(u16x8_splat(0x8000), lo),
-            limit: i16x8_add(i16x8_sub(hi, lo), u16x8_splat(0x8001)),
-            empty: v128_not(normal),
+            bias: v128_and(i16x8_sub(u16x8_splat(0x8000), lo), normal),
+            limit: v128_bitselect(limit, u16x8_splat(0x8000), normal),
+            above: v128_bitselect(i16x8_sub(limit, i16x8_splat(1)), i16x8_splat(-1), normal),
             a: (
                 widen_normal(u32x4_extend_low_u16x8(m)),
                 widen_normal(u32x4_extend_high_u16x8(m)),
@@ -234,11 +239,7 @@ impl Domain {
     /// The lanes whose magnitude bits `m` are outside `lo..=hi`.
     #[inline(always)]
     fn outside(self, m: v128) -> v128 {
-        // `!(t < limit)` as `t > limit - 1`: one compare.
-        i16x8_gt(
-            i16x8_add(m, self.bias),
-            i16x8_sub(self.limit, i16x8_splat(1)),
-        )
+        i16x8_gt(i16x8_add(m, self.bias), self.above)
     }
 
     /// The lanes of `x` that are negative with magnitude in `lo..=hi`: the bits
