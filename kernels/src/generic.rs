@@ -197,6 +197,124 @@ unsafe fn put<V: Vector, const NT: bool>(v: V, p: *mut V::Elem) {
     unsafe { if NT { v.store_stream(p) } else { v.store(p) } }
 }
 
+/// Calls that move fewer bytes than this (inputs and output) take the main loops'
+/// turns one register at a time, each loaded, computed and stored before the next
+/// is loaded; larger calls, and every call outside WebAssembly, load a turn's four
+/// registers (of each input) first. wasmtime (Cranelift) keeps the order in which
+/// a turn's loads and stores are written and has 16 `xmm` registers: with the loads
+/// first, all of them stay live through the arithmetic, and in L1 and L2 that ran
+/// slower even where nothing spilled. From the L3 up the loads-first order led.
+/// Measured under wasmtime 51 on Zen 4 (1 MiB of L2), GB/s, the two orders:
+///
+/// | cell | loads first | one at a time |
+/// |---|--:|--:|
+/// | f16 relu, 64 KiB | 100 | 108-110 |
+/// | f32 relu_n_grad, 64 KiB | 99-102 | 107-108 |
+/// | f32 relu_n_grad, 256 KiB | 89-90 | 96-99 |
+/// | f32 relu, 256 KiB | 115 | 116 |
+/// | f32 relu, 512 KiB | 94 | 90 |
+/// | f32 relu_grad, 512 KiB | 96 | 88 |
+/// | f32 relu, 1 MiB | 95-98 | 86-89 |
+///
+/// Native compilers schedule the loads themselves. The in-place loops keep the
+/// loads-first order everywhere ([`in_place_blocks`]; under wasmtime not measured
+/// the other way).
+#[cfg(target_arch = "wasm32")]
+const ONE_AT_A_TIME_MAX_BYTES: usize = 1 << 20;
+
+/// Whether a call that moves `bytes` takes its turns one register at a time
+/// ([`ONE_AT_A_TIME_MAX_BYTES`]).
+#[cfg(target_arch = "wasm32")]
+#[inline(always)]
+fn one_at_a_time(bytes: usize) -> bool {
+    bytes < ONE_AT_A_TIME_MAX_BYTES
+}
+
+/// One turn of the out-of-place main loops: `t[..4 * LANES] = op(s[..4 * LANES])`,
+/// the four registers loaded first unless `single` (then one at a time, from the top
+/// where `down`; see [`ONE_AT_A_TIME_MAX_BYTES`]).
+///
+/// # Safety
+/// `s` and `t` are valid for `4 * LANES` reads and writes, `t` register-aligned when
+/// `NT`; `t` does not overlap `s`; `V`'s ISA is available.
+#[inline(always)]
+unsafe fn unary_turn<V: Vector, O: UnaryOp<V>, const NT: bool>(
+    s: *const V::Elem,
+    t: *mut V::Elem,
+    op: O,
+    single: bool,
+    down: bool,
+) {
+    let l = V::LANES;
+    // SAFETY: register `k` is `[k * LANES..][..LANES]` of both, inside the ranges
+    // the caller vouches for.
+    unsafe {
+        if !single {
+            let a = V::load(s);
+            let b = V::load(s.add(l));
+            let c = V::load(s.add(2 * l));
+            let d = V::load(s.add(3 * l));
+            let [a, b, c, d] = op.apply4([a, b, c, d]);
+            put::<V, NT>(a, t);
+            put::<V, NT>(b, t.add(l));
+            put::<V, NT>(c, t.add(2 * l));
+            put::<V, NT>(d, t.add(3 * l));
+        } else {
+            for j in 0..4 {
+                let k = if down { 3 - j } else { j };
+                put::<V, NT>(op.apply(V::load(s.add(k * l))), t.add(k * l));
+            }
+        }
+    }
+}
+
+/// One turn of the backward main loops: `t[..4 * LANES] = op(a[..], g[..])`, all
+/// eight registers loaded first unless `single`, else each register of `t` computed
+/// from its two loads and stored before the next pair is loaded (from the top where
+/// `down`). Either way `t` may equal `a` or `g`: register `k` of both is loaded
+/// before register `k` of `t` is written, and no other is.
+///
+/// # Safety
+/// `a` and `g` are valid for `4 * LANES` reads and `t` for as many writes,
+/// register-aligned when `NT`; `t` equals `a` or `g` or overlaps neither; `V`'s ISA
+/// is available.
+#[inline(always)]
+unsafe fn binary_turn<V: Vector, O: BinaryOp<V>, const NT: bool>(
+    a: *const V::Elem,
+    g: *const V::Elem,
+    t: *mut V::Elem,
+    op: O,
+    single: bool,
+    down: bool,
+) {
+    let l = V::LANES;
+    // SAFETY: register `k` is `[k * LANES..][..LANES]` of each, inside the ranges
+    // the caller vouches for; every register of `t` is stored after the same
+    // register of `a` and `g` is loaded.
+    unsafe {
+        if !single {
+            let y0 = V::load(a);
+            let y1 = V::load(a.add(l));
+            let y2 = V::load(a.add(2 * l));
+            let y3 = V::load(a.add(3 * l));
+            let g0 = V::load(g);
+            let g1 = V::load(g.add(l));
+            let g2 = V::load(g.add(2 * l));
+            let g3 = V::load(g.add(3 * l));
+            put::<V, NT>(op.apply(y0, g0), t);
+            put::<V, NT>(op.apply(y1, g1), t.add(l));
+            put::<V, NT>(op.apply(y2, g2), t.add(2 * l));
+            put::<V, NT>(op.apply(y3, g3), t.add(3 * l));
+        } else {
+            for j in 0..4 {
+                let k = if down { 3 - j } else { j };
+                let v = op.apply(V::load(a.add(k * l)), V::load(g.add(k * l)));
+                put::<V, NT>(v, t.add(k * l));
+            }
+        }
+    }
+}
+
 /// One register at each of the four offsets `o` (a step of the streaming loops' page
 /// blocks): four loads, [`UnaryOp::apply4`], four stores.
 ///
@@ -381,6 +499,8 @@ unsafe fn unary_down<V: Vector, O: UnaryOp<V>, const NT: bool>(
     op: O,
 ) {
     let l = V::LANES;
+    #[cfg(target_arch = "wasm32")]
+    let single = one_at_a_time(2 * len * size_of::<V::Elem>());
     // Every register is at least 16 bytes, so a line is at most four of them.
     debug_assert!(line_elems::<V>() <= 4 * l && len >= 4 * l);
     // SAFETY: every access is a full register at an index in `0..=len - LANES`: the
@@ -416,18 +536,18 @@ unsafe fn unary_down<V: Vector, O: UnaryOp<V>, const NT: bool>(
                 }
             }
         }
+        // A loop of its own, so that each turn's form is a constant; it leaves no
+        // whole turn to the next one.
+        #[cfg(target_arch = "wasm32")]
+        if single {
+            while i >= 4 * l {
+                i = loop_index(i) - 4 * l;
+                unary_turn::<V, O, NT>(src.add(i), dst.add(i), op, true, true);
+            }
+        }
         while i >= 4 * l {
             i = loop_index(i) - 4 * l;
-            let (s, t) = (src.add(i), dst.add(i));
-            let a = V::load(s);
-            let b = V::load(s.add(l));
-            let c = V::load(s.add(2 * l));
-            let d = V::load(s.add(3 * l));
-            let [a, b, c, d] = op.apply4([a, b, c, d]);
-            put::<V, NT>(a, t);
-            put::<V, NT>(b, t.add(l));
-            put::<V, NT>(c, t.add(2 * l));
-            put::<V, NT>(d, t.add(3 * l));
+            unary_turn::<V, O, NT>(src.add(i), dst.add(i), op, false, true);
         }
         while i >= l {
             i -= l;
@@ -457,6 +577,8 @@ unsafe fn unary_body<V: Vector, O: UnaryOp<V>, const NT: bool>(
     op: O,
 ) {
     let l = V::LANES;
+    #[cfg(target_arch = "wasm32")]
+    let single = one_at_a_time(2 * len * size_of::<V::Elem>());
     let mut i = 0;
     // SAFETY: every access below is at an index `< len` (the loop conditions, the
     // head and the partial tail guarantee it; the full-register head and tail are
@@ -502,18 +624,19 @@ unsafe fn unary_body<V: Vector, O: UnaryOp<V>, const NT: bool>(
                 i += 4 * page;
             }
         }
+        // A loop of its own, so that each turn's form is a constant; it leaves no
+        // whole turn to the next one.
+        #[cfg(target_arch = "wasm32")]
+        if single {
+            while i + 4 * l <= len {
+                i = loop_index(i);
+                unary_turn::<V, O, NT>(src.add(i), dst.add(i), op, true, false);
+                i += 4 * l;
+            }
+        }
         while i + 4 * l <= len {
             i = loop_index(i);
-            let (s, t) = (src.add(i), dst.add(i));
-            let a = V::load(s);
-            let b = V::load(s.add(l));
-            let c = V::load(s.add(2 * l));
-            let d = V::load(s.add(3 * l));
-            let [a, b, c, d] = op.apply4([a, b, c, d]);
-            put::<V, NT>(a, t);
-            put::<V, NT>(b, t.add(l));
-            put::<V, NT>(c, t.add(2 * l));
-            put::<V, NT>(d, t.add(3 * l));
+            unary_turn::<V, O, NT>(src.add(i), dst.add(i), op, false, false);
             i += 4 * l;
         }
         while i + l <= len {
@@ -697,6 +820,8 @@ unsafe fn binary_down<V: Vector, O: BinaryOp<V>>(
     op: O,
 ) {
     let l = V::LANES;
+    #[cfg(target_arch = "wasm32")]
+    let single = one_at_a_time(3 * len * size_of::<V::Elem>());
     debug_assert!(line_elems::<V>() <= 4 * l && len >= 4 * l);
     // SAFETY: as in `unary_down`: full registers at indices in `0..=len - LANES`
     // only, and `dx` overlaps neither input, so the overlapping top and bottom
@@ -714,21 +839,18 @@ unsafe fn binary_down<V: Vector, O: BinaryOp<V>>(
             }
             i = len - top;
         }
+        // A loop of its own, so that each turn's form is a constant; it leaves no
+        // whole turn to the next one.
+        #[cfg(target_arch = "wasm32")]
+        if single {
+            while i >= 4 * l {
+                i = loop_index(i) - 4 * l;
+                binary_turn::<V, O, false>(y.add(i), dy.add(i), dx.add(i), op, true, true);
+            }
+        }
         while i >= 4 * l {
             i = loop_index(i) - 4 * l;
-            let (a, g, t) = (y.add(i), dy.add(i), dx.add(i));
-            let y0 = V::load(a);
-            let y1 = V::load(a.add(l));
-            let y2 = V::load(a.add(2 * l));
-            let y3 = V::load(a.add(3 * l));
-            let g0 = V::load(g);
-            let g1 = V::load(g.add(l));
-            let g2 = V::load(g.add(2 * l));
-            let g3 = V::load(g.add(3 * l));
-            op.apply(y0, g0).store(t);
-            op.apply(y1, g1).store(t.add(l));
-            op.apply(y2, g2).store(t.add(2 * l));
-            op.apply(y3, g3).store(t.add(3 * l));
+            binary_turn::<V, O, false>(y.add(i), dy.add(i), dx.add(i), op, false, true);
         }
         while i >= l {
             i -= l;
@@ -756,6 +878,8 @@ unsafe fn binary_body<V: Vector, O: BinaryOp<V>, const NT: bool>(
     op: O,
 ) {
     let l = V::LANES;
+    #[cfg(target_arch = "wasm32")]
+    let single = one_at_a_time(3 * len * size_of::<V::Elem>());
     let mut i = 0;
     // `dx` overlaps neither input.
     let distinct = NT;
@@ -803,21 +927,19 @@ unsafe fn binary_body<V: Vector, O: BinaryOp<V>, const NT: bool>(
             let j = len - l;
             op.apply(V::load(y.add(j)), V::load(dy.add(j)))
         });
+        // A loop of its own, so that each turn's form is a constant; it leaves no
+        // whole turn to the next one.
+        #[cfg(target_arch = "wasm32")]
+        if single {
+            while i + 4 * l <= len {
+                i = loop_index(i);
+                binary_turn::<V, O, NT>(y.add(i), dy.add(i), dx.add(i), op, true, false);
+                i += 4 * l;
+            }
+        }
         while i + 4 * l <= len {
             i = loop_index(i);
-            let (a, g, t) = (y.add(i), dy.add(i), dx.add(i));
-            let y0 = V::load(a);
-            let y1 = V::load(a.add(l));
-            let y2 = V::load(a.add(2 * l));
-            let y3 = V::load(a.add(3 * l));
-            let g0 = V::load(g);
-            let g1 = V::load(g.add(l));
-            let g2 = V::load(g.add(2 * l));
-            let g3 = V::load(g.add(3 * l));
-            put::<V, NT>(op.apply(y0, g0), t);
-            put::<V, NT>(op.apply(y1, g1), t.add(l));
-            put::<V, NT>(op.apply(y2, g2), t.add(2 * l));
-            put::<V, NT>(op.apply(y3, g3), t.add(3 * l));
+            binary_turn::<V, O, NT>(y.add(i), dy.add(i), dx.add(i), op, false, false);
             i += 4 * l;
         }
         while i + l <= len {

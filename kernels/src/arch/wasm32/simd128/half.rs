@@ -14,8 +14,10 @@
 //!     subnormal quantum, so the addition rounds to nearest even at exactly the right
 //!     place; NaN becomes `sign | 0x7e00 | payload >> 13`, overflow infinity.
 //!   - f16 products of normal factors with a normal f16 product below 2^16 (most,
-//!     in most data) take a short path: widened by a shift and a rebias, the exact
-//!     f32 product narrowed by one integer rounding ([`Domain`], [`product_f16`]);
+//!     in most data) take a short path: one factor widened by a shift alone (an f32
+//!     `2^112` times too small, which leaves the product's exponent field the
+//!     binary16 one), the exact f32 product narrowed by one integer rounding
+//!     ([`Domain`], [`product_f16`]);
 //!     a register with a lane outside takes the conversions above, out of line.
 //!   - bf16: each 32-bit lane as two f32s, the even word widened by a 16-bit shift
 //!     left and the odd by masking the low half; integer round-to-nearest-even, then a
@@ -272,14 +274,17 @@ fn mul_f16_cold(a: v128, b: v128) -> v128 {
 
 /// The binary16 product of `a` (its magnitude widened, [`Domain::a`]) and the
 /// magnitudes `m` (bits, inside `a`'s [`Domain`]), with the sign bits `sign`. Both
-/// factors are normal, so they widen by a shift and a rebias; their product, 22
-/// significant bits, is exact in f32, so the one rounding is the narrowing's:
-/// integer round-to-nearest-even of a value in `2^-14..2^16`, whose carry may reach
-/// infinity, correctly.
+/// factors are normal. `m` moved up 13 bits is an f32 whose exponent field is the
+/// binary16 one: the value `|b| * 2^-112`, a normal f32 (the biased exponent is at
+/// least 1), exact. The product `|a * b| * 2^-112` (22 significant bits, exact in
+/// f32; at least `2^-126`, so normal, since `|a * b|` is at least `2^-14` in the
+/// domain) then carries the binary16 exponent in its f32 exponent field, and the one
+/// rounding is the narrowing's: integer round-to-nearest-even at bit 13, whose carry
+/// may reach infinity, correctly. No rebias is added on either side.
 #[inline(always)]
 fn product_f16(a: (v128, v128), m: v128, sign: v128) -> v128 {
-    let lo = narrow_product(f32x4_mul(a.0, widen_normal(u32x4_extend_low_u16x8(m))));
-    let hi = narrow_product(f32x4_mul(a.1, widen_normal(u32x4_extend_high_u16x8(m))));
+    let lo = narrow_product(f32x4_mul(a.0, u32x4_shl(u32x4_extend_low_u16x8(m), 13)));
+    let hi = narrow_product(f32x4_mul(a.1, u32x4_shl(u32x4_extend_high_u16x8(m), 13)));
     // Every lane is at most 0x7c00, so the signed saturating narrow keeps it.
     v128_or(i16x8_narrow_i32x4(lo, hi), sign)
 }
@@ -290,13 +295,13 @@ fn widen_normal(m: v128) -> v128 {
     i32x4_add(u32x4_shl(m, 13), u32x4_splat((127 - 15) << 23))
 }
 
-/// A positive f32 in `2^-14..2^16` rounded to binary16 bits (nearest even), in the
-/// low half of each 32-bit lane ([`product_f16`]).
+/// A product scaled by `2^-112` ([`product_f16`]: its f32 exponent field is the
+/// binary16 one, `1..=30`) rounded to binary16 bits (nearest even), in the low half
+/// of each 32-bit lane.
 #[inline(always)]
 fn narrow_product(p: v128) -> v128 {
     let odd = v128_and(u32x4_shr(p, 13), u32x4_splat(1));
-    let rebias = u32x4_splat((((15 - 127) << 23) as u32).wrapping_add(0xFFF));
-    u32x4_shr(i32x4_add(i32x4_add(p, rebias), odd), 13)
+    u32x4_shr(i32x4_add(i32x4_add(p, u32x4_splat(0xFFF)), odd), 13)
 }
 
 /// The bfloat16 product of 8 lanes, formed in f32 and rounded once (integer
