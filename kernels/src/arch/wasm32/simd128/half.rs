@@ -21,8 +21,9 @@
 //!     a register with a lane outside takes the conversions above, out of line.
 //!   - bf16: each 32-bit lane as two f32s, the even word widened by a 16-bit shift
 //!     left and the odd by masking the low half; integer round-to-nearest-even, then a
-//!     16-bit shift right and a mask put the words back (a NaN product needs no path
-//!     of its own, see [`Lanes16::mul_bf16`]).
+//!     16-bit shift right of the even products and a word blend with the odd ones put
+//!     the words back (a NaN product needs no path of its own, see
+//!     [`Lanes16::mul_bf16`]).
 //! - A call shorter than one register goes through a stack copy of one register (the
 //!   default in [`Lanes16`]).
 
@@ -310,16 +311,19 @@ fn narrow_product(p: v128) -> v128 {
 /// The bfloat16 product of 8 lanes, formed in f32 and rounded once (integer
 /// rounding). Each 32-bit lane holds two bf16 values and is its own pair of f32s:
 /// the even (low) word widens by a shift left, the odd (high) word by masking the
-/// low half, and the rounded products go back by a shift right and a mask, so
-/// nothing is extended, narrowed or shuffled.
+/// low half, and the rounded products go back by a shift right of the even ones and
+/// a blend of 16-bit words (`i16x8.shuffle` with every word in place, one `PBLENDW`
+/// under wasmtime where a mask and an `or` took two), so nothing is extended or
+/// narrowed.
 #[inline(always)]
 fn mul_bf16(a: v128, b: v128) -> v128 {
     let high = u32x4_splat(0xFFFF_0000);
     let even = f32x4_mul(u32x4_shl(a, 16), u32x4_shl(b, 16));
     let odd = f32x4_mul(v128_and(a, high), v128_and(b, high));
-    v128_or(
+    // The even words from the first, the odd from the second: a blend.
+    i16x8_shuffle::<0, 9, 2, 11, 4, 13, 6, 15>(
         u32x4_shr(round_bf16_product(even), 16),
-        v128_and(round_bf16_product(odd), high),
+        round_bf16_product(odd),
     )
 }
 
