@@ -11,8 +11,9 @@ use std::cell::Cell;
 use std::marker::PhantomData;
 #[cfg(feature = "candle")]
 use std::mem::MaybeUninit;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::time::Instant;
 
 use caffe2op_relu_kernels::ops::Channel;
 use caffe2op_relu_kernels::prelu::{Shape, dw_finish};
@@ -24,7 +25,9 @@ use crate::isa::{self, Isa};
 
 #[cfg(test)]
 use crate::tuning::DEFAULT_STREAM_MIN_BYTES;
-use crate::tuning::{parallel_min_bytes, parallel_min_bytes_in_place, stream_min_bytes};
+use crate::tuning::{
+    burst_min_bytes, parallel_min_bytes, parallel_min_bytes_in_place, stream_min_bytes,
+};
 
 /// The tables of an ISA this CPU can run.
 #[derive(Clone, Copy)]
@@ -514,7 +517,10 @@ pub(crate) fn int8_lut(
 pub enum Threads {
     /// Split calls that move at least [`crate::tuning::parallel_min_bytes`] across the current rayon
     /// pool (so `pool.install(..)` controls it); smaller calls run on the caller's
-    /// thread and never touch rayon. Serial on WebAssembly without threads. Calls on
+    /// thread and never touch rayon, except in bursts: a call out of place that moves
+    /// at least [`crate::tuning::burst_min_bytes`] splits when it starts within 25 µs of
+    /// the end of the previous such call (from any thread), the pool's workers most
+    /// likely still awake from it. Serial on WebAssembly without threads. Calls on
     /// candle tensors (feature `candle`) split across candle's pool instead, as the
     /// `candle` module says.
     #[default]
@@ -729,12 +735,27 @@ const SPINS_BEFORE_YIELD: u32 = 1 << 14;
 /// would fall back to a pool of the calling thread there; the plan does not ask it.
 const NO_THREADS: bool = cfg!(all(target_family = "wasm", not(target_feature = "atomics")));
 
-/// Splits `len` elements into `(chunk_len, chunks)`; `chunks == 1` means serial.
+/// Splits `len` elements into `(chunk_len, chunks)`; `chunks == 1` means serial. The
+/// plan of a call that does not follow another in a burst ([`plan_call`]).
 #[inline]
 pub(crate) fn plan(len: usize, elem_size: usize, buffers: Buffers, exec: Exec) -> (usize, usize) {
+    plan_with(len, elem_size, buffers, exec, false)
+}
+
+/// [`plan`], for a call that follows another within [`BURST_WINDOW_NS`] where `warm`:
+/// out of place on rayon's pool it then splits from [`burst_min_bytes`].
+#[inline]
+fn plan_with(
+    len: usize,
+    elem_size: usize,
+    buffers: Buffers,
+    exec: Exec,
+    warm: bool,
+) -> (usize, usize) {
     let bytes = len.saturating_mul(elem_size).saturating_mul(buffers.count);
     let (min, min_chunk) = match exec.pool {
         Pool::Rayon if buffers.in_place => (parallel_min_bytes_in_place(), MIN_CHUNK_BYTES),
+        Pool::Rayon if warm => (parallel_min_bytes().min(burst_min_bytes()), MIN_CHUNK_BYTES),
         Pool::Rayon => (parallel_min_bytes(), MIN_CHUNK_BYTES),
         #[cfg(feature = "candle")]
         Pool::Candle => candle_min_bytes(elem_size, buffers),
@@ -751,6 +772,59 @@ pub(crate) fn plan(len: usize, elem_size: usize, buffers: Buffers, exec: Exec) -
     let line = (64 / elem_size).max(1);
     let chunk = len.div_ceil(pieces).div_ceil(line) * line;
     (chunk, len.div_ceil(chunk))
+}
+
+/// A call of a burst starts at most this long (ns) after the previous one ended: then
+/// the pool's workers are most likely still awake from it. rayon's idle workers look
+/// for work for a while before they sleep; on the Zen 4 VM a split call still found
+/// them awake 45 µs after the previous split (f32 relu at 128 KiB per buffer, 1.20x
+/// serial) and asleep after 70 µs (0.44x), and a relu_grad call 50 µs after one (0.86x
+/// at 256 KiB), so the window keeps well inside that (`docs/PERFORMANCE.md`).
+pub(crate) const BURST_WINDOW_NS: u64 = 25_000;
+
+/// When the last call that took part in bursts ended, in ns from [`clock_ns`]'s epoch
+/// (0: none yet). Shared by every thread: calls from several threads make one stream
+/// of calls for the pool.
+static BURST_LAST_END: AtomicU64 = AtomicU64::new(0);
+
+/// Nanoseconds from the first call that asked, plus one (so never 0).
+fn clock_ns() -> u64 {
+    static EPOCH: OnceLock<Instant> = OnceLock::new();
+    let ns = EPOCH.get_or_init(Instant::now).elapsed().as_nanos();
+    u64::try_from(ns).unwrap_or(u64::MAX - 1) + 1
+}
+
+/// The plan of a call about to run ([`plan`]), and whether the call takes part in
+/// bursts: a `Threads::Auto` call out of place on rayon's pool that moves at least
+/// [`burst_min_bytes`]. Such a call splits from that size too when it starts within
+/// [`BURST_WINDOW_NS`] of the previous one's end ([`burst_end`] records it): calls
+/// back to back keep the workers awake, and two cores ran them 1.15-1.77x as fast
+/// as one where a call after the workers had gone to sleep lost (0.17-0.77x at 128
+/// KiB-1 MiB per buffer on the Zen 4 VM). The first call of a burst runs alone.
+#[inline]
+fn plan_call(len: usize, elem_size: usize, buffers: Buffers, exec: Exec) -> ((usize, usize), bool) {
+    let bytes = len.saturating_mul(elem_size).saturating_mul(buffers.count);
+    let tracked = !NO_THREADS
+        && exec.threads == Threads::Auto
+        && exec.pool == Pool::Rayon
+        && !buffers.in_place
+        && bytes >= burst_min_bytes();
+    let warm = tracked && follows(BURST_LAST_END.load(Ordering::Relaxed), clock_ns());
+    (plan_with(len, elem_size, buffers, exec, warm), tracked)
+}
+
+/// Whether a call starting at `now` follows one that ended at `last` (both from
+/// [`clock_ns`]; `last` 0 for none) within [`BURST_WINDOW_NS`].
+fn follows(last: u64, now: u64) -> bool {
+    last != 0 && now.saturating_sub(last) <= BURST_WINDOW_NS
+}
+
+/// Records the end of a call that takes part in bursts (`tracked`, from [`plan_call`]).
+#[inline]
+fn burst_end(tracked: bool) {
+    if tracked {
+        BURST_LAST_END.store(clock_ns(), Ordering::Relaxed);
+    }
 }
 
 /// Whose threads run the pieces of a split call.
@@ -899,11 +973,12 @@ unsafe fn run_unary<T: Send + Sync + Copy>(
     exec: Exec,
 ) {
     let buffers = unary_buffers(src, dst);
-    let (chunk, chunks) = plan(len, size_of::<T>(), buffers, exec);
+    let ((chunk, chunks), tracked) = plan_call(len, size_of::<T>(), buffers, exec);
     let nt = non_temporal(exec, buffers, len, size_of::<T>(), chunks);
     if chunks <= 1 {
         // SAFETY: forwarded from the caller.
         unsafe { f(src, dst, len, params, nt) };
+        burst_end(tracked);
         return;
     }
     let params = *params;
@@ -916,6 +991,7 @@ unsafe fn run_unary<T: Send + Sync + Copy>(
         // in-place call (dst == src) stays in place chunk by chunk.
         unsafe { f(s.0.add(start), d.0.add(start), n, &params.offset(start), nt) }
     });
+    burst_end(tracked);
 }
 
 /// Runs the backward kernel `f` over `[0, len)`, possibly in parallel chunks.
@@ -933,11 +1009,12 @@ unsafe fn run_binary<T: Send + Sync + Copy>(
     exec: Exec,
 ) {
     let buffers = binary_buffers(y, dy, dx);
-    let (chunk, chunks) = plan(len, size_of::<T>(), buffers, exec);
+    let ((chunk, chunks), tracked) = plan_call(len, size_of::<T>(), buffers, exec);
     let nt = non_temporal(exec, buffers, len, size_of::<T>(), chunks);
     if chunks <= 1 {
         // SAFETY: forwarded from the caller.
         unsafe { f(y, dy, dx, len, params, nt) };
+        burst_end(tracked);
         return;
     }
     let params = *params;
@@ -959,6 +1036,7 @@ unsafe fn run_binary<T: Send + Sync + Copy>(
             )
         }
     });
+    burst_end(tracked);
 }
 
 /// `autovec::round_trip` past its checks (`isa` runs here and has the loop for `T`;
@@ -1042,6 +1120,49 @@ mod tests {
         assert_eq!(
             plan(1 << 24, 4, Buffers::separate(2), Threads::Serial.into()).1,
             1
+        );
+    }
+
+    /// A call follows another when it starts within the window after the other's end,
+    /// and never when no call has ended yet.
+    #[test]
+    fn bursts_follow_within_the_window() {
+        assert!(!follows(0, 1));
+        assert!(!follows(0, BURST_WINDOW_NS));
+        assert!(follows(1, 1));
+        assert!(follows(1000, 1000 + BURST_WINDOW_NS));
+        assert!(!follows(1000, 1001 + BURST_WINDOW_NS));
+        // A clock read before the other call's end (another thread's) follows it.
+        assert!(follows(5000, 4000));
+    }
+
+    /// A call that follows another splits from the burst threshold, out of place with
+    /// `Threads::Auto` on rayon's pool only; a call that does not keeps the plain plan.
+    #[test]
+    fn warm_calls_split_from_the_burst_threshold() {
+        let (burst, min) = (burst_min_bytes(), parallel_min_bytes());
+        let two = Buffers::separate(2);
+        let auto: Exec = Threads::Auto.into();
+        if NO_THREADS || Pool::Rayon.workers() < 2 || burst >= min {
+            // No bursts below the threshold here: a warm call plans as a cold one.
+            for len in [1 << 10, 1 << 16, 1 << 20, 1 << 24] {
+                assert_eq!(plan_with(len, 4, two, auto, true), plan(len, 4, two, auto));
+            }
+            return;
+        }
+        // f32 forward: 8 bytes moved per element.
+        let at = burst.div_ceil(8);
+        assert!(plan_with(at, 4, two, auto, true).1 > 1);
+        assert_eq!(plan_with(at, 4, two, auto, false).1, 1);
+        assert_eq!(plan_with(at - 1, 4, two, auto, true).1, 1);
+        assert_eq!(plan_with(at, 4, two, Threads::Serial.into(), true).1, 1);
+        let one = Buffers {
+            count: 1,
+            in_place: true,
+        };
+        assert_eq!(
+            plan_with(2 * at, 4, one, auto, true),
+            plan(2 * at, 4, one, auto)
         );
     }
 

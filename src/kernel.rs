@@ -120,7 +120,9 @@ impl Kernel {
     /// split into (pieces are handed to the current rayon pool, which may run several on
     /// one worker); 1 means serial on the calling thread. In place a call has a
     /// threshold of its own ([`crate::tuning::parallel_min_bytes_in_place`]), against
-    /// which its one buffer counts once.
+    /// which its one buffer counts once. The count is that of a call outside a burst
+    /// ([`Threads::Auto`]): one that follows another closely may split from
+    /// [`crate::tuning::burst_min_bytes`].
     pub fn pieces<T: Element>(&self, len: usize) -> usize {
         exec::plan(
             len,

@@ -66,7 +66,7 @@
 //! | choose the function | [`Activation::relu`], [`relu_n`](Activation::relu_n), [`relu6`](Activation::relu6), [`leaky_relu`](Activation::leaky_relu), [`clip`](Activation::clip), [`new`](Activation::new)`(`[`Op`]`, param)` |
 //! | a reusable kernel | [`Kernel::new`], [`forward`](Kernel::forward), [`forward_in_place`](Kernel::forward_in_place), [`backward`](Kernel::backward), [`backward_in_place`](Kernel::backward_in_place) |
 //! | force an ISA | [`Kernel::with_isa`], [`Isa::available`], [`Isa::detected`], [`Isa::dispatched`], [`ISA_ENV_VAR`] |
-//! | threading | [`Kernel::with_threads`], [`Threads`], [`Kernel::pieces`], [`parallel_min_bytes`](tuning::parallel_min_bytes), [`set_parallel_min_bytes`](tuning::set_parallel_min_bytes) |
+//! | threading | [`Kernel::with_threads`], [`Threads`], [`Kernel::pieces`], [`parallel_min_bytes`](tuning::parallel_min_bytes), [`set_parallel_min_bytes`](tuning::set_parallel_min_bytes), [`burst_min_bytes`](tuning::burst_min_bytes), [`set_burst_min_bytes`](tuning::set_burst_min_bytes) |
 //! | streaming stores | [`stream_min_bytes`](tuning::stream_min_bytes), [`set_stream_min_bytes`](tuning::set_stream_min_bytes), [`DEFAULT_STREAM_MIN_BYTES`](tuning::DEFAULT_STREAM_MIN_BYTES) |
 //! | views that may alias | [`Kernel::forward_aliased`], [`Kernel::backward_aliased`] |
 //! | raw pointers | [`Kernel::forward_raw`], [`Kernel::backward_raw`] (`unsafe`, checked for null, alignment and overlap) |
@@ -176,10 +176,14 @@
 //!
 //! [`Threads::Auto`] (the default) splits a call that moves at least
 //! [`parallel_min_bytes`](tuning::parallel_min_bytes) across rayon's *current* pool, so `pool.install(..)`
-//! decides the threads; smaller calls never touch rayon. A split call makes one piece
-//! per thread of the pool; the calling thread runs the first itself while the pool
-//! takes the others. [`Threads::Serial`] never splits. [`Kernel::pieces`] tells how a
-//! call would be split. On WebAssembly targets without threads (`wasm32-wasip1`,
+//! decides the threads; smaller calls never touch rayon, except in bursts: an
+//! out-of-place call that moves at least [`burst_min_bytes`](tuning::burst_min_bytes) (on AMD Zen 4
+//! 768 KiB; elsewhere off by default) and starts within 25 µs of the end of the
+//! previous such call splits too, the pool's workers most likely still awake. A split
+//! call makes up to eight pieces per thread of the pool; the calling thread takes them
+//! from the top while the pool takes them from the bottom. [`Threads::Serial`] never
+//! splits. [`Kernel::pieces`] tells how a call that is not part of a burst would be
+//! split. On WebAssembly targets without threads (`wasm32-wasip1`,
 //! `wasm32-unknown-unknown`) every call runs on the caller's thread, whatever the
 //! policy.
 //!

@@ -17,15 +17,22 @@ use crate::isa::{self, Isa};
 /// in place counts once).
 pub const PARALLEL_MIN_BYTES: usize = 8 << 20;
 
-/// The default of [`parallel_min_bytes`] on AMD Zen 4 (family 19h with AVX-512), 2 MiB:
-/// with the split of `exec::on_rayon`, in the report's back-to-back calls two of its
-/// cores ran f32 relu at 1-4 MiB per buffer 1.72-2.12x as fast as one and relu_grad
-/// at 512 KiB-4 MiB 1.57-2.25x, where relu at 512-768 KiB went from 0.95x to 1.47x
-/// between runs. A call made after the pool has gone idle pays for waking a worker
-/// (about 12 µs of the caller's time on the 2-vCPU VM, the worker starting about
-/// 30 µs later): 1 MiB per buffer then took 1.7x the serial time and 256 KiB 3.5x, so
-/// shorter calls stay serial (`docs/PERFORMANCE.md`).
-pub const PARALLEL_MIN_BYTES_ZEN4: usize = 2 << 20;
+/// The default of [`parallel_min_bytes`] on AMD Zen 4 (family 19h with AVX-512), 8 MiB:
+/// the smallest call that gains from two cores even when the pool's workers are
+/// asleep. A split wakes a worker (about 12 µs of the caller's time on the 2-vCPU VM,
+/// the worker starting about 30 µs later), and a call after the workers had slept
+/// ran f32 relu at 0.62-0.77x the serial speed at 1 MiB per buffer, 0.87-0.94x at
+/// 2 MiB and 1.08-1.11x at 4 MiB. Back to back, with the workers awake, two cores
+/// ran 1.15-1.77x as fast as one from 128 KiB per buffer: calls from
+/// [`burst_min_bytes`] that follow another within `exec::BURST_WINDOW` split too
+/// (`docs/PERFORMANCE.md`).
+pub const PARALLEL_MIN_BYTES_ZEN4: usize = 8 << 20;
+
+/// The default of [`burst_min_bytes`] on AMD Zen 4, 512 KiB moved: called back to
+/// back, f32 relu at 256 KiB per buffer ran 1.08-1.16x as fast in two threads as in
+/// one and relu_grad at 128 KiB 1.16-1.17x, where relu at 128 KiB read 0.92-1.24x
+/// (`docs/PERFORMANCE.md`).
+pub const BURST_MIN_BYTES_ZEN4: usize = 768 << 10;
 
 /// The default of [`parallel_min_bytes_in_place`] on AMD Zen 4, 16 MiB: f32 relu in
 /// place on values the calling thread had just written ran at 0.32-0.66x in two
@@ -54,6 +61,7 @@ pub const PARALLEL_MIN_BYTES_IN_PLACE_LARGE_L2: usize = 2 << 20;
 const UNSET: usize = usize::MAX;
 static PARALLEL_MIN: AtomicUsize = AtomicUsize::new(UNSET);
 static PARALLEL_MIN_IN_PLACE: AtomicUsize = AtomicUsize::new(UNSET);
+static BURST_MIN: AtomicUsize = AtomicUsize::new(UNSET);
 
 /// The current parallel threshold in bytes of buffers per call (inputs + output, a
 /// buffer written in place counted once): what
@@ -70,6 +78,36 @@ pub fn parallel_min_bytes() -> usize {
 #[inline]
 pub fn parallel_min_bytes_in_place() -> usize {
     threshold(&PARALLEL_MIN_IN_PLACE, default_parallel_min_bytes_in_place)
+}
+
+/// The threshold of calls in a burst (bytes moved, inputs + output): a
+/// `Threads::Auto` call out of place that moves at least this much, and less than
+/// [`parallel_min_bytes`], is split when it starts within `exec::BURST_WINDOW` (25 µs)
+/// of the end of the previous such call, the pool's workers most likely still awake
+/// from it; otherwise it runs on the caller's thread. What [`set_burst_min_bytes`]
+/// set, else [`default_burst_min_bytes`]. In-place calls do not take part (on values
+/// the caller has just written a split loses at these sizes).
+#[inline]
+pub fn burst_min_bytes() -> usize {
+    threshold(&BURST_MIN, default_burst_min_bytes)
+}
+
+/// This CPU's default [`burst_min_bytes`]: [`BURST_MIN_BYTES_ZEN4`] on AMD Zen 4, where
+/// it was measured; elsewhere `usize::MAX - 1` (no call is split below
+/// [`parallel_min_bytes`]).
+pub fn default_burst_min_bytes() -> usize {
+    if zen4() {
+        BURST_MIN_BYTES_ZEN4
+    } else {
+        UNSET - 1
+    }
+}
+
+/// Sets [`burst_min_bytes`] (process-wide; for tuning and benchmarking). `usize::MAX`
+/// (taken as `usize::MAX - 1`) turns bursts off: calls below [`parallel_min_bytes`]
+/// then always run on the caller's thread.
+pub fn set_burst_min_bytes(bytes: usize) {
+    BURST_MIN.store(bytes.min(UNSET - 1), Ordering::Relaxed);
 }
 
 /// The value of a threshold knob: what was set, else `default()`, decided once.

@@ -329,6 +329,68 @@ fn parallel_threshold_default_and_override() {
     caffe2op_relu::tuning::set_parallel_min_bytes_in_place(old_in_place);
 }
 
+/// The burst threshold: the CPU's default until set (the measured value, or none), what
+/// was set after (`usize::MAX` one below).
+#[test]
+fn burst_threshold_default_and_override() {
+    use caffe2op_relu::tuning::{
+        BURST_MIN_BYTES_ZEN4, burst_min_bytes, default_burst_min_bytes, set_burst_min_bytes,
+    };
+    let _guard = THRESHOLD.lock().unwrap();
+    let old = burst_min_bytes();
+    assert!([BURST_MIN_BYTES_ZEN4, usize::MAX - 1].contains(&default_burst_min_bytes()));
+    set_burst_min_bytes(usize::MAX);
+    assert_eq!(burst_min_bytes(), usize::MAX - 1);
+    set_burst_min_bytes(4096);
+    assert_eq!(burst_min_bytes(), 4096);
+    set_burst_min_bytes(old);
+}
+
+/// Calls back to back below the parallel threshold and above the burst threshold: the
+/// later ones split when they start within the window of the previous one's end (on
+/// timing alone, so the test cannot tell which did), and every one gives the oracle's
+/// bits, forward and backward, out of place and in place (which never takes part).
+#[test]
+fn threads_auto_bursts_match() {
+    use caffe2op_relu::tuning::{burst_min_bytes, set_burst_min_bytes};
+    let _guard = THRESHOLD.lock().unwrap();
+    let (old, old_burst) = (parallel_min_bytes(), burst_min_bytes());
+    set_parallel_min_bytes(usize::MAX);
+    set_burst_min_bytes(0);
+    let len = if cfg!(miri) { 300 } else { 200_003 };
+    let mut rng = Rng(0xb0b5);
+    let x: Vec<f32> = values(&mut rng, len, 0.01);
+    let dy: Vec<f32> = values(&mut rng, len, 1.0);
+    for op in Op::ALL {
+        let k = Kernel::new(Activation::caffe2_default(op).unwrap()).with_threads(Threads::Auto);
+        let want_y = forward_want(&k, &x);
+        let want_dx = backward_want(&k, &want_y, &dy);
+        // Every output allocated first, so that the calls follow each other closely.
+        let mut ys = vec![vec![0.0f32; len]; 4];
+        let mut dxs = vec![vec![0.0f32; len]; 4];
+        let mut zs = vec![x.clone(); 2];
+        in_pool(2, || {
+            for y in ys.iter_mut() {
+                k.forward(&x, y).unwrap();
+            }
+            for dx in dxs.iter_mut() {
+                k.backward(&want_y, &dy, dx).unwrap();
+            }
+            for z in zs.iter_mut() {
+                k.forward_in_place(z).unwrap();
+            }
+        });
+        for y in ys.iter().chain(&zs) {
+            assert_bits(y, &want_y, "burst forward");
+        }
+        for dx in &dxs {
+            assert_bits(dx, &want_dx, "burst backward");
+        }
+    }
+    set_parallel_min_bytes(old);
+    set_burst_min_bytes(old_burst);
+}
+
 #[test]
 fn threads_auto_splits_and_matches() {
     let _guard = THRESHOLD.lock().unwrap();

@@ -59,6 +59,14 @@ pub fn print_header(isas: &[Isa]) {
         fmt_size(caffe2op_relu::tuning::parallel_min_bytes_in_place()),
         fmt_size(caffe2op_relu::tuning::default_parallel_min_bytes_in_place())
     );
+    let burst = caffe2op_relu::tuning::burst_min_bytes();
+    if burst < caffe2op_relu::tuning::parallel_min_bytes() {
+        println!(
+            "  and out of place from {} when a call starts within 25 us of the previous \
+             one's end (a burst: the pool's workers still awake)",
+            fmt_size(burst)
+        );
+    }
     for f in Func::all() {
         let k = Kernel::new(f.act());
         println!("  {:<16} f32, f64, f16, bf16: {}", f.name(), k.isa());

@@ -357,10 +357,12 @@ pub fn threads(isa: Isa, quick: bool) {
     for grad in [false, true] {
         println!(
             "\nthreads, f32 {} on {isa} ({workers} rayon threads): GB/s, medians of \
-             interleaved samples; auto = Threads::Auto (split from {} of buffers), split = every \
-             call split, rayon = the compiler's loop over par_chunks",
+             interleaved samples; auto = Threads::Auto (split from {} of buffers, from {} in \
+             bursts: a sample's calls are back to back), split = every call split, rayon = the \
+             compiler's loop over par_chunks",
             if grad { "relu_grad" } else { "relu" },
-            fmt_size(saved.0)
+            fmt_size(saved.0),
+            fmt_size(caffe2op_relu::tuning::burst_min_bytes().min(saved.0))
         );
         println!(
             "{:>8} {:>8} {:>8} {:>8} {:>8} {:>12} {:>12} {:>12}",
