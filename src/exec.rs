@@ -367,8 +367,9 @@ impl<'a, T> Slopes<'a, T> {
     }
 }
 
-/// Runs `piece(start, n)` over `[0, len)` split as [`plan`] says for `buffers` of
-/// `elem_size`-byte elements: serially, or in pieces across the current pool.
+/// Runs `piece(start, n)` over `[0, len)` split as [`plan_call`] says for `buffers` of
+/// `elem_size`-byte elements (a call of a burst, too): serially, or in pieces across
+/// the current pool.
 fn split(
     len: usize,
     elem_size: usize,
@@ -376,15 +377,17 @@ fn split(
     exec: Exec,
     piece: impl Fn(usize, usize) + Sync,
 ) {
-    let (chunk, chunks) = plan(len, elem_size, buffers, exec);
+    let ((chunk, chunks), tracked) = plan_call(len, elem_size, buffers, exec);
     if chunks <= 1 {
         piece(0, len);
+        burst_end(tracked);
         return;
     }
     for_each_piece(exec.pool, chunks, |c| {
         let start = c * chunk;
         piece(start, chunk.min(len - start));
     });
+    burst_end(tracked);
 }
 
 /// Runs PRelu's forward kernel for `T` from `t` over `r` (the whole tensor `s`

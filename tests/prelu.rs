@@ -501,6 +501,46 @@ fn slope_gradient_is_the_same_for_every_thread_count() {
     }
 }
 
+/// Calls back to back, which split as a burst where the parallel threshold alone would
+/// not (the burst threshold at 0; whether a call splits depends on timing, and other
+/// tests here lower the parallel threshold): the oracle's bits, forward, input and
+/// slope gradients.
+#[test]
+fn bursts_give_the_oracle_bits() {
+    caffe2op_relu::tuning::set_burst_min_bytes(0);
+    let mut rng = Rng(11);
+    let dims = [2usize, 16, 64 * 64];
+    let (order, c, len) = (Order::Nchw, 16, dims.iter().product::<usize>());
+    let w: Vec<f32> = slopes(&mut rng, c);
+    let shape = shape_for(order, &dims, false);
+    let x: Vec<f32> = (0..len).map(|_| rng.uniform(-2.0, 1.0) as f32).collect();
+    let dy: Vec<f32> = (0..len).map(|_| rng.uniform(-1.0, 1.0) as f32).collect();
+    let p = Prelu::new(order);
+    // Every output allocated first, so that the calls follow each other closely.
+    let mut ys = vec![vec![0f32; len]; 4];
+    let mut dxs = vec![vec![0f32; len]; 4];
+    let mut dws = vec![vec![0f32; c]; 4];
+    in_pool(2, || {
+        for y in ys.iter_mut() {
+            p.forward(&x, &dims, &w, y).unwrap();
+        }
+        for (dx, dw) in dxs.iter_mut().zip(dws.iter_mut()) {
+            p.backward(&x, &dy, &dims, &w, dx, dw).unwrap();
+        }
+    });
+    let (want_y, want_dx) = (
+        oracle_forward(&x, &w, &shape),
+        oracle_dx(&x, &dy, &w, &shape),
+    );
+    let want_dw = oracle_dw(&x, &dy, &shape);
+    for k in 0..4 {
+        assert_same(&ys[k], &want_y, "burst prelu forward");
+        assert_same(&dxs[k], &want_dx, "burst prelu dx");
+        assert_dw(&dws[k], &want_dw, "burst prelu dw");
+    }
+    caffe2op_relu::tuning::set_burst_min_bytes(caffe2op_relu::tuning::default_burst_min_bytes());
+}
+
 /// Every refusal names what was wrong and writes nothing.
 #[test]
 fn refusals_write_nothing() {
