@@ -500,7 +500,7 @@ unsafe fn unary_down<V: Vector, O: UnaryOp<V>, const NT: bool>(
 ) {
     let l = V::LANES;
     #[cfg(target_arch = "wasm32")]
-    let single = one_at_a_time(2 * len * size_of::<V::Elem>());
+    let single = one_at_a_time(len.saturating_mul(2 * size_of::<V::Elem>()));
     // Every register is at least 16 bytes, so a line is at most four of them.
     debug_assert!(line_elems::<V>() <= 4 * l && len >= 4 * l);
     // SAFETY: every access is a full register at an index in `0..=len - LANES`: the
@@ -578,7 +578,7 @@ unsafe fn unary_body<V: Vector, O: UnaryOp<V>, const NT: bool>(
 ) {
     let l = V::LANES;
     #[cfg(target_arch = "wasm32")]
-    let single = one_at_a_time(2 * len * size_of::<V::Elem>());
+    let single = one_at_a_time(len.saturating_mul(2 * size_of::<V::Elem>()));
     let mut i = 0;
     // SAFETY: every access below is at an index `< len` (the loop conditions, the
     // head and the partial tail guarantee it; the full-register head and tail are
@@ -821,7 +821,7 @@ unsafe fn binary_down<V: Vector, O: BinaryOp<V>>(
 ) {
     let l = V::LANES;
     #[cfg(target_arch = "wasm32")]
-    let single = one_at_a_time(3 * len * size_of::<V::Elem>());
+    let single = one_at_a_time(len.saturating_mul(3 * size_of::<V::Elem>()));
     debug_assert!(line_elems::<V>() <= 4 * l && len >= 4 * l);
     // SAFETY: as in `unary_down`: full registers at indices in `0..=len - LANES`
     // only, and `dx` overlaps neither input, so the overlapping top and bottom
@@ -879,7 +879,7 @@ unsafe fn binary_body<V: Vector, O: BinaryOp<V>, const NT: bool>(
 ) {
     let l = V::LANES;
     #[cfg(target_arch = "wasm32")]
-    let single = one_at_a_time(3 * len * size_of::<V::Elem>());
+    let single = one_at_a_time(len.saturating_mul(3 * size_of::<V::Elem>()));
     let mut i = 0;
     // `dx` overlaps neither input.
     let distinct = NT;
