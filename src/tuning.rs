@@ -24,7 +24,7 @@ pub const PARALLEL_MIN_BYTES: usize = 8 << 20;
 /// ran f32 relu at 0.62-0.77x the serial speed at 1 MiB per buffer, 0.87-0.94x at
 /// 2 MiB and 1.08-1.11x at 4 MiB. Back to back, with the workers awake, two cores
 /// ran 1.15-1.77x as fast as one from 128 KiB per buffer: calls from
-/// [`burst_min_bytes`] that follow another within `exec::BURST_WINDOW` split too
+/// [`burst_min_bytes`] that follow another within `exec::BURST_WINDOW_NS` split too
 /// (`docs/PERFORMANCE.md`).
 pub const PARALLEL_MIN_BYTES_ZEN4: usize = 8 << 20;
 
@@ -82,7 +82,7 @@ pub fn parallel_min_bytes_in_place() -> usize {
 
 /// The threshold of calls in a burst (bytes moved, inputs + output): a
 /// `Threads::Auto` call out of place that moves at least this much, and less than
-/// [`parallel_min_bytes`], is split when it starts within `exec::BURST_WINDOW` (25 µs)
+/// [`parallel_min_bytes`], is split when it starts within `exec::BURST_WINDOW_NS` (25 µs)
 /// of the end of the previous such call, the pool's workers most likely still awake
 /// from it; otherwise it runs on the caller's thread. What [`set_burst_min_bytes`]
 /// set, else [`default_burst_min_bytes`]. In-place calls do not take part (on values
