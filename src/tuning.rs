@@ -28,10 +28,10 @@ pub const PARALLEL_MIN_BYTES: usize = 8 << 20;
 /// (`docs/PERFORMANCE.md`).
 pub const PARALLEL_MIN_BYTES_ZEN4: usize = 8 << 20;
 
-/// The default of [`burst_min_bytes`] on AMD Zen 4, 512 KiB moved: called back to
-/// back, f32 relu at 256 KiB per buffer ran 1.08-1.16x as fast in two threads as in
-/// one and relu_grad at 128 KiB 1.16-1.17x, where relu at 128 KiB read 0.92-1.24x
-/// (`docs/PERFORMANCE.md`).
+/// The default of [`burst_min_bytes`] on AMD Zen 4, 768 KiB moved: called back to
+/// back, f32 relu_grad at 256 KiB per buffer (768 KiB moved) ran 1.45-1.49x as fast
+/// in two threads as in one and relu at 512 KiB 1.53-1.72x, where relu at 256 KiB
+/// (512 KiB moved) read 0.92-1.28x between runs (`docs/PERFORMANCE.md`).
 pub const BURST_MIN_BYTES_ZEN4: usize = 768 << 10;
 
 /// The default of [`parallel_min_bytes_in_place`] on AMD Zen 4, 16 MiB: f32 relu in
