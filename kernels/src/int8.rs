@@ -238,7 +238,8 @@ pub unsafe fn lut_of(p: &crate::ops::Params<u8>) -> &LutTable {
 
 /// A byte table as [`Int8Kernels::int8_lut`] takes it: the 256 entries and, where the
 /// table has one, its [`Linear`] form, which the ISAs whose lookups are slow (AVX2:
-/// sixteen shuffles per register; SIMD128: sixteen swizzles) evaluate instead. `#[repr(C)]` with the table first,
+/// sixteen shuffles per register; SIMD128: sixteen swizzles; NEON: four `TBL`/`TBX`
+/// with four table registers) evaluate instead. `#[repr(C)]` with the table first,
 /// so a kernel that only looks up reads the first 256 bytes ([`table_of`]).
 #[repr(C)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
