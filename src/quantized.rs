@@ -178,7 +178,8 @@ impl Int8LeakyRelu {
     /// Whether the table is also a 16-bit fixed-point formula (two slopes, rounded
     /// half up, with a 16-entry correction for ties that repeat), checked entry by
     /// entry when the op was made, which the AVX2 and SIMD128 kernels evaluate
-    /// instead of looking up: two to four times as fast. Parameters whose table
+    /// instead of looking up: two to four times as fast (NEON evaluates a form
+    /// without that correction, and takes the corrected form for the others). Parameters whose table
     /// rounds ties to even in a pattern the formula cannot follow (a scale ratio of
     /// 17/16: ties every 16 inputs, rounding in a pattern of 32) have none, and
     /// most of them have a corrected form instead
@@ -188,12 +189,14 @@ impl Int8LeakyRelu {
         self.lut.linear().is_some()
     }
 
-    /// Whether the table, without a linear form, is the formula without its
-    /// correction for repeating ties, rounded down by one at the inputs a 256-bit map
-    /// names (checked entry by entry when the op was made), which the AVX2 and
-    /// SIMD128 kernels evaluate instead of looking up: ten more instructions per
-    /// 32 bytes than the plain formula on AVX2, about twice as fast as its lookups
-    /// on Zen 4 (SIMD128: 1.8x the scalar table loop). Other ISAs look up.
+    /// Whether the table, without a linear form free of a correction for repeating
+    /// ties, is the formula without that correction, rounded down by one at the
+    /// inputs a 256-bit map names (checked entry by entry when the op was made).
+    /// Without a linear form the AVX2 and SIMD128 kernels evaluate it instead of
+    /// looking up: ten more instructions per 32 bytes than the plain formula on
+    /// AVX2, about twice as fast as its lookups on Zen 4 (SIMD128: 1.8x the scalar
+    /// table loop). NEON evaluates it wherever the table has one and no plain linear
+    /// form. AVX-512 looks up.
     pub fn has_corrected_form(&self) -> bool {
         self.lut.corrected().is_some()
     }

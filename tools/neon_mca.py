@@ -7,7 +7,7 @@ estimates of a loop's steady-state throughput from L1).
 
 Builds the kernels crate's assembly for aarch64-unknown-linux-gnu (rustup target),
 takes the four-register main loop of each path of the NEON `int8_lut` (lookup, plain
-linear form, the fix above the zero point, both fixes, the corrected form) and the
+linear form, corrected form) and the
 oracle's scalar table loop, and prints each path's speed over the scalar loop per
 CPU model: (scalar cycles per byte) / (loop cycles per byte). Needs llvm-mca 17 or
 later for the Neoverse models (Debian: `apt-get install llvm-19`).
@@ -61,9 +61,11 @@ def kind(loop):
     mul, tbl, ushl = text.count("sqrdmulh"), len(re.findall(r"\ttb[lx]\t", text)), text.count("ushl")
     if mul == 0 and tbl == 16:
         return "lookup"
-    if mul != 16:
-        return None
-    return {0: "plain form", 4: "corrected form" if ushl else "fix above", 8: "both fixes"}.get(tbl)
+    if mul == 16 and tbl == 0:
+        return "plain form"
+    if mul == 16 and tbl == 4 and ushl:
+        return "corrected form"
+    return None
 
 
 def cycles(mca, cpu, loop, iterations=1000):
@@ -88,7 +90,7 @@ def main():
             paths[k] = loop
     scalar = [l for l in loops(function(lines, r"^_ZN\w*6oracle6scalar2u88int8_lut\w*:$"))
               if "ldrb" in "\n".join(l)][0]
-    order = ["lookup", "plain form", "fix above", "both fixes", "corrected form"]
+    order = ["lookup", "plain form", "corrected form"]
     print("| CPU model | scalar loop, cycles/byte | " + " | ".join(order) + " |")
     print("|---|---|" + "---|" * len(order))
     for cpu in args.cpus.split(","):

@@ -122,12 +122,13 @@ pub fn section(isas: &[Isa], sizes: &[usize], quick: bool) {
     let mut misses = Vec::new();
     for (name, alpha, x, y) in sets {
         let op = Int8LeakyRelu::new(alpha, x, y).expect("valid parameters");
-        let form = if op.has_linear_form() {
-            "the AVX2 and SIMD128 kernels evaluate the form"
-        } else if op.has_corrected_form() {
-            "no linear form: the AVX2 and SIMD128 kernels evaluate the corrected form"
-        } else {
-            "no linear form: every kernel looks up"
+        let form = match (op.has_linear_form(), op.has_corrected_form()) {
+            (true, false) => "the AVX2, SIMD128 and NEON kernels evaluate the form",
+            (true, true) => "the AVX2 and SIMD128 kernels evaluate the form, NEON a corrected form",
+            (false, true) => {
+                "no linear form: the AVX2, SIMD128 and NEON kernels evaluate the corrected form"
+            }
+            (false, false) => "no linear form: every kernel looks up",
         };
         println!(
             "\nInt8LeakyRelu, {name} (alpha {alpha}, x scale {} zero point {}, y scale {} \
