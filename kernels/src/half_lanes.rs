@@ -358,6 +358,34 @@ pub trait Format16<L: Lanes16>: 'static {
         }
     }
 
+    /// leaky_relu by the select ([`Vector::leaky`] for [`LeakyShape::Select`]).
+    /// Default: [`Format16::leaky_parts`] and a select; a format whose product ends
+    /// in an instruction that can merge under a mask may fold the select into it.
+    #[inline(always)]
+    unsafe fn leaky_select(x: L, a: L) -> L {
+        // SAFETY: forwarded from the caller (ISA available).
+        unsafe {
+            let (negative, product) = Self::leaky_parts(x, a);
+            L::select(negative, product, x)
+        }
+    }
+
+    /// [`Format16::leaky_select`] of four registers ([`Vector::leaky4`]). Default:
+    /// [`Format16::leaky_parts4`] and four selects.
+    #[inline(always)]
+    unsafe fn leaky_select4(x: [L; 4], a: L) -> [L; 4] {
+        // SAFETY: forwarded from the caller (ISA available).
+        unsafe {
+            let p = Self::leaky_parts4(x, a);
+            [
+                L::select(p[0].0, p[0].1, x[0]),
+                L::select(p[1].0, p[1].1, x[1]),
+                L::select(p[2].0, p[2].1, x[2]),
+                L::select(p[3].0, p[3].1, x[3]),
+            ]
+        }
+    }
+
     /// Whether [`Format16::leaky_minmax`] exists ([`Vector::LEAKY_SHAPES`]).
     /// Default: false.
     const LEAKY_SHAPES: bool = false;
@@ -912,8 +940,29 @@ unsafe impl<L: Lanes16, F: Format16<L>> Vector for Half<L, F> {
             if F::LEAKY_SHAPES && shape != LeakyShape::Select {
                 Self::new(F::leaky_minmax(self.0, a.0, shape))
             } else {
-                let (negative, product) = self.leaky_parts(a);
-                Self::select(negative, product, self)
+                Self::new(F::leaky_select(self.0, a.0))
+            }
+        }
+    }
+    #[inline(always)]
+    unsafe fn leaky4(x: [Self; 4], a: Self, shape: LeakyShape) -> [Self; 4] {
+        // SAFETY: forwarded from the caller (ISA available).
+        unsafe {
+            if F::LEAKY_SHAPES && shape != LeakyShape::Select {
+                [
+                    x[0].leaky(a, shape),
+                    x[1].leaky(a, shape),
+                    x[2].leaky(a, shape),
+                    x[3].leaky(a, shape),
+                ]
+            } else {
+                let y = F::leaky_select4([x[0].0, x[1].0, x[2].0, x[3].0], a.0);
+                [
+                    Self::new(y[0]),
+                    Self::new(y[1]),
+                    Self::new(y[2]),
+                    Self::new(y[3]),
+                ]
             }
         }
     }
