@@ -280,6 +280,14 @@ pub trait Format16<L: Lanes16>: 'static {
     /// ([`Vector::mul`]).
     unsafe fn mul(a: L, b: L) -> L;
 
+    /// `keep ? other : a * b` per lane ([`Vector::mul_unless`]). Default: the
+    /// product and a select.
+    #[inline(always)]
+    unsafe fn mul_unless(a: L, b: L, keep: L::Mask, other: L) -> L {
+        // SAFETY: forwarded from the caller (ISA available).
+        unsafe { L::select(keep, other, Self::mul(a, b)) }
+    }
+
     /// leaky_relu's parts ([`Vector::leaky_parts`]): the lanes where `x < 0`, and
     /// `a * x`.
     #[inline(always)]
@@ -797,6 +805,11 @@ unsafe impl<L: Lanes16, F: Format16<L>> Vector for Half<L, F> {
     unsafe fn mul(self, o: Self) -> Self {
         // SAFETY: forwarded from the caller (ISA available).
         Self::new(unsafe { F::mul(self.0, o.0) })
+    }
+    #[inline(always)]
+    unsafe fn mul_unless(self, o: Self, keep: L::Mask, other: Self) -> Self {
+        // SAFETY: forwarded from the caller (ISA available).
+        Self::new(unsafe { F::mul_unless(self.0, o.0, keep, other.0) })
     }
     #[inline(always)]
     unsafe fn keep(m: L::Mask, v: Self) -> Self {

@@ -104,6 +104,15 @@ pub unsafe trait Vector: Copy {
     /// Lane-wise IEEE multiplication, round to nearest-even.
     unsafe fn mul(self, o: Self) -> Self;
 
+    /// `keep ? other : self * o` per lane ([`Vector::mul`] then [`Vector::select`]),
+    /// the gradients' product and select; a type may fold the select into the
+    /// product's last instruction. Default: the two.
+    #[inline(always)]
+    unsafe fn mul_unless(self, o: Self, keep: Self::Mask, other: Self) -> Self {
+        // SAFETY: forwarded from the caller (ISA available).
+        unsafe { Self::select(keep, other, self.mul(o)) }
+    }
+
     /// Lane-wise `self < 0` (false for NaN and -0.0). A type may test it more cheaply
     /// than a general [`Vector::lt`].
     #[inline(always)]

@@ -168,6 +168,6 @@ impl<V: Vector> BinaryOp<V> for GradFormula<V> {
     #[inline(always)]
     unsafe fn apply(self, y: V, dy: V) -> V {
         // SAFETY: forwarded from the caller.
-        unsafe { V::select(y.positive(), dy, self.0.mul(dy)) }
+        unsafe { self.0.mul_unless(dy, y.positive(), dy) }
     }
 }

@@ -243,6 +243,11 @@ impl Format16<__m512i> for Bf16Ne {
         unsafe { leaky_parts4_ne(x, a) }
     }
     #[inline(always)]
+    unsafe fn mul_unless(a: __m512i, b: __m512i, keep: __mmask32, other: __m512i) -> __m512i {
+        // SAFETY: caller guarantees AVX512F + BW + DQ + BF16.
+        unsafe { mul_unless_ne(a, b, keep, other) }
+    }
+    #[inline(always)]
     unsafe fn leaky_select(x: __m512i, a: __m512i) -> __m512i {
         // SAFETY: caller guarantees AVX512F + BW + DQ + BF16.
         unsafe { leaky_select_ne(x, a) }
@@ -478,13 +483,41 @@ unsafe fn leaky_select_ne(x: __m512i, a: __m512i) -> __m512i {
 /// negative lane's product is subnormal in f32.
 #[inline(always)]
 unsafe fn merge_products(x: __m512i, a: __m512i, negative: __mmask32) -> __m512i {
-    // SAFETY: caller guarantees AVX512F + BW + BF16; `__m512bh` and `__m512i` are
-    // both 64-byte vectors of plain bits.
+    // SAFETY: caller guarantees AVX512F + BW + BF16.
     unsafe {
         let (even, odd) = products_f32(a, x);
+        narrow_into(even, odd, negative, x)
+    }
+}
+
+/// [`narrow_ne`] on the lanes of `m`, `into` on the others: the permute that puts
+/// the narrowed products back in place merges into `into`.
+#[inline(always)]
+unsafe fn narrow_into(even: __m512, odd: __m512, m: __mmask32, into: __m512i) -> __m512i {
+    // SAFETY: caller guarantees AVX512BW + BF16; INTERLEAVE is 64 readable bytes;
+    // `__m512bh` and `__m512i` are both 64-byte vectors of plain bits.
+    unsafe {
         let packed: __m512i = core::mem::transmute(_mm512_cvtne2ps_pbh(odd, even));
         let idx = _mm512_loadu_si512(INTERLEAVE.as_ptr().cast());
-        _mm512_mask_permutexvar_epi16(x, negative, idx, packed)
+        _mm512_mask_permutexvar_epi16(into, m, idx, packed)
+    }
+}
+
+/// `keep ? other : a * b` for [`Bf16x32Ne`] (the gradients' product and select),
+/// the select folded into [`narrow_into`]'s permute; a register holding a subnormal
+/// product takes the integer rounding and a select, as [`mul_bf16_ne`] does.
+#[inline(always)]
+unsafe fn mul_unless_ne(a: __m512i, b: __m512i, keep: __mmask32, other: __m512i) -> __m512i {
+    // SAFETY: caller guarantees AVX512F + BW + DQ + BF16.
+    unsafe {
+        let (even, odd) = products_f32(a, b);
+        const DENORMAL: i32 = 0x20;
+        let subnormal =
+            _mm512_fpclass_ps_mask::<DENORMAL>(even) | _mm512_fpclass_ps_mask::<DENORMAL>(odd);
+        if subnormal != 0 {
+            return _mm512_mask_mov_epi16(mul_bf16_cold(a, b), keep, other);
+        }
+        narrow_into(even, odd, !keep, other)
     }
 }
 
