@@ -176,6 +176,25 @@ pub unsafe trait Lanes16: Copy {
         unsafe { (negative(x, F16::INFINITY_BITS), Self::mul_f16(a, x)) }
     }
 
+    /// leaky_relu by the select for binary16 ([`Format16::leaky_select`] of [`F16`]).
+    /// Default: [`Lanes16::leaky_parts_f16`] and a select.
+    #[inline(always)]
+    unsafe fn leaky_select_f16(x: Self, a: Self) -> Self {
+        // SAFETY: forwarded from the caller (ISA available).
+        unsafe {
+            let (negative, product) = Self::leaky_parts_f16(x, a);
+            Self::select(negative, product, x)
+        }
+    }
+
+    /// `keep ? other : a * b` for binary16 ([`Format16::mul_unless`] of [`F16`]).
+    /// Default: [`Lanes16::mul_f16`] and a select.
+    #[inline(always)]
+    unsafe fn mul_unless_f16(a: Self, b: Self, keep: Self::Mask, other: Self) -> Self {
+        // SAFETY: forwarded from the caller (ISA available).
+        unsafe { Self::select(keep, other, Self::mul_f16(a, b)) }
+    }
+
     /// relu then the clip at `n`, for `n` in `+0..=+inf` in every lane (bits
     /// `0..=inf`), `inf` the format's infinity.
     ///
@@ -423,6 +442,28 @@ impl<L: Lanes16> Format16<L> for F16 {
     unsafe fn leaky_parts(x: L, a: L) -> (L::Mask, L) {
         // SAFETY: forwarded from the caller (ISA available).
         unsafe { L::leaky_parts_f16(x, a) }
+    }
+    #[inline(always)]
+    unsafe fn mul_unless(a: L, b: L, keep: L::Mask, other: L) -> L {
+        // SAFETY: forwarded from the caller (ISA available).
+        unsafe { L::mul_unless_f16(a, b, keep, other) }
+    }
+    #[inline(always)]
+    unsafe fn leaky_select(x: L, a: L) -> L {
+        // SAFETY: forwarded from the caller (ISA available).
+        unsafe { L::leaky_select_f16(x, a) }
+    }
+    #[inline(always)]
+    unsafe fn leaky_select4(x: [L; 4], a: L) -> [L; 4] {
+        // SAFETY: forwarded from the caller (ISA available).
+        unsafe {
+            [
+                L::leaky_select_f16(x[0], a),
+                L::leaky_select_f16(x[1], a),
+                L::leaky_select_f16(x[2], a),
+                L::leaky_select_f16(x[3], a),
+            ]
+        }
     }
 }
 

@@ -179,6 +179,55 @@ unsafe impl Lanes16 for __m512i {
             _mm512_inserti64x4::<1>(_mm512_castsi256_si512(lo), hi)
         }
     }
+    /// leaky_relu for binary16 with the select in the narrowing: the negative
+    /// lanes found on the widened values (`VCMPPS`, one 16-lane mask per half, false
+    /// for NaN and -0.0 as the oracle's `x < 0`), and each half's `VCVTPS2PH`
+    /// merge-masked into that half of `x`, where the parts take an integer compare
+    /// pair on `x` and a `VPBLENDMW`.
+    #[inline(always)]
+    unsafe fn leaky_select_f16(x: Self, a: Self) -> Self {
+        // SAFETY: caller guarantees AVX512F.
+        unsafe {
+            let (xl, xh) = (_mm512_castsi512_si256(x), _mm512_extracti64x4_epi64::<1>(x));
+            let (wl, wh) = (_mm512_cvtph_ps(xl), _mm512_cvtph_ps(xh));
+            let al = _mm512_cvtph_ps(_mm512_castsi512_si256(a));
+            let ah = _mm512_cvtph_ps(_mm512_extracti64x4_epi64::<1>(a));
+            let zero = _mm512_setzero_ps();
+            let nl = _mm512_cmp_ps_mask::<_CMP_LT_OQ>(wl, zero);
+            let nh = _mm512_cmp_ps_mask::<_CMP_LT_OQ>(wh, zero);
+            let lo =
+                _mm512_mask_cvtps_ph::<_MM_FROUND_TO_NEAREST_INT>(xl, nl, _mm512_mul_ps(al, wl));
+            let hi =
+                _mm512_mask_cvtps_ph::<_MM_FROUND_TO_NEAREST_INT>(xh, nh, _mm512_mul_ps(ah, wh));
+            _mm512_inserti64x4::<1>(_mm512_castsi256_si512(lo), hi)
+        }
+    }
+    /// `keep ? other : a * b` for binary16, each half's `VCVTPS2PH` merge-masked
+    /// into that half of `other` (the mask's two 16-lane halves, inverted).
+    #[inline(always)]
+    unsafe fn mul_unless_f16(a: Self, b: Self, keep: __mmask32, other: Self) -> Self {
+        // SAFETY: caller guarantees AVX512F.
+        unsafe {
+            let al = _mm512_cvtph_ps(_mm512_castsi512_si256(a));
+            let ah = _mm512_cvtph_ps(_mm512_extracti64x4_epi64::<1>(a));
+            let bl = _mm512_cvtph_ps(_mm512_castsi512_si256(b));
+            let bh = _mm512_cvtph_ps(_mm512_extracti64x4_epi64::<1>(b));
+            let ol = _mm512_castsi512_si256(other);
+            let oh = _mm512_extracti64x4_epi64::<1>(other);
+            let m = !keep;
+            let lo = _mm512_mask_cvtps_ph::<_MM_FROUND_TO_NEAREST_INT>(
+                ol,
+                m as u16,
+                _mm512_mul_ps(al, bl),
+            );
+            let hi = _mm512_mask_cvtps_ph::<_MM_FROUND_TO_NEAREST_INT>(
+                oh,
+                (m >> 16) as u16,
+                _mm512_mul_ps(ah, bh),
+            );
+            _mm512_inserti64x4::<1>(_mm512_castsi256_si512(lo), hi)
+        }
+    }
     /// bfloat16 product, formed in f32 and rounded once (integer rounding).
     #[inline(always)]
     unsafe fn mul_bf16(a: Self, b: Self) -> Self {
