@@ -187,6 +187,27 @@ pub unsafe trait Lanes16: Copy {
         }
     }
 
+    /// [`Lanes16::leaky_select_f16`] of four registers. Default: the four registers'
+    /// [`Lanes16::leaky_parts_f16`], then the four selects.
+    #[inline(always)]
+    unsafe fn leaky_select4_f16(x: [Self; 4], a: Self) -> [Self; 4] {
+        // SAFETY: forwarded from the caller (ISA available).
+        unsafe {
+            let p = [
+                Self::leaky_parts_f16(x[0], a),
+                Self::leaky_parts_f16(x[1], a),
+                Self::leaky_parts_f16(x[2], a),
+                Self::leaky_parts_f16(x[3], a),
+            ];
+            [
+                Self::select(p[0].0, p[0].1, x[0]),
+                Self::select(p[1].0, p[1].1, x[1]),
+                Self::select(p[2].0, p[2].1, x[2]),
+                Self::select(p[3].0, p[3].1, x[3]),
+            ]
+        }
+    }
+
     /// `keep ? other : a * b` for binary16 ([`Format16::mul_unless`] of [`F16`]).
     /// Default: [`Lanes16::mul_f16`] and a select.
     #[inline(always)]
@@ -456,14 +477,7 @@ impl<L: Lanes16> Format16<L> for F16 {
     #[inline(always)]
     unsafe fn leaky_select4(x: [L; 4], a: L) -> [L; 4] {
         // SAFETY: forwarded from the caller (ISA available).
-        unsafe {
-            [
-                L::leaky_select_f16(x[0], a),
-                L::leaky_select_f16(x[1], a),
-                L::leaky_select_f16(x[2], a),
-                L::leaky_select_f16(x[3], a),
-            ]
-        }
+        unsafe { L::leaky_select4_f16(x, a) }
     }
 }
 

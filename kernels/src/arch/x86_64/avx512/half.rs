@@ -202,6 +202,18 @@ unsafe impl Lanes16 for __m512i {
             _mm512_inserti64x4::<1>(_mm512_castsi256_si512(lo), hi)
         }
     }
+    #[inline(always)]
+    unsafe fn leaky_select4_f16(x: [Self; 4], a: Self) -> [Self; 4] {
+        // SAFETY: caller guarantees AVX512F.
+        unsafe {
+            [
+                Self::leaky_select_f16(x[0], a),
+                Self::leaky_select_f16(x[1], a),
+                Self::leaky_select_f16(x[2], a),
+                Self::leaky_select_f16(x[3], a),
+            ]
+        }
+    }
     /// `keep ? other : a * b` for binary16, each half's `VCVTPS2PH` merge-masked
     /// into that half of `other` (the mask's two 16-lane halves, inverted).
     #[inline(always)]
