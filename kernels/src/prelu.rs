@@ -494,7 +494,7 @@ pub unsafe fn backward<V: Vector>(
                 let v = V::load(x.add(i));
                 let g = V::load(dy.add(i));
                 let w = V::load(s.add(i));
-                V::select(v.positive(), g, w.mul(g)).store(dx.add(i));
+                w.mul_unless(g, v.positive(), g).store(dx.add(i));
                 i += l;
             }
             if i < n {
@@ -502,7 +502,7 @@ pub unsafe fn backward<V: Vector>(
                 let v = V::load_partial(x.add(i), r);
                 let g = V::load_partial(dy.add(i), r);
                 let w = V::load_partial(s.add(i), r);
-                V::select(v.positive(), g, w.mul(g)).store_partial(dx.add(i), r);
+                w.mul_unless(g, v.positive(), g).store_partial(dx.add(i), r);
             }
         })
     }

@@ -786,12 +786,24 @@ pub mod bf16_ne {
         Bf16,
         Bf16x32Ne
     );
+    crate::kernel_entry_points!(
+        @prelu
+        [target_feature(
+            enable = "avx512f,avx512bw,avx512dq,avx512bf16"
+        )],
+        Bf16x32Ne,
+        Bf16
+    );
 
-    /// [`super::bf16::KERNELS`] with this module's leaky_relu and its gradient.
+    /// [`super::bf16::KERNELS`] with this module's leaky_relu, its gradient and
+    /// PRelu (the other ops form no product).
     pub const KERNELS: crate::Kernels<Bf16> = {
         let mut k = super::bf16::KERNELS;
         k.forward[Forward::LeakyRelu as usize] = forward::<LeakyRelu>;
         k.backward[Backward::LeakyReluGrad as usize] = backward::<LeakyReluGrad>;
+        k.prelu.forward = prelu_forward;
+        k.prelu.backward = prelu_backward;
+        k.prelu.dw = prelu_dw;
         k
     };
 }
