@@ -485,6 +485,32 @@ unsafe fn products_f32(a: __m512i, b: __m512i) -> (__m512, __m512) {
 unsafe fn leaky_parts4_ne(x: [__m512i; 4], a: __m512i) -> [(__mmask32, __m512i); 4] {
     // SAFETY: caller guarantees AVX512F + BW + DQ + BF16.
     unsafe {
+        let Some(off) = block_offsets(x, a) else {
+            return [
+                leaky_parts_ne(x[0], a),
+                leaky_parts_ne(x[1], a),
+                leaky_parts_ne(x[2], a),
+                leaky_parts_ne(x[3], a),
+            ];
+        };
+        let last = _mm512_set1_epi16((Bf16::INFINITY_BITS - 1) as i16);
+        [
+            (_mm512_cmple_epu16_mask(off[0], last), product_ne(x[0], a)),
+            (_mm512_cmple_epu16_mask(off[1], last), product_ne(x[1], a)),
+            (_mm512_cmple_epu16_mask(off[2], last), product_ne(x[2], a)),
+            (_mm512_cmple_epu16_mask(off[3], last), product_ne(x[3], a)),
+        ]
+    }
+}
+
+/// The block test of [`leaky_parts4_ne`] and [`leaky_select4_ne`]: `x - 0x8001` per
+/// register (`|x| - 1` on the negative lanes, at least `0x7fff` on the others), or
+/// `None` if a negative lane of the four registers may give a subnormal product
+/// with `a` ([`subnormal_product_bound`]).
+#[inline(always)]
+unsafe fn block_offsets(x: [__m512i; 4], a: __m512i) -> Option<[__m512i; 4]> {
+    // SAFETY: caller guarantees AVX512F + BW.
+    unsafe {
         let bias = _mm512_set1_epi16(0x8001u16 as i16);
         let off = [
             _mm512_sub_epi16(x[0], bias),
@@ -497,21 +523,7 @@ unsafe fn leaky_parts4_ne(x: [__m512i; 4], a: __m512i) -> [(__mmask32, __m512i);
             _mm512_min_epu16(off[2], off[3]),
         );
         let bound = _mm512_sub_epi16(subnormal_product_bound(a), _mm512_set1_epi16(1));
-        if _mm512_cmplt_epu16_mask(least, bound) != 0 {
-            return [
-                leaky_parts_ne(x[0], a),
-                leaky_parts_ne(x[1], a),
-                leaky_parts_ne(x[2], a),
-                leaky_parts_ne(x[3], a),
-            ];
-        }
-        let last = _mm512_set1_epi16((Bf16::INFINITY_BITS - 1) as i16);
-        [
-            (_mm512_cmple_epu16_mask(off[0], last), product_ne(x[0], a)),
-            (_mm512_cmple_epu16_mask(off[1], last), product_ne(x[1], a)),
-            (_mm512_cmple_epu16_mask(off[2], last), product_ne(x[2], a)),
-            (_mm512_cmple_epu16_mask(off[3], last), product_ne(x[3], a)),
-        ]
+        (_mm512_cmplt_epu16_mask(least, bound) == 0).then_some(off)
     }
 }
 
@@ -588,26 +600,14 @@ unsafe fn mul_unless_ne(a: __m512i, b: __m512i, keep: __mmask32, other: __m512i)
 unsafe fn leaky_select4_ne(x: [__m512i; 4], a: __m512i) -> [__m512i; 4] {
     // SAFETY: caller guarantees AVX512F + BW + DQ + BF16.
     unsafe {
-        let bias = _mm512_set1_epi16(0x8001u16 as i16);
-        let off = [
-            _mm512_sub_epi16(x[0], bias),
-            _mm512_sub_epi16(x[1], bias),
-            _mm512_sub_epi16(x[2], bias),
-            _mm512_sub_epi16(x[3], bias),
-        ];
-        let least = _mm512_min_epu16(
-            _mm512_min_epu16(off[0], off[1]),
-            _mm512_min_epu16(off[2], off[3]),
-        );
-        let bound = _mm512_sub_epi16(subnormal_product_bound(a), _mm512_set1_epi16(1));
-        if _mm512_cmplt_epu16_mask(least, bound) != 0 {
+        let Some(off) = block_offsets(x, a) else {
             return [
                 leaky_select_ne(x[0], a),
                 leaky_select_ne(x[1], a),
                 leaky_select_ne(x[2], a),
                 leaky_select_ne(x[3], a),
             ];
-        }
+        };
         let last = _mm512_set1_epi16((Bf16::INFINITY_BITS - 1) as i16);
         [
             merge_products(x[0], a, _mm512_cmple_epu16_mask(off[0], last)),
