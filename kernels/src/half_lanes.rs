@@ -216,6 +216,47 @@ pub unsafe trait Lanes16: Copy {
         unsafe { Self::select(keep, other, Self::mul_f16(a, b)) }
     }
 
+    /// leaky_relu by the select for bfloat16 ([`Format16::leaky_select`] of
+    /// [`Bf16`]). Default: the negative lanes, [`Lanes16::mul_bf16`] and a select.
+    #[inline(always)]
+    unsafe fn leaky_select_bf16(x: Self, a: Self) -> Self {
+        // SAFETY: forwarded from the caller (ISA available).
+        unsafe {
+            let negative = negative(x, Bf16::INFINITY_BITS);
+            Self::select(negative, Self::mul_bf16(a, x), x)
+        }
+    }
+
+    /// [`Lanes16::leaky_select_bf16`] of four registers. Default: the four
+    /// registers' masks and products, then the four selects.
+    #[inline(always)]
+    unsafe fn leaky_select4_bf16(x: [Self; 4], a: Self) -> [Self; 4] {
+        // SAFETY: forwarded from the caller (ISA available).
+        unsafe {
+            let inf = Bf16::INFINITY_BITS;
+            let p = [
+                (negative(x[0], inf), Self::mul_bf16(a, x[0])),
+                (negative(x[1], inf), Self::mul_bf16(a, x[1])),
+                (negative(x[2], inf), Self::mul_bf16(a, x[2])),
+                (negative(x[3], inf), Self::mul_bf16(a, x[3])),
+            ];
+            [
+                Self::select(p[0].0, p[0].1, x[0]),
+                Self::select(p[1].0, p[1].1, x[1]),
+                Self::select(p[2].0, p[2].1, x[2]),
+                Self::select(p[3].0, p[3].1, x[3]),
+            ]
+        }
+    }
+
+    /// `keep ? other : a * b` for bfloat16 ([`Format16::mul_unless`] of [`Bf16`]).
+    /// Default: [`Lanes16::mul_bf16`] and a select.
+    #[inline(always)]
+    unsafe fn mul_unless_bf16(a: Self, b: Self, keep: Self::Mask, other: Self) -> Self {
+        // SAFETY: forwarded from the caller (ISA available).
+        unsafe { Self::select(keep, other, Self::mul_bf16(a, b)) }
+    }
+
     /// relu then the clip at `n`, for `n` in `+0..=+inf` in every lane (bits
     /// `0..=inf`), `inf` the format's infinity.
     ///
@@ -487,6 +528,21 @@ impl<L: Lanes16> Format16<L> for Bf16 {
     unsafe fn mul(a: L, b: L) -> L {
         // SAFETY: forwarded from the caller (ISA available).
         unsafe { L::mul_bf16(a, b) }
+    }
+    #[inline(always)]
+    unsafe fn mul_unless(a: L, b: L, keep: L::Mask, other: L) -> L {
+        // SAFETY: forwarded from the caller (ISA available).
+        unsafe { L::mul_unless_bf16(a, b, keep, other) }
+    }
+    #[inline(always)]
+    unsafe fn leaky_select(x: L, a: L) -> L {
+        // SAFETY: forwarded from the caller (ISA available).
+        unsafe { L::leaky_select_bf16(x, a) }
+    }
+    #[inline(always)]
+    unsafe fn leaky_select4(x: [L; 4], a: L) -> [L; 4] {
+        // SAFETY: forwarded from the caller (ISA available).
+        unsafe { L::leaky_select4_bf16(x, a) }
     }
 }
 

@@ -243,17 +243,42 @@ unsafe impl Lanes16 for __m512i {
     /// bfloat16 product, formed in f32 and rounded once (integer rounding).
     #[inline(always)]
     unsafe fn mul_bf16(a: Self, b: Self) -> Self {
-        // SAFETY: caller guarantees AVX512F + BW. As on AVX2: the in-lane unpack order is
-        // the same for both operands and PACKUSDW (inputs in 0..=0xffff) restores it.
+        // SAFETY: caller guarantees AVX512F + BW.
         unsafe {
-            let z = _mm512_setzero_si512();
-            let al = _mm512_castsi512_ps(_mm512_unpacklo_epi16(z, a));
-            let ah = _mm512_castsi512_ps(_mm512_unpackhi_epi16(z, a));
-            let bl = _mm512_castsi512_ps(_mm512_unpacklo_epi16(z, b));
-            let bh = _mm512_castsi512_ps(_mm512_unpackhi_epi16(z, b));
-            let lo = round_bf16_product(_mm512_mul_ps(al, bl));
-            let hi = round_bf16_product(_mm512_mul_ps(ah, bh));
+            let (lo, hi) = bf16_products(a, b);
             _mm512_packus_epi32(lo, hi)
+        }
+    }
+    /// leaky_relu for bfloat16 with the select in the narrowing: `VPACKUSDW`
+    /// merge-masked into `x` under the negative lanes, for a `VPBLENDMW`.
+    #[inline(always)]
+    unsafe fn leaky_select_bf16(x: Self, a: Self) -> Self {
+        // SAFETY: caller guarantees AVX512F + BW.
+        unsafe {
+            let negative = crate::half_lanes::negative(x, Bf16::INFINITY_BITS);
+            let (lo, hi) = bf16_products(a, x);
+            _mm512_mask_packus_epi32(x, negative, lo, hi)
+        }
+    }
+    #[inline(always)]
+    unsafe fn leaky_select4_bf16(x: [Self; 4], a: Self) -> [Self; 4] {
+        // SAFETY: caller guarantees AVX512F + BW.
+        unsafe {
+            [
+                Self::leaky_select_bf16(x[0], a),
+                Self::leaky_select_bf16(x[1], a),
+                Self::leaky_select_bf16(x[2], a),
+                Self::leaky_select_bf16(x[3], a),
+            ]
+        }
+    }
+    /// `keep ? other : a * b` for bfloat16, `VPACKUSDW` merge-masked into `other`.
+    #[inline(always)]
+    unsafe fn mul_unless_bf16(a: Self, b: Self, keep: __mmask32, other: Self) -> Self {
+        // SAFETY: caller guarantees AVX512F + BW.
+        unsafe {
+            let (lo, hi) = bf16_products(a, b);
+            _mm512_mask_packus_epi32(other, !keep, lo, hi)
         }
     }
 
@@ -331,6 +356,26 @@ unsafe fn round_bf16_product(p: __m512) -> __m512i {
         let lsb = _mm512_and_si512(_mm512_srli_epi32::<16>(x), _mm512_set1_epi32(1));
         let bias = _mm512_add_epi32(lsb, _mm512_set1_epi32(0x7FFF));
         _mm512_srli_epi32::<16>(_mm512_add_epi32(x, bias))
+    }
+}
+
+/// The bfloat16 products of [`Lanes16::mul_bf16`] on `__m512i` before the narrowing:
+/// each rounded in the low word of its 32-bit lane, the lower four words of each
+/// 128-bit lane in `lo` and the upper four in `hi` (the unpacks' order, the same for
+/// both operands), which `VPACKUSDW` (inputs in `0..=0xffff`) puts back in place.
+#[inline(always)]
+unsafe fn bf16_products(a: __m512i, b: __m512i) -> (__m512i, __m512i) {
+    // SAFETY: caller guarantees AVX512F + BW.
+    unsafe {
+        let z = _mm512_setzero_si512();
+        let al = _mm512_castsi512_ps(_mm512_unpacklo_epi16(z, a));
+        let ah = _mm512_castsi512_ps(_mm512_unpackhi_epi16(z, a));
+        let bl = _mm512_castsi512_ps(_mm512_unpacklo_epi16(z, b));
+        let bh = _mm512_castsi512_ps(_mm512_unpackhi_epi16(z, b));
+        (
+            round_bf16_product(_mm512_mul_ps(al, bl)),
+            round_bf16_product(_mm512_mul_ps(ah, bh)),
+        )
     }
 }
 
