@@ -12,7 +12,11 @@
 //! - bf16 on CPUs with AVX512-BF16 ([`Bf16x32Ne`], the format [`Bf16Ne`]): products
 //!   narrowed by `VCVTNE2PS2BF16`, which treats subnormal f32 as zero, so a register
 //!   that may hold a subnormal product takes the integer rounding instead (leaky_relu
-//!   tests a block of four registers at once, `leaky_parts4_ne`).
+//!   tests a block of four registers at once, `block_offsets`).
+//! - leaky_relu's select and the gradients' (`Format16::leaky_select`,
+//!   `Vector::mul_unless`) are folded into the narrowing's last instruction under a
+//!   mask: `VCVTPS2PH` (f16, per half), `VPACKUSDW` (bf16), the `VPERMW` after
+//!   `VCVTNE2PS2BF16` (bf16 on AVX512-BF16).
 //! - f16 on CPUs with AVX512-FP16 ([`F16x32Ph`], the format [`F16Ph`]): products,
 //!   float compares, relu and the clip bounds are `VMULPH`, `VCMPPH`, `VMAXPH` and
 //!   `VMINPH`.
