@@ -73,7 +73,7 @@ unsafe impl ByteVector for uint8x16_t {
 /// also fits a [`Corrected`] form for their tables (every such table of the
 /// short-ratio grid has one), 20 instructions per register against the fixes' 21 or
 /// 26, and the kernel takes that, or looks up. Where `TBX` with four
-/// table registers is slow (2.5-4 cycles in LLVM's Neoverse models, whose lookups
+/// table registers is slow (2.5-4 cycles in LLVM's Neoverse N1, N2 and V1 models, whose lookups
 /// then run at 1.0-2.2x the scalar table loop) the arithmetic wins;
 /// `tools/neon_mca.py` and `docs/PERFORMANCE.md` have the figures.
 #[derive(Clone, Copy)]

@@ -174,10 +174,7 @@ unsafe impl Lanes16 for __m512i {
     unsafe fn mul_f16(a: Self, b: Self) -> Self {
         // SAFETY: caller guarantees AVX512F.
         unsafe {
-            let al = _mm512_cvtph_ps(_mm512_castsi512_si256(a));
-            let ah = _mm512_cvtph_ps(_mm512_extracti64x4_epi64::<1>(a));
-            let bl = _mm512_cvtph_ps(_mm512_castsi512_si256(b));
-            let bh = _mm512_cvtph_ps(_mm512_extracti64x4_epi64::<1>(b));
+            let ((al, ah), (bl, bh)) = (widen_f16(a), widen_f16(b));
             let lo = _mm512_cvtps_ph::<_MM_FROUND_TO_NEAREST_INT>(_mm512_mul_ps(al, bl));
             let hi = _mm512_cvtps_ph::<_MM_FROUND_TO_NEAREST_INT>(_mm512_mul_ps(ah, bh));
             _mm512_inserti64x4::<1>(_mm512_castsi256_si512(lo), hi)
@@ -192,18 +189,11 @@ unsafe impl Lanes16 for __m512i {
     unsafe fn leaky_select_f16(x: Self, a: Self) -> Self {
         // SAFETY: caller guarantees AVX512F.
         unsafe {
-            let (xl, xh) = (_mm512_castsi512_si256(x), _mm512_extracti64x4_epi64::<1>(x));
-            let (wl, wh) = (_mm512_cvtph_ps(xl), _mm512_cvtph_ps(xh));
-            let al = _mm512_cvtph_ps(_mm512_castsi512_si256(a));
-            let ah = _mm512_cvtph_ps(_mm512_extracti64x4_epi64::<1>(a));
+            let ((al, ah), (wl, wh)) = (widen_f16(a), widen_f16(x));
             let zero = _mm512_setzero_ps();
             let nl = _mm512_cmp_ps_mask::<_CMP_LT_OQ>(wl, zero);
             let nh = _mm512_cmp_ps_mask::<_CMP_LT_OQ>(wh, zero);
-            let lo =
-                _mm512_mask_cvtps_ph::<_MM_FROUND_TO_NEAREST_INT>(xl, nl, _mm512_mul_ps(al, wl));
-            let hi =
-                _mm512_mask_cvtps_ph::<_MM_FROUND_TO_NEAREST_INT>(xh, nh, _mm512_mul_ps(ah, wh));
-            _mm512_inserti64x4::<1>(_mm512_castsi256_si512(lo), hi)
+            narrow_f16_into(_mm512_mul_ps(al, wl), _mm512_mul_ps(ah, wh), [nl, nh], x)
         }
     }
     #[inline(always)]
@@ -224,24 +214,10 @@ unsafe impl Lanes16 for __m512i {
     unsafe fn mul_unless_f16(a: Self, b: Self, keep: __mmask32, other: Self) -> Self {
         // SAFETY: caller guarantees AVX512F.
         unsafe {
-            let al = _mm512_cvtph_ps(_mm512_castsi512_si256(a));
-            let ah = _mm512_cvtph_ps(_mm512_extracti64x4_epi64::<1>(a));
-            let bl = _mm512_cvtph_ps(_mm512_castsi512_si256(b));
-            let bh = _mm512_cvtph_ps(_mm512_extracti64x4_epi64::<1>(b));
-            let ol = _mm512_castsi512_si256(other);
-            let oh = _mm512_extracti64x4_epi64::<1>(other);
+            let ((al, ah), (bl, bh)) = (widen_f16(a), widen_f16(b));
             let m = !keep;
-            let lo = _mm512_mask_cvtps_ph::<_MM_FROUND_TO_NEAREST_INT>(
-                ol,
-                m as u16,
-                _mm512_mul_ps(al, bl),
-            );
-            let hi = _mm512_mask_cvtps_ph::<_MM_FROUND_TO_NEAREST_INT>(
-                oh,
-                (m >> 16) as u16,
-                _mm512_mul_ps(ah, bh),
-            );
-            _mm512_inserti64x4::<1>(_mm512_castsi256_si512(lo), hi)
+            let halves = [m as u16, (m >> 16) as u16];
+            narrow_f16_into(_mm512_mul_ps(al, bl), _mm512_mul_ps(ah, bh), halves, other)
         }
     }
     /// bfloat16 product, formed in f32 and rounded once (integer rounding).
@@ -258,11 +234,7 @@ unsafe impl Lanes16 for __m512i {
     #[inline(always)]
     unsafe fn leaky_select_bf16(x: Self, a: Self) -> Self {
         // SAFETY: caller guarantees AVX512F + BW.
-        unsafe {
-            let negative = crate::half_lanes::negative(x, Bf16::INFINITY_BITS);
-            let (lo, hi) = bf16_products(a, x);
-            _mm512_mask_packus_epi32(x, negative, lo, hi)
-        }
+        unsafe { mul_bf16_into(a, x, crate::half_lanes::negative(x, Bf16::INFINITY_BITS), x) }
     }
     #[inline(always)]
     unsafe fn leaky_select4_bf16(x: [Self; 4], a: Self) -> [Self; 4] {
@@ -280,10 +252,7 @@ unsafe impl Lanes16 for __m512i {
     #[inline(always)]
     unsafe fn mul_unless_bf16(a: Self, b: Self, keep: __mmask32, other: Self) -> Self {
         // SAFETY: caller guarantees AVX512F + BW.
-        unsafe {
-            let (lo, hi) = bf16_products(a, b);
-            _mm512_mask_packus_epi32(other, !keep, lo, hi)
-        }
+        unsafe { mul_bf16_into(a, b, !keep, other) }
     }
 
     /// The shifted signed minimum of the default, with the negatives found by one
@@ -363,6 +332,47 @@ unsafe fn round_bf16_product(p: __m512) -> __m512i {
     }
 }
 
+/// The two 16-lane halves of a register of binary16, widened to f32 (`VCVTPH2PS`,
+/// exact).
+#[inline(always)]
+unsafe fn widen_f16(v: __m512i) -> (__m512, __m512) {
+    // SAFETY: caller guarantees AVX512F.
+    unsafe {
+        (
+            _mm512_cvtph_ps(_mm512_castsi512_si256(v)),
+            _mm512_cvtph_ps(_mm512_extracti64x4_epi64::<1>(v)),
+        )
+    }
+}
+
+/// The f32 values `lo` and `hi` narrowed to binary16 (`VCVTPS2PH`, nearest even) on
+/// the lanes of `m[0]` and `m[1]` (one mask per 16-lane half), `into`'s lanes on the
+/// others: each narrowing merges into its half of `into`.
+#[inline(always)]
+unsafe fn narrow_f16_into(lo: __m512, hi: __m512, m: [__mmask16; 2], into: __m512i) -> __m512i {
+    // SAFETY: caller guarantees AVX512F.
+    unsafe {
+        let (il, ih) = (
+            _mm512_castsi512_si256(into),
+            _mm512_extracti64x4_epi64::<1>(into),
+        );
+        let lo = _mm512_mask_cvtps_ph::<_MM_FROUND_TO_NEAREST_INT>(il, m[0], lo);
+        let hi = _mm512_mask_cvtps_ph::<_MM_FROUND_TO_NEAREST_INT>(ih, m[1], hi);
+        _mm512_inserti64x4::<1>(_mm512_castsi256_si512(lo), hi)
+    }
+}
+
+/// `m ? a * b : into` per lane for bfloat16 with the integer rounding: `VPACKUSDW`
+/// merge-masked into `into` (leaky_relu's select and the gradient's).
+#[inline(always)]
+unsafe fn mul_bf16_into(a: __m512i, b: __m512i, m: __mmask32, into: __m512i) -> __m512i {
+    // SAFETY: caller guarantees AVX512F + BW.
+    unsafe {
+        let (lo, hi) = bf16_products(a, b);
+        _mm512_mask_packus_epi32(into, m, lo, hi)
+    }
+}
+
 /// The bfloat16 products of [`Lanes16::mul_bf16`] on `__m512i` before the narrowing:
 /// each rounded in the low word of its 32-bit lane, the lower four words of each
 /// 128-bit lane in `lo` and the upper four in `hi` (the unpacks' order, the same for
@@ -412,14 +422,24 @@ const INTERLEAVE: [u16; 32] = {
 unsafe fn mul_bf16_ne(a: __m512i, b: __m512i) -> __m512i {
     // SAFETY: caller guarantees AVX512F + BW + DQ + BF16.
     unsafe {
+        let Some((even, odd)) = normal_products(a, b) else {
+            return <__m512i as Lanes16>::mul_bf16(a, b);
+        };
+        narrow_ne(even, odd)
+    }
+}
+
+/// [`products_f32`], or `None` if a product is subnormal (`VFPCLASSPS`, class
+/// "denormal"), which `VCVTNE2PS2BF16` would read as zero.
+#[inline(always)]
+unsafe fn normal_products(a: __m512i, b: __m512i) -> Option<(__m512, __m512)> {
+    // SAFETY: caller guarantees AVX512F + DQ.
+    unsafe {
         let (even, odd) = products_f32(a, b);
         const DENORMAL: i32 = 0x20;
         let subnormal =
             _mm512_fpclass_ps_mask::<DENORMAL>(even) | _mm512_fpclass_ps_mask::<DENORMAL>(odd);
-        if subnormal != 0 {
-            return <__m512i as Lanes16>::mul_bf16(a, b);
-        }
-        narrow_ne(even, odd)
+        (subnormal == 0).then_some((even, odd))
     }
 }
 
@@ -632,13 +652,9 @@ unsafe fn narrow_into(even: __m512, odd: __m512, m: __mmask32, into: __m512i) ->
 unsafe fn mul_unless_ne(a: __m512i, b: __m512i, keep: __mmask32, other: __m512i) -> __m512i {
     // SAFETY: caller guarantees AVX512F + BW + DQ + BF16.
     unsafe {
-        let (even, odd) = products_f32(a, b);
-        const DENORMAL: i32 = 0x20;
-        let subnormal =
-            _mm512_fpclass_ps_mask::<DENORMAL>(even) | _mm512_fpclass_ps_mask::<DENORMAL>(odd);
-        if subnormal != 0 {
+        let Some((even, odd)) = normal_products(a, b) else {
             return _mm512_mask_mov_epi16(mul_bf16_cold(a, b), keep, other);
-        }
+        };
         narrow_into(even, odd, !keep, other)
     }
 }
