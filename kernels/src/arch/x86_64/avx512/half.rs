@@ -13,6 +13,9 @@
 //!   narrowed by `VCVTNE2PS2BF16`, which treats subnormal f32 as zero, so a register
 //!   that may hold a subnormal product takes the integer rounding instead (leaky_relu
 //!   tests a block of four registers at once, `block_offsets`).
+//! - leaky_relu under a slope that is finite with its sign clear takes the product
+//!   on the lanes from `-0.0` to `-inf` (`a * -0.0` is `-0.0`): one signed 16-bit
+//!   compare (`product_lanes`) where the oracle's `x < 0` takes two.
 //! - leaky_relu's select and the gradients' (`Format16::leaky_select`,
 //!   `Vector::mul_unless`) are folded into the narrowing's last instruction under a
 //!   mask: `VCVTPS2PH` (f16, per half), `VPACKUSDW` (bf16), the `VPERMW` after
@@ -180,32 +183,41 @@ unsafe impl Lanes16 for __m512i {
             _mm512_inserti64x4::<1>(_mm512_castsi256_si512(lo), hi)
         }
     }
-    /// leaky_relu for binary16 with the select in the narrowing: the negative
-    /// lanes found on the widened values (`VCMPPS`, one 16-lane mask per half, false
-    /// for NaN and -0.0 as the oracle's `x < 0`), and each half's `VCVTPS2PH`
-    /// merge-masked into that half of `x`, where the parts take an integer compare
+    /// leaky_relu for binary16 with the select in the narrowing: each half's
+    /// `VCVTPS2PH` merge-masked into that half of `x` under the lanes that take the
+    /// product ([`leaky_select_f16_as`]), where the parts take an integer compare
     /// pair on `x` and a `VPBLENDMW`.
     #[inline(always)]
     unsafe fn leaky_select_f16(x: Self, a: Self) -> Self {
-        // SAFETY: caller guarantees AVX512F.
+        // SAFETY: caller guarantees AVX512F + BW.
         unsafe {
-            let ((al, ah), (wl, wh)) = (widen_f16(a), widen_f16(x));
-            let zero = _mm512_setzero_ps();
-            let nl = _mm512_cmp_ps_mask::<_CMP_LT_OQ>(wl, zero);
-            let nh = _mm512_cmp_ps_mask::<_CMP_LT_OQ>(wh, zero);
-            narrow_f16_into(_mm512_mul_ps(al, wl), _mm512_mul_ps(ah, wh), [nl, nh], x)
+            if plain_slope(a, F16::INFINITY_BITS) {
+                leaky_select_f16_as::<true>(x, a)
+            } else {
+                leaky_select_f16_as::<false>(x, a)
+            }
         }
     }
+    /// [`Lanes16::leaky_select_f16`] of four registers, the slope tested once.
     #[inline(always)]
     unsafe fn leaky_select4_f16(x: [Self; 4], a: Self) -> [Self; 4] {
-        // SAFETY: caller guarantees AVX512F.
+        // SAFETY: caller guarantees AVX512F + BW.
         unsafe {
-            [
-                Self::leaky_select_f16(x[0], a),
-                Self::leaky_select_f16(x[1], a),
-                Self::leaky_select_f16(x[2], a),
-                Self::leaky_select_f16(x[3], a),
-            ]
+            if plain_slope(a, F16::INFINITY_BITS) {
+                [
+                    leaky_select_f16_as::<true>(x[0], a),
+                    leaky_select_f16_as::<true>(x[1], a),
+                    leaky_select_f16_as::<true>(x[2], a),
+                    leaky_select_f16_as::<true>(x[3], a),
+                ]
+            } else {
+                [
+                    leaky_select_f16_as::<false>(x[0], a),
+                    leaky_select_f16_as::<false>(x[1], a),
+                    leaky_select_f16_as::<false>(x[2], a),
+                    leaky_select_f16_as::<false>(x[3], a),
+                ]
+            }
         }
     }
     /// `keep ? other : a * b` for binary16, each half's `VCVTPS2PH` merge-masked
@@ -240,6 +252,15 @@ unsafe impl Lanes16 for __m512i {
     unsafe fn leaky_select4_bf16(x: [Self; 4], a: Self) -> [Self; 4] {
         // SAFETY: caller guarantees AVX512F + BW.
         unsafe {
+            let inf = Bf16::INFINITY_BITS;
+            if plain_slope(a, inf) {
+                return [
+                    mul_bf16_into(a, x[0], product_lanes(x[0], inf), x[0]),
+                    mul_bf16_into(a, x[1], product_lanes(x[1], inf), x[1]),
+                    mul_bf16_into(a, x[2], product_lanes(x[2], inf), x[2]),
+                    mul_bf16_into(a, x[3], product_lanes(x[3], inf), x[3]),
+                ];
+            }
             [
                 Self::leaky_select_bf16(x[0], a),
                 Self::leaky_select_bf16(x[1], a),
@@ -342,6 +363,50 @@ unsafe fn widen_f16(v: __m512i) -> (__m512, __m512) {
             _mm512_cvtph_ps(_mm512_castsi512_si256(v)),
             _mm512_cvtph_ps(_mm512_extracti64x4_epi64::<1>(v)),
         )
+    }
+}
+
+/// Whether every lane of the 16-bit slope `a` (its infinity's bits `inf`) is
+/// finite with its sign clear (every slope the crate accepts, unless it rounds to
+/// infinity). Then `a * -0.0` is `-0.0`, so the `-0.0` lanes of `x` may take the
+/// product as well as the negative ones, and those are one range of the bits that
+/// starts at the lowest as `i16` ([`product_lanes`]).
+#[inline(always)]
+unsafe fn plain_slope(a: __m512i, inf: u16) -> bool {
+    // SAFETY: caller guarantees AVX512BW.
+    unsafe { _mm512_cmplt_epu16_mask(a, _mm512_set1_epi16(inf as i16)) == u32::MAX }
+}
+
+/// The lanes of `x` from `-0.0` to `-inf` (bits `0x8000..=0x8000 | inf`, below
+/// `0x8001 | inf` as `i16`): one 16-bit compare, where the oracle's `x < 0` takes
+/// two. leaky_relu's product lanes under a [`plain_slope`].
+#[inline(always)]
+unsafe fn product_lanes(x: __m512i, inf: u16) -> __mmask32 {
+    // SAFETY: caller guarantees AVX512BW.
+    unsafe { _mm512_cmplt_epi16_mask(x, _mm512_set1_epi16((0x8001 | inf) as i16)) }
+}
+
+/// leaky_relu for binary16, the products narrowed into `x` (each half's
+/// `VCVTPS2PH` merge-masked into that half). With `PLAIN` (the caller has checked
+/// [`plain_slope`]) the lanes that take the product are `x` below `0xfc01` as
+/// `i16`, `-0.0` to `-inf`: one 16-bit compare for the register. Otherwise the
+/// oracle's `x < 0` on the widened halves (`VCMPPS`, false for NaN and `-0.0`).
+#[inline(always)]
+unsafe fn leaky_select_f16_as<const PLAIN: bool>(x: __m512i, a: __m512i) -> __m512i {
+    // SAFETY: caller guarantees AVX512F + BW.
+    unsafe {
+        let ((al, ah), (wl, wh)) = (widen_f16(a), widen_f16(x));
+        let m = if PLAIN {
+            let m = product_lanes(x, F16::INFINITY_BITS);
+            [m as u16, (m >> 16) as u16]
+        } else {
+            let zero = _mm512_setzero_ps();
+            [
+                _mm512_cmp_ps_mask::<_CMP_LT_OQ>(wl, zero),
+                _mm512_cmp_ps_mask::<_CMP_LT_OQ>(wh, zero),
+            ]
+        };
+        narrow_f16_into(_mm512_mul_ps(al, wl), _mm512_mul_ps(ah, wh), m, x)
     }
 }
 
@@ -660,11 +725,34 @@ unsafe fn mul_unless_ne(a: __m512i, b: __m512i, keep: __mmask32, other: __m512i)
 }
 
 /// [`leaky_select_ne`] for a block of four registers, with one subnormal-product
-/// test for the four, as [`leaky_parts4_ne`] has.
+/// test for the four, as [`leaky_parts4_ne`] has. Under a [`plain_slope`] the test
+/// needs no offsets: the signed minimum of the four registers' bits is the negative
+/// lane nearest zero at each position, and the product lanes are one compare per
+/// register ([`product_lanes`]); a block whose minimum is in `-0.0..` the bound
+/// (a `-0.0` lane too) takes the offsets' way. bf16 leaky_relu on Zen 4 at 64 KiB:
+/// 78 -> 87 GB/s.
 #[inline(always)]
 unsafe fn leaky_select4_ne(x: [__m512i; 4], a: __m512i) -> [__m512i; 4] {
     // SAFETY: caller guarantees AVX512F + BW + DQ + BF16.
     unsafe {
+        let inf = Bf16::INFINITY_BITS;
+        if plain_slope(a, inf) {
+            // The smallest bits of the four registers as `i16`: the negative lane
+            // nearest zero (or -0.0), if there is one.
+            let least =
+                _mm512_min_epi16(_mm512_min_epi16(x[0], x[1]), _mm512_min_epi16(x[2], x[3]));
+            let from_minus_zero = _mm512_sub_epi16(least, _mm512_set1_epi16(0x8000u16 as i16));
+            // No lane from -0.0 up to the subnormal-product bound (a -0.0 lane sends
+            // the block the general way too).
+            if _mm512_cmplt_epu16_mask(from_minus_zero, subnormal_product_bound(a)) == 0 {
+                return [
+                    merge_products(x[0], a, product_lanes(x[0], inf)),
+                    merge_products(x[1], a, product_lanes(x[1], inf)),
+                    merge_products(x[2], a, product_lanes(x[2], inf)),
+                    merge_products(x[3], a, product_lanes(x[3], inf)),
+                ];
+            }
+        }
         let Some(off) = block_offsets(x, a) else {
             return [
                 leaky_select_ne(x[0], a),
