@@ -230,6 +230,7 @@ impl Activation {
     /// [`Activation::with_params`] for an activation used by one call: the same
     /// checks, but no rounded copies, which a single call would not repay; the call
     /// rounds and checks its own type's parameters.
+    #[inline(always)]
     pub(crate) fn for_one_call(op: Op, params: &[f64]) -> Result<Activation, Error> {
         let defs = op.def().params;
         if params.len() != defs.len() {
@@ -288,6 +289,7 @@ impl Activation {
 
     /// [`Activation::params_as`] computed: each parameter rounded to `T` and checked
     /// against its rule, then the rules between them.
+    #[inline(always)]
     fn round_params<T: Element>(&self) -> Result<Params<T::Kernel>, Error> {
         // Only the op's own parameters are rounded (the other slots stay 0): a call
         // pays for nothing it does not use (relu rounds nothing).
@@ -350,6 +352,7 @@ fn round<T: Element>(def: &ParamDef, given: f64) -> T {
 
 /// Checks the rules between an op's parameters (`rounded` are the values a call will
 /// use, `given` the ones the caller gave, for the message).
+#[inline]
 fn check_cross(
     def: &OpDef,
     rounded: &[f64; MAX_SCALARS],
@@ -372,6 +375,7 @@ fn check_cross(
 
 /// Checks one parameter against its rule (`rounded` is the value a call will use,
 /// `given` the one the caller gave, for the message).
+#[inline]
 fn check(def: &ParamDef, rounded: f64, given: f64, dtype: &'static str) -> Result<(), Error> {
     match def.refusal(rounded) {
         None => Ok(()),

@@ -12,7 +12,7 @@ use crate::cli::full_sizes;
 use crate::measure::{SHUFFLE_SEED, fill, median, shuffle};
 use crate::tables::fmt_size;
 
-/// The naive loop, called directly (baseline target, no dispatch, no checks).
+/// The naive loops, called directly (baseline target, no dispatch, no checks).
 #[inline(never)]
 fn naive_relu(x: &[f32], y: &mut [f32]) {
     for (o, &v) in y.iter_mut().zip(x) {
@@ -20,34 +20,57 @@ fn naive_relu(x: &[f32], y: &mut [f32]) {
     }
 }
 
-/// Time per call (ns) for tiny inputs: the crate's default entry vs the naive loop.
+#[inline(never)]
+fn naive_leaky_relu(x: &[f32], y: &mut [f32], alpha: f32) {
+    for (o, &v) in y.iter_mut().zip(x) {
+        *o = if v < 0.0 { alpha * v } else { v };
+    }
+}
+
+/// Time per call (ns) for tiny inputs: the crate's free functions (relu, and
+/// leaky_relu, whose parameter each call checks and rounds) vs the naive loops.
 pub fn small_calls(isa: Isa) {
     println!(
-        "\nsmall inputs (f32 relu, out of place): ns per call, crate default dispatch ({isa}; up to 256 bytes the oracle inline) vs a direct call of the naive loop"
+        "\nsmall inputs (f32, out of place): ns per call of the free functions, crate default dispatch ({isa}; up to 256 bytes the oracle inline) vs a direct call of the naive loop"
     );
-    for n in [1usize, 8, 64] {
-        let x: Vec<f32> = fill(n, 5, 4.0);
-        let mut y = vec![0.0f32; n];
-        let reps = 2_000_000u32;
-        let mut best = [f64::MAX; 2];
-        for _ in 0..5 {
-            let t = Instant::now();
-            for _ in 0..reps {
-                caffe2op_relu::relu(black_box(&x), black_box(&mut y)).unwrap();
+    for (name, leaky) in [("relu", false), ("leaky_relu(0.01)", true)] {
+        for n in [1usize, 8, 64] {
+            let x: Vec<f32> = fill(n, 5, 4.0);
+            let mut y = vec![0.0f32; n];
+            let reps = 2_000_000u32;
+            let mut best = [f64::MAX; 2];
+            for _ in 0..5 {
+                let t = Instant::now();
+                for _ in 0..reps {
+                    if leaky {
+                        caffe2op_relu::leaky_relu(
+                            black_box(&x),
+                            black_box(&mut y),
+                            black_box(0.01),
+                        )
+                        .unwrap();
+                    } else {
+                        caffe2op_relu::relu(black_box(&x), black_box(&mut y)).unwrap();
+                    }
+                }
+                best[0] = best[0].min(t.elapsed().as_secs_f64() / reps as f64 * 1e9);
+                let t = Instant::now();
+                for _ in 0..reps {
+                    if leaky {
+                        naive_leaky_relu(black_box(&x), black_box(&mut y), black_box(0.01));
+                    } else {
+                        naive_relu(black_box(&x), black_box(&mut y));
+                    }
+                }
+                best[1] = best[1].min(t.elapsed().as_secs_f64() / reps as f64 * 1e9);
             }
-            best[0] = best[0].min(t.elapsed().as_secs_f64() / reps as f64 * 1e9);
-            let t = Instant::now();
-            for _ in 0..reps {
-                naive_relu(black_box(&x), black_box(&mut y));
-            }
-            best[1] = best[1].min(t.elapsed().as_secs_f64() / reps as f64 * 1e9);
+            println!(
+                "  {name:<16} n = {n:>3}: crate {:>6.2} ns, naive {:>6.2} ns, ratio {:.2}",
+                best[0],
+                best[1],
+                best[0] / best[1]
+            );
         }
-        println!(
-            "  n = {n:>3}: crate {:>6.2} ns, naive {:>6.2} ns, ratio {:.2}",
-            best[0],
-            best[1],
-            best[0] / best[1]
-        );
     }
 }
 
