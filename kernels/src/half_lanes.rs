@@ -613,6 +613,27 @@ pub(crate) unsafe fn negative<L: Lanes16>(x: L, inf: u16) -> L::Mask {
     unsafe { in_range(x, 0x8001, 0x8000 | inf) }
 }
 
+/// Whether every lane of leaky_relu's slope `a` is finite with its sign clear (bits
+/// `0..inf`: every slope the crate accepts, unless it rounds to `-0.0`). Then
+/// `a * -0.0` is `-0.0`, so the `-0.0` lanes may take the product with the negative
+/// ones ([`product_lanes`]).
+#[inline(always)]
+pub(crate) unsafe fn plain_slope<L: Lanes16>(a: L, inf: u16) -> bool {
+    // SAFETY: forwarded from the caller (ISA available).
+    unsafe { L::all(in_range(a, 0, inf - 1)) }
+}
+
+/// leaky_relu's product lanes under a [`plain_slope`]: `-0.0..=-inf`, the bits
+/// `0x8000..=0x8000 | inf`, which as `i16` are those below `0x8001 | inf`: one signed
+/// compare, where `x < 0` ([`negative`]) takes an add and a compare. Used by the
+/// AVX-512 kernels, whose compares write mask registers (on AVX2 it measured no
+/// faster: `docs/PERFORMANCE.md`).
+#[inline(always)]
+pub(crate) unsafe fn product_lanes<L: Lanes16>(x: L, inf: u16) -> L::Mask {
+    // SAFETY: forwarded from the caller (ISA available).
+    unsafe { L::lt_i16(x, L::splat(0x8001 | inf)) }
+}
+
 /// Where `x > 0`: bits in `1..=inf`.
 #[inline(always)]
 pub(crate) unsafe fn positive<L: Lanes16>(x: L, inf: u16) -> L::Mask {

@@ -32,7 +32,9 @@
 use core::arch::x86_64::*;
 
 use crate::half::{Bf16, F16};
-use crate::half_lanes::{Format16, Half, Lanes16, RoundTrip, round_trip_loop};
+use crate::half_lanes::{
+    Format16, Half, Lanes16, RoundTrip, negative, plain_slope, product_lanes, round_trip_loop,
+};
 use crate::vector::LeakyShape;
 
 /// 32 binary16 values (bits) in a `__m512i`.
@@ -242,11 +244,18 @@ unsafe impl Lanes16 for __m512i {
         }
     }
     /// leaky_relu for bfloat16 with the select in the narrowing: `VPACKUSDW`
-    /// merge-masked into `x` under the negative lanes, for a `VPBLENDMW`.
+    /// merge-masked into `x` under the product lanes (`leaky_lanes`), for a
+    /// `VPBLENDMW`.
     #[inline(always)]
     unsafe fn leaky_select_bf16(x: Self, a: Self) -> Self {
         // SAFETY: caller guarantees AVX512F + BW.
-        unsafe { mul_bf16_into(a, x, crate::half_lanes::negative(x, Bf16::INFINITY_BITS), x) }
+        unsafe {
+            if plain_slope(a, Bf16::INFINITY_BITS) {
+                mul_bf16_into(a, x, product_lanes(x, Bf16::INFINITY_BITS), x)
+            } else {
+                mul_bf16_into(a, x, negative(x, Bf16::INFINITY_BITS), x)
+            }
+        }
     }
     #[inline(always)]
     unsafe fn leaky_select4_bf16(x: [Self; 4], a: Self) -> [Self; 4] {
@@ -262,10 +271,10 @@ unsafe impl Lanes16 for __m512i {
                 ];
             }
             [
-                Self::leaky_select_bf16(x[0], a),
-                Self::leaky_select_bf16(x[1], a),
-                Self::leaky_select_bf16(x[2], a),
-                Self::leaky_select_bf16(x[3], a),
+                mul_bf16_into(a, x[0], negative(x[0], inf), x[0]),
+                mul_bf16_into(a, x[1], negative(x[1], inf), x[1]),
+                mul_bf16_into(a, x[2], negative(x[2], inf), x[2]),
+                mul_bf16_into(a, x[3], negative(x[3], inf), x[3]),
             ]
         }
     }
@@ -364,26 +373,6 @@ unsafe fn widen_f16(v: __m512i) -> (__m512, __m512) {
             _mm512_cvtph_ps(_mm512_extracti64x4_epi64::<1>(v)),
         )
     }
-}
-
-/// Whether every lane of the 16-bit slope `a` (its infinity's bits `inf`) is
-/// finite with its sign clear (every slope the crate accepts, unless it rounds to
-/// infinity). Then `a * -0.0` is `-0.0`, so the `-0.0` lanes of `x` may take the
-/// product as well as the negative ones, and those are one range of the bits that
-/// starts at the lowest as `i16` ([`product_lanes`]).
-#[inline(always)]
-unsafe fn plain_slope(a: __m512i, inf: u16) -> bool {
-    // SAFETY: caller guarantees AVX512BW.
-    unsafe { _mm512_cmplt_epu16_mask(a, _mm512_set1_epi16(inf as i16)) == u32::MAX }
-}
-
-/// The lanes of `x` from `-0.0` to `-inf` (bits `0x8000..=0x8000 | inf`, below
-/// `0x8001 | inf` as `i16`): one 16-bit compare, where the oracle's `x < 0` takes
-/// two. leaky_relu's product lanes under a [`plain_slope`].
-#[inline(always)]
-unsafe fn product_lanes(x: __m512i, inf: u16) -> __mmask32 {
-    // SAFETY: caller guarantees AVX512BW.
-    unsafe { _mm512_cmplt_epi16_mask(x, _mm512_set1_epi16((0x8001 | inf) as i16)) }
 }
 
 /// leaky_relu for binary16, the products narrowed into `x` (each half's
