@@ -617,6 +617,7 @@ pub(crate) unsafe fn negative<L: Lanes16>(x: L, inf: u16) -> L::Mask {
 /// `0..inf`: every slope the crate accepts, unless it rounds to `-0.0`). Then
 /// `a * -0.0` is `-0.0`, so the `-0.0` lanes may take the product with the negative
 /// ones ([`product_lanes`]).
+#[cfg(target_arch = "x86_64")]
 #[inline(always)]
 pub(crate) unsafe fn plain_slope<L: Lanes16>(a: L, inf: u16) -> bool {
     // SAFETY: forwarded from the caller (ISA available).
@@ -628,6 +629,7 @@ pub(crate) unsafe fn plain_slope<L: Lanes16>(a: L, inf: u16) -> bool {
 /// compare, where `x < 0` ([`negative`]) takes an add and a compare. Used by the
 /// AVX-512 kernels, whose compares write mask registers (on AVX2 it measured no
 /// faster: `docs/PERFORMANCE.md`).
+#[cfg(target_arch = "x86_64")]
 #[inline(always)]
 pub(crate) unsafe fn product_lanes<L: Lanes16>(x: L, inf: u16) -> L::Mask {
     // SAFETY: forwarded from the caller (ISA available).

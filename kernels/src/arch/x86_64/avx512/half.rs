@@ -187,7 +187,7 @@ unsafe impl Lanes16 for __m512i {
     }
     /// leaky_relu for binary16 with the select in the narrowing: each half's
     /// `VCVTPS2PH` merge-masked into that half of `x` under the lanes that take the
-    /// product ([`leaky_select_f16_as`]), where the parts take an integer compare
+    /// product (`leaky_select_f16_as`), where the parts take an integer compare
     /// pair on `x` and a `VPBLENDMW`.
     #[inline(always)]
     unsafe fn leaky_select_f16(x: Self, a: Self) -> Self {
@@ -244,8 +244,8 @@ unsafe impl Lanes16 for __m512i {
         }
     }
     /// leaky_relu for bfloat16 with the select in the narrowing: `VPACKUSDW`
-    /// merge-masked into `x` under the product lanes ([`product_lanes`] under a
-    /// [`plain_slope`], else `x < 0`), for a `VPBLENDMW`.
+    /// merge-masked into `x` under the product lanes (`product_lanes` under a
+    /// `plain_slope`, else `x < 0`), for a `VPBLENDMW`.
     #[inline(always)]
     unsafe fn leaky_select_bf16(x: Self, a: Self) -> Self {
         // SAFETY: caller guarantees AVX512F + BW.
