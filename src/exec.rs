@@ -804,8 +804,27 @@ fn clock_ns() -> u64 {
 /// back to back keep the workers awake, and two cores ran them 1.15-1.77x as fast
 /// as one where a call after the workers had gone to sleep lost (0.17-0.77x at 128
 /// KiB-1 MiB per buffer on the Zen 4 VM). The first call of a burst runs alone.
-#[inline]
+///
+/// A call that moves less than [`MIN_CHUNK_BYTES`] is one piece on any pool and at
+/// any threshold, and below [`burst_min_bytes`] it takes no part in bursts: that
+/// answer is inlined into the caller, the rest ([`plan_call_general`]) is not.
+#[inline(always)]
 fn plan_call(len: usize, elem_size: usize, buffers: Buffers, exec: Exec) -> ((usize, usize), bool) {
+    let bytes = len.saturating_mul(elem_size).saturating_mul(buffers.count);
+    if bytes < MIN_CHUNK_BYTES && bytes < burst_min_bytes() {
+        return ((len, 1), false);
+    }
+    plan_call_general(len, elem_size, buffers, exec)
+}
+
+/// [`plan_call`] beyond its small-call answer.
+#[inline(never)]
+fn plan_call_general(
+    len: usize,
+    elem_size: usize,
+    buffers: Buffers,
+    exec: Exec,
+) -> ((usize, usize), bool) {
     let bytes = len.saturating_mul(elem_size).saturating_mul(buffers.count);
     let tracked = !NO_THREADS
         && exec.threads == Threads::Auto
