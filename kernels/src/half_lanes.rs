@@ -614,7 +614,7 @@ pub(crate) unsafe fn negative<L: Lanes16>(x: L, inf: u16) -> L::Mask {
 }
 
 /// Whether every lane of leaky_relu's slope `a` is finite with its sign clear (bits
-/// `0..inf`: every slope the crate accepts, unless it rounds to `-0.0`). Then
+/// `0..inf`: every slope the crate accepts but `-0.0`). Then
 /// `a * -0.0` is `-0.0`, so the `-0.0` lanes may take the product with the negative
 /// ones ([`product_lanes`]).
 #[cfg(target_arch = "x86_64")]
