@@ -60,17 +60,19 @@ fn check_all<T: TestElem>(k: &Kernel, all: &[T], scrambled: &[T], what: &str) {
 fn bf16_side() {
     assert_eq!(avx512_bf16_narrowing().to_string(), child_expect());
     let (all, scrambled) = patterns(bf16::from_bits);
-    // The default, 0, 1, a subnormal, tiny (subnormal products), huge (overflow).
-    let alphas = [0.01, 0.0, 1.0, 1e-39, 1e-30, 1e30, 3e38];
+    // The default, 0, -0 (whose product with -0.0 is +0.0: the kernels' one-compare
+    // product lanes do not apply), 1, a subnormal, tiny (subnormal products), huge
+    // (overflow).
+    let alphas = [0.01, 0.0, -0.0, 1.0, 1e-39, 1e-30, 1e30, 3e38];
     check_leaky(&all, &scrambled, &alphas, "bf16 narrowing");
 }
 
 fn fp16_side() {
     assert_eq!(avx512_fp16().to_string(), child_expect());
     let (all, scrambled) = patterns(f16::from_bits);
-    // The default, 0, 1, a subnormal, tiny (subnormal products), huge (overflow), and
-    // one whose products round (0.1 is not a binary16 value).
-    let alphas = [0.01, 0.0, 1.0, 1e-7, 1e-3, 60000.0, 0.1];
+    // The default, 0, -0 (as for bf16), 1, a subnormal, tiny (subnormal products), huge
+    // (overflow), and one whose products round (0.1 is not a binary16 value).
+    let alphas = [0.01, 0.0, -0.0, 1.0, 1e-7, 1e-3, 60000.0, 0.1];
     check_leaky(&all, &scrambled, &alphas, "f16 arithmetic");
     // Bounds of both signs, zeros of both signs, equal bounds, the type's extremes.
     for (lo, hi) in [

@@ -714,33 +714,28 @@ unsafe fn mul_unless_ne(a: __m512i, b: __m512i, keep: __mmask32, other: __m512i)
 }
 
 /// [`leaky_select_ne`] for a block of four registers, with one subnormal-product
-/// test for the four, as [`leaky_parts4_ne`] has. Under a [`plain_slope`] the test
-/// needs no offsets: the signed minimum of the four registers' bits is the negative
-/// lane nearest zero at each position, and the product lanes are one compare per
-/// register ([`product_lanes`]); a block whose minimum is in `-0.0..` the bound
-/// (a `-0.0` lane too) takes the offsets' way. bf16 leaky_relu on Zen 4 at 64 KiB:
-/// 78 -> 87 GB/s.
+/// test for the four, as [`leaky_parts4_ne`] has. The test first takes the signed
+/// minimum of the four registers' bits, the negative lane nearest zero at each
+/// position: when no lane lies from `-0.0` up to the bound, no product is subnormal
+/// and no lane is `-0.0`, so the product lanes are [`product_lanes`], one compare
+/// per register (the `-0.0` lanes it takes are absent, whatever the slope). A block
+/// whose minimum lies there takes the offsets' test. bf16 leaky_relu on Zen 4 at
+/// 64 KiB: 78 -> 87 GB/s.
 #[inline(always)]
 unsafe fn leaky_select4_ne(x: [__m512i; 4], a: __m512i) -> [__m512i; 4] {
     // SAFETY: caller guarantees AVX512F + BW + DQ + BF16.
     unsafe {
         let inf = Bf16::INFINITY_BITS;
-        if plain_slope(a, inf) {
-            // The smallest bits of the four registers as `i16`: the negative lane
-            // nearest zero (or -0.0), if there is one.
-            let least =
-                _mm512_min_epi16(_mm512_min_epi16(x[0], x[1]), _mm512_min_epi16(x[2], x[3]));
-            let from_minus_zero = _mm512_sub_epi16(least, _mm512_set1_epi16(0x8000u16 as i16));
-            // No lane from -0.0 up to the subnormal-product bound (a -0.0 lane sends
-            // the block the general way too).
-            if _mm512_cmplt_epu16_mask(from_minus_zero, subnormal_product_bound(a)) == 0 {
-                return [
-                    merge_products(x[0], a, product_lanes(x[0], inf)),
-                    merge_products(x[1], a, product_lanes(x[1], inf)),
-                    merge_products(x[2], a, product_lanes(x[2], inf)),
-                    merge_products(x[3], a, product_lanes(x[3], inf)),
-                ];
-            }
+        let least = _mm512_min_epi16(_mm512_min_epi16(x[0], x[1]), _mm512_min_epi16(x[2], x[3]));
+        let from_minus_zero = _mm512_sub_epi16(least, _mm512_set1_epi16(0x8000u16 as i16));
+        // The bound is at least 1, so a -0.0 lane (0 here) always fails.
+        if _mm512_cmplt_epu16_mask(from_minus_zero, subnormal_product_bound(a)) == 0 {
+            return [
+                merge_products(x[0], a, product_lanes(x[0], inf)),
+                merge_products(x[1], a, product_lanes(x[1], inf)),
+                merge_products(x[2], a, product_lanes(x[2], inf)),
+                merge_products(x[3], a, product_lanes(x[3], inf)),
+            ];
         }
         let Some(off) = block_offsets(x, a) else {
             return [
