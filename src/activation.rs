@@ -253,6 +253,51 @@ impl Activation {
         })
     }
 
+    /// `op`'s parameters `given` rounded to `T` for a short call, where each rounded
+    /// value passes [`Rule::quick_accept`] and the rules between the parameters pass
+    /// [`Cross::quick_holds`] as given and as rounded: then they are the parameters that
+    /// [`Activation::for_one_call`] and [`Activation::params_as`] give. `None` where a
+    /// test says no, for the full checks to decide (and name the refusal).
+    ///
+    /// Only the rounded values are tested against their rules: rounding to nearest is
+    /// monotonic and keeps the sign, NaN and infinity, so a value that breaks its rule
+    /// as given (NaN, infinite, negative, `<= 0`) rounds to one that fails the quick
+    /// test too. The rules between parameters are tested both ways, since rounding can
+    /// make two ordered values equal.
+    #[inline(always)]
+    pub(crate) fn quick_params<T: Element>(op: Op, given: &[f64]) -> Option<Params<T::Kernel>> {
+        let def = op.def();
+        if given.len() != def.params.len() {
+            return None;
+        }
+        let mut out = [T::default().to_kernel(); MAX_SCALARS];
+        let (mut all, mut rounded) = ([0.0; MAX_SCALARS], [0.0; MAX_SCALARS]);
+        for (i, (param, &v)) in def.params.iter().zip(given).enumerate() {
+            let p = round::<T>(param, v);
+            (all[i], rounded[i]) = (v, p.to_f64());
+            // A rule that only refuses NaN is left to the rules between parameters
+            // where one covers this parameter ([`Cross::quick_holds`]).
+            let covered = matches!(param.rule, Rule::NotNan | Rule::Bound)
+                && def
+                    .cross
+                    .iter()
+                    .any(|c| c.params().0 == i || c.params().1 == i);
+            if !covered && !param.rule.quick_accept(rounded[i]) {
+                return None;
+            }
+            out[i] = p.to_kernel();
+        }
+        for rule in def.cross {
+            if !(rule.quick_holds(&all) && rule.quick_holds(&rounded)) {
+                return None;
+            }
+        }
+        Some(Params {
+            scalars: out,
+            channel: caffe2op_relu_kernels::ops::Channel::NONE,
+        })
+    }
+
     /// The op.
     pub const fn op(&self) -> Op {
         self.op
@@ -343,9 +388,15 @@ impl Activation {
 /// highest finite value.
 #[inline]
 fn round<T: Element>(def: &ParamDef, given: f64) -> T {
+    // One compare for the common case (a bound that stands for itself).
     match def.rule {
-        Rule::Bound if given == f64::MIN => T::LOWEST,
-        Rule::Bound if given == f64::MAX => T::HIGHEST,
+        Rule::Bound if given.abs() == f64::MAX => {
+            if given < 0.0 {
+                T::LOWEST
+            } else {
+                T::HIGHEST
+            }
+        }
         _ => T::from_f64(given),
     }
 }
@@ -461,5 +512,85 @@ mod tests {
             Activation::for_one_call(Op::ReluN, &[0.0]).unwrap_err(),
             Activation::relu_n(0.0).unwrap_err()
         );
+    }
+
+    /// The short calls' quick parameters are the full path's wherever they are given,
+    /// bit for bit, over values each rule accepts or refuses as given or only once
+    /// rounded (and they are given for the plain values, so the quick path runs).
+    #[test]
+    fn quick_parameters_are_the_full_ones() {
+        fn same<T: Element>(op: Op, given: &[f64]) -> bool {
+            let bits =
+                |p: Params<T::Kernel>| p.scalars.map(|k| T::from_kernel(k).to_f64().to_bits());
+            let full = Activation::for_one_call(op, given).and_then(|a| a.params_as::<T>());
+            match Activation::quick_params::<T>(op, given) {
+                Some(q) => {
+                    assert_eq!(
+                        Some(bits(q)),
+                        full.ok().map(bits),
+                        "{op:?} {given:?} {}",
+                        T::NAME
+                    );
+                    true
+                }
+                None => false,
+            }
+        }
+        let values = [
+            0.0,
+            -0.0,
+            1e-50,
+            -1e-50,
+            1e-6,
+            0.01,
+            0.1,
+            1.0,
+            6.0,
+            -1.0,
+            70000.0,
+            3.0e38,
+            3.5e38,
+            1e300,
+            f64::MAX,
+            f64::MIN,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            f64::NAN,
+            -f64::NAN,
+        ];
+        let mut quick = 0;
+        for op in [Op::ReluN, Op::LeakyRelu] {
+            for &v in &values {
+                let r = [
+                    same::<f32>(op, &[v]),
+                    same::<f64>(op, &[v]),
+                    same::<half::f16>(op, &[v]),
+                    same::<half::bf16>(op, &[v]),
+                ];
+                quick += r.iter().filter(|&&q| q).count();
+            }
+        }
+        for &lo in &values {
+            for &hi in &values {
+                for q in [
+                    same::<f32>(Op::Clip, &[lo, hi]),
+                    same::<f64>(Op::Clip, &[lo, hi]),
+                    same::<half::f16>(Op::Clip, &[lo, hi]),
+                    same::<half::bf16>(Op::Clip, &[lo, hi]),
+                ] {
+                    quick += usize::from(q);
+                }
+            }
+        }
+        // A wrong count is left to the full path.
+        assert!(!same::<f32>(Op::Clip, &[1.0]) && !same::<f32>(Op::LeakyRelu, &[0.1, 0.2]));
+        for (op, p) in [
+            (Op::LeakyRelu, &[0.01][..]),
+            (Op::ReluN, &[6.0]),
+            (Op::Clip, &[-1.0, 1.0]),
+        ] {
+            assert!(same::<f32>(op, p) && same::<f64>(op, p), "{op:?}");
+        }
+        assert!(quick > 400, "{quick}");
     }
 }

@@ -5,10 +5,10 @@ use std::cell::Cell;
 
 use caffe2op_relu_kernels::Params;
 use caffe2op_relu_kernels::ops::{
-    BackwardOp, ForwardOp, VisitBackward, VisitForward, visit_backward, visit_forward,
+    BackwardOp, ForwardOp, MAX_SCALARS, VisitBackward, VisitForward, visit_backward, visit_forward,
 };
 
-use crate::activation::Activation;
+use crate::activation::{Activation, Op};
 use crate::element::Element;
 use crate::error::Error;
 use crate::exec::{self, Binary, Exec, Pool, Runnable, Threads, Unary};
@@ -73,6 +73,145 @@ impl<T: Element> VisitBackward for Visit<InlineBackward<'_, T>, Params<T::Kernel
                 }
             }
         }
+    }
+}
+
+/// A call short enough to run inline: `act`'s parameters rounded to `T` (or the
+/// refusal), then the op's oracle loop.
+#[inline(always)]
+fn inline_forward<T: Element>(act: &Activation, call: InlineForward<'_, T>) -> Result<(), Error> {
+    let p = act.params_as::<T>()?;
+    visit_forward(act.op().forward(), Visit(call, p));
+    Ok(())
+}
+
+/// The backward twin of [`inline_forward`].
+#[inline(always)]
+fn inline_backward<T: Element>(act: &Activation, call: InlineBackward<'_, T>) -> Result<(), Error> {
+    let p = act.params_as::<T>()?;
+    visit_backward(act.op().backward(), Visit(call, p));
+    Ok(())
+}
+
+/// A call of a free function with parameters (`leaky_relu`, `clip` and the others):
+/// [`Kernel`]'s calls on the default ISA with [`Threads::Auto`], for an activation
+/// made for the call. A short call whose parameters pass the quick tests
+/// ([`Activation::quick_params`]) runs the oracle inline and touches no memory but
+/// the slices; any other call goes out of line to the full checks and the kernel
+/// path. A kernel built before the length test would be written to the stack on
+/// every call, short ones included (the kernel path takes its address), and a
+/// refusal worked out in line would keep registers saved on every call.
+///
+/// The out-of-line path takes the op and the parameters as scalars, in registers:
+/// a struct or a slice would be written to the stack on every call.
+#[derive(Clone, Copy)]
+pub(crate) struct Once {
+    op: Op,
+    /// The parameters in the registry's slots (unused ones 0).
+    params: [f64; MAX_SCALARS],
+}
+
+impl Once {
+    /// `op` with its parameters in registry order (checked by the call).
+    #[inline(always)]
+    pub(crate) fn new<const N: usize>(op: Op, given: [f64; N]) -> Once {
+        const { assert!(N <= MAX_SCALARS) };
+        let mut params = [0.0; MAX_SCALARS];
+        params[..N].copy_from_slice(&given);
+        Once { op, params }
+    }
+
+    /// The checked activation, or the refusal of a parameter.
+    #[inline(always)]
+    fn full(op: Op, params: [f64; MAX_SCALARS]) -> Result<Kernel, Error> {
+        let n = op.def().params.len();
+        Ok(Kernel::new(Activation::for_one_call(op, &params[..n])?))
+    }
+
+    /// The parameters for a short call (`None`: the full checks decide).
+    #[inline(always)]
+    fn quick<T: Element>(self) -> Option<Params<T::Kernel>> {
+        let n = self.op.def().params.len();
+        Activation::quick_params::<T>(self.op, &self.params[..n])
+    }
+
+    /// [`Kernel::forward`].
+    #[inline(always)]
+    pub(crate) fn forward<T: Element>(self, x: &[T], y: &mut [T]) -> Result<(), Error> {
+        if T::INLINE_MAX == 0 {
+            // No call of this type runs inline: the kernel path, one call deep.
+            return Once::full(self.op, self.params)?.forward(x, y);
+        }
+        if x.len() <= T::INLINE_MAX
+            && x.len() == y.len()
+            && let Some(p) = self.quick::<T>()
+        {
+            visit_forward(self.op.forward(), Visit(InlineForward::Copy(x, y), p));
+            return Ok(());
+        }
+        let [a, b] = self.params;
+        Once::forward_full(self.op, a, b, x, y)
+    }
+
+    #[inline(never)]
+    fn forward_full<T: Element>(op: Op, a: f64, b: f64, x: &[T], y: &mut [T]) -> Result<(), Error> {
+        Once::full(op, [a, b])?.forward(x, y)
+    }
+
+    /// [`Kernel::forward_in_place`].
+    #[inline(always)]
+    pub(crate) fn forward_in_place<T: Element>(self, x: &mut [T]) -> Result<(), Error> {
+        if T::INLINE_MAX == 0 {
+            // No call of this type runs inline: the kernel path, one call deep.
+            return Once::full(self.op, self.params)?.forward_in_place(x);
+        }
+        if x.len() <= T::INLINE_MAX
+            && let Some(p) = self.quick::<T>()
+        {
+            visit_forward(self.op.forward(), Visit(InlineForward::InPlace(x), p));
+            return Ok(());
+        }
+        let [a, b] = self.params;
+        Once::forward_in_place_full(self.op, a, b, x)
+    }
+
+    #[inline(never)]
+    fn forward_in_place_full<T: Element>(op: Op, a: f64, b: f64, x: &mut [T]) -> Result<(), Error> {
+        Once::full(op, [a, b])?.forward_in_place(x)
+    }
+
+    /// [`Kernel::backward`].
+    #[inline(always)]
+    pub(crate) fn backward<T: Element>(self, y: &[T], dy: &[T], dx: &mut [T]) -> Result<(), Error> {
+        if T::INLINE_MAX == 0 {
+            // No call of this type runs inline: the kernel path, one call deep.
+            return Once::full(self.op, self.params)?.backward(y, dy, dx);
+        }
+        if y.len() <= T::INLINE_MAX
+            && y.len() == dy.len()
+            && y.len() == dx.len()
+            && let Some(p) = self.quick::<T>()
+        {
+            visit_backward(
+                self.op.backward(),
+                Visit(InlineBackward::Copy(y, dy, dx), p),
+            );
+            return Ok(());
+        }
+        let [a, b] = self.params;
+        Once::backward_full(self.op, a, b, y, dy, dx)
+    }
+
+    #[inline(never)]
+    fn backward_full<T: Element>(
+        op: Op,
+        a: f64,
+        b: f64,
+        y: &[T],
+        dy: &[T],
+        dx: &mut [T],
+    ) -> Result<(), Error> {
+        Once::full(op, [a, b])?.backward(y, dy, dx)
     }
 }
 
@@ -160,9 +299,7 @@ impl Kernel {
     #[inline(always)]
     pub fn forward<T: Element>(&self, x: &[T], y: &mut [T]) -> Result<(), Error> {
         if self.inline::<T>(x.len()) && x.len() == y.len() {
-            let p = self.act.params_as::<T>()?;
-            visit_forward(self.act.op().forward(), Visit(InlineForward::Copy(x, y), p));
-            return Ok(());
+            return inline_forward(&self.act, InlineForward::Copy(x, y));
         }
         self.forward_kernel(x, y)
     }
@@ -176,9 +313,7 @@ impl Kernel {
     #[inline(always)]
     pub fn forward_in_place<T: Element>(&self, x: &mut [T]) -> Result<(), Error> {
         if self.inline::<T>(x.len()) {
-            let p = self.act.params_as::<T>()?;
-            visit_forward(self.act.op().forward(), Visit(InlineForward::InPlace(x), p));
-            return Ok(());
+            return inline_forward(&self.act, InlineForward::InPlace(x));
         }
         self.forward_in_place_kernel(x)
     }
@@ -192,12 +327,7 @@ impl Kernel {
     #[inline(always)]
     pub fn backward<T: Element>(&self, y: &[T], dy: &[T], dx: &mut [T]) -> Result<(), Error> {
         if self.inline::<T>(y.len()) && y.len() == dy.len() && y.len() == dx.len() {
-            let p = self.act.params_as::<T>()?;
-            visit_backward(
-                self.act.op().backward(),
-                Visit(InlineBackward::Copy(y, dy, dx), p),
-            );
-            return Ok(());
+            return inline_backward(&self.act, InlineBackward::Copy(y, dy, dx));
         }
         self.backward_kernel(y, dy, dx)
     }
@@ -211,12 +341,7 @@ impl Kernel {
     #[inline(always)]
     pub fn backward_in_place<T: Element>(&self, y: &[T], dy: &mut [T]) -> Result<(), Error> {
         if self.inline::<T>(y.len()) && y.len() == dy.len() {
-            let p = self.act.params_as::<T>()?;
-            visit_backward(
-                self.act.op().backward(),
-                Visit(InlineBackward::InPlace(y, dy), p),
-            );
-            return Ok(());
+            return inline_backward(&self.act, InlineBackward::InPlace(y, dy));
         }
         self.backward_in_place_kernel(y, dy)
     }

@@ -342,6 +342,7 @@ pub use error::{Error, OpErrorKind};
 pub use exec::Threads;
 pub use isa::{ISA_ENV_VAR, Isa, ParseIsaError};
 pub use kernel::Kernel;
+use kernel::Once;
 pub use prelu::{Order, Prelu, prelu, prelu_grad, prelu_in_place};
 pub use quantized::{
     Int8LeakyRelu, QuantParams, int8_relu, int8_relu_in_place, int8_relu_in_place_with,
@@ -368,25 +369,25 @@ pub fn relu_in_place<T: Element>(x: &mut [T]) {
 /// `y = relu_n(x; n)`.
 #[inline]
 pub fn relu_n<T: Element>(x: &[T], y: &mut [T], n: f64) -> Result<(), Error> {
-    Kernel::new(Activation::for_one_call(Op::ReluN, &[n])?).forward(x, y)
+    Once::new(Op::ReluN, [n]).forward(x, y)
 }
 
 /// `x = relu_n(x; n)`.
 #[inline]
 pub fn relu_n_in_place<T: Element>(x: &mut [T], n: f64) -> Result<(), Error> {
-    Kernel::new(Activation::for_one_call(Op::ReluN, &[n])?).forward_in_place(x)
+    Once::new(Op::ReluN, [n]).forward_in_place(x)
 }
 
 /// `y = leaky_relu(x; alpha)`.
 #[inline]
 pub fn leaky_relu<T: Element>(x: &[T], y: &mut [T], alpha: f64) -> Result<(), Error> {
-    Kernel::new(Activation::for_one_call(Op::LeakyRelu, &[alpha])?).forward(x, y)
+    Once::new(Op::LeakyRelu, [alpha]).forward(x, y)
 }
 
 /// `x = leaky_relu(x; alpha)`.
 #[inline]
 pub fn leaky_relu_in_place<T: Element>(x: &mut [T], alpha: f64) -> Result<(), Error> {
-    Kernel::new(Activation::for_one_call(Op::LeakyRelu, &[alpha])?).forward_in_place(x)
+    Once::new(Op::LeakyRelu, [alpha]).forward_in_place(x)
 }
 
 /// `dx = relu'(y) * dy`, from the forward output `y`.
@@ -404,7 +405,7 @@ pub fn relu_grad_in_place<T: Element>(y: &[T], dy: &mut [T]) -> Result<(), Error
 /// `dx = relu_n'(y) * dy`.
 #[inline]
 pub fn relu_n_grad<T: Element>(y: &[T], dy: &[T], dx: &mut [T], n: f64) -> Result<(), Error> {
-    Kernel::new(Activation::for_one_call(Op::ReluN, &[n])?).backward(y, dy, dx)
+    Once::new(Op::ReluN, [n]).backward(y, dy, dx)
 }
 
 /// `dx = leaky_relu'(y) * dy`.
@@ -415,19 +416,19 @@ pub fn leaky_relu_grad<T: Element>(
     dx: &mut [T],
     alpha: f64,
 ) -> Result<(), Error> {
-    Kernel::new(Activation::for_one_call(Op::LeakyRelu, &[alpha])?).backward(y, dy, dx)
+    Once::new(Op::LeakyRelu, [alpha]).backward(y, dy, dx)
 }
 
 /// `y = clip(x; min, max)`: `x < min ? min : x > max ? max : x`.
 #[inline]
 pub fn clip<T: Element>(x: &[T], y: &mut [T], min: f64, max: f64) -> Result<(), Error> {
-    Kernel::new(Activation::for_one_call(Op::Clip, &[min, max])?).forward(x, y)
+    Once::new(Op::Clip, [min, max]).forward(x, y)
 }
 
 /// `x = clip(x; min, max)`.
 #[inline]
 pub fn clip_in_place<T: Element>(x: &mut [T], min: f64, max: f64) -> Result<(), Error> {
-    Kernel::new(Activation::for_one_call(Op::Clip, &[min, max])?).forward_in_place(x)
+    Once::new(Op::Clip, [min, max]).forward_in_place(x)
 }
 
 /// `dx = clip'(y) * dy`: `y > min && y < max ? dy : 0`, from the forward output `y`.
@@ -439,7 +440,7 @@ pub fn clip_grad<T: Element>(
     min: f64,
     max: f64,
 ) -> Result<(), Error> {
-    Kernel::new(Activation::for_one_call(Op::Clip, &[min, max])?).backward(y, dy, dx)
+    Once::new(Op::Clip, [min, max]).backward(y, dy, dx)
 }
 
 // The tuning knobs' 0.1 paths, kept for compatibility.
