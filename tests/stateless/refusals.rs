@@ -303,3 +303,100 @@ fn zero_length_is_fine_everywhere() {
         k.backward_aliased(c, c, c).unwrap();
     }
 }
+
+/// The free functions with parameters, on short slices (run inline when their
+/// parameters pass quick tests) and long ones: the refusal of a kernel built from the
+/// same activation, with nothing written, or that kernel's output bit for bit (and
+/// the oracle's), for parameters the quick tests accept and for those they leave to
+/// the full checks (a `-0.0` slope, clip bounds of `f64::MIN`/`f64::MAX`).
+#[test]
+fn free_functions_with_parameters_match_kernels() {
+    use caffe2op_relu::Op;
+    let cases: &[(Op, &[f64])] = &[
+        (Op::ReluN, &[6.0]),
+        (Op::ReluN, &[-1.0]),
+        (Op::ReluN, &[f64::NAN]),
+        (Op::ReluN, &[1e-50]),
+        (Op::ReluN, &[f64::INFINITY]),
+        (Op::LeakyRelu, &[0.01]),
+        (Op::LeakyRelu, &[-0.0]),
+        (Op::LeakyRelu, &[-0.01]),
+        (Op::LeakyRelu, &[1e300]),
+        (Op::LeakyRelu, &[f64::NAN]),
+        (Op::Clip, &[-1.0, 1.0]),
+        (Op::Clip, &[1.0 + 1e-10, 1.0]),
+        (Op::Clip, &[1.0, 1.0 + 1e-10]),
+        (Op::Clip, &[1e300, f64::MAX]),
+        (Op::Clip, &[f64::MIN, -1e300]),
+        (Op::Clip, &[f64::MIN, f64::MAX]),
+        (Op::Clip, &[f64::NAN, 1.0]),
+        (Op::Clip, &[-0.0, 0.0]),
+    ];
+    // `mode`: 0 forward, 1 in place, 2 backward.
+    let free = |op: Op, p: &[f64], mode: u8, x: &[f32], y: &mut [f32]| match (op, mode) {
+        (Op::ReluN, 0) => caffe2op_relu::relu_n(x, y, p[0]),
+        (Op::ReluN, 1) => caffe2op_relu::relu_n_in_place(y, p[0]),
+        (Op::ReluN, _) => caffe2op_relu::relu_n_grad(x, &x.to_vec(), y, p[0]),
+        (Op::LeakyRelu, 0) => caffe2op_relu::leaky_relu(x, y, p[0]),
+        (Op::LeakyRelu, 1) => caffe2op_relu::leaky_relu_in_place(y, p[0]),
+        (Op::LeakyRelu, _) => caffe2op_relu::leaky_relu_grad(x, &x.to_vec(), y, p[0]),
+        (Op::Clip, 0) => caffe2op_relu::clip(x, y, p[0], p[1]),
+        (Op::Clip, 1) => caffe2op_relu::clip_in_place(y, p[0], p[1]),
+        (_, _) => caffe2op_relu::clip_grad(x, &x.to_vec(), y, p[0], p[1]),
+    };
+    let mut runs = 0;
+    for len in [1usize, 8, 64, 65, 300] {
+        let x: Vec<f32> = (0..len).map(|i| i as f32 * 0.37 - 20.0).collect();
+        for &(op, p) in cases {
+            for mode in 0..3u8 {
+                let before = if mode == 1 {
+                    x.clone()
+                } else {
+                    vec![SENTINEL; len]
+                };
+                let (mut y, mut want_y) = (before.clone(), before.clone());
+                let got = free(op, p, mode, &x, &mut y);
+                let want = Activation::with_params(op, p).and_then(|a| {
+                    let k = Kernel::new(a);
+                    match mode {
+                        0 => k.forward(&x, &mut want_y),
+                        1 => k.forward_in_place(&mut want_y),
+                        _ => k.backward(&x, &x, &mut want_y),
+                    }
+                });
+                match (&got, &want) {
+                    (Ok(()), Ok(())) => {
+                        runs += 1;
+                        let a = Activation::with_params(op, p).unwrap();
+                        for (i, (&v, &w)) in y.iter().zip(&want_y).enumerate() {
+                            let o = match mode {
+                                2 => a.oracle_backward(x[i], x[i]).unwrap(),
+                                _ => a.oracle_forward(x[i]).unwrap(),
+                            };
+                            assert!(
+                                v.to_bits() == w.to_bits() && v.to_bits() == o.to_bits(),
+                                "{op:?} {p:?} mode {mode} len {len} at {i}: {v} {w} {o}"
+                            );
+                        }
+                    }
+                    _ => {
+                        // Debug text: a NaN parameter in the error is not `==` itself.
+                        assert_eq!(
+                            format!("{got:?}"),
+                            format!("{want:?}"),
+                            "{op:?} {p:?} mode {mode} len {len}"
+                        );
+                        assert!(got.is_err());
+                        assert!(
+                            y.iter()
+                                .zip(&before)
+                                .all(|(a, b)| a.to_bits() == b.to_bits()),
+                            "{op:?} {p:?} mode {mode} len {len}: written"
+                        );
+                    }
+                }
+            }
+        }
+    }
+    assert!(runs > 100, "{runs}");
+}
