@@ -262,8 +262,9 @@ impl Activation {
     /// Only the rounded values are tested against their rules: rounding to nearest is
     /// monotonic and keeps the sign, NaN and infinity, so a value that breaks its rule
     /// as given (NaN, infinite, negative, `<= 0`) rounds to one that fails the quick
-    /// test too. The rules between parameters are tested both ways, since rounding can
-    /// make two ordered values equal.
+    /// test too. The rules between parameters are tested both ways: rounding can make
+    /// two misordered values equal, and the `f64::MIN`/`f64::MAX` stand-ins of a
+    /// bound can misorder two ordered ones.
     #[inline(always)]
     pub(crate) fn quick_params<T: Element>(op: Op, given: &[f64]) -> Option<Params<T::Kernel>> {
         let def = op.def();
