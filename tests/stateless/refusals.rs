@@ -336,13 +336,13 @@ fn free_functions_with_parameters_match_kernels() {
     let free = |op: Op, p: &[f64], mode: u8, x: &[f32], y: &mut [f32]| match (op, mode) {
         (Op::ReluN, 0) => caffe2op_relu::relu_n(x, y, p[0]),
         (Op::ReluN, 1) => caffe2op_relu::relu_n_in_place(y, p[0]),
-        (Op::ReluN, _) => caffe2op_relu::relu_n_grad(x, &x.to_vec(), y, p[0]),
+        (Op::ReluN, _) => caffe2op_relu::relu_n_grad(x, x, y, p[0]),
         (Op::LeakyRelu, 0) => caffe2op_relu::leaky_relu(x, y, p[0]),
         (Op::LeakyRelu, 1) => caffe2op_relu::leaky_relu_in_place(y, p[0]),
-        (Op::LeakyRelu, _) => caffe2op_relu::leaky_relu_grad(x, &x.to_vec(), y, p[0]),
+        (Op::LeakyRelu, _) => caffe2op_relu::leaky_relu_grad(x, x, y, p[0]),
         (Op::Clip, 0) => caffe2op_relu::clip(x, y, p[0], p[1]),
         (Op::Clip, 1) => caffe2op_relu::clip_in_place(y, p[0], p[1]),
-        (_, _) => caffe2op_relu::clip_grad(x, &x.to_vec(), y, p[0], p[1]),
+        (_, _) => caffe2op_relu::clip_grad(x, x, y, p[0], p[1]),
     };
     let mut runs = 0;
     for len in [1usize, 8, 64, 65, 300] {
