@@ -140,6 +140,33 @@ const fn narrow(x: u64, src: Format, dst: Format) -> u16 {
     (sign_out | ((base << dst.man_bits) + k)) as u16
 }
 
+/// The bits of `v` rounded to `f32` to odd (toward zero, with the last bit set where
+/// that dropped anything; `None` for NaN, whose payload a cast may change). Rounding
+/// that to nearest even into a format with at least two fewer significant bits, as
+/// binary16 and bfloat16 have, gives `v` rounded to nearest even in one step: the odd
+/// bit stands for the dropped part, and no value it stands for is a midpoint of the
+/// narrower format. A few instructions where [`narrow`] from `f64` is a call (a
+/// call's parameters take this: `0.01` as a 16-bit slope).
+#[inline]
+const fn round_to_odd_f32(v: f64) -> Option<u32> {
+    if v.is_nan() {
+        return None;
+    }
+    let r = v as f32;
+    let bits = r.to_bits();
+    if r as f64 == v {
+        return Some(bits);
+    }
+    // One step toward zero where the cast rounded away (`r` is never zero here, and
+    // an infinity steps to the largest finite value).
+    let toward_zero = if (r as f64).abs() > v.abs() {
+        bits - 1
+    } else {
+        bits
+    };
+    Some(toward_zero | 1)
+}
+
 /// `f32` bits to binary16, rounded to nearest even: what [`narrow`] gives from
 /// `BINARY32` (unit-tested against it), written with selects only, so the oracle's
 /// slice loops vectorise. From binary16's smallest normal up, the integer rounding of
@@ -260,12 +287,9 @@ impl F16 {
     /// Round to nearest even, in one step from `f64` (see the module docs).
     #[inline]
     pub const fn from_f64(v: f64) -> F16 {
-        // A value that `f32` holds exactly rounds the same from either width, and the
-        // `f32` path is a few instructions (a call's parameters take it: 6.0, 0.5).
-        if (v as f32) as f64 == v {
-            F16::from_f32(v as f32)
-        } else {
-            F16(narrow(v.to_bits(), BINARY64, BINARY16))
+        match round_to_odd_f32(v) {
+            Some(bits) => F16(narrow_f32_f16(bits)),
+            None => F16(narrow(v.to_bits(), BINARY64, BINARY16)),
         }
     }
 }
@@ -291,11 +315,9 @@ impl Bf16 {
     /// Round to nearest even, in one step from `f64` (see the module docs).
     #[inline]
     pub const fn from_f64(v: f64) -> Bf16 {
-        // As `F16::from_f64`: exact in `f32` means one rounding either way.
-        if (v as f32) as f64 == v {
-            Bf16::from_f32(v as f32)
-        } else {
-            Bf16(narrow(v.to_bits(), BINARY64, BFLOAT16))
+        match round_to_odd_f32(v) {
+            Some(bits) => Bf16(narrow_f32_bf16(bits)),
+            None => Bf16(narrow(v.to_bits(), BINARY64, BFLOAT16)),
         }
     }
 }
@@ -396,9 +418,21 @@ mod tests {
             f64::MIN_POSITIVE,
             f64::NAN,
             -f64::NAN,
+            f64::INFINITY,
+            f64::MAX,
+            3.4028235e38,
+            3.4028236e38,
+            65520.0,
+            65519.99999999999,
+            1e-40,
+            1.5e-45,
+            7e-46,
+            1e-320,
         ] {
             check(v);
             check(-v);
+            check(f64::from_bits(v.to_bits() + 1));
+            check(f64::from_bits(v.to_bits().wrapping_sub(1)));
         }
     }
 }
