@@ -95,15 +95,15 @@ fn inline_backward<T: Element>(act: &Activation, call: InlineBackward<'_, T>) ->
 
 /// A call of a free function with parameters (`leaky_relu`, `clip` and the others):
 /// [`Kernel`]'s calls on the default ISA with [`Threads::Auto`], for an activation
-/// made for the call. A short call whose parameters pass the quick tests
-/// ([`Activation::quick_params`]) runs the oracle inline and touches no memory but
-/// the slices; any other call goes out of line to the full checks and the kernel
-/// path. A kernel built before the length test would be written to the stack on
-/// every call, short ones included (the kernel path takes its address), and a
-/// refusal worked out in line would keep registers saved on every call.
-///
-/// The out-of-line path takes the op and the parameters as scalars, in registers:
-/// a struct or a slice would be written to the stack on every call.
+/// made for the call. A call longer than [`Element::INLINE_MAX`] checks its
+/// parameters and calls the kernel path, a kernel built in that branch only: one
+/// built before the length test would be written to the stack on every call, short
+/// ones included (the kernel path takes its address), as LLVM does not sink those
+/// stores into the branch that needs them. A short call whose parameters pass the
+/// quick tests ([`Activation::quick_params`]) runs the oracle inline and touches no
+/// memory but the slices; one whose parameters do not goes out of line to the full
+/// checks, with the op and the parameters as scalars (in registers): a refusal
+/// worked out in line would keep registers saved on every call.
 #[derive(Clone, Copy)]
 pub(crate) struct Once {
     op: Op,
@@ -138,14 +138,10 @@ impl Once {
     /// [`Kernel::forward`].
     #[inline(always)]
     pub(crate) fn forward<T: Element>(self, x: &[T], y: &mut [T]) -> Result<(), Error> {
-        if T::INLINE_MAX == 0 {
-            // No call of this type runs inline: the kernel path, one call deep.
-            return Once::full(self.op, self.params)?.forward(x, y);
+        if x.len() > T::INLINE_MAX || x.len() != y.len() {
+            return Once::full(self.op, self.params)?.forward_kernel(x, y);
         }
-        if x.len() <= T::INLINE_MAX
-            && x.len() == y.len()
-            && let Some(p) = self.quick::<T>()
-        {
+        if let Some(p) = self.quick::<T>() {
             visit_forward(self.op.forward(), Visit(InlineForward::Copy(x, y), p));
             return Ok(());
         }
@@ -161,13 +157,10 @@ impl Once {
     /// [`Kernel::forward_in_place`].
     #[inline(always)]
     pub(crate) fn forward_in_place<T: Element>(self, x: &mut [T]) -> Result<(), Error> {
-        if T::INLINE_MAX == 0 {
-            // No call of this type runs inline: the kernel path, one call deep.
-            return Once::full(self.op, self.params)?.forward_in_place(x);
+        if x.len() > T::INLINE_MAX {
+            return Once::full(self.op, self.params)?.forward_in_place_kernel(x);
         }
-        if x.len() <= T::INLINE_MAX
-            && let Some(p) = self.quick::<T>()
-        {
+        if let Some(p) = self.quick::<T>() {
             visit_forward(self.op.forward(), Visit(InlineForward::InPlace(x), p));
             return Ok(());
         }
@@ -183,15 +176,10 @@ impl Once {
     /// [`Kernel::backward`].
     #[inline(always)]
     pub(crate) fn backward<T: Element>(self, y: &[T], dy: &[T], dx: &mut [T]) -> Result<(), Error> {
-        if T::INLINE_MAX == 0 {
-            // No call of this type runs inline: the kernel path, one call deep.
-            return Once::full(self.op, self.params)?.backward(y, dy, dx);
+        if y.len() > T::INLINE_MAX || y.len() != dy.len() || y.len() != dx.len() {
+            return Once::full(self.op, self.params)?.backward_kernel(y, dy, dx);
         }
-        if y.len() <= T::INLINE_MAX
-            && y.len() == dy.len()
-            && y.len() == dx.len()
-            && let Some(p) = self.quick::<T>()
-        {
+        if let Some(p) = self.quick::<T>() {
             visit_backward(
                 self.op.backward(),
                 Visit(InlineBackward::Copy(y, dy, dx), p),

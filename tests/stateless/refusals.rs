@@ -305,12 +305,21 @@ fn zero_length_is_fine_everywhere() {
 }
 
 /// The free functions with parameters, on short slices (run inline when their
-/// parameters pass quick tests) and long ones: the refusal of a kernel built from the
-/// same activation, with nothing written, or that kernel's output bit for bit (and
-/// the oracle's), for parameters the quick tests accept and for those they leave to
-/// the full checks (a `-0.0` slope, clip bounds of `f64::MIN`/`f64::MAX`).
+/// parameters pass quick tests) and long ones, in every float type: the refusal of a
+/// kernel built from the same activation, with nothing written, or that kernel's
+/// output bit for bit (and the oracle's), for parameters the quick tests accept and
+/// for those they leave to the full checks (a `-0.0` slope, clip bounds of
+/// `f64::MIN`/`f64::MAX`).
 #[test]
 fn free_functions_with_parameters_match_kernels() {
+    let runs = free_functions_match::<f32>(&[1, 8, 64, 65, 300])
+        + free_functions_match::<f64>(&[1, 32, 33, 100])
+        + free_functions_match::<half::f16>(&[1, 2, 3, 40])
+        + free_functions_match::<half::bf16>(&[1, 8, 32, 33, 100]);
+    assert!(runs > 300, "{runs}");
+}
+
+fn free_functions_match<T: caffe2op_relu::Element + std::fmt::Debug>(lens: &[usize]) -> usize {
     use caffe2op_relu::Op;
     let cases: &[(Op, &[f64])] = &[
         (Op::ReluN, &[6.0]),
@@ -333,7 +342,7 @@ fn free_functions_with_parameters_match_kernels() {
         (Op::Clip, &[-0.0, 0.0]),
     ];
     // `mode`: 0 forward, 1 in place, 2 backward.
-    let free = |op: Op, p: &[f64], mode: u8, x: &[f32], y: &mut [f32]| match (op, mode) {
+    let free = |op: Op, p: &[f64], mode: u8, x: &[T], y: &mut [T]| match (op, mode) {
         (Op::ReluN, 0) => caffe2op_relu::relu_n(x, y, p[0]),
         (Op::ReluN, 1) => caffe2op_relu::relu_n_in_place(y, p[0]),
         (Op::ReluN, _) => caffe2op_relu::relu_n_grad(x, x, y, p[0]),
@@ -344,15 +353,18 @@ fn free_functions_with_parameters_match_kernels() {
         (Op::Clip, 1) => caffe2op_relu::clip_in_place(y, p[0], p[1]),
         (_, _) => caffe2op_relu::clip_grad(x, x, y, p[0], p[1]),
     };
+    let bits = |v: T| v.to_f64().to_bits();
     let mut runs = 0;
-    for len in [1usize, 8, 64, 65, 300] {
-        let x: Vec<f32> = (0..len).map(|i| i as f32 * 0.37 - 20.0).collect();
+    for &len in lens {
+        let x: Vec<T> = (0..len)
+            .map(|i| T::from_f64(i as f64 * 0.37 - 20.0))
+            .collect();
         for &(op, p) in cases {
             for mode in 0..3u8 {
                 let before = if mode == 1 {
                     x.clone()
                 } else {
-                    vec![SENTINEL; len]
+                    vec![T::from_f64(SENTINEL.into()); len]
                 };
                 let (mut y, mut want_y) = (before.clone(), before.clone());
                 let got = free(op, p, mode, &x, &mut y);
@@ -364,6 +376,7 @@ fn free_functions_with_parameters_match_kernels() {
                         _ => k.backward(&x, &x, &mut want_y),
                     }
                 });
+                let what = format!("{} {op:?} {p:?} mode {mode} len {len}", T::NAME);
                 match (&got, &want) {
                     (Ok(()), Ok(())) => {
                         runs += 1;
@@ -374,29 +387,23 @@ fn free_functions_with_parameters_match_kernels() {
                                 _ => a.oracle_forward(x[i]).unwrap(),
                             };
                             assert!(
-                                v.to_bits() == w.to_bits() && v.to_bits() == o.to_bits(),
-                                "{op:?} {p:?} mode {mode} len {len} at {i}: {v} {w} {o}"
+                                bits(v) == bits(w) && bits(v) == bits(o),
+                                "{what} at {i}: {v:?} {w:?} {o:?}"
                             );
                         }
                     }
                     _ => {
                         // Debug text: a NaN parameter in the error is not `==` itself.
-                        assert_eq!(
-                            format!("{got:?}"),
-                            format!("{want:?}"),
-                            "{op:?} {p:?} mode {mode} len {len}"
-                        );
+                        assert_eq!(format!("{got:?}"), format!("{want:?}"), "{what}");
                         assert!(got.is_err());
                         assert!(
-                            y.iter()
-                                .zip(&before)
-                                .all(|(a, b)| a.to_bits() == b.to_bits()),
-                            "{op:?} {p:?} mode {mode} len {len}: written"
+                            y.iter().zip(&before).all(|(&a, &b)| bits(a) == bits(b)),
+                            "{what}: written"
                         );
                     }
                 }
             }
         }
     }
-    assert!(runs > 100, "{runs}");
+    runs
 }
