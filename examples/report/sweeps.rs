@@ -4,7 +4,7 @@
 use std::hint::black_box;
 use std::time::Instant;
 
-use caffe2op_relu::{Activation, Isa, Kernel, Threads, autovec};
+use caffe2op_relu::{Activation, Element, Isa, Kernel, Threads, autovec};
 use rayon::prelude::*;
 
 use crate::cells::own_compiler_loop;
@@ -27,6 +27,19 @@ fn naive_leaky_relu(x: &[f32], y: &mut [f32], alpha: f32) {
     }
 }
 
+/// The naive 16-bit loop a user of `half` writes (its types' own compare and
+/// product, the slope already in the type).
+#[inline(never)]
+fn naive_leaky_relu_16<T: Copy + PartialOrd + Default + std::ops::Mul<Output = T>>(
+    x: &[T],
+    y: &mut [T],
+    alpha: T,
+) {
+    for (o, &v) in y.iter_mut().zip(x) {
+        *o = if v < T::default() { alpha * v } else { v };
+    }
+}
+
 #[inline(never)]
 fn naive_clip(x: &[f32], y: &mut [f32], lo: f32, hi: f32) {
     for (o, &v) in y.iter_mut().zip(x) {
@@ -45,7 +58,7 @@ fn naive_clip(x: &[f32], y: &mut [f32], lo: f32, hi: f32) {
 /// loops.
 pub fn small_calls(isa: Isa) {
     println!(
-        "\nsmall inputs (f32, out of place): ns per call of the free functions, crate default dispatch ({isa}; up to 256 bytes the oracle inline) vs a direct call of the naive loop"
+        "\nsmall inputs (out of place): ns per call of the free functions, crate default dispatch ({isa}; the oracle inline up to 256 bytes of f32, 32 bf16, 2 f16) vs a direct call of the naive loop"
     );
     small_call_rows(
         "relu",
@@ -65,19 +78,41 @@ pub fn small_calls(isa: Isa) {
         },
         |x, y| naive_clip(black_box(x), black_box(y), black_box(-1.0), black_box(1.0)),
     );
+    small_call_rows(
+        "bf16 leaky_relu",
+        |x, y| caffe2op_relu::leaky_relu(black_box(x), black_box(y), black_box(0.01)).unwrap(),
+        |x, y| {
+            naive_leaky_relu_16(
+                black_box(x),
+                black_box(y),
+                black_box(half::bf16::from_f32(0.01)),
+            )
+        },
+    );
+    small_call_rows(
+        "f16 leaky_relu",
+        |x, y| caffe2op_relu::leaky_relu(black_box(x), black_box(y), black_box(0.01)).unwrap(),
+        |x, y| {
+            naive_leaky_relu_16(
+                black_box(x),
+                black_box(y),
+                black_box(half::f16::from_f32(0.01)),
+            )
+        },
+    );
 }
 
 /// One op's rows of [`small_calls`]: both closures are inlined into their timing
 /// loops, so the crate's call sits at its call site as in a user's code, and the
 /// naive loop is one direct call.
-fn small_call_rows(
+fn small_call_rows<T: Element>(
     name: &str,
-    krate: impl Fn(&[f32], &mut [f32]),
-    naive: impl Fn(&[f32], &mut [f32]),
+    krate: impl Fn(&[T], &mut [T]),
+    naive: impl Fn(&[T], &mut [T]),
 ) {
     for n in [1usize, 8, 64] {
-        let x: Vec<f32> = fill(n, 5, 4.0);
-        let mut y = vec![0.0f32; n];
+        let x: Vec<T> = fill(n, 5, 4.0);
+        let mut y = vec![T::default(); n];
         let reps = 2_000_000u32;
         let mut best = [f64::MAX; 2];
         for _ in 0..5 {
