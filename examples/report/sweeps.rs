@@ -102,6 +102,9 @@ pub fn small_calls(isa: Isa) {
     );
 }
 
+/// The most a small call may take, as a multiple of the naive loop's time.
+const SMALL_CALL_TARGET: f64 = 1.5;
+
 /// One op's rows of [`small_calls`]: both closures are inlined into their timing
 /// loops, so the crate's call sits at its call site as in a user's code, and the
 /// naive loop is one direct call.
@@ -127,11 +130,16 @@ fn small_call_rows<T: Element>(
             }
             best[1] = best[1].min(t.elapsed().as_secs_f64() / reps as f64 * 1e9);
         }
+        let ratio = best[0] / best[1];
         println!(
-            "  {name:<16} n = {n:>3}: crate {:>6.2} ns, naive {:>6.2} ns, ratio {:.2}",
+            "  {name:<16} n = {n:>3}: crate {:>6.2} ns, naive {:>6.2} ns, ratio {ratio:.2}{}",
             best[0],
             best[1],
-            best[0] / best[1]
+            if ratio > SMALL_CALL_TARGET {
+                " (above the 1.5x target)"
+            } else {
+                ""
+            }
         );
     }
 }
