@@ -44,7 +44,7 @@ pub trait Element:
     /// inline instead of a kernel: up to 256 bytes, the compiler's loop at the call
     /// site beats the dispatch and the call (measured, f32 relu at 64 elements: 5.8
     /// against 7.1 ns; f64 at 32: even). The 16-bit types convert in software in the
-    /// oracle, so theirs is where its loop stops beating the kernel path (bf16: 32
+    /// oracle, so theirs is where its loop stops beating the kernel path (bf16: 16
     /// elements, f16: 2). A forced ISA always runs its kernel.
     #[doc(hidden)]
     const INLINE_MAX: usize;
@@ -189,10 +189,11 @@ macro_rules! half_element {
     };
 }
 
-// Short enough to run inline (`Element::INLINE_MAX`), Zen 4, ns per call inline
-// against the kernel path: bf16 relu at 32 / 64 elements 6.2 / 12.3 against 8.7 /
-// 8.9, leaky_relu 21.1 / 36.3 against 21.6 / 24; f16 (whose widening and narrowing
-// take more instructions) relu at 2 / 4 / 16 elements 4.3 / 6.5 / 8.7 against 9.0,
-// leaky_relu 14.3 / 19.5 / 31.8 against 19.3.
+// Short enough to run inline (`Element::INLINE_MAX`): up to where leaky_relu's
+// inline loop (its product narrows in software) stops beating the kernel path. Zen
+// 4, ns per call inline against the kernel path: bf16 leaky_relu at 8 / 16 / 20 / 32
+// elements 10.8 / 12.9 / 15.8 / 21.0 against 15.3-15.5, relu 3.0 / 4.1 / 8.4 / 6.0
+// against 8.9-9.0; f16 (whose widening and narrowing take more instructions)
+// leaky_relu at 2 / 4 elements 14.3 / 19.5 against 16, relu 4.3 / 6.5 against 9.0.
 half_element!(f16, F16, 2);
-half_element!(bf16, Bf16, 32);
+half_element!(bf16, Bf16, 16);
