@@ -283,7 +283,7 @@ impl Activation {
                     .cross
                     .iter()
                     .any(|c| c.params().0 == i || c.params().1 == i);
-            if !covered && !param.rule.quick_accept(rounded[i]) {
+            if !covered && !p.quick_accept(param.rule) {
                 return None;
             }
             out[i] = p.to_kernel();

@@ -3,7 +3,7 @@
 use std::fmt::Debug;
 
 use caffe2op_relu_kernels::{self as k, Kernels, Params, Tables};
-use k::ops::{Channel, MAX_SCALARS};
+use k::ops::{Channel, MAX_SCALARS, Rule};
 use k::prelu::DwElem;
 
 use crate::activation::Op;
@@ -44,8 +44,8 @@ pub trait Element:
     /// inline instead of a kernel: up to 256 bytes, the compiler's loop at the call
     /// site beats the dispatch and the call (measured, f32 relu at 64 elements: 5.8
     /// against 7.1 ns; f64 at 32: even). The 16-bit types convert in software in the
-    /// oracle, so theirs is where its loop stops beating the kernel path (bf16: 16
-    /// elements, f16: 2). A forced ISA always runs its kernel.
+    /// oracle, so theirs is where its loop stops beating the kernel path (bf16: 32
+    /// elements, f16: 4). A forced ISA always runs its kernel.
     #[doc(hidden)]
     const INLINE_MAX: usize;
 
@@ -58,6 +58,13 @@ pub trait Element:
     fn from_f64(v: f64) -> Self;
     /// Widens to `f64` (exact for every supported type).
     fn to_f64(self) -> f64;
+    /// [`Rule::quick_accept`] of this value, from its bits where that is cheaper than
+    /// widening it.
+    #[doc(hidden)]
+    #[inline(always)]
+    fn quick_accept(self, rule: Rule) -> bool {
+        rule.quick_accept(self.to_f64())
+    }
     /// The raw bits.
     fn to_bits(self) -> Self::Bits {
         bytemuck::cast(self)
@@ -185,15 +192,20 @@ macro_rules! half_element {
             fn to_f64(self) -> f64 {
                 f64::from(k::half::$K(self.to_bits()).to_f32())
             }
+            #[inline(always)]
+            fn quick_accept(self, rule: Rule) -> bool {
+                rule.quick_accept_bits16(self.to_bits(), k::half::$K::INFINITY_BITS)
+            }
         }
     };
 }
 
 // Short enough to run inline (`Element::INLINE_MAX`): up to where leaky_relu's
 // inline loop (its product narrows in software) stops beating the kernel path. Zen
-// 4, ns per call inline against the kernel path: bf16 leaky_relu at 8 / 16 / 20 / 32
-// elements 10.8 / 12.9 / 15.8 / 21.0 against 15.3-15.5, relu 3.0 / 4.1 / 8.4 / 6.0
-// against 8.9-9.0; f16 (whose widening and narrowing take more instructions)
-// leaky_relu at 2 / 4 elements 14.3 / 19.5 against 16, relu 4.3 / 6.5 against 9.0.
-half_element!(f16, F16, 2);
-half_element!(bf16, Bf16, 16);
+// 4, ns per call inline against the kernel path (best of three runs): bf16
+// leaky_relu at 24 / 32 / 40 / 48 elements 10.5 / 13.8 / 16.7 / 19.8 against 14.8 /
+// 15.4 / 15.8 / 17.9, relu 4.1 / 3.8 / 4.9 / 4.9 against 9.2; f16 (whose widening
+// and narrowing take more instructions) leaky_relu at 3 / 4 / 5 elements 11.6 /
+// 15.3 / 17.3 against 14.7-14.9, relu 6.2 / 7.6 / 8.9 against 9.2.
+half_element!(f16, F16, 4);
+half_element!(bf16, Bf16, 32);

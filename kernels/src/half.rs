@@ -140,6 +140,30 @@ const fn narrow(x: u64, src: Format, dst: Format) -> u16 {
     (sign_out | ((base << dst.man_bits) + k)) as u16
 }
 
+/// `v` rounded to nearest even into `dst` by integer arithmetic on its bits, where the
+/// result is a normal number of `dst` or rounds up to its infinity: `None` below
+/// `dst`'s smallest normal, from twice its largest finite value up (infinity
+/// included), and for NaN. There the `f64`'s exponent field is a normal one of `dst`
+/// moved by the difference of the biases, so dropping the low mantissa bits with the
+/// integer rounding (a carry moves into the exponent, up to infinity) and rebiasing
+/// is the rounding; a dozen integer instructions for a call's parameters (`0.01` as a
+/// 16-bit slope), against two float conversions and a compare for the other paths.
+#[inline]
+const fn narrow_f64_normal(v: f64, dst: Format) -> Option<u16> {
+    let x = v.to_bits();
+    let mag = x & !(1 << 63);
+    let shift = BINARY64.man_bits - dst.man_bits;
+    let rebias = (BINARY64.bias() - dst.bias()) as u64;
+    let lowest = (rebias + 1) << BINARY64.man_bits;
+    let beyond = (rebias + dst.max_exp()) << BINARY64.man_bits;
+    if mag.wrapping_sub(lowest) >= beyond - lowest {
+        return None;
+    }
+    let rounded = (mag + (1 << (shift - 1)) - 1 + ((mag >> shift) & 1)) >> shift;
+    let sign = (x >> 48) & 0x8000;
+    Some((sign | (rounded - (rebias << dst.man_bits))) as u16)
+}
+
 /// The bits of `v` rounded to `f32` to odd (toward zero, with the last bit set where
 /// that dropped anything; `None` for NaN, whose payload a cast may change). Rounding
 /// that to nearest even into a format with at least two fewer significant bits, as
@@ -287,6 +311,9 @@ impl F16 {
     /// Round to nearest even, in one step from `f64` (see the module docs).
     #[inline]
     pub const fn from_f64(v: f64) -> F16 {
+        if let Some(bits) = narrow_f64_normal(v, BINARY16) {
+            return F16(bits);
+        }
         match round_to_odd_f32(v) {
             Some(bits) => F16(narrow_f32_f16(bits)),
             None => F16(narrow(v.to_bits(), BINARY64, BINARY16)),
@@ -306,6 +333,16 @@ impl Bf16 {
         f32::from_bits(widen_bf16(self.0))
     }
 
+    /// The value as an `f32` for compares and products, a NaN left signaling where
+    /// [`Bf16::to_f32`] quiets it: one shift. The oracle's results are those of the
+    /// quieting widening, as compares do not look at the quiet bit and a product of a
+    /// signaling NaN is its quieted self (IEEE 754's NaN propagation, which x86 and
+    /// Arm follow).
+    #[inline(always)]
+    pub const fn to_f32_for_arithmetic(self) -> f32 {
+        f32::from_bits((self.0 as u32) << 16)
+    }
+
     /// Round to nearest even (see the module docs).
     #[inline]
     pub const fn from_f32(v: f32) -> Bf16 {
@@ -315,6 +352,9 @@ impl Bf16 {
     /// Round to nearest even, in one step from `f64` (see the module docs).
     #[inline]
     pub const fn from_f64(v: f64) -> Bf16 {
+        if let Some(bits) = narrow_f64_normal(v, BFLOAT16) {
+            return Bf16(bits);
+        }
         match round_to_odd_f32(v) {
             Some(bits) => Bf16(narrow_f32_bf16(bits)),
             None => Bf16(narrow(v.to_bits(), BINARY64, BFLOAT16)),
@@ -424,6 +464,13 @@ mod tests {
             3.4028236e38,
             65520.0,
             65519.99999999999,
+            // bfloat16's midpoint between its largest finite value and infinity, and
+            // the two ends of the integer path's range in both formats.
+            (2.0 - 1.0 / 256.0) * 2f64.powi(127),
+            2f64.powi(128),
+            2f64.powi(16),
+            2f64.powi(-14),
+            2f64.powi(-126),
             1e-40,
             1.5e-45,
             7e-46,

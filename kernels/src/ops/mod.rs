@@ -82,37 +82,37 @@ native_real!(f32);
 native_real!(f64);
 
 macro_rules! half_real {
-    ($T:ident) => {
+    ($T:ident, $widen:ident) => {
         impl Real for $T {
             const ZERO: $T = $T::ZERO;
             #[inline(always)]
             fn lt(self, o: $T) -> bool {
-                self.to_f32() < o.to_f32()
+                self.$widen() < o.$widen()
             }
             #[inline(always)]
             fn gt(self, o: $T) -> bool {
-                self.to_f32() > o.to_f32()
+                self.$widen() > o.$widen()
             }
             /// One `f32` product of the exact widenings, rounded once: exact in `f32`
             /// for `F16` (11-bit significands, exponents far inside `f32`'s range), and
             /// for `Bf16` the `f32` product every bf16 library computes.
             #[inline(always)]
             fn mul(self, o: $T) -> $T {
-                $T::from_f32(self.to_f32() * o.to_f32())
+                $T::from_f32(self.$widen() * o.$widen())
             }
             #[inline(always)]
             fn is_negative(self) -> bool {
-                self.to_f32() < 0.0
+                self.$widen() < 0.0
             }
             #[inline(always)]
             fn is_positive(self) -> bool {
-                self.to_f32() > 0.0
+                self.$widen() > 0.0
             }
         }
     };
 }
-half_real!(F16);
-half_real!(Bf16);
+half_real!(F16, to_f32);
+half_real!(Bf16, to_f32_for_arithmetic);
 
 /// How many scalar parameters an op may take (Clip's `min` and `max` need two).
 pub const MAX_SCALARS: usize = 2;
@@ -276,6 +276,21 @@ impl Rule {
             Rule::FiniteNonNegative => v.to_bits() < INF,
             Rule::NotNan | Rule::Bound => !v.is_nan(),
             Rule::Finite => v.to_bits() << 1 < INF << 1,
+        }
+    }
+
+    /// [`Rule::quick_accept`] of a 16-bit float (either format) given by its bits,
+    /// `inf` those of its `+infinity`: one integer compare where widening to `f64`
+    /// takes a conversion. Both formats put the sign in the top bit, and their
+    /// magnitudes order as their low 15 bits do.
+    #[inline(always)]
+    pub fn quick_accept_bits16(self, bits: u16, inf: u16) -> bool {
+        match self {
+            // The smallest positive value up to `+infinity`.
+            Rule::Positive => bits.wrapping_sub(1) < inf,
+            Rule::FiniteNonNegative => bits < inf,
+            Rule::NotNan | Rule::Bound => bits & 0x7FFF <= inf,
+            Rule::Finite => bits & 0x7FFF < inf,
         }
     }
 }
@@ -622,6 +637,56 @@ mod tests {
                 let exact = def.refusal(v).is_none();
                 let left = rule == Rule::FiniteNonNegative && v.to_bits() == (-0.0f64).to_bits();
                 assert_eq!(rule.quick_accept(v), exact && !left, "{rule:?} {v:?}");
+            }
+        }
+    }
+
+    /// bf16's compares and products widen a NaN without quieting it; on every
+    /// pattern, against partners of every kind (a NaN of each kind among them), they
+    /// answer as the quieting widening does.
+    #[test]
+    fn bf16_arithmetic_is_that_of_the_quieting_widening() {
+        let partners = [
+            0x3C24, 0xC020, 0x0000, 0x8000, 0x7F80, 0xFF80, 0x0001, 0x7F81, 0xFFC1,
+        ];
+        for h in 0..=u16::MAX {
+            for p in partners {
+                let (x, a) = (Bf16(h), Bf16(p));
+                let (xf, af) = (x.to_f32(), a.to_f32());
+                assert_eq!(x.mul(a).0, Bf16::from_f32(xf * af).0, "{h:#06x} {p:#06x}");
+                assert_eq!(x.lt(a), xf < af, "{h:#06x} {p:#06x}");
+                assert_eq!(x.gt(a), xf > af, "{h:#06x} {p:#06x}");
+            }
+            let x = Bf16(h);
+            assert_eq!(x.is_negative(), x.to_f32() < 0.0, "{h:#06x}");
+            assert_eq!(x.is_positive(), x.to_f32() > 0.0, "{h:#06x}");
+        }
+    }
+
+    /// The 16-bit form answers as `quick_accept` of the widened value, on every
+    /// pattern of both formats.
+    #[test]
+    fn quick_accept_bits16_is_quick_accept_of_the_value() {
+        for rule in [
+            Rule::Positive,
+            Rule::FiniteNonNegative,
+            Rule::NotNan,
+            Rule::Finite,
+            Rule::Bound,
+        ] {
+            for h in 0..=u16::MAX {
+                let f = f64::from(F16(h).to_f32());
+                let b = f64::from(Bf16(h).to_f32());
+                assert_eq!(
+                    rule.quick_accept_bits16(h, F16::INFINITY_BITS),
+                    rule.quick_accept(f),
+                    "{rule:?} f16 {h:#06x}"
+                );
+                assert_eq!(
+                    rule.quick_accept_bits16(h, Bf16::INFINITY_BITS),
+                    rule.quick_accept(b),
+                    "{rule:?} bf16 {h:#06x}"
+                );
             }
         }
     }
