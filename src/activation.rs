@@ -274,18 +274,27 @@ impl Activation {
         let mut out = [T::default().to_kernel(); MAX_SCALARS];
         let (mut all, mut rounded) = ([0.0; MAX_SCALARS], [0.0; MAX_SCALARS]);
         for (i, (param, &v)) in def.params.iter().zip(given).enumerate() {
-            let p = round::<T>(param, v);
+            // A positive value rounded in one step where the type has a shortcut;
+            // else rounded and tested.
+            let p = match T::positive_param(param.rule, v) {
+                Some(p) => p,
+                None => {
+                    let p = round::<T>(param, v);
+                    // A rule that only refuses NaN is left to the rules between
+                    // parameters where one covers this parameter
+                    // ([`Cross::quick_holds`]).
+                    let covered = matches!(param.rule, Rule::NotNan | Rule::Bound)
+                        && def
+                            .cross
+                            .iter()
+                            .any(|c| c.params().0 == i || c.params().1 == i);
+                    if !covered && !p.quick_accept(param.rule) {
+                        return None;
+                    }
+                    p
+                }
+            };
             (all[i], rounded[i]) = (v, p.to_f64());
-            // A rule that only refuses NaN is left to the rules between parameters
-            // where one covers this parameter ([`Cross::quick_holds`]).
-            let covered = matches!(param.rule, Rule::NotNan | Rule::Bound)
-                && def
-                    .cross
-                    .iter()
-                    .any(|c| c.params().0 == i || c.params().1 == i);
-            if !covered && !p.quick_accept(param.rule) {
-                return None;
-            }
             out[i] = p.to_kernel();
         }
         for rule in def.cross {
@@ -551,6 +560,14 @@ mod tests {
             6.0,
             -1.0,
             70000.0,
+            // Around the ends of the 16-bit types' positive-normal shortcut.
+            65519.99,
+            65520.0,
+            3.3961776e38,
+            6.1035e-5,
+            6.1036e-5,
+            1.1754942e-38,
+            1.1754944e-38,
             3.0e38,
             3.5e38,
             1e300,

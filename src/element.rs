@@ -58,6 +58,17 @@ pub trait Element:
     fn from_f64(v: f64) -> Self;
     /// Widens to `f64` (exact for every supported type).
     fn to_f64(self) -> f64;
+    /// A shortcut for a parameter whose rule asks for a positive value
+    /// ([`Rule::Positive`], [`Rule::FiniteNonNegative`]): `v` rounded to this type
+    /// where it is positive and rounds to a normal finite value (which both rules
+    /// accept), in fewer instructions than rounding and testing; `None` (always, for a
+    /// type without a shortcut) leaves `v` to the general path.
+    #[doc(hidden)]
+    #[inline(always)]
+    fn positive_param(rule: Rule, v: f64) -> Option<Self> {
+        let _ = (rule, v);
+        None
+    }
     /// [`Rule::quick_accept`] of this value, from its bits where that is cheaper than
     /// widening it.
     #[doc(hidden)]
@@ -191,6 +202,15 @@ macro_rules! half_element {
             #[inline]
             fn to_f64(self) -> f64 {
                 f64::from(k::half::$K(self.to_bits()).to_f32())
+            }
+            #[inline(always)]
+            fn positive_param(rule: Rule, v: f64) -> Option<half::$T> {
+                match rule {
+                    Rule::Positive | Rule::FiniteNonNegative => {
+                        k::half::$K::from_f64_positive_normal(v).map(Self::from_kernel)
+                    }
+                    _ => None,
+                }
             }
             #[inline(always)]
             fn quick_accept(self, rule: Rule) -> bool {

@@ -164,6 +164,26 @@ const fn narrow_f64_normal(v: f64, dst: Format) -> Option<u16> {
     Some((sign | (rounded - (rebias << dst.man_bits))) as u16)
 }
 
+/// `v` rounded to nearest even into `dst` where `v` is positive, at least `dst`'s
+/// smallest normal and below the midpoint between its largest finite value and
+/// infinity (so the result is a positive finite normal): `None` elsewhere. One range
+/// compare of the bits, sign included, and the integer rounding of
+/// [`narrow_f64_normal`] with the rebias folded in: the shortest path for a
+/// parameter that must be positive (a slope, a clip at `n`).
+#[inline]
+const fn narrow_f64_positive_normal(v: f64, dst: Format) -> Option<u16> {
+    let x = v.to_bits();
+    let shift = BINARY64.man_bits - dst.man_bits;
+    let rebias = (BINARY64.bias() - dst.bias()) as u64;
+    let lowest = (rebias + 1) << BINARY64.man_bits;
+    let first_infinite = ((rebias + dst.max_exp()) << BINARY64.man_bits) - (1 << (shift - 1));
+    if x.wrapping_sub(lowest) >= first_infinite - lowest {
+        return None;
+    }
+    let biased = x - (rebias << BINARY64.man_bits);
+    Some(((biased + (1 << (shift - 1)) - 1 + ((x >> shift) & 1)) >> shift) as u16)
+}
+
 /// The bits of `v` rounded to `f32` to odd (toward zero, with the last bit set where
 /// that dropped anything; `None` for NaN, whose payload a cast may change). Rounding
 /// that to nearest even into a format with at least two fewer significant bits, as
@@ -308,6 +328,16 @@ impl F16 {
         F16(narrow_f32_f16(v.to_bits()))
     }
 
+    /// [`F16::from_f64`] where `v` is positive and that is a finite normal value;
+    /// `None` elsewhere. Fewer instructions, for parameters that must be positive.
+    #[inline]
+    pub const fn from_f64_positive_normal(v: f64) -> Option<F16> {
+        match narrow_f64_positive_normal(v, BINARY16) {
+            Some(bits) => Some(F16(bits)),
+            None => None,
+        }
+    }
+
     /// Round to nearest even, in one step from `f64` (see the module docs).
     #[inline]
     pub const fn from_f64(v: f64) -> F16 {
@@ -347,6 +377,16 @@ impl Bf16 {
     #[inline]
     pub const fn from_f32(v: f32) -> Bf16 {
         Bf16(narrow_f32_bf16(v.to_bits()))
+    }
+
+    /// [`Bf16::from_f64`] where `v` is positive and that is a finite normal value;
+    /// `None` elsewhere. Fewer instructions, for parameters that must be positive.
+    #[inline]
+    pub const fn from_f64_positive_normal(v: f64) -> Option<Bf16> {
+        match narrow_f64_positive_normal(v, BFLOAT16) {
+            Some(bits) => Some(Bf16(bits)),
+            None => None,
+        }
     }
 
     /// Round to nearest even, in one step from `f64` (see the module docs).
@@ -425,16 +465,26 @@ mod tests {
     fn from_f64_is_the_generic_one_step_rounding() {
         // Values exact in f32 (the shortcut) and values just off them (the generic
         // path), around every 16-bit value and its midpoints, both formats.
+        // And the positive-normal path: the same bits, exactly where the value is at
+        // least the smallest normal and rounds to a positive finite value.
         let check = |v: f64| {
-            assert_eq!(
-                F16::from_f64(v).0,
+            let (f, b) = (
                 narrow(v.to_bits(), BINARY64, BINARY16),
-                "{v:e} -> f16"
+                narrow(v.to_bits(), BINARY64, BFLOAT16),
+            );
+            assert_eq!(F16::from_f64(v).0, f, "{v:e} -> f16");
+            assert_eq!(Bf16::from_f64(v).0, b, "{v:e} -> bf16");
+            let f_normal = v >= 2f64.powi(-14) && f < F16::INFINITY_BITS;
+            let b_normal = v >= 2f64.powi(-126) && b < Bf16::INFINITY_BITS;
+            assert_eq!(
+                F16::from_f64_positive_normal(v).map(|h| h.0),
+                f_normal.then_some(f),
+                "{v:e} -> f16, positive normal"
             );
             assert_eq!(
-                Bf16::from_f64(v).0,
-                narrow(v.to_bits(), BINARY64, BFLOAT16),
-                "{v:e} -> bf16"
+                Bf16::from_f64_positive_normal(v).map(|h| h.0),
+                b_normal.then_some(b),
+                "{v:e} -> bf16, positive normal"
             );
         };
         for h in 0..u16::MAX {
