@@ -306,8 +306,9 @@ enum Fresh {
     /// The input is restored before every call, untimed; each call is timed alone
     /// (calls of at least [`TIMED_ALONE_SECS`]).
     Timed,
-    /// The input is restored before every call inside the timing, and the memcpy
-    /// cell's time (the same copy) is taken off after: calls too short to time alone.
+    /// The input is restored before every call inside the timing, and the same
+    /// number of restores alone, timed right after, is taken off: calls too short to
+    /// time alone.
     Subtracted,
 }
 
@@ -378,7 +379,12 @@ pub fn measure_with(
                         run(c, Step::Restore);
                         run(c, Step::Call);
                     }
-                    t.elapsed().as_secs_f64()
+                    let both = t.elapsed().as_secs_f64();
+                    let t = Instant::now();
+                    for _ in 0..reps {
+                        run(c, Step::Restore);
+                    }
+                    both - t.elapsed().as_secs_f64()
                 }
             };
             times[i].push(secs / f64::from(reps));
@@ -388,21 +394,15 @@ pub fn measure_with(
         Stat::Median => median(t),
         Stat::Best => t.iter().copied().fold(f64::INFINITY, f64::min),
     };
-    let copy = stat(&mut times[0]);
     let gbps: Vec<f64> = all
         .iter()
         .zip(times.iter_mut())
-        .zip(&cal)
-        .map(|((c, t), cal)| {
-            let mut secs = stat(t);
-            if Fresh::of(c, cal) == Fresh::Subtracted {
-                // The restore's share is the memcpy cell's time: the same copy.
-                secs -= copy;
-            }
+        .map(|(c, t)| {
+            let secs = stat(t);
             if secs > 0.0 {
                 c.bytes_moved(n, elem) as f64 / secs / 1e9
             } else {
-                f64::NAN // the copy took all of it: noise, not a rate
+                f64::NAN // the restores took all of it: noise, not a rate
             }
         })
         .collect();
