@@ -601,6 +601,14 @@ const _: () = {
 mod tests {
     use super::*;
 
+    const EVERY_RULE: [Rule; 5] = [
+        Rule::Positive,
+        Rule::FiniteNonNegative,
+        Rule::NotNan,
+        Rule::Finite,
+        Rule::Bound,
+    ];
+
     /// `quick_accept` says yes exactly where `refusal` finds nothing, for every rule,
     /// but for `-0.0` under `FiniteNonNegative` (accepted, left to `refusal`).
     #[test]
@@ -620,13 +628,7 @@ mod tests {
             f64::NAN,
             -f64::NAN,
         ];
-        for rule in [
-            Rule::Positive,
-            Rule::FiniteNonNegative,
-            Rule::NotNan,
-            Rule::Finite,
-            Rule::Bound,
-        ] {
+        for rule in EVERY_RULE {
             let def = ParamDef {
                 name: "p",
                 default: None,
@@ -667,13 +669,7 @@ mod tests {
     /// pattern of both formats.
     #[test]
     fn quick_accept_bits16_is_quick_accept_of_the_value() {
-        for rule in [
-            Rule::Positive,
-            Rule::FiniteNonNegative,
-            Rule::NotNan,
-            Rule::Finite,
-            Rule::Bound,
-        ] {
+        for rule in EVERY_RULE {
             for h in 0..=u16::MAX {
                 let f = f64::from(F16(h).to_f32());
                 let b = f64::from(Bf16(h).to_f32());
