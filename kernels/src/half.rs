@@ -189,8 +189,8 @@ const fn narrow_f64_positive_normal(v: f64, dst: Format) -> Option<u16> {
 /// that to nearest even into a format with at least two fewer significant bits, as
 /// binary16 and bfloat16 have, gives `v` rounded to nearest even in one step: the odd
 /// bit stands for the dropped part, and no value it stands for is a midpoint of the
-/// narrower format. A few instructions where [`narrow`] from `f64` is a call (a
-/// call's parameters take this: `0.01` as a 16-bit slope).
+/// narrower format. A few instructions where [`narrow`] from `f64` is a call: the
+/// values [`narrow_f64_normal`] leaves (zero, subnormal results) take this.
 #[inline]
 const fn round_to_odd_f32(v: f64) -> Option<u32> {
     if v.is_nan() {
@@ -463,10 +463,11 @@ mod tests {
 
     #[test]
     fn from_f64_is_the_generic_one_step_rounding() {
-        // Values exact in f32 (the shortcut) and values just off them (the generic
-        // path), around every 16-bit value and its midpoints, both formats.
-        // And the positive-normal path: the same bits, exactly where the value is at
-        // least the smallest normal and rounds to a positive finite value.
+        // Values exact in f32 and values just off them, around every 16-bit value
+        // and its midpoints, both formats (normal results by integer rounding, the
+        // rest to odd through f32). And the positive-normal path: the same bits,
+        // exactly where the value is at least the smallest normal and rounds to a
+        // positive finite value.
         let check = |v: f64| {
             let (f, b) = (
                 narrow(v.to_bits(), BINARY64, BINARY16),
