@@ -306,9 +306,9 @@ enum Fresh {
     /// The input is restored before every call, untimed; each call is timed alone
     /// (calls of at least [`TIMED_ALONE_SECS`]).
     Timed,
-    /// The input is restored before every call inside the timing, and the same
-    /// number of restores alone, timed right after, is taken off: calls too short to
-    /// time alone.
+    /// The input is restored before every call inside the timing, and the time of
+    /// as many restores alone (the least over the samples, each timed right after a
+    /// sample of the calls) is taken off: calls too short to time alone.
     Subtracted,
 }
 
@@ -344,6 +344,8 @@ pub fn measure_with(
     let samples = ((sampling.budget.as_secs_f64() / round) as usize)
         .clamp(sampling.min_samples, sampling.max_samples);
     let mut times: Vec<Vec<f64>> = cal.iter().map(|c| c.first.into_iter().collect()).collect();
+    // Per cell, the least time of its restores alone ([`Fresh::Subtracted`]).
+    let mut restore = vec![f64::INFINITY; all.len()];
     let mut order: Vec<usize> = (0..all.len()).collect();
     let mut seed = SHUFFLE_SEED;
     for _ in 0..samples {
@@ -384,7 +386,8 @@ pub fn measure_with(
                     for _ in 0..reps {
                         run(c, Step::Restore);
                     }
-                    both - t.elapsed().as_secs_f64()
+                    restore[i] = restore[i].min(t.elapsed().as_secs_f64() / f64::from(reps));
+                    both
                 }
             };
             times[i].push(secs / f64::from(reps));
@@ -397,8 +400,12 @@ pub fn measure_with(
     let gbps: Vec<f64> = all
         .iter()
         .zip(times.iter_mut())
-        .map(|(c, t)| {
-            let secs = stat(t);
+        .zip(&restore)
+        .map(|((c, t), &restore)| {
+            // The restores' share, where the cell timed them (the least: a sample of
+            // restores alone disturbed by the machine would otherwise leave a
+            // difference near zero).
+            let secs = stat(t) - if restore.is_finite() { restore } else { 0.0 };
             if secs > 0.0 {
                 c.bytes_moved(n, elem) as f64 / secs / 1e9
             } else {
