@@ -391,6 +391,7 @@ impl Kernel {
     /// `act(x)` into a new vector (feature `candle`): the kernel stores straight into
     /// the vector's unused capacity, so the output is written once, not zeroed first.
     #[cfg(feature = "candle")]
+    #[inline]
     pub(crate) fn forward_vec<T: Element>(&self, x: &[T]) -> Result<Vec<T>, Error> {
         let n = x.len();
         if self.inline::<T>(n) {
@@ -410,6 +411,7 @@ impl Kernel {
 
     /// `act'(y) * dy` into a new vector (feature `candle`), as [`Kernel::forward_vec`].
     #[cfg(feature = "candle")]
+    #[inline]
     pub(crate) fn backward_vec<T: Element>(&self, y: &[T], dy: &[T]) -> Result<Vec<T>, Error> {
         let n = y.len();
         if self.inline::<T>(n) {
