@@ -3,7 +3,7 @@
 use std::fmt::Debug;
 
 use caffe2op_relu_kernels::{self as k, Kernels, Params, Tables};
-use k::ops::{Channel, MAX_SCALARS, Rule};
+use k::ops::{Channel, MAX_SCALARS, OpDef, Rule};
 use k::prelu::DwElem;
 
 use crate::activation::Op;
@@ -44,10 +44,21 @@ pub trait Element:
     /// inline instead of a kernel: up to 256 bytes, the compiler's loop at the call
     /// site beats the dispatch and the call (measured, f32 relu at 64 elements: 5.8
     /// against 7.1 ns; f64 at 32: even). The 16-bit types convert in software in the
-    /// oracle, so theirs is where its loop stops beating the kernel path (bf16: 32
-    /// elements, f16: 4). A forced ISA always runs its kernel.
+    /// oracle, so theirs is where its loop stops beating the kernel path for the ops
+    /// that form products (bf16: 32 elements, f16: 4; [`Element::inline_max`] gives
+    /// each op's: bf16 runs the others inline up to 256 bytes too). A forced ISA
+    /// always runs its kernel.
     #[doc(hidden)]
     const INLINE_MAX: usize;
+
+    /// [`Element::INLINE_MAX`] for the op `def`: the 16-bit types run the ops that
+    /// only compare and select (no product to narrow in software) inline further.
+    #[doc(hidden)]
+    #[inline(always)]
+    fn inline_max(def: &OpDef) -> usize {
+        let _ = def;
+        Self::INLINE_MAX
+    }
 
     /// The lowest finite value (`-MAX`).
     const LOWEST: Self;
@@ -168,7 +179,7 @@ float_element!(f64, u64);
 /// (`k::half::F16` / `Bf16`, the oracle written in bits); both are
 /// `#[repr(transparent)]` over `u16`.
 macro_rules! half_element {
-    ($T:ident, $K:ident, $inline:expr) => {
+    ($T:ident, $K:ident, $inline:expr, $inline_selects:expr) => {
         impl sealed::Sealed for half::$T {}
         same_layout!(half::$T, k::half::$K);
 
@@ -204,6 +215,14 @@ macro_rules! half_element {
                 f64::from(k::half::$K(self.to_bits()).to_f32())
             }
             #[inline(always)]
+            fn inline_max(def: &OpDef) -> usize {
+                if def.products {
+                    $inline
+                } else {
+                    $inline_selects
+                }
+            }
+            #[inline(always)]
             fn positive_param(rule: Rule, v: f64) -> Option<half::$T> {
                 match rule {
                     Rule::Positive | Rule::FiniteNonNegative => {
@@ -220,12 +239,15 @@ macro_rules! half_element {
     };
 }
 
-// Short enough to run inline (`Element::INLINE_MAX`): up to where leaky_relu's
-// inline loop (its product narrows in software) stops beating the kernel path. Zen
-// 4, ns per call inline against the kernel path (best of three runs): bf16
-// leaky_relu at 24 / 32 / 40 / 48 elements 10.5 / 13.8 / 16.7 / 19.8 against 14.8 /
-// 15.4 / 15.8 / 17.9, relu 4.1 / 3.8 / 4.9 / 4.9 against 9.2; f16 (whose widening
-// and narrowing take more instructions) leaky_relu at 3 / 4 / 5 elements 11.6 /
-// 15.3 / 17.3 against 14.7-14.9, relu 6.2 / 7.6 / 8.9 against 9.2.
-half_element!(f16, F16, 4);
-half_element!(bf16, Bf16, 32);
+// Short enough to run inline (`Element::INLINE_MAX`, then the length for the ops
+// without products): up to where leaky_relu's inline loop (its product narrows in
+// software) stops beating the kernel path, and where relu's does. Zen 4, ns per call
+// inline against the kernel path (best of three runs): bf16 leaky_relu at 24 / 32 /
+// 40 / 48 elements 10.5 / 13.8 / 16.7 / 19.8 against 14.8 / 15.4 / 15.8 / 17.9, relu
+// at 33 / 64 / 96 / 128 elements 4.6 / 5.7 / 7.6 / 10.1 against 9.2-10.6 (256 bytes,
+// as for f32); f16 (whose widening and narrowing take more instructions, and whose
+// inline loop pays about 1.4 ns for each element after the last full register)
+// leaky_relu at 3 / 4 / 5 elements 11.6 / 15.3 / 17.3 against 14.7-14.9, relu 6.2 /
+// 7.6 / 8.9 against 9.2.
+half_element!(f16, F16, 4, 4);
+half_element!(bf16, Bf16, 32, 128);

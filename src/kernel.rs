@@ -138,7 +138,7 @@ impl Once {
     /// [`Kernel::forward`].
     #[inline(always)]
     pub(crate) fn forward<T: Element>(self, x: &[T], y: &mut [T]) -> Result<(), Error> {
-        if x.len() > T::INLINE_MAX || x.len() != y.len() {
+        if x.len() > T::inline_max(self.op.def()) || x.len() != y.len() {
             return Once::full(self.op, self.params)?.forward_kernel(x, y);
         }
         if let Some(p) = self.quick::<T>() {
@@ -157,7 +157,7 @@ impl Once {
     /// [`Kernel::forward_in_place`].
     #[inline(always)]
     pub(crate) fn forward_in_place<T: Element>(self, x: &mut [T]) -> Result<(), Error> {
-        if x.len() > T::INLINE_MAX {
+        if x.len() > T::inline_max(self.op.def()) {
             return Once::full(self.op, self.params)?.forward_in_place_kernel(x);
         }
         if let Some(p) = self.quick::<T>() {
@@ -176,7 +176,7 @@ impl Once {
     /// [`Kernel::backward`].
     #[inline(always)]
     pub(crate) fn backward<T: Element>(self, y: &[T], dy: &[T], dx: &mut [T]) -> Result<(), Error> {
-        if y.len() > T::INLINE_MAX || y.len() != dy.len() || y.len() != dx.len() {
+        if y.len() > T::inline_max(self.op.def()) || y.len() != dy.len() || y.len() != dx.len() {
             return Once::full(self.op, self.params)?.backward_kernel(y, dy, dx);
         }
         if let Some(p) = self.quick::<T>() {
@@ -275,7 +275,7 @@ impl Kernel {
     /// only on the default dispatch, so a forced ISA always runs its own kernel).
     #[inline(always)]
     fn inline<T: Element>(&self, len: usize) -> bool {
-        self.isa.is_none() && len <= T::INLINE_MAX
+        self.isa.is_none() && len <= T::inline_max(self.act.op().def())
     }
 
     /// `y = act(x)`. Lengths must match.

@@ -58,7 +58,7 @@ fn naive_clip(x: &[f32], y: &mut [f32], lo: f32, hi: f32) {
 /// loops.
 pub fn small_calls(isa: Isa) {
     println!(
-        "\nsmall inputs (out of place): ns per call of the free functions, crate default dispatch ({isa}; the oracle inline up to 256 bytes of f32, 32 bf16, 4 f16) vs a direct call of the naive loop"
+        "\nsmall inputs (out of place): ns per call of the free functions, crate default dispatch ({isa}; the oracle inline up to 256 bytes of f32; 16-bit leaky_relu up to 32 bf16, 4 f16) vs a direct call of the naive loop"
     );
     small_call_rows(
         "relu",

@@ -315,7 +315,7 @@ fn free_functions_with_parameters_match_kernels() {
     let runs = free_functions_match::<f32>(&[1, 8, 64, 65, 300])
         + free_functions_match::<f64>(&[1, 32, 33, 100])
         + free_functions_match::<half::f16>(&[1, 4, 5, 40])
-        + free_functions_match::<half::bf16>(&[1, 8, 32, 33, 100]);
+        + free_functions_match::<half::bf16>(&[1, 8, 32, 33, 100, 128, 129]);
     assert!(runs > 300, "{runs}");
 }
 

@@ -26,6 +26,7 @@ pub(super) const DEF: OpDef = OpDef {
         reason: "min must be <= max",
     }],
     caffe2: ("Clip", "ClipGradient"),
+    products: false,
 };
 
 /// clip: `x < min ? min : x > max ? max : x`, `min = scalars[0]`, `max = scalars[1]`.

@@ -12,6 +12,7 @@ pub(super) const DEF: OpDef = OpDef {
     params: &[param!("alpha", Some(0.01), FiniteNonNegative)],
     cross: &[],
     caffe2: ("LeakyRelu", "LeakyReluGradient"),
+    products: true,
 };
 
 /// leaky_relu: `x < 0 ? a * x : x`, `a = scalars[0]`, the product rounded once.

@@ -400,6 +400,11 @@ pub struct OpDef {
     pub cross: &'static [Cross],
     /// Caffe2's forward and gradient operator names.
     pub caffe2: (&'static str, &'static str),
+    /// Whether its oracle forms products (leaky_relu's `a * x`, forward and
+    /// backward), which the 16-bit types narrow in software: their short calls of such
+    /// an op run inline up to a shorter length than those of an op that only compares
+    /// and selects.
+    pub products: bool,
 }
 
 /// Every op, in [`Forward`] order.

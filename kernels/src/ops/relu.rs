@@ -12,6 +12,7 @@ pub(super) const DEF: OpDef = OpDef {
     params: &[],
     cross: &[],
     caffe2: ("Relu", "ReluGradient"),
+    products: false,
 };
 
 /// relu: `x < 0 ? +0 : x` (NaN and -0.0 pass through with their bits).

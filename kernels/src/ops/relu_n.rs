@@ -13,6 +13,7 @@ pub(super) const DEF: OpDef = OpDef {
     params: &[param!("n", Some(6.0), Positive)],
     cross: &[],
     caffe2: ("ReluN", "ReluNGradient"),
+    products: false,
 };
 
 /// relu_n: `x < 0 ? +0 : x > n ? n : x`, `n = scalars[0]`.
