@@ -95,7 +95,7 @@ fn inline_backward<T: Element>(act: &Activation, call: InlineBackward<'_, T>) ->
 
 /// A call of a free function with parameters (`leaky_relu`, `clip` and the others):
 /// [`Kernel`]'s calls on the default ISA with [`Threads::Auto`], for an activation
-/// made for the call. A call longer than [`Element::INLINE_MAX`] checks its
+/// made for the call. A call longer than the op's [`Element::inline_max`] checks its
 /// parameters and calls the kernel path, a kernel built in that branch only: one
 /// built before the length test would be written to the stack on every call, short
 /// ones included (the kernel path takes its address), as LLVM does not sink those
@@ -271,7 +271,7 @@ impl Kernel {
         }
     }
 
-    /// Whether a call on `len` elements runs the oracle inline ([`Element::INLINE_MAX`];
+    /// Whether a call on `len` elements runs the oracle inline ([`Element::inline_max`];
     /// only on the default dispatch, so a forced ISA always runs its own kernel).
     #[inline(always)]
     fn inline<T: Element>(&self, len: usize) -> bool {
