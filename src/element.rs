@@ -51,8 +51,9 @@ pub trait Element:
     #[doc(hidden)]
     const INLINE_MAX: usize;
 
-    /// [`Element::INLINE_MAX`] for the op `def`: the 16-bit types run the ops that
-    /// only compare and select (no product to narrow in software) inline further.
+    /// [`Element::INLINE_MAX`] for the op `def`: bf16 runs the ops that only compare
+    /// and select (no product to narrow in software) inline further; f16 does not
+    /// (its inline loop pays for each element after the last full register).
     #[doc(hidden)]
     #[inline(always)]
     fn inline_max(def: &OpDef) -> usize {
